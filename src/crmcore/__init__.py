@@ -1,0 +1,142 @@
+"""crmcore: CRM strategy as typed values and pure functions.
+
+The names below are the public API. Light modules (errors, money, calendar,
+records) are imported eagerly; heavier ones (serialization, sample data) load
+on first use, so ``import crmcore`` stays fast.
+
+Example:
+    >>> import crmcore
+    >>> crmcore.sum_money([crmcore.Money("1.10", "EUR"), crmcore.Money("2.20", "EUR")])
+    Money('3.30', 'EUR')
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from crmcore._version import __version__
+from crmcore.calendar import (
+    DAY,
+    MONTH,
+    QUARTER,
+    WEEK,
+    YEAR,
+    Interval,
+    Period,
+    PeriodUnit,
+    add_calendar,
+    fiscal_quarter,
+    fiscal_year,
+    period_of,
+    periods_between,
+    require_aware,
+)
+from crmcore.errors import (
+    CrmcoreError,
+    CurrencyMismatchError,
+    DataError,
+    DataTypeError,
+    DefinitionError,
+    NaiveDatetimeError,
+    Problem,
+    UnknownKindError,
+)
+from crmcore.money import Money, sum_money
+from crmcore.records import (
+    MISSING,
+    Account,
+    Activity,
+    ActivityLike,
+    Contact,
+    FrozenMap,
+    Lead,
+    LeadLike,
+    Opportunity,
+    OpportunityLike,
+    Outcome,
+    StageChange,
+    StageChangeLike,
+    Subscription,
+    SubscriptionLike,
+    field_getter,
+    get_field,
+)
+
+if TYPE_CHECKING:
+    from crmcore.sample import SampleData, generate_sample
+    from crmcore.serialization import from_json, structure, to_json, unstructure
+
+__all__ = [
+    "DAY",
+    "MISSING",
+    "MONTH",
+    "QUARTER",
+    "WEEK",
+    "YEAR",
+    "Account",
+    "Activity",
+    "ActivityLike",
+    "Contact",
+    "CrmcoreError",
+    "CurrencyMismatchError",
+    "DataError",
+    "DataTypeError",
+    "DefinitionError",
+    "FrozenMap",
+    "Interval",
+    "Lead",
+    "LeadLike",
+    "Money",
+    "NaiveDatetimeError",
+    "Opportunity",
+    "OpportunityLike",
+    "Outcome",
+    "Period",
+    "PeriodUnit",
+    "Problem",
+    "SampleData",
+    "StageChange",
+    "StageChangeLike",
+    "Subscription",
+    "SubscriptionLike",
+    "UnknownKindError",
+    "__version__",
+    "add_calendar",
+    "field_getter",
+    "fiscal_quarter",
+    "fiscal_year",
+    "from_json",
+    "generate_sample",
+    "get_field",
+    "period_of",
+    "periods_between",
+    "require_aware",
+    "structure",
+    "sum_money",
+    "to_json",
+    "unstructure",
+]
+
+# Public names loaded on first access, mapped to the module defining them.
+_LAZY = {
+    "SampleData": "crmcore.sample",
+    "generate_sample": "crmcore.sample",
+    "from_json": "crmcore.serialization",
+    "structure": "crmcore.serialization",
+    "to_json": "crmcore.serialization",
+    "unstructure": "crmcore.serialization",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'crmcore' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

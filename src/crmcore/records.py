@@ -1,0 +1,707 @@
+"""CRM record types, the protocols calculators need, and field access.
+
+crmcore ships frozen, slotted, validated record types (accounts, contacts,
+leads, opportunities, stage changes, activities, subscriptions) for users who
+have none of their own. No function *requires* them: calculators read records
+through the small ``Protocol`` classes below, and rule-driven code reads fields
+through [`get_field`][crmcore.records.get_field] /
+[`field_getter`][crmcore.records.field_getter], which accept attrs instances,
+dataclasses, plain objects (a Django model), and mappings (a dict row)
+alike.
+
+Records validate on construction and raise a crmcore error naming the field,
+the value and what was expected. Custom attributes go in the ``fields``
+mapping (``properties`` for activities), read with a dotted path such as
+``"fields.region"``; it is copied into a read-only [`FrozenMap`][crmcore.records.FrozenMap].
+
+Example:
+    >>> from datetime import datetime, timezone
+    >>> deal = Opportunity(
+    ...     id="o-1", account_id="a-1", amount="12000", currency="EUR",
+    ...     created_at=datetime(2026, 1, 5, tzinfo=timezone.utc), stage="proposal",
+    ...     fields={"region": "EMEA"},
+    ... )
+    >>> deal.value
+    Money('12000', 'EUR')
+    >>> get_field(deal, "fields.region")
+    'EMEA'
+    >>> get_field({"fields": {"region": "EMEA"}}, "fields.region")
+    'EMEA'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Final, Literal, NoReturn, Protocol, TypeAlias, final, get_args
+
+import attrs
+
+from crmcore.calendar import require_aware
+from crmcore.errors import DataError, DataTypeError
+from crmcore.money import Money, _check_currency, to_decimal
+
+__all__ = [
+    "MISSING",
+    "Account",
+    "Activity",
+    "ActivityLike",
+    "Contact",
+    "FieldPath",
+    "FrozenMap",
+    "Lead",
+    "LeadLike",
+    "Missing",
+    "Opportunity",
+    "OpportunityLike",
+    "Outcome",
+    "StageChange",
+    "StageChangeLike",
+    "Subscription",
+    "SubscriptionLike",
+    "field_getter",
+    "get_field",
+    "parse_path",
+]
+
+Outcome: TypeAlias = Literal["open", "won", "lost"]
+"""Where an opportunity stands: still ``open``, or closed as ``won`` or ``lost``."""
+_OUTCOMES: Final = frozenset(get_args(Outcome))
+
+
+# ---------------------------------------------------------------------------
+# Missing values and field access
+# ---------------------------------------------------------------------------
+@final
+class Missing:
+    """The type of [`MISSING`][crmcore.records.MISSING]: a field that is not there.
+
+    ``MISSING`` is distinct from ``None``: ``None`` is a value that a record
+    holds, ``MISSING`` means the record has no such key or attribute at all.
+    It is falsy and compares equal only to itself.
+    """
+
+    _instance: Missing | None = None
+
+    def __new__(cls) -> Missing:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Final = Missing()
+"""Returned by field access when a record has no such field."""
+
+FieldPath: TypeAlias = str | Sequence[str]
+"""A dotted path (``"account.industry"``) or its parts (``("fields", "a.b")``)."""
+
+
+def parse_path(path: FieldPath) -> tuple[str, ...]:
+    """Split a field path into its parts, validating it.
+
+    Args:
+        path: A dotted string or a sequence of non-empty string parts (use a
+            sequence when a key itself contains a dot).
+
+    Raises:
+        DataError: For an empty path or an empty part (``"a..b"``).
+        DataTypeError: For anything that is not a string or sequence of strings.
+
+    Example:
+        >>> parse_path("fields.region")
+        ('fields', 'region')
+        >>> parse_path(("fields", "utm.source"))
+        ('fields', 'utm.source')
+    """
+    if isinstance(path, str):
+        parts: tuple[object, ...] = tuple(path.split("."))
+    elif isinstance(path, Sequence):
+        parts = tuple(path)
+    else:
+        raise DataTypeError("path", path, "a dotted string or a sequence of strings")
+    if not parts or any(not isinstance(p, str) or not p for p in parts):
+        raise DataError(
+            "path", path, "a non-empty dotted path like 'fields.region' with no empty parts"
+        )
+    return parts  # type: ignore[return-value]
+
+
+def _step(obj: object, key: str) -> object:
+    if isinstance(obj, dict):
+        return obj.get(key, MISSING)
+    if obj is None or obj is MISSING:
+        return MISSING
+    if isinstance(obj, Mapping):
+        try:
+            return obj[key]
+        except KeyError:
+            return MISSING
+    value = getattr(obj, key, MISSING)
+    if value is MISSING and hasattr(type(obj), "__getitem__"):
+        # Row-like objects that are not registered Mappings (sqlite3.Row, a
+        # pandas Series) and sequences addressed by a numeric part.
+        index: str | int = int(key) if key.isdigit() else key
+        try:
+            return obj[index]  # type: ignore[index]
+        except (LookupError, TypeError, ValueError):
+            return MISSING
+    return value
+
+
+def field_getter(path: FieldPath) -> Callable[[object], object]:
+    """Compile a field path into a fast reader function.
+
+    The reader returns [`MISSING`][crmcore.records.MISSING] instead of raising
+    when any step is absent, when a step meets ``None``, or when an object
+    lacks the attribute. It never raises ``AttributeError`` or ``KeyError``.
+
+    Compile once, call per record: this is what conditions and calculators do.
+
+    Example:
+        >>> industry = field_getter("account.industry")
+        >>> industry({"account": {"industry": "saas"}})
+        'saas'
+        >>> industry({"account": None})
+        MISSING
+    """
+    parts = parse_path(path)
+    if len(parts) == 1:
+        (key,) = parts
+        missing = MISSING
+
+        def get_one(record: object) -> object:
+            if type(record) is dict:
+                return record.get(key, missing)
+            return _step(record, key)
+
+        return get_one
+    if len(parts) == 2:
+        first, second = parts
+
+        def get_two(record: object) -> object:
+            return _step(_step(record, first), second)
+
+        return get_two
+
+    def get_many(record: object) -> object:
+        value = record
+        for part in parts:
+            value = _step(value, part)
+        return value
+
+    return get_many
+
+
+def get_field(record: object, path: FieldPath, default: object = MISSING) -> object:
+    """Read a possibly nested field from an attrs object, plain object or mapping.
+
+    Args:
+        record: Any record: an attrs or dataclass instance, an ORM model, a
+            dict, a ``sqlite3.Row``, a pandas row...
+        path: A dotted path or a sequence of parts.
+        default: Returned when the field is absent; ``MISSING`` by default.
+
+    Example:
+        >>> get_field({"a": {"b": 1}}, "a.b")
+        1
+        >>> get_field({"a": {}}, "a.b", default=0)
+        0
+    """
+    value = field_getter(path)(record)
+    return default if value is MISSING else value
+
+
+# ---------------------------------------------------------------------------
+# Immutable custom-field mapping
+# ---------------------------------------------------------------------------
+class FrozenMap(dict[str, Any]):
+    """A read-only ``dict`` used for records' custom ``fields`` and ``properties``.
+
+    It is a real ``dict`` (fast, JSON-friendly, picklable) whose mutating
+    methods raise ``TypeError``, like a tuple's would.
+    """
+
+    __slots__ = ()
+
+    def _immutable(self, *_args: object, **_kwargs: object) -> NoReturn:
+        raise TypeError(
+            "record fields are read-only; build a new record with attrs.evolve()"
+        )
+
+    __setitem__ = _immutable
+    __delitem__ = _immutable
+    __ior__ = _immutable  # type: ignore[assignment]
+    clear = _immutable
+    pop = _immutable
+    popitem = _immutable
+    setdefault = _immutable
+    update = _immutable
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (FrozenMap, (dict(self),))
+
+    def __repr__(self) -> str:
+        return f"FrozenMap({dict.__repr__(self)})"
+
+
+_EMPTY: Final = FrozenMap()
+
+
+def _to_frozen_map(value: object) -> FrozenMap:
+    if type(value) is FrozenMap:
+        return value
+    if isinstance(value, Mapping):
+        if not value:
+            return _EMPTY
+        bad = [k for k in value if not isinstance(k, str)]
+        if bad:
+            raise DataTypeError(f"fields[{bad[0]!r}]", bad[0], "string keys")
+        return FrozenMap(value)
+    raise DataTypeError("fields", value, "a mapping of names to values")
+
+
+# ---------------------------------------------------------------------------
+# Validators (shared by every record type; errors name the field)
+# ---------------------------------------------------------------------------
+def _fail_type(attribute: attrs.Attribute[Any], value: object, expected: str) -> NoReturn:
+    raise DataTypeError(attribute.name, value, expected)
+
+
+def _id(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not str or not value:
+        if isinstance(value, str):
+            raise DataError(attribute.name, value, "a non-empty string id")
+        _fail_type(attribute, value, "a non-empty string id")
+
+
+def _text(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not str and not isinstance(value, str):
+        _fail_type(attribute, value, "a string")
+
+
+def _opt_text(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        _fail_type(attribute, value, "a string or None")
+
+
+def _opt_id(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _id(_i, attribute, value)
+
+
+def _instant(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not datetime or value.tzinfo is None:
+        require_aware(value, attribute.name)
+
+
+def _opt_instant(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _instant(_i, attribute, value)
+
+
+def _opt_count(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if type(value) is not int:
+        _fail_type(attribute, value, "a non-negative int or None")
+    if value < 0:
+        raise DataError(attribute.name, value, "a non-negative int or None")
+
+
+def _currency(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _check_currency(value, attribute.name)
+
+
+def _money(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not Money:
+        _fail_type(attribute, value, "Money")
+
+
+def _opt_money(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _money(_i, attribute, value)
+
+
+def _amount(value: object) -> Decimal:
+    return to_decimal(value, "amount")
+
+
+def _opt_probability(value: object) -> Decimal | None:
+    if value is None:
+        return None
+    number = to_decimal(value, "probability")
+    if not 0 <= number <= 1:
+        raise DataError("probability", value, "a probability between 0 and 1, or None")
+    return number
+
+
+def _map_field(name: str) -> Any:
+    def convert(value: object) -> FrozenMap:
+        try:
+            return _to_frozen_map(value)
+        except DataTypeError as error:
+            raise DataTypeError(
+                error.field.replace("fields", name, 1), error.value, error.expected
+            ) from None
+
+    return attrs.field(factory=FrozenMap, converter=convert, hash=False, kw_only=True)
+
+
+# ---------------------------------------------------------------------------
+# Records
+# ---------------------------------------------------------------------------
+@attrs.frozen
+class Account:
+    """A company (B2B) or household (B2C) that buys.
+
+    Attributes:
+        id: Your identifier for the account.
+        name: Display name.
+        industry: Industry label, e.g. ``"saas"``.
+        employees: Head count, if known.
+        country: Country code or name, as your data has it.
+        annual_revenue: Annual revenue as [`Money`][crmcore.money.Money].
+        owner: Id of the owning user or team.
+        created_at: When the account was created (aware).
+        fields: Custom fields, read with paths like ``"fields.tier"``.
+    """
+
+    id: str = attrs.field(validator=_id)
+    name: str = attrs.field(validator=_text)
+    industry: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+    employees: int | None = attrs.field(default=None, validator=_opt_count, kw_only=True)
+    country: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+    annual_revenue: Money | None = attrs.field(
+        default=None, validator=_opt_money, kw_only=True
+    )
+    owner: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+    created_at: datetime | None = attrs.field(
+        default=None, validator=_opt_instant, kw_only=True
+    )
+    fields: Mapping[str, Any] = _map_field("fields")
+
+
+@attrs.frozen
+class Contact:
+    """A person at an account.
+
+    Attributes:
+        id: Your identifier for the contact.
+        account_id: The account the person belongs to, if any.
+        name: Full name.
+        email: E-mail address.
+        title: Job title.
+        created_at: When the contact was created (aware).
+        fields: Custom fields.
+    """
+
+    id: str = attrs.field(validator=_id)
+    account_id: str | None = attrs.field(default=None, validator=_opt_id, kw_only=True)
+    name: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+    email: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+    title: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+    created_at: datetime | None = attrs.field(
+        default=None, validator=_opt_instant, kw_only=True
+    )
+    fields: Mapping[str, Any] = _map_field("fields")
+
+
+@attrs.frozen
+class Lead:
+    """A prospective buyer not yet qualified into an opportunity.
+
+    Attributes:
+        id: Your identifier for the lead.
+        created_at: When the lead was created (aware); the lead's cohort.
+        source: Where it came from (``"webinar"``, ``"paid_search"``...).
+        status: Lifecycle status, e.g. ``"new"``, ``"mql"``, ``"sql"``.
+        owner: Id of the owning user or team.
+        email: E-mail address.
+        company: Company name as entered.
+        industry: Industry label.
+        employees: Company head count.
+        country: Country code or name.
+        account_id: The account it was matched to, if any.
+        contact_id: The contact it was matched to, if any.
+        converted_at: When it converted (to an opportunity or a customer).
+        fields: Custom fields.
+    """
+
+    id: str = attrs.field(validator=_id)
+    created_at: datetime = attrs.field(validator=_instant)
+    source: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+    status: str = attrs.field(default="new", validator=_text, kw_only=True)
+    owner: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+    email: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+    company: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+    industry: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+    employees: int | None = attrs.field(default=None, validator=_opt_count, kw_only=True)
+    country: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+    account_id: str | None = attrs.field(default=None, validator=_opt_id, kw_only=True)
+    contact_id: str | None = attrs.field(default=None, validator=_opt_id, kw_only=True)
+    converted_at: datetime | None = attrs.field(
+        default=None, validator=_opt_instant, kw_only=True
+    )
+    fields: Mapping[str, Any] = _map_field("fields")
+
+    def __attrs_post_init__(self) -> None:
+        if self.converted_at is not None and self.converted_at < self.created_at:
+            raise DataError(
+                "converted_at",
+                self.converted_at,
+                f"an instant at or after created_at ({self.created_at.isoformat()})",
+            )
+
+
+def _outcome(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in _OUTCOMES:
+        raise DataError(attribute.name, value, "one of 'open', 'won', 'lost'")
+
+
+@attrs.frozen
+class Opportunity:
+    """A deal: an amount of money moving through a pipeline towards won or lost.
+
+    Invariants, checked on construction:
+
+    * ``outcome`` is ``"open"`` exactly when ``closed_at`` is ``None``;
+    * ``closed_at`` is not before ``created_at``;
+    * ``lost_reason`` is only set on lost deals;
+    * ``amount`` is not negative and ``probability`` lies in ``[0, 1]``.
+
+    Attributes:
+        id: Your identifier for the deal.
+        account_id: The buying account, if known.
+        amount: Deal value as an exact ``Decimal`` (ints and numeric strings
+            are converted; floats are rejected).
+        currency: ISO 4217 code of ``amount``.
+        created_at: When the deal was created (aware).
+        stage: Key of the current pipeline stage.
+        outcome: ``"open"``, ``"won"`` or ``"lost"``.
+        closed_at: When it was won or lost (aware), else ``None``.
+        lost_reason: Why it was lost.
+        owner: Id of the owning user or team.
+        probability: Win probability override in ``[0, 1]``; ``None`` means
+            "use the stage's default".
+        fields: Custom fields.
+    """
+
+    id: str = attrs.field(validator=_id)
+    account_id: str | None = attrs.field(validator=_opt_id)
+    amount: Decimal = attrs.field(converter=_amount)
+    currency: str = attrs.field(validator=_currency)
+    created_at: datetime = attrs.field(validator=_instant)
+    stage: str = attrs.field(validator=_id)
+    outcome: Outcome = attrs.field(default="open", validator=_outcome, kw_only=True)
+    closed_at: datetime | None = attrs.field(
+        default=None, validator=_opt_instant, kw_only=True
+    )
+    lost_reason: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+    owner: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+    probability: Decimal | None = attrs.field(
+        default=None, converter=_opt_probability, kw_only=True
+    )
+    fields: Mapping[str, Any] = _map_field("fields")
+
+    def __attrs_post_init__(self) -> None:
+        if self.amount < 0:
+            raise DataError("amount", self.amount, "a non-negative amount")
+        closed_at = self.closed_at
+        if self.outcome == "open":
+            if closed_at is not None:
+                raise DataError(
+                    "closed_at", closed_at, "None while outcome is 'open'"
+                )
+        elif closed_at is None:
+            raise DataError(
+                "closed_at", closed_at, f"the close instant of a {self.outcome} deal"
+            )
+        elif closed_at < self.created_at:
+            raise DataError(
+                "closed_at",
+                closed_at,
+                f"an instant at or after created_at ({self.created_at.isoformat()})",
+            )
+        if self.lost_reason is not None and self.outcome != "lost":
+            raise DataError(
+                "lost_reason",
+                self.lost_reason,
+                f"None on a deal whose outcome is {self.outcome!r}",
+            )
+
+    @property
+    def value(self) -> Money:
+        """The amount as [`Money`][crmcore.money.Money]."""
+        return Money(self.amount, self.currency)
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the deal is still open."""
+        return self.outcome == "open"
+
+    @property
+    def is_won(self) -> bool:
+        """Whether the deal was won."""
+        return self.outcome == "won"
+
+
+@attrs.frozen
+class StageChange:
+    """One move of a record between stages: the unit of stage history.
+
+    ``from_stage`` is ``None`` for the event that places a new record in its
+    first stage.
+
+    Attributes:
+        record_id: The id of the opportunity, lead or customer that moved.
+        from_stage: The stage left, or ``None`` on creation.
+        to_stage: The stage entered.
+        at: When the move happened (aware).
+        by: Who made the move, if known.
+    """
+
+    record_id: str = attrs.field(validator=_id)
+    from_stage: str | None = attrs.field(validator=_opt_id)
+    to_stage: str = attrs.field(validator=_id)
+    at: datetime = attrs.field(validator=_instant)
+    by: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+
+
+@attrs.frozen
+class Activity:
+    """An engagement event: an e-mail opened, a meeting held, a page visited.
+
+    Attributes:
+        record_id: The lead, contact, account or deal it belongs to.
+        kind: What happened, e.g. ``"meeting"``, ``"email_open"``.
+        at: When it happened (aware).
+        properties: Event details, e.g. ``{"status": "completed"}``.
+        id: Your identifier for the event, if any.
+        by: The user who performed it, if any.
+    """
+
+    record_id: str = attrs.field(validator=_id)
+    kind: str = attrs.field(validator=_id)
+    at: datetime = attrs.field(validator=_instant)
+    properties: Mapping[str, Any] = _map_field("properties")
+    id: str | None = attrs.field(default=None, validator=_opt_id, kw_only=True)
+    by: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+
+
+@attrs.frozen
+class Subscription:
+    """Recurring revenue from one customer over the half-open ``[start, end)``.
+
+    A customer's MRR at an instant is the sum of the MRR of their subscriptions
+    active then. A plan change is one subscription ending where the next
+    starts.
+
+    Attributes:
+        customer_id: The paying customer (account) id.
+        mrr: Monthly recurring revenue, non-negative [`Money`][crmcore.money.Money].
+        start: First instant the subscription is active (aware).
+        end: First instant it is no longer active, or ``None`` if ongoing.
+        id: Your identifier for the subscription, if any.
+        plan: Plan or product name.
+    """
+
+    customer_id: str = attrs.field(validator=_id)
+    mrr: Money = attrs.field(validator=_money)
+    start: datetime = attrs.field(validator=_instant)
+    end: datetime | None = attrs.field(default=None, validator=_opt_instant, kw_only=True)
+    id: str | None = attrs.field(default=None, validator=_opt_id, kw_only=True)
+    plan: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.mrr.amount < 0:
+            raise DataError("mrr", self.mrr, "a non-negative amount")
+        if self.end is not None and self.end <= self.start:
+            raise DataError(
+                "end", self.end, f"an instant after start ({self.start.isoformat()})"
+            )
+
+    def is_active(self, at: datetime) -> bool:
+        """Whether the subscription is active at the instant ``at``."""
+        require_aware(at, "at")
+        return self.start <= at and (self.end is None or at < self.end)
+
+
+# ---------------------------------------------------------------------------
+# Protocols: what calculators read. Any object with these attributes works.
+# ---------------------------------------------------------------------------
+class OpportunityLike(Protocol):
+    """What deal calculators read from an opportunity (e.g. a Django model)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def amount(self) -> Decimal: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+    @property
+    def stage(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+
+
+class StageChangeLike(Protocol):
+    """What stage analytics read from one history event."""
+
+    @property
+    def record_id(self) -> str: ...
+    @property
+    def from_stage(self) -> str | None: ...
+    @property
+    def to_stage(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
+
+
+class ActivityLike(Protocol):
+    """What engagement rules read from an activity."""
+
+    @property
+    def record_id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def at(self) -> datetime: ...
+
+
+class LeadLike(Protocol):
+    """What lead-funnel calculators read from a lead."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def converted_at(self) -> datetime | None: ...
+
+
+class SubscriptionLike(Protocol):
+    """What revenue calculators read from a subscription."""
+
+    @property
+    def customer_id(self) -> str: ...
+    @property
+    def mrr(self) -> Money: ...
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def end(self) -> datetime | None: ...
+

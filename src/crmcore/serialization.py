@@ -1,0 +1,359 @@
+"""One configured cattrs converter: crmcore values to JSON-ready dicts and back.
+
+Every public crmcore value (records, money, periods, and the definitions of
+later modules) unstructures to plain ``dict`` / ``list`` / ``str`` / ``int`` /
+``bool`` / ``None`` data that ``json.dumps`` accepts, and structures back to an
+equal value. Conventions:
+
+* ``Decimal`` becomes a string (``"12.50"``): JSON numbers are floats in most
+  readers, and crmcore never takes a float as money. Structuring accepts a
+  string, an int, or a ``Decimal`` (``json.loads(..., parse_float=Decimal)``,
+  which [`from_json`][crmcore.serialization.from_json] uses).
+* ``datetime`` becomes ISO 8601 with its UTC offset
+  (``"2026-03-01T09:00:00+01:00"``); a string without an offset is rejected.
+* ``date`` becomes ``"2026-03-01"``; a calendar unit becomes ``"month"`` or,
+  for fiscal units, ``{"kind": "fiscal_year", "fiscal_start_month": 4}``.
+* Unknown keys are errors (a typo in a definition must not pass silently).
+
+Structuring never raises cattrs' own exceptions: every problem is collected and
+raised together in one [`DefinitionError`][crmcore.errors.DefinitionError],
+one line per problem with its JSON path::
+
+    2 problems in Opportunity:
+      $.amount: expected a Decimal, int or numeric string, got 1.5 (float)
+      $.currency: expected an active ISO 4217 currency code ..., got 'eur' (str)
+
+Example:
+    >>> from crmcore.money import Money
+    >>> unstructure(Money("12.50", "EUR"))
+    {'amount': '12.50', 'currency': 'EUR'}
+    >>> structure({"amount": "12.50", "currency": "EUR"}, Money)
+    Money('12.50', 'EUR')
+"""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Final, TypeVar, cast
+
+import attrs
+import cattrs
+from cattrs.errors import (
+    ClassValidationError,
+    IterableValidationError,
+)
+from cattrs.gen import make_dict_structure_fn
+
+from crmcore.calendar import PeriodUnit, require_aware
+from crmcore.errors import (
+    CrmcoreError,
+    DataError,
+    DataTypeError,
+    DefinitionError,
+    Problem,
+    describe_value,
+)
+from crmcore.money import to_decimal
+from crmcore.records import FrozenMap
+
+__all__ = [
+    "converter",
+    "from_json",
+    "make_converter",
+    "structure",
+    "to_json",
+    "unstructure",
+]
+
+T = TypeVar("T")
+
+
+def _structure_str(value: object, _type: object) -> str:
+    if isinstance(value, str):
+        return value
+    raise DataTypeError("value", value, "a string")
+
+
+def _structure_int(value: object, _type: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise DataTypeError("value", value, "an integer")
+
+
+def _structure_bool(value: object, _type: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise DataTypeError("value", value, "true or false")
+
+
+def _structure_decimal(value: object, _type: object) -> Decimal:
+    return to_decimal(value, "value")
+
+
+def _structure_datetime(value: object, _type: object) -> datetime:
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise DataError(
+                "value", value, "an ISO 8601 datetime with offset"
+            ) from None
+        return require_aware(parsed, "value")
+    return require_aware(value, "value")
+
+
+def _structure_date(value: object, _type: object) -> date:
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise DataError("value", value, "an ISO 8601 date like '2026-03-01'") from None
+    if type(value) is date:
+        return value
+    raise DataTypeError("value", value, "an ISO 8601 date string")
+
+
+def _unstructure_unit(unit: PeriodUnit) -> object:
+    if unit.fiscal_start_month == 1 and not unit.kind.startswith("fiscal"):
+        return unit.kind
+    return {"kind": unit.kind, "fiscal_start_month": unit.fiscal_start_month}
+
+
+class _FieldProblems(Exception):
+    """Every problem of one object, with paths relative to it (``$`` = the object)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems)
+        self.problems = problems
+
+
+def _diagnose(
+    conv: cattrs.Converter, cls: type[Any], value: Mapping[str, Any]
+) -> list[Problem]:
+    """Check each field of ``cls`` on its own so that all problems are found.
+
+    Runs only after structuring failed: attrs stops at the first failing
+    validator, but a user fixing a definition wants to see every problem.
+    """
+    fields = attrs.fields(cls)
+    problems: list[Problem] = []
+    names = [a.alias for a in fields if a.init]
+    for key in value:
+        if key not in names:
+            problems.append(
+                Problem(_join("$", key), f"unknown field; expected one of {', '.join(sorted(names))}")
+            )
+    seen: dict[str, Any] = {}
+    for field in fields:
+        if not field.init:  # pragma: no cover - crmcore types have none
+            continue
+        key = field.alias
+        if key not in value:
+            if field.default is attrs.NOTHING:
+                problems.append(Problem(_join("$", key), "required field is missing"))
+            continue
+        try:
+            raw = value[key]
+            converted = (
+                field.converter(raw)  # type: ignore[operator]
+                if field.converter is not None
+                else conv.structure(raw, field.type)  # type: ignore[arg-type]
+            )
+            if field.validator is not None:
+                field.validator(SimpleNamespace(**seen), field, converted)  # type: ignore[arg-type]
+            seen[field.name] = converted
+        except Exception as error:  # noqa: BLE001 - every failure becomes a problem
+            problems.extend(_problems(error, _join("$", key), relative=True))
+    return problems
+
+
+def _attrs_structure_factory(conv: cattrs.Converter) -> Callable[[type[Any]], Any]:
+    def factory(cls: type[Any]) -> Callable[[object, type[Any]], Any]:
+        attrs.resolve_types(cls)
+        inner = make_dict_structure_fn(
+            cls,
+            conv,
+            _cattrs_forbid_extra_keys=True,
+            _cattrs_prefer_attrib_converters=True,
+            _cattrs_detailed_validation=True,
+        )
+        name = cls.__name__
+
+        def structure_attrs(value: object, cl: type[Any]) -> Any:
+            if not isinstance(value, Mapping):
+                raise DataTypeError("value", value, f"an object with the fields of {name}")
+            try:
+                return inner(value, cl)
+            except Exception:
+                problems = _diagnose(conv, cls, value)
+                if problems:
+                    raise _FieldProblems(problems) from None
+                # Only a cross-field rule failed; its error names the field.
+                raise
+
+        return structure_attrs
+
+    return factory
+
+
+def _structure_unit(value: object, _type: object) -> PeriodUnit:
+    if isinstance(value, str):
+        return PeriodUnit(value)  # type: ignore[arg-type]
+    if isinstance(value, Mapping):
+        extra = set(value) - {"kind", "fiscal_start_month"}
+        if extra or "kind" not in value:
+            raise DataError(
+                "value", value, "a unit name or {'kind': ..., 'fiscal_start_month': m}"
+            )
+        return PeriodUnit(value["kind"], fiscal_start_month=value.get("fiscal_start_month", 1))
+    raise DataTypeError("value", value, "a unit name like 'month'")
+
+
+def make_converter() -> cattrs.Converter:
+    """Build a new converter configured with crmcore's conventions.
+
+    Use it to add hooks for your own types without touching the shared
+    [`converter`][crmcore.serialization.converter]; later crmcore modules
+    register their definition types on the shared one when imported.
+
+    Example:
+        >>> from crmcore.money import Money
+        >>> make_converter().unstructure(Money(5, "USD"))
+        {'amount': '5', 'currency': 'USD'}
+    """
+    conv = cattrs.Converter(forbid_extra_keys=True, prefer_attrib_converters=True)
+    conv.register_structure_hook(str, _structure_str)
+    conv.register_structure_hook(int, _structure_int)
+    conv.register_structure_hook(bool, _structure_bool)
+    conv.register_structure_hook(Decimal, _structure_decimal)
+    conv.register_unstructure_hook(Decimal, str)
+    conv.register_structure_hook(datetime, _structure_datetime)
+    conv.register_unstructure_hook(datetime, datetime.isoformat)
+    conv.register_structure_hook(date, _structure_date)
+    conv.register_unstructure_hook(date, date.isoformat)
+    conv.register_structure_hook(PeriodUnit, _structure_unit)
+    conv.register_unstructure_hook(PeriodUnit, _unstructure_unit)
+    conv.register_unstructure_hook(FrozenMap, lambda m: {k: conv.unstructure(v) for k, v in m.items()})
+    conv.register_structure_hook_factory(attrs.has, _attrs_structure_factory(conv))
+    return conv
+
+
+converter: Final[cattrs.Converter] = make_converter()
+"""The shared converter. crmcore modules register their definition types here."""
+
+
+def unstructure(value: object) -> Any:
+    """Turn a crmcore value into JSON-ready data (dicts, lists, strings...).
+
+    Example:
+        >>> from datetime import datetime, timezone
+        >>> from crmcore.records import StageChange
+        >>> unstructure(StageChange("o-1", None, "new",
+        ...     datetime(2026, 1, 1, tzinfo=timezone.utc)))["at"]
+        '2026-01-01T00:00:00+00:00'
+    """
+    return converter.unstructure(value)
+
+
+def structure(data: object, cls: type[T]) -> T:
+    """Build a crmcore value of type ``cls`` from JSON-ready data.
+
+    Raises:
+        DefinitionError: With every problem found, each with its ``$.path``.
+
+    Example:
+        >>> from crmcore.money import Money
+        >>> structure({"amount": 5, "currency": "EUR"}, Money)
+        Money('5', 'EUR')
+    """
+    try:
+        return converter.structure(data, cls)
+    except Exception as error:
+        problems = _problems(error, "$")
+        if not problems:  # pragma: no cover - every error yields a line
+            raise
+        raise DefinitionError(getattr(cls, "__name__", str(cls)), problems) from None
+
+
+def to_json(value: object, *, indent: int | None = None) -> str:
+    """Serialize a crmcore value to a JSON string.
+
+    Example:
+        >>> from crmcore.money import Money
+        >>> to_json(Money("1.50", "EUR"))
+        '{"amount": "1.50", "currency": "EUR"}'
+    """
+    return json.dumps(unstructure(value), indent=indent, ensure_ascii=False)
+
+
+def from_json(text: str | bytes, cls: type[T]) -> T:
+    """Parse JSON text into a crmcore value; JSON numbers with a fraction become
+    ``Decimal``, never ``float``.
+
+    Raises:
+        DefinitionError: For invalid JSON or any structuring problem.
+    """  # noqa: D205
+    try:
+        data = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as error:
+        raise DefinitionError(
+            getattr(cls, "__name__", str(cls)),
+            [Problem("$", f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}")],
+        ) from None
+    return structure(data, cls)
+
+
+# ---------------------------------------------------------------------------
+# Rendering cattrs' exception groups as ``$.path: message`` problems
+# ---------------------------------------------------------------------------
+def _join(path: str, name: str | int) -> str:
+    if isinstance(name, int):
+        return f"{path}[{name}]"
+    return f"{path}.{name}" if name.isidentifier() else f"{path}[{name!r}]"
+
+
+def _message(error: BaseException) -> str:
+    if isinstance(error, DataError):
+        message = f"expected {error.expected}, got {describe_value(error.value)}"
+        return f"{message}; {error.hint}" if error.hint else message
+    if isinstance(error, CrmcoreError):
+        return str(error)
+    if isinstance(error, KeyError):
+        return "required field is missing"
+    return f"{type(error).__name__}: {error}"  # pragma: no cover - defensive
+
+
+def _problems(error: BaseException, path: str, *, relative: bool = False) -> list[Problem]:
+    problems: list[Problem] = []
+    if isinstance(error, (ClassValidationError, IterableValidationError)):
+        with_notes, without = error.group_exceptions()
+        for sub, note in with_notes:
+            key = note.name if isinstance(error, ClassValidationError) else note.index  # type: ignore[union-attr]
+            problems.extend(_problems(sub, _join(path, cast(str | int, key))))
+        for sub in without:
+            problems.extend(_problems(sub, path))
+    elif isinstance(error, _FieldProblems):
+        problems.extend(Problem(path + p.path[1:], p.message) for p in error.problems)
+    elif isinstance(error, DataError) and error.field != "value" and not relative:
+        # Raised by a constructor's own validation: the field is relative to
+        # the object being built at ``path``.
+        problems.append(Problem(_join_dotted(path, error.field), _message(error)))
+    else:
+        problems.append(Problem(path, _message(error)))
+    return problems
+
+
+def _join_dotted(path: str, field: str) -> str:
+    for part in field.replace("[", ".[").split("."):
+        if part.startswith("[") and part.endswith("]"):
+            inner = part[1:-1]
+            path = f"{path}[{inner}]"
+        elif part:
+            path = _join(path, part)
+    return path
+
+
