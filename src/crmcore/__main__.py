@@ -1,0 +1,252 @@
+"""The crmcore command line: the only module that does I/O.
+
+Run ``python -m crmcore --help`` for the commands. Everything here parses
+arguments, calls the pure core and prints; the core never imports this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+from crmcore._version import __version__
+from crmcore.money import Money, sum_money
+from crmcore.records import Opportunity, Subscription
+from crmcore.sample import LOST_REASONS, OPEN_STAGES, SampleData, generate_sample
+from crmcore.serialization import unstructure
+
+_DESCRIPTION = "crmcore: CRM strategy as typed values and pure functions."
+_EPILOG = "Run 'python -m crmcore COMMAND --help' for a command's options."
+
+
+def _progress_printer(stream: TextIO) -> Callable[[str, int, int], None]:
+    def progress(what: str, done: int, total: int) -> None:
+        print(f"  generating {what}: {done:,} / {total:,}", file=stream, flush=True)
+
+    return progress
+
+
+def _generate(args: argparse.Namespace, stderr: TextIO) -> SampleData:
+    show = not args.quiet and args.opportunities >= 50_000
+    if show:
+        print(
+            f"crmcore: generating a sample of {args.opportunities:,} opportunities "
+            f"(seed {args.seed})...",
+            file=stderr,
+            flush=True,
+        )
+    return generate_sample(
+        args.opportunities,
+        seed=args.seed,
+        months=args.months,
+        currency=args.currency,
+        progress=_progress_printer(stderr) if show else None,
+    )
+
+
+def _money(value: Money) -> str:
+    return f"{value.rounded().amount:,} {value.currency}"
+
+
+def _pct(numerator: int | Decimal, denominator: int | Decimal) -> str:
+    if not denominator:
+        return "undefined (nothing to divide by)"
+    return f"{Decimal(numerator) * 100 / Decimal(denominator):.1f} %"
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    rows = [list(headers), *(list(r) for r in rows)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        lines.append("  " + "  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  " + "  ".join("-" * w for w in widths))
+    return lines
+
+
+def _mrr_at(subscriptions: Sequence[Subscription], at: Any, currency: str) -> tuple[Money, int]:
+    active = [s for s in subscriptions if s.start <= at and (s.end is None or at < s.end)]
+    customers = len({s.customer_id for s in active})
+    return sum_money((s.mrr for s in active), currency=currency), customers
+
+
+def demo_report(data: SampleData) -> str:
+    """Render the demo's pipeline and revenue report for a sample."""
+    currency = data.currency
+    deals = data.opportunities
+    open_deals = [d for d in deals if d.outcome == "open"]
+    won = [d for d in deals if d.outcome == "won"]
+    lost = [d for d in deals if d.outcome == "lost"]
+
+    def total(items: Iterable[Opportunity]) -> Money:
+        return sum_money((d.value for d in items), currency=currency)
+
+    lines = [
+        f"crmcore {__version__} demo: sample CRM, seed {data.seed}",
+        f"window {data.start.date()} to {data.as_of.date()} (as of {data.as_of.isoformat()}), "
+        f"amounts in {currency}",
+        f"{len(data.accounts):,} accounts, {len(data.contacts):,} contacts, "
+        f"{len(data.leads):,} leads, {len(data.activities):,} activities, "
+        f"{len(deals):,} opportunities, {len(data.stage_changes):,} stage changes, "
+        f"{len(data.subscriptions):,} subscriptions",
+        "",
+        "Open pipeline by stage",
+    ]
+    by_stage = {stage: [d for d in open_deals if d.stage == stage] for stage in OPEN_STAGES}
+    rows = [[stage, f"{len(items):,}", _money(total(items))] for stage, items in by_stage.items()]
+    rows.append(["total", f"{len(open_deals):,}", _money(total(open_deals))])
+    lines += _table(["stage", "deals", "amount"], rows)
+
+    lines += ["", "Closed deals"]
+    lines += _table(
+        ["outcome", "deals", "amount"],
+        [
+            ["won", f"{len(won):,}", _money(total(won))],
+            ["lost", f"{len(lost):,}", _money(total(lost))],
+        ],
+    )
+    reasons = Counter(d.lost_reason for d in lost)
+    lines += ["", "Lost reasons"]
+    lines += _table(
+        ["reason", "deals", "share"],
+        [[r, f"{reasons[r]:,}", _pct(reasons[r], len(lost))] for r in LOST_REASONS],
+    )
+
+    won_value = total(won).amount
+    closed_value = won_value + total(lost).amount
+    cycles = [(d.closed_at - d.created_at).total_seconds() / 86_400 for d in won if d.closed_at]
+    lines += ["", "Headline figures"]
+    headline = [
+        ["win rate (by count)", _pct(len(won), len(won) + len(lost))],
+        ["win rate (by value)", _pct(won_value, closed_value)],
+        [
+            "average won deal",
+            _money(total(won) / len(won)) if won else "undefined (no won deals)",
+        ],
+        [
+            "median sales cycle (won)",
+            f"{statistics.median(cycles):.1f} days" if cycles else "undefined (no won deals)",
+        ],
+    ]
+    mrr, customers = _mrr_at(data.subscriptions, data.as_of, currency)
+    year_ago = data.as_of.replace(year=data.as_of.year - 1)
+    mrr_before, customers_before = _mrr_at(data.subscriptions, year_ago, currency)
+    headline += [
+        [f"MRR as of {data.as_of.date()}", _money(mrr)],
+        ["paying customers", f"{customers:,}"],
+        ["ARPA", _money(mrr / customers) if customers else "undefined (no customers)"],
+        [f"MRR as of {year_ago.date()}", _money(mrr_before)],
+        ["MRR growth over 12 months", _pct(mrr.amount - mrr_before.amount, mrr_before.amount)],
+        ["customers 12 months earlier", f"{customers_before:,}"],
+    ]
+    lines += _table(["figure", "value"], headline)
+    return "\n".join(lines) + "\n"
+
+
+def _write_sample(data: SampleData, out: Path, stderr: TextIO) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in (
+        "accounts",
+        "contacts",
+        "leads",
+        "activities",
+        "opportunities",
+        "stage_changes",
+        "subscriptions",
+    ):
+        path = out / f"{name}.jsonl"
+        with path.open("w", encoding="utf-8") as handle:
+            for record in getattr(data, name):
+                handle.write(json.dumps(unstructure(record), ensure_ascii=False))
+                handle.write("\n")
+        print(f"  wrote {path}", file=stderr)
+        written.append(path)
+    return written
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m crmcore",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"crmcore {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+
+    def sample_options(sub: argparse.ArgumentParser, default_size: int) -> None:
+        sub.add_argument(
+            "-n",
+            "--opportunities",
+            type=int,
+            default=default_size,
+            help=f"number of opportunities to generate (default {default_size:,})",
+        )
+        sub.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+        sub.add_argument("--months", type=int, default=24, help="length of the window (default 24)")
+        sub.add_argument("--currency", default="EUR", help="ISO 4217 currency (default EUR)")
+        sub.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+
+    demo = commands.add_parser(
+        "demo",
+        help="print a pipeline and revenue report on sample data",
+        description="Generate a deterministic sample CRM and print a pipeline and "
+        "revenue report: open pipeline by stage, won and lost, lost reasons, win "
+        "rate, deal size, sales cycle, MRR and customers.",
+    )
+    sample_options(demo, 2_000)
+    sample = commands.add_parser(
+        "sample",
+        help="write sample data as JSON Lines",
+        description="Generate a deterministic sample CRM and write one JSON Lines "
+        "file per record type into a directory, ready for pandas.read_json(lines=True).",
+    )
+    sample_options(sample, 2_000)
+    sample.add_argument("--out", type=Path, required=True, help="directory to write into")
+    commands.add_parser("version", help="print the installed version")
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run the command line; return the process exit code."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(out)
+        return 2
+    if args.command == "version":
+        print(f"crmcore {__version__}", file=out)
+        return 0
+    from crmcore.errors import CrmcoreError
+
+    try:
+        data = _generate(args, err)
+    except CrmcoreError as error:
+        print(f"crmcore: error: {error}", file=err)
+        return 2
+    if args.command == "demo":
+        out.write(demo_report(data))
+    else:
+        _write_sample(data, args.out, err)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised through subprocess tests
+    raise SystemExit(main())
