@@ -450,7 +450,11 @@ def periods_between(
         ['2025-11', '2025-12', '2026-01']
     """
     require_aware(end, "end")
-    period = period_of(start, unit, tz=tz)
+    first = period_of(start, unit, tz=tz)
+    return _periods_until(first, start, end)
+
+
+def _periods_until(period: Period, start: datetime, end: datetime) -> Iterator[Period]:
     if end <= start:
         return
     while period.start < end:

@@ -230,7 +230,10 @@ class Money:
             Money('1234', 'JPY')
         """
         exponent = Decimal(1).scaleb(-self.minor_unit)
-        return Money(self.amount.quantize(exponent, rounding=rounding), self.currency)
+        return Money(
+            self.amount.quantize(exponent, rounding=rounding, context=_EXACT),
+            self.currency,
+        )
 
     # -- arithmetic ----------------------------------------------------------
     def _same(self, other: Money, operation: str) -> None:
@@ -258,13 +261,13 @@ class Money:
         return Money(_EXACT.subtract(self.amount, other.amount), self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return Money(_EXACT.minus(self.amount), self.currency)
 
     def __pos__(self) -> Money:
         return self
 
     def __abs__(self) -> Money:
-        return Money(abs(self.amount), self.currency)
+        return Money(_EXACT.abs(self.amount), self.currency)
 
     def __mul__(self, factor: int | Decimal) -> Money:
         number = to_decimal(factor, "factor")

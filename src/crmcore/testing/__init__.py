@@ -1,0 +1,338 @@
+"""Hypothesis strategies for every crmcore type, for your tests and ours.
+
+Requires ``hypothesis`` (installed with ``pip install "crmcore[test]"``).
+Every strategy produces *valid* values; use them to property-test code that
+consumes crmcore records, or a vendor extension against random inputs.
+
+Datetimes from [`aware_datetimes`][crmcore.testing.aware_datetimes] use UTC
+and fixed UTC offsets by default, so values round-trip through JSON to *equal*
+values (an ISO 8601 string keeps the offset, not the IANA zone). Pass
+``timezones=iana_timezones()`` to stress DST handling: those zones include
+clock changes at midnight, half-hour shifts and a skipped calendar day.
+
+Example:
+    >>> from hypothesis import given
+    >>> @given(opportunities())
+    ... def test_amount_is_never_negative(deal):
+    ...     assert deal.amount >= 0
+    >>> test_amount_is_never_negative()
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone, tzinfo
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hypothesis import strategies as st
+
+from crmcore.calendar import DAY, MONTH, QUARTER, WEEK, YEAR, Interval, Period, PeriodUnit
+from crmcore.money import CURRENCY_MINOR_UNITS, Money
+from crmcore.records import (
+    Account,
+    Activity,
+    Contact,
+    Lead,
+    Opportunity,
+    StageChange,
+    Subscription,
+)
+
+__all__ = [
+    "DST_TIMEZONES",
+    "accounts",
+    "activities",
+    "aware_datetimes",
+    "contacts",
+    "currencies",
+    "field_maps",
+    "iana_timezones",
+    "ids",
+    "intervals",
+    "leads",
+    "money",
+    "opportunities",
+    "period_units",
+    "periods",
+    "stage_changes",
+    "subscriptions",
+]
+
+DST_TIMEZONES = (
+    "UTC",
+    "Europe/Berlin",
+    "Europe/London",
+    "America/New_York",
+    "America/Santiago",  # DST changes at midnight
+    "America/Havana",  # DST changes at midnight
+    "America/St_Johns",  # half-hour offset with DST
+    "Australia/Lord_Howe",  # half-hour DST shift
+    "Pacific/Apia",  # skipped 2011-12-30 entirely
+    "Pacific/Chatham",  # +12:45 / +13:45
+    "Asia/Kathmandu",  # +05:45
+    "Asia/Tehran",
+    "Africa/Casablanca",  # DST suspended during Ramadan
+)
+"""IANA zones chosen for awkward clock changes."""
+
+_MIN = datetime(1990, 1, 1)
+_MAX = datetime(2060, 12, 31)
+
+
+def currencies() -> st.SearchStrategy[str]:
+    """Active ISO 4217 currency codes."""
+    return st.sampled_from(sorted(CURRENCY_MINOR_UNITS))
+
+
+def money(
+    currency: str | None = None,
+    *,
+    min_amount: int = -(10**12),
+    max_amount: int = 10**12,
+    max_places: int = 4,
+) -> st.SearchStrategy[Money]:
+    """Exact money amounts, in ``currency`` or in a random currency.
+
+    Args:
+        currency: Fix the currency; random when ``None``.
+        min_amount: Smallest whole-unit amount.
+        max_amount: Largest whole-unit amount.
+        max_places: Most digits after the decimal point.
+    """
+    currency_st = st.just(currency) if currency is not None else currencies()
+    amounts = st.builds(
+        lambda whole, places: Decimal(whole).scaleb(-places),
+        st.integers(min_amount * 10**max_places, max_amount * 10**max_places),
+        st.just(max_places),
+    )
+    return st.builds(Money, amounts, currency_st)
+
+
+def iana_timezones() -> st.SearchStrategy[tzinfo]:
+    """IANA zones with awkward DST rules (see [`DST_TIMEZONES`][crmcore.testing.DST_TIMEZONES])."""
+    return st.sampled_from(DST_TIMEZONES).map(ZoneInfo)
+
+
+def _fixed_offsets() -> st.SearchStrategy[tzinfo]:
+    return st.one_of(
+        st.just(timezone.utc),
+        st.integers(-14 * 4, 14 * 4).map(lambda q: timezone(timedelta(minutes=15 * q))),
+    )
+
+
+def aware_datetimes(
+    *,
+    min_value: datetime = _MIN,
+    max_value: datetime = _MAX,
+    timezones: st.SearchStrategy[tzinfo] | None = None,
+) -> st.SearchStrategy[datetime]:
+    """Timezone-aware datetimes (UTC or fixed offsets unless ``timezones`` is given).
+
+    Args:
+        min_value: Earliest naive wall-clock value.
+        max_value: Latest naive wall-clock value.
+        timezones: A strategy of ``tzinfo`` objects; e.g. ``iana_timezones()``.
+    """
+    return st.datetimes(
+        min_value=min_value,
+        max_value=max_value,
+        timezones=timezones if timezones is not None else _fixed_offsets(),
+    )
+
+
+def ids(prefix: str = "") -> st.SearchStrategy[str]:
+    """Non-empty string identifiers."""
+    return st.text(
+        alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=12
+    ).map(lambda s: prefix + s)
+
+
+_labels = st.text(min_size=1, max_size=16)
+_json_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**9), 10**9), st.text(max_size=20)
+)
+
+
+def field_maps() -> st.SearchStrategy[dict[str, Any]]:
+    """Custom-field mappings with JSON scalar values (they round-trip exactly)."""
+    return st.dictionaries(st.text(min_size=1, max_size=10), _json_scalars, max_size=4)
+
+
+def period_units() -> st.SearchStrategy[PeriodUnit]:
+    """Every kind of calendar unit, fiscal ones with any start month."""
+    return st.one_of(
+        st.sampled_from([DAY, WEEK, MONTH, QUARTER, YEAR]),
+        st.builds(
+            PeriodUnit,
+            st.sampled_from(["fiscal_year", "fiscal_quarter"]),
+            fiscal_start_month=st.integers(1, 12),
+        ),
+    )
+
+
+def periods(
+    units: st.SearchStrategy[PeriodUnit] | None = None,
+    *,
+    tz: st.SearchStrategy[str] | None = None,
+) -> st.SearchStrategy[Period]:
+    """Periods of random units and zones between 1990 and 2060."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Period:
+        unit = draw(units if units is not None else period_units())
+        day = draw(st.dates(min_value=date(1990, 1, 1), max_value=date(2060, 1, 1)))
+        zone = draw(tz if tz is not None else st.sampled_from(DST_TIMEZONES))
+        return Period(unit, unit.floor(day), tz=zone)
+
+    return build()
+
+
+def intervals() -> st.SearchStrategy[Interval]:
+    """Half-open intervals, empty ones included."""
+    return st.builds(
+        lambda start, length: Interval(start, start + length),
+        aware_datetimes(),
+        st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=800)),
+    )
+
+
+_opt = st.none().__or__
+
+
+def accounts() -> st.SearchStrategy[Account]:
+    """Valid accounts with optional fields filled at random."""
+    return st.builds(
+        Account,
+        ids("acc-"),
+        _labels,
+        industry=_opt(_labels),
+        employees=_opt(st.integers(0, 10**6)),
+        country=_opt(st.sampled_from(["DE", "US", "GB", "FR", "JP", "BR"])),
+        annual_revenue=_opt(money(min_amount=0)),
+        owner=_opt(ids("rep-")),
+        created_at=_opt(aware_datetimes()),
+        fields=field_maps(),
+    )
+
+
+def contacts() -> st.SearchStrategy[Contact]:
+    """Valid contacts."""
+    return st.builds(
+        Contact,
+        ids("con-"),
+        account_id=_opt(ids("acc-")),
+        name=_opt(_labels),
+        email=_opt(st.emails()),
+        title=_opt(_labels),
+        created_at=_opt(aware_datetimes()),
+        fields=field_maps(),
+    )
+
+
+@st.composite
+def leads(draw: st.DrawFn) -> Lead:
+    """Valid leads; a converted lead converts at or after creation."""
+    created = draw(aware_datetimes())
+    converted = draw(
+        _opt(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=400)))
+    )
+    return Lead(
+        draw(ids("lead-")),
+        created,
+        source=draw(_opt(_labels)),
+        status=draw(st.sampled_from(["new", "mql", "sql", "converted", "disqualified"])),
+        owner=draw(_opt(ids("rep-"))),
+        email=draw(_opt(st.emails())),
+        company=draw(_opt(_labels)),
+        industry=draw(_opt(_labels)),
+        employees=draw(_opt(st.integers(0, 10**6))),
+        country=draw(_opt(_labels)),
+        account_id=draw(_opt(ids("acc-"))),
+        contact_id=draw(_opt(ids("con-"))),
+        converted_at=None if converted is None else created + converted,
+        fields=draw(field_maps()),
+    )
+
+
+@st.composite
+def opportunities(
+    draw: st.DrawFn,
+    *,
+    outcomes: tuple[str, ...] = ("open", "won", "lost"),
+    currency: str | None = None,
+    stages: tuple[str, ...] = ("prospecting", "discovery", "proposal", "negotiation"),
+) -> Opportunity:
+    """Valid opportunities whose close facts agree with their outcome.
+
+    Args:
+        outcomes: The outcomes to draw from.
+        currency: Fix the currency; random when ``None``.
+        stages: The open stage keys to draw from.
+    """
+    outcome = draw(st.sampled_from(outcomes))
+    created = draw(aware_datetimes())
+    closed_at = None
+    stage = draw(st.sampled_from(stages))
+    if outcome != "open":
+        closed_at = created + draw(
+            st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=720))
+        )
+        stage = "closed_won" if outcome == "won" else "closed_lost"
+    amount = Decimal(draw(st.integers(0, 10**10))).scaleb(-draw(st.integers(0, 2)))
+    return Opportunity(
+        draw(ids("opp-")),
+        draw(_opt(ids("acc-"))),
+        amount,
+        currency if currency is not None else draw(currencies()),
+        created,
+        stage,
+        outcome=outcome,  # type: ignore[arg-type]
+        closed_at=closed_at,
+        lost_reason=draw(_opt(_labels)) if outcome == "lost" else None,
+        owner=draw(_opt(ids("rep-"))),
+        probability=draw(_opt(st.integers(0, 100).map(lambda p: Decimal(p) / 100))),
+        fields=draw(field_maps()),
+    )
+
+
+def stage_changes() -> st.SearchStrategy[StageChange]:
+    """Valid stage changes, creation events (``from_stage=None``) included."""
+    return st.builds(
+        StageChange,
+        ids("opp-"),
+        _opt(ids()),
+        ids(),
+        aware_datetimes(),
+        by=_opt(ids("rep-")),
+    )
+
+
+def activities() -> st.SearchStrategy[Activity]:
+    """Valid engagement events."""
+    return st.builds(
+        Activity,
+        ids(),
+        st.sampled_from(["email_open", "page_view", "meeting", "call", "webinar"]),
+        aware_datetimes(),
+        properties=field_maps(),
+        id=_opt(ids("act-")),
+        by=_opt(ids("rep-")),
+    )
+
+
+@st.composite
+def subscriptions(draw: st.DrawFn, *, currency: str | None = None) -> Subscription:
+    """Valid subscriptions with non-negative MRR and ``end`` after ``start``."""
+    start = draw(aware_datetimes())
+    length = draw(
+        _opt(st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=1500)))
+    )
+    return Subscription(
+        draw(ids("acc-")),
+        draw(money(currency, min_amount=0, max_amount=10**7, max_places=2)),
+        start,
+        end=None if length is None else start + length,
+        id=draw(_opt(ids("sub-"))),
+        plan=draw(_opt(_labels)),
+    )
