@@ -196,6 +196,11 @@ def test_calendar_arithmetic_keeps_local_time_across_dst():
     assert moved.utcoffset() == timedelta(hours=2)
     assert moved.hour == 3
     assert add_calendar(utc(2026, 1, 1), years=1, weeks=1).date() == date(2027, 1, 8)
+    # Without tz= the instant's own zone is the wall clock.
+    assert add_calendar(before, days=1) == after
+    assert add_calendar(utc(2026, 1, 31, 23), months=1, tz="Asia/Tokyo").isoformat() == (
+        "2026-03-01T08:00:00+09:00"  # Feb 1 08:00 Tokyo + 1 month
+    )
 
 
 def test_period_navigation_and_ordering():

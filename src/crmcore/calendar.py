@@ -469,18 +469,19 @@ def add_calendar(
     months: int = 0,
     weeks: int = 0,
     days: int = 0,
-    tz: str = "UTC",
+    tz: str | None = None,
 ) -> datetime:
-    """Move an instant by calendar units on the local wall clock of ``tz``.
+    """Move an instant by calendar units on a local wall clock.
 
+    The wall clock is the instant's own time zone, or ``tz`` when given.
     Month arithmetic clips to the end of shorter months (January 31 plus one
     month is February 28 or 29) and the local time of day is kept across DST
     changes. A local time that does not exist on the target day (it falls in a
-    spring-forward gap) resolves to the same offset as before the gap, i.e.
-    later by the size of the gap on the wall clock.
+    spring-forward gap) resolves with the offset from before the gap, i.e.
+    later on the wall clock by the size of the gap.
 
     Returns:
-        An aware datetime in zone ``tz``.
+        An aware datetime in the zone whose wall clock was used.
 
     Example:
         >>> from datetime import datetime, timezone
@@ -488,7 +489,7 @@ def add_calendar(
         datetime.date(2026, 2, 28)
     """
     require_aware(instant, "instant")
-    zone = resolve_zone(tz)
+    zone = instant.tzinfo if tz is None else resolve_zone(tz)
     local = instant.astimezone(zone).replace(tzinfo=None)
     moved = local + relativedelta(years=years, months=months, weeks=weeks, days=days)
     return moved.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)

@@ -1,0 +1,79 @@
+import io
+import json
+import subprocess
+import sys
+
+from crmcore.__main__ import demo_report, main
+from crmcore.sample import generate_sample
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_demo_prints_the_pipeline_and_revenue_report():
+    code, out, err = run("demo", "-n", "500", "--seed", "3")
+    assert code == 0
+    assert err == ""
+    for heading in ("Open pipeline by stage", "Closed deals", "Lost reasons", "Headline figures"):
+        assert heading in out
+    for figure in ("win rate (by count)", "median sales cycle", "MRR as of", "ARPA", "paying customers"):
+        assert figure in out
+    assert "prospecting" in out and "negotiation" in out
+
+
+def test_demo_is_deterministic():
+    assert run("demo", "-n", "300")[1] == run("demo", "-n", "300")[1]
+
+
+def test_large_runs_show_progress_on_stderr_unless_quiet(monkeypatch):
+    import crmcore.__main__ as cli
+
+    real = cli.generate_sample
+    monkeypatch.setattr(
+        cli, "generate_sample", lambda n, **kw: real(300, **{**kw, "months": 2})
+    )
+    code, _, err = run("demo", "-n", "60000")
+    assert code == 0
+    assert "generating a sample of 60,000 opportunities" in err
+    assert "generating opportunities: 300 / 300" in err
+    assert run("demo", "-n", "60000", "--quiet")[2] == ""
+
+
+def test_undefined_figures_are_said_not_hidden():
+    report = demo_report(generate_sample(0, months=1))
+    assert "undefined (nothing to divide by)" in report
+    assert "undefined (no won deals)" in report
+    assert "undefined (no customers)" in report
+
+
+def test_sample_writes_json_lines(tmp_path):
+    code, _, err = run("sample", "-n", "100", "--out", str(tmp_path / "crm"))
+    assert code == 0
+    files = sorted(p.name for p in (tmp_path / "crm").iterdir())
+    assert files == [
+        "accounts.jsonl", "activities.jsonl", "contacts.jsonl", "leads.jsonl",
+        "opportunities.jsonl", "stage_changes.jsonl", "subscriptions.jsonl",
+    ]
+    rows = (tmp_path / "crm" / "opportunities.jsonl").read_text().splitlines()
+    assert len(rows) == 100
+    assert json.loads(rows[0])["currency"] == "EUR"
+    assert "wrote" in err
+
+
+def test_version_help_and_errors(capsys):
+    assert run("version")[1].startswith("crmcore ")
+    code, out, _ = run()
+    assert code == 2 and "demo" in out and "sample" in out
+    code, _, err = run("demo", "--currency", "euro")
+    assert code == 2
+    assert "crmcore: error: currency: expected an active ISO 4217" in err
+
+
+def test_module_entry_point_runs_as_a_program():
+    result = subprocess.run(
+        [sys.executable, "-m", "crmcore", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "demo" in result.stdout and "sample" in result.stdout

@@ -1,0 +1,168 @@
+from collections import Counter, defaultdict
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmcore.errors import DataError, DataTypeError, NaiveDatetimeError
+from crmcore.sample import (
+    DEFAULT_START,
+    LOST_REASONS,
+    OPEN_STAGES,
+    generate_sample,
+    iter_opportunities,
+)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return generate_sample(3_000, seed=11)
+
+
+def test_same_seed_same_data_other_seed_other_data():
+    assert generate_sample(300, seed=5) == generate_sample(300, seed=5)
+    assert generate_sample(300, seed=5) != generate_sample(300, seed=6)
+
+
+def test_sizes_scale_with_the_number_of_deals(data):
+    assert len(data.opportunities) == 3_000
+    assert len(data.accounts) == 150
+    assert len(data.leads) == 1_500
+    assert 150 <= len(data.contacts) <= 450
+    assert len(data.stage_changes) > 3 * 3_000 * 0.8
+    assert data.as_of == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert data.stages == (*OPEN_STAGES, "closed_won", "closed_lost")
+    assert "<3000 opportunities>" in repr(data)
+
+
+def test_the_mix_is_realistic(data):
+    outcomes = Counter(o.outcome for o in data.opportunities)
+    assert set(outcomes) == {"open", "won", "lost"}
+    win_rate = outcomes["won"] / (outcomes["won"] + outcomes["lost"])
+    assert 0.15 < win_rate < 0.45
+    assert {o.lost_reason for o in data.opportunities if o.outcome == "lost"} == set(LOST_REASONS)
+    assert {o.stage for o in data.opportunities if o.outcome == "open"} == set(OPEN_STAGES)
+    statuses = Counter(lead.status for lead in data.leads)
+    assert {"new", "mql", "sql", "converted", "disqualified"} <= set(statuses)
+
+
+def test_every_deal_has_a_consistent_stage_history(data):
+    histories = defaultdict(list)
+    for change in data.stage_changes:
+        histories[change.record_id].append(change)
+    moves = Counter()
+    for deal in data.opportunities:
+        history = histories[deal.id]
+        assert history[0].from_stage is None
+        assert history[0].at == deal.created_at
+        assert history[-1].to_stage == deal.stage
+        for before, after in zip(history, history[1:], strict=False):
+            assert before.to_stage == after.from_stage
+            assert before.at < after.at < data.as_of
+            moves[OPEN_STAGES.index(after.to_stage) - OPEN_STAGES.index(after.from_stage)
+                  if after.to_stage in OPEN_STAGES else "close"] += 1
+        if deal.outcome != "open":
+            assert deal.closed_at == history[-1].at
+    assert moves[-1] > 0, "some deals step back"
+    assert moves[2] > 0, "some deals skip a stage"
+
+
+def test_subscriptions_show_every_kind_of_movement(data):
+    by_customer = defaultdict(list)
+    for sub in data.subscriptions:
+        by_customer[sub.customer_id].append(sub)
+        assert sub.mrr.currency == "EUR" and sub.mrr.amount > 0
+        assert data.start <= sub.start < data.as_of
+    won_accounts = {o.account_id for o in data.opportunities if o.outcome == "won"}
+    assert set(by_customer) == won_accounts
+    kinds = Counter()
+    for subs in by_customer.values():
+        subs.sort(key=lambda s: s.start)
+        for before, after in zip(subs, subs[1:], strict=False):
+            assert before.end is not None and before.end <= after.start
+            if before.end < after.start:
+                kinds["reactivation"] += 1
+            elif after.mrr > before.mrr:
+                kinds["expansion"] += 1
+            else:
+                kinds["contraction"] += 1
+        if subs[-1].end is not None:
+            kinds["churn"] += 1
+    assert {"reactivation", "expansion", "contraction", "churn"} <= set(kinds)
+
+
+def test_leads_and_activities(data):
+    ids = {lead.id for lead in data.leads}
+    assert {a.record_id for a in data.activities} <= ids
+    assert all(a.at < data.as_of for a in data.activities)
+    converted = [lead for lead in data.leads if lead.converted_at is not None]
+    assert converted and all(lead.status == "converted" for lead in converted)
+    assert all(lead.converted_at < data.as_of for lead in converted)
+
+
+def test_contacts_belong_to_accounts(data):
+    accounts = {a.id for a in data.accounts}
+    assert {c.account_id for c in data.contacts} <= accounts
+    assert {o.account_id for o in data.opportunities} <= accounts
+    assert {a.fields["segment"] for a in data.accounts} == {"smb", "mid_market", "enterprise"}
+
+
+def test_streaming_gives_the_same_deals_in_the_same_order(data):
+    streamed = list(iter_opportunities(3_000, seed=11))
+    assert tuple(deal for deal, _ in streamed) == data.opportunities
+    assert tuple(c for _, history in streamed for c in history) == data.stage_changes
+
+
+def test_options_and_progress():
+    calls = []
+    start = datetime(2025, 7, 1, tzinfo=timezone(timedelta(hours=2)))
+    small = generate_sample(
+        200_000 // 1000, seed=1, start=start, months=6, currency="USD",
+        progress=lambda what, done, total: calls.append((what, done, total)),
+    )
+    assert {o.currency for o in small.opportunities} == {"USD"}
+    assert small.as_of == datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=2)))
+    assert [c[0] for c in calls] == [
+        "accounts", "contacts", "leads", "opportunities", "subscriptions"
+    ]
+    assert ("opportunities", 200, 200) in calls
+    assert generate_sample(0).opportunities == ()
+
+
+def test_progress_every_hundred_thousand(monkeypatch):
+    import crmcore.sample as sample
+
+    monkeypatch.setattr(sample, "_PROGRESS_EVERY", 50)
+    calls = []
+    generate_sample(120, progress=lambda *args: calls.append(args))
+    assert ("opportunities", 50, 120) in calls and ("opportunities", 100, 120) in calls
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"opportunities": -1}, DataError, "opportunities: expected an int from 0"),
+        ({"opportunities": 1.5}, DataTypeError, "opportunities: expected an int"),
+        ({"months": 0}, DataError, "months: expected an int from 1 to 600"),
+        ({"seed": "x"}, DataTypeError, "seed: expected an int"),
+        ({"currency": "EURO"}, DataError, "currency"),
+        ({"start": datetime(2024, 1, 1)}, NaiveDatetimeError, "start"),
+    ],
+)
+def test_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        generate_sample(**kwargs)
+
+
+def test_bad_streaming_arguments():
+    with pytest.raises(DataError, match="count"):
+        iter_opportunities(-5)
+
+
+@settings(max_examples=10)
+@given(st.integers(0, 2**64), st.integers(0, 60))
+def test_any_seed_gives_valid_records(seed, size):
+    sample = generate_sample(size, seed=seed, months=3)
+    assert len(sample.opportunities) == size
+    assert all(DEFAULT_START <= o.created_at < sample.as_of for o in sample.opportunities)
