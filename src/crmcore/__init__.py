@@ -4,7 +4,7 @@ The names below are the public API. Light modules (errors, money, calendar,
 records) are imported eagerly; heavier ones (serialization, sample data) load
 on first use, so ``import crmcore`` stays fast.
 
-Example:
+Examples:
     >>> import crmcore
     >>> crmcore.sum_money([crmcore.Money("1.10", "EUR"), crmcore.Money("2.20", "EUR")])
     Money('3.30', 'EUR')

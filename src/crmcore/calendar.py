@@ -22,7 +22,7 @@ a fiscal year that starts in January is the calendar year.
 Calendar arithmetic uses ``dateutil.relativedelta``: one month after January 31
 is the last day of February, at the same local wall-clock time.
 
-Example:
+Examples:
     >>> from datetime import datetime, timezone
     >>> moment = datetime(2026, 3, 29, 0, 30, tzinfo=timezone.utc)
     >>> period_of(moment, MONTH, tz="Europe/Berlin").label
@@ -84,7 +84,7 @@ def require_aware(value: object, field: str) -> datetime:
         NaiveDatetimeError: For a ``datetime`` without a usable ``tzinfo``.
         DataTypeError: For anything that is not a ``datetime`` (a ``date`` too).
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> require_aware(datetime(2026, 1, 1, tzinfo=timezone.utc), "as_of").year
         2026
@@ -115,7 +115,7 @@ def resolve_zone(name: object) -> tzinfo:
         DataTypeError: When ``name`` is not a string.
         DataError: When no such zone exists.
 
-    Example:
+    Examples:
         >>> resolve_zone("Europe/Berlin")
         zoneinfo.ZoneInfo(key='Europe/Berlin')
     """
@@ -172,7 +172,7 @@ class PeriodUnit:
     def floor(self, day: date) -> date:
         """Return the first day of the period of this unit containing ``day``.
 
-        Example:
+        Examples:
             >>> QUARTER.floor(date(2026, 8, 17))
             datetime.date(2026, 7, 1)
             >>> fiscal_year(4).floor(date(2026, 2, 1))
@@ -231,7 +231,7 @@ def fiscal_year(start_month: int) -> PeriodUnit:
 
     A fiscal year is named after the calendar year in which it ends.
 
-    Example:
+    Examples:
         >>> fiscal_year(10).floor(date(2026, 11, 23))
         datetime.date(2026, 10, 1)
     """
@@ -414,7 +414,7 @@ def period_of(
         NaiveDatetimeError: For a naive ``instant``.
         DataError: For an unknown unit or zone.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> period_of(datetime(2026, 1, 1, 3, tzinfo=timezone.utc), "day",
         ...           tz="America/New_York").label
@@ -442,7 +442,7 @@ def periods_between(
     The first period contains ``start``; the last is the one whose start is
     before ``end``. Nothing is yielded when ``end <= start``.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> a = datetime(2025, 11, 15, tzinfo=timezone.utc)
         >>> b = datetime(2026, 2, 1, tzinfo=timezone.utc)
@@ -483,7 +483,7 @@ def add_calendar(
     Returns:
         An aware datetime in the zone whose wall clock was used.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> add_calendar(datetime(2026, 1, 31, 12, tzinfo=timezone.utc), months=1).date()
         datetime.date(2026, 2, 28)
@@ -507,7 +507,7 @@ class Interval:
         NaiveDatetimeError: When a bound is naive.
         DataError: When ``end`` is before ``start``.
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> a = datetime(2026, 1, 1, tzinfo=timezone.utc)
         >>> b = datetime(2026, 1, 2, tzinfo=timezone.utc)

@@ -38,7 +38,7 @@ _MAX_REPR = 80
 def describe_value(value: object) -> str:
     """Render a value and its type for an error message, shortened if long.
 
-    Example:
+    Examples:
         >>> describe_value(1.5)
         '1.5 (float)'
         >>> describe_value("x" * 100)[:12]
@@ -53,7 +53,7 @@ def describe_value(value: object) -> str:
 def format_path(parts: Iterable[str | int]) -> str:
     """Render path parts as a JSON path: strings as ``.name``, ints as ``[i]``.
 
-    Example:
+    Examples:
         >>> format_path(["stages", 2, "exit_criteria", 0, "field"])
         '$.stages[2].exit_criteria[0].field'
         >>> format_path([])

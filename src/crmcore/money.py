@@ -18,7 +18,7 @@ Rules, chosen so that revenue figures can be trusted to the cent:
   [`Money.rounded`][crmcore.money.Money.rounded] rounds to the currency's minor
   unit (2 for EUR, 0 for JPY, 3 for KWD) with banker's rounding by default.
 
-Example:
+Examples:
     >>> from decimal import Decimal
     >>> price = Money("19.99", "EUR")
     >>> price * 3
@@ -99,7 +99,7 @@ def to_decimal(value: object, field: str = "amount") -> Decimal:
         DataTypeError: For floats, bools and other types.
         DataError: For strings that are not numbers, and for NaN or infinity.
 
-    Example:
+    Examples:
         >>> to_decimal("12.50")
         Decimal('12.50')
     """
@@ -152,9 +152,10 @@ def _amount_converter(value: object) -> Decimal:
 class Money:
     """An exact amount of one currency.
 
-    Args:
-        amount: A ``Decimal``, ``int`` or numeric string (floats are rejected;
-            see [`from_float`][crmcore.money.Money.from_float]).
+    Attributes:
+        amount: The exact amount. Built from a ``Decimal``, ``int`` or numeric
+            string; floats are rejected (see
+            [`from_float`][crmcore.money.Money.from_float]).
         currency: An active ISO 4217 code, upper case (``"EUR"``).
 
     Raises:
@@ -162,7 +163,7 @@ class Money:
         DataError: When the currency is not an ISO 4217 code, or the amount
             is NaN or infinite.
 
-    Example:
+    Examples:
         >>> Money("12.50", "EUR") + Money(5, "EUR")
         Money('17.50', 'EUR')
         >>> str(Money("1234.5", "USD"))
@@ -177,7 +178,7 @@ class Money:
     def zero(cls, currency: str) -> Money:
         """Return zero in ``currency``.
 
-        Example:
+        Examples:
             >>> Money.zero("JPY")
             Money('0', 'JPY')
         """
@@ -194,7 +195,7 @@ class Money:
             DataTypeError: When ``value`` is not a float or int.
             DataError: When ``value`` is NaN or infinite.
 
-        Example:
+        Examples:
             >>> Money.from_float(19.99, "EUR")
             Money('19.99', 'EUR')
         """
@@ -221,7 +222,7 @@ class Money:
             rounding: A ``decimal`` rounding mode; banker's rounding
                 (``ROUND_HALF_EVEN``) by default.
 
-        Example:
+        Examples:
             >>> Money("2.675", "EUR").rounded()
             Money('2.68', 'EUR')
             >>> Money("2.665", "EUR").rounded()
@@ -293,7 +294,7 @@ class Money:
             CurrencyMismatchError: When the currencies differ.
             DataError: When ``other`` is zero.
 
-        Example:
+        Examples:
             >>> Money("110", "EUR").ratio(Money("100", "EUR"))
             Decimal('1.1')
         """
@@ -337,7 +338,7 @@ def sum_money(amounts: Iterable[Money], *, currency: str | None = None) -> Money
         DataError: When ``amounts`` is empty and no ``currency`` was given.
         DataTypeError: When an item is not ``Money``.
 
-    Example:
+    Examples:
         >>> sum_money([Money("0.1", "EUR")] * 3)
         Money('0.3', 'EUR')
         >>> sum_money([], currency="EUR")

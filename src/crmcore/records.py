@@ -14,7 +14,7 @@ the value and what was expected. Custom attributes go in the ``fields``
 mapping (``properties`` for activities), read with a dotted path such as
 ``"fields.region"``; it is copied into a read-only [`FrozenMap`][crmcore.records.FrozenMap].
 
-Example:
+Examples:
     >>> from datetime import datetime, timezone
     >>> deal = Opportunity(
     ...     id="o-1", account_id="a-1", amount="12000", currency="EUR",
@@ -117,7 +117,7 @@ def parse_path(path: FieldPath) -> tuple[str, ...]:
         DataError: For an empty path or an empty part (``"a..b"``).
         DataTypeError: For anything that is not a string or sequence of strings.
 
-    Example:
+    Examples:
         >>> parse_path("fields.region")
         ('fields', 'region')
         >>> parse_path(("fields", "utm.source"))
@@ -167,7 +167,7 @@ def field_getter(path: FieldPath) -> Callable[[object], object]:
 
     Compile once, call per record: this is what conditions and calculators do.
 
-    Example:
+    Examples:
         >>> industry = field_getter("account.industry")
         >>> industry({"account": {"industry": "saas"}})
         'saas'
@@ -211,7 +211,7 @@ def get_field(record: object, path: FieldPath, default: object = MISSING) -> obj
         path: A dotted path or a sequence of parts.
         default: Returned when the field is absent; ``MISSING`` by default.
 
-    Example:
+    Examples:
         >>> get_field({"a": {"b": 1}}, "a.b")
         1
         >>> get_field({"a": {}}, "a.b", default=0)

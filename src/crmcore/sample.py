@@ -16,7 +16,7 @@ per-process ``hash()``). Nothing reads the clock: the simulated window is
 their histories in constant memory, for benchmarks over tens of millions of
 rows.
 
-Example:
+Examples:
     >>> data = generate_sample(200, seed=7)
     >>> len(data.opportunities)
     200
@@ -345,7 +345,7 @@ def iter_opportunities(
     Yields exactly the deals that [`generate_sample`][crmcore.sample.generate_sample]
     with the same arguments returns, in the same order.
 
-    Example:
+    Examples:
         >>> deal, history = next(iter_opportunities(10, seed=1))
         >>> history[0].from_stage is None and history[-1].to_stage == deal.stage
         True
@@ -437,7 +437,7 @@ def generate_sample(
         DataError: For sizes out of range or an unknown currency.
         NaiveDatetimeError: For a naive ``start``.
 
-    Example:
+    Examples:
         >>> data = generate_sample(100, seed=3)
         >>> {c.currency for c in data.opportunities}
         {'EUR'}

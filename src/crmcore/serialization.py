@@ -23,7 +23,7 @@ one line per problem with its JSON path::
       $.amount: expected a Decimal, int or numeric string, got 1.5 (float)
       $.currency: expected an active ISO 4217 currency code ..., got 'eur' (str)
 
-Example:
+Examples:
     >>> from crmcore.money import Money
     >>> unstructure(Money("12.50", "EUR"))
     {'amount': '12.50', 'currency': 'EUR'}
@@ -220,7 +220,7 @@ def make_converter() -> cattrs.Converter:
     [`converter`][crmcore.serialization.converter]; later crmcore modules
     register their definition types on the shared one when imported.
 
-    Example:
+    Examples:
         >>> from crmcore.money import Money
         >>> make_converter().unstructure(Money(5, "USD"))
         {'amount': '5', 'currency': 'USD'}
@@ -249,7 +249,7 @@ converter: Final[cattrs.Converter] = make_converter()
 def unstructure(value: object) -> Any:
     """Turn a crmcore value into JSON-ready data (dicts, lists, strings...).
 
-    Example:
+    Examples:
         >>> from datetime import datetime, timezone
         >>> from crmcore.records import StageChange
         >>> unstructure(StageChange("o-1", None, "new",
@@ -265,7 +265,7 @@ def structure(data: object, cls: type[T]) -> T:
     Raises:
         DefinitionError: With every problem found, each with its ``$.path``.
 
-    Example:
+    Examples:
         >>> from crmcore.money import Money
         >>> structure({"amount": 5, "currency": "EUR"}, Money)
         Money('5', 'EUR')
@@ -282,7 +282,7 @@ def structure(data: object, cls: type[T]) -> T:
 def to_json(value: object, *, indent: int | None = None) -> str:
     """Serialize a crmcore value to a JSON string.
 
-    Example:
+    Examples:
         >>> from crmcore.money import Money
         >>> to_json(Money("1.50", "EUR"))
         '{"amount": "1.50", "currency": "EUR"}'

@@ -10,7 +10,7 @@ values (an ISO 8601 string keeps the offset, not the IANA zone). Pass
 ``timezones=iana_timezones()`` to stress DST handling: those zones include
 clock changes at midnight, half-hour shifts and a skipped calendar day.
 
-Example:
+Examples:
     >>> from hypothesis import given
     >>> @given(opportunities())
     ... def test_amount_is_never_negative(deal):

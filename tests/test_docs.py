@@ -1,0 +1,43 @@
+"""Run the Python code in README.md and docs/; check ``print(x)  # expected`` lines."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+CHECKED_PRINT = re.compile(r"^(\s*)print\((.*)\)\s+#\s+(.+?)\s*$")
+
+
+def _check(value: object, expected: str) -> None:
+    # The comment may go on with an explanation after two spaces or a colon.
+    shown = str(value)
+    assert expected == shown or expected.startswith(shown + "  ") or expected.startswith(
+        shown + ":"
+    ), f"printed {shown!r}, the docs say {expected!r}"
+
+
+def _checked(source: str) -> str:
+    lines = []
+    for line in source.splitlines():
+        match = CHECKED_PRINT.match(line)
+        if match:
+            indent, expression, expected = match.groups()
+            line = f"{indent}__check({expression}, {expected!r})"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if BLOCK.search(p.read_text())], ids=lambda p: str(p.relative_to(ROOT)))
+def test_code_in_the_docs_runs_and_prints_what_it_says(page, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__check": _check, "__name__": "__docs__"}
+    for block in BLOCK.findall(page.read_text()):
+        exec(compile(_checked(block), str(page), "exec"), namespace)  # noqa: S102
+
+
+def test_checked_prints_are_really_checked():
+    with pytest.raises(AssertionError, match="the docs say"):
+        exec(_checked("print(1 + 1)  # 3"), {"__check": _check})
