@@ -208,3 +208,48 @@ def test_problem_renders_as_path_and_message():
 
 def test_to_json_indent():
     assert to_json(Money(1, "EUR"), indent=2) == '{\n  "amount": "1",\n  "currency": "EUR"\n}'
+
+
+def test_decimal_fields_without_converters_use_the_strict_hook():
+    import attrs
+
+    @attrs.frozen
+    class Rate:
+        value: Decimal
+
+    assert structure({"value": "0.25"}, Rate) == Rate(Decimal("0.25"))
+    with pytest.raises(DefinitionError) as caught:
+        structure({"value": 0.25}, Rate)
+    assert lines(caught.value)[0].startswith("$.value: expected a Decimal, int or numeric string, got 0.25 (float)")
+
+
+def test_errors_from_user_validators_keep_their_type_in_the_message():
+    import attrs
+
+    from crmcore.errors import UnknownKindError
+
+    def known_kind(_instance, _attribute, value):
+        if value != "eq":
+            raise UnknownKindError("condition kind", value, ["eq"])
+
+    def positive(_instance, _attribute, value):
+        if value <= 0:
+            raise ValueError("must be positive")
+
+    def parsable(_instance, _attribute, value):
+        if "(" in value:
+            raise DefinitionError("Expression", [Problem("$", "unbalanced parenthesis")])
+
+    @attrs.frozen
+    class Rule:
+        kind: str = attrs.field(validator=known_kind)
+        weight: int = attrs.field(validator=positive)
+        text: str = attrs.field(default="", validator=parsable)
+
+    with pytest.raises(DefinitionError) as caught:
+        structure({"kind": "eqq", "weight": 0, "text": "(a"}, Rule)
+    assert lines(caught.value) == [
+        "$.kind: unknown condition kind 'eqq' (str); known: eq",
+        "$.weight: ValueError: must be positive",
+        "$.text: 1 problem in Expression:\n  $: unbalanced parenthesis",
+    ]

@@ -171,12 +171,14 @@ class UnknownKindError(CrmcoreError, KeyError):
         self.path = path
         super().__init__(kind)
 
-    def __str__(self) -> str:
+    @property
+    def message(self) -> str:
+        """The message without the path: what was unknown and what is known."""
         known = ", ".join(self.known) if self.known else "(none registered)"
-        return (
-            f"{self.path}: unknown {self.what} {describe_value(self.kind)}; "
-            f"known: {known}"
-        )
+        return f"unknown {self.what} {describe_value(self.kind)}; known: {known}"
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
 
     def __reduce__(self) -> tuple[object, ...]:
         return (

@@ -55,6 +55,7 @@ from crmcore.errors import (
     DataTypeError,
     DefinitionError,
     Problem,
+    UnknownKindError,
     describe_value,
 )
 from crmcore.money import to_decimal
@@ -320,11 +321,12 @@ def _message(error: BaseException) -> str:
     if isinstance(error, DataError):
         message = f"expected {error.expected}, got {describe_value(error.value)}"
         return f"{message}; {error.hint}" if error.hint else message
+    if isinstance(error, UnknownKindError):
+        return error.message  # the structuring path replaces the error's own
     if isinstance(error, CrmcoreError):
         return str(error)
-    if isinstance(error, KeyError):
-        return "required field is missing"
-    return f"{type(error).__name__}: {error}"  # pragma: no cover - defensive
+    # A user's own validator may raise anything; keep its type in the message.
+    return f"{type(error).__name__}: {error}"
 
 
 def _problems(error: BaseException, path: str, *, relative: bool = False) -> list[Problem]:
@@ -341,19 +343,8 @@ def _problems(error: BaseException, path: str, *, relative: bool = False) -> lis
     elif isinstance(error, DataError) and error.field != "value" and not relative:
         # Raised by a constructor's own validation: the field is relative to
         # the object being built at ``path``.
-        problems.append(Problem(_join_dotted(path, error.field), _message(error)))
+        problems.append(Problem(_join(path, error.field), _message(error)))
     else:
         problems.append(Problem(path, _message(error)))
     return problems
-
-
-def _join_dotted(path: str, field: str) -> str:
-    for part in field.replace("[", ".[").split("."):
-        if part.startswith("[") and part.endswith("]"):
-            inner = part[1:-1]
-            path = f"{path}[{inner}]"
-        elif part:
-            path = _join(path, part)
-    return path
-
 
