@@ -17,9 +17,20 @@ def test_demo_prints_the_pipeline_and_revenue_report():
     code, out, err = run("demo", "-n", "500", "--seed", "3")
     assert code == 0
     assert err == ""
-    for heading in ("Open pipeline by stage", "Closed deals", "Lost reasons", "Headline figures"):
+    for heading in (
+        "Open pipeline by stage",
+        "Closed deals",
+        "Lost reasons",
+        "Headline figures",
+    ):
         assert heading in out
-    for figure in ("win rate (by count)", "median sales cycle", "MRR as of", "ARPA", "paying customers"):
+    for figure in (
+        "win rate (by count)",
+        "median sales cycle",
+        "MRR as of",
+        "ARPA",
+        "paying customers",
+    ):
         assert figure in out
     assert "prospecting" in out and "negotiation" in out
 
@@ -29,11 +40,9 @@ def test_demo_is_deterministic():
 
 
 def test_large_runs_show_progress_on_stderr_unless_quiet(monkeypatch):
-    import crmcore.__main__ as cli
-
-    real = cli.generate_sample
     monkeypatch.setattr(
-        cli, "generate_sample", lambda n, **kw: real(300, **{**kw, "months": 2})
+        "crmcore.__main__.generate_sample",
+        lambda n, **kw: generate_sample(300, **{**kw, "months": 2}),
     )
     code, _, err = run("demo", "-n", "60000")
     assert code == 0
@@ -54,8 +63,13 @@ def test_sample_writes_json_lines(tmp_path):
     assert code == 0
     files = sorted(p.name for p in (tmp_path / "crm").iterdir())
     assert files == [
-        "accounts.jsonl", "activities.jsonl", "contacts.jsonl", "leads.jsonl",
-        "opportunities.jsonl", "stage_changes.jsonl", "subscriptions.jsonl",
+        "accounts.jsonl",
+        "activities.jsonl",
+        "contacts.jsonl",
+        "leads.jsonl",
+        "opportunities.jsonl",
+        "stage_changes.jsonl",
+        "subscriptions.jsonl",
     ]
     rows = (tmp_path / "crm" / "opportunities.jsonl").read_text().splitlines()
     assert len(rows) == 100
@@ -74,6 +88,9 @@ def test_version_help_and_errors(capsys):
 
 def test_module_entry_point_runs_as_a_program():
     result = subprocess.run(
-        [sys.executable, "-m", "crmcore", "--help"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "crmcore", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "demo" in result.stdout and "sample" in result.stdout

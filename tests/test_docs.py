@@ -14,9 +14,9 @@ CHECKED_PRINT = re.compile(r"^(\s*)print\((.*)\)\s+#\s+(.+?)\s*$")
 def _check(value: object, expected: str) -> None:
     # The comment may go on with an explanation after two spaces or a colon.
     shown = str(value)
-    assert expected == shown or expected.startswith(shown + "  ") or expected.startswith(
-        shown + ":"
-    ), f"printed {shown!r}, the docs say {expected!r}"
+    assert expected == shown or expected.startswith((shown + "  ", shown + ":")), (
+        f"printed {shown!r}, the docs say {expected!r}"
+    )
 
 
 def _checked(source: str) -> str:
@@ -25,17 +25,22 @@ def _checked(source: str) -> str:
         match = CHECKED_PRINT.match(line)
         if match:
             indent, expression, expected = match.groups()
-            line = f"{indent}__check({expression}, {expected!r})"
-        lines.append(line)
+            lines.append(f"{indent}__check({expression}, {expected!r})")
+        else:
+            lines.append(line)
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if BLOCK.search(p.read_text())], ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "page",
+    [p for p in PAGES if BLOCK.search(p.read_text())],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
 def test_code_in_the_docs_runs_and_prints_what_it_says(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, object] = {"__check": _check, "__name__": "__docs__"}
     for block in BLOCK.findall(page.read_text()):
-        exec(compile(_checked(block), str(page), "exec"), namespace)  # noqa: S102
+        exec(compile(_checked(block), str(page), "exec"), namespace)
 
 
 def test_checked_prints_are_really_checked():

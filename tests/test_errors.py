@@ -28,11 +28,17 @@ def test_every_error_is_a_crmcore_error_and_its_builtin():
 
 
 def test_data_error_names_field_value_type_and_expectation():
-    error = DataError("amount", -3, "a non-negative amount", hint="refunds are separate")
+    error = DataError(
+        "amount", -3, "a non-negative amount", hint="refunds are separate"
+    )
     assert str(error) == (
         "amount: expected a non-negative amount, got -3 (int); refunds are separate"
     )
-    assert (error.field, error.value, error.expected) == ("amount", -3, "a non-negative amount")
+    assert (error.field, error.value, error.expected) == (
+        "amount",
+        -3,
+        "a non-negative amount",
+    )
 
 
 def test_long_values_are_shortened_in_messages():
@@ -57,7 +63,9 @@ def test_currency_mismatch_names_both_currencies():
 
 
 def test_unknown_kind_lists_known_kinds_and_path():
-    error = UnknownKindError("condition kind", "eqq", ["ne", "eq"], path="$.rules[0].kind")
+    error = UnknownKindError(
+        "condition kind", "eqq", ["ne", "eq"], path="$.rules[0].kind"
+    )
     assert str(error) == (
         "$.rules[0].kind: unknown condition kind 'eqq' (str); known: eq, ne"
     )
@@ -68,7 +76,10 @@ def test_unknown_kind_lists_known_kinds_and_path():
 def test_definition_error_reports_all_problems():
     error = DefinitionError(
         "Pipeline",
-        [Problem("$.stages[0].key", "duplicate key 'new'"), Problem("$.won", "missing")],
+        [
+            Problem("$.stages[0].key", "duplicate key 'new'"),
+            Problem("$.won", "missing"),
+        ],
     )
     assert str(error).splitlines() == [
         "2 problems in Pipeline:",

@@ -18,7 +18,9 @@ def test_construction_converts_exact_numbers():
 
 
 def test_floats_are_rejected_with_a_way_out():
-    with pytest.raises(DataTypeError, match=r"amount: expected a Decimal.*got 0\.1 \(float\)"):
+    with pytest.raises(
+        DataTypeError, match=r"amount: expected a Decimal.*got 0\.1 \(float\)"
+    ):
         Money(0.1, "EUR")  # type: ignore[arg-type]
     with pytest.raises(DataTypeError, match=r"Money.from_float"):
         Money(19.99, "EUR")  # type: ignore[arg-type]
@@ -127,7 +129,7 @@ def test_operands_must_be_money_or_exact_numbers():
     with pytest.raises(DataTypeError, match="factor"):
         eur * 1.5  # type: ignore[operator]
     with pytest.raises(DataTypeError, match="comparison"):
-        eur < 3  # type: ignore[operator]
+        eur < 3  # type: ignore[operator]  # noqa: B015
 
 
 def test_ordering_and_truthiness():

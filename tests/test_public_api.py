@@ -13,7 +13,15 @@ import crmcore
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "docs" / "reference"
-PUBLIC_MODULES = ["errors", "money", "calendar", "records", "serialization", "sample", "testing"]
+PUBLIC_MODULES = [
+    "errors",
+    "money",
+    "calendar",
+    "records",
+    "serialization",
+    "sample",
+    "testing",
+]
 
 
 def documented() -> set[str]:
@@ -51,7 +59,9 @@ def test_every_top_level_name_is_a_documented_module_name():
         assert name in exports, f"crmcore.{name} is not exported by any public module"
         path = exports[name]
         module_name, _, attribute = path.rpartition(".")
-        assert getattr(crmcore, name) is getattr(importlib.import_module(module_name), attribute)
+        assert getattr(crmcore, name) is getattr(
+            importlib.import_module(module_name), attribute
+        )
 
 
 def test_all_is_sorted_and_unique():
@@ -62,7 +72,10 @@ def test_all_is_sorted_and_unique():
 
 
 def test_lazy_names_load_on_access_and_unknown_names_fail():
-    assert crmcore.generate_sample is importlib.import_module("crmcore.sample").generate_sample
+    assert (
+        crmcore.generate_sample
+        is importlib.import_module("crmcore.sample").generate_sample
+    )
     assert "structure" in dir(crmcore)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         crmcore.nope  # noqa: B018
@@ -74,7 +87,9 @@ def test_version_is_exposed():
 
 def test_import_does_not_load_heavy_modules():
     code = "import sys, crmcore; print(sorted(m for m in sys.modules if m.startswith(('cattrs', 'crmcore.sample'))))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
@@ -99,7 +114,9 @@ FORBIDDEN_CALLS = {"open", "print", "eval", "exec", "input", "__import__"}
 
 @pytest.mark.parametrize(
     "path",
-    sorted(p for p in (ROOT / "src" / "crmcore").rglob("*.py") if p.name != "__main__.py"),
+    sorted(
+        p for p in (ROOT / "src" / "crmcore").rglob("*.py") if p.name != "__main__.py"
+    ),
     ids=lambda p: p.name,
 )
 def test_the_core_is_pure(path):
@@ -107,7 +124,9 @@ def test_the_core_is_pure(path):
     tree = ast.parse(path.read_text())
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            assert (node.value.id, node.attr) not in FORBIDDEN, f"{path.name}:{node.lineno}"
+            assert (node.value.id, node.attr) not in FORBIDDEN, (
+                f"{path.name}:{node.lineno}"
+            )
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             assert node.func.id not in FORBIDDEN_CALLS, f"{path.name}:{node.lineno}"
 

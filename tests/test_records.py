@@ -2,9 +2,10 @@ import pickle
 import sqlite3
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType, SimpleNamespace
+from typing import Any
 
 import attrs
 import pytest
@@ -40,13 +41,18 @@ from crmcore.testing import (
     subscriptions,
 )
 
-T0 = datetime(2026, 1, 5, 9, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 
 
 def deal(**changes):
-    values = dict(
-        id="o-1", account_id="a-1", amount="1000", currency="EUR", created_at=T0, stage="proposal"
-    )
+    values: dict[str, Any] = {
+        "id": "o-1",
+        "account_id": "a-1",
+        "amount": "1000",
+        "currency": "EUR",
+        "created_at": T0,
+        "stage": "proposal",
+    }
     values.update(changes)
     return Opportunity(**values)
 
@@ -66,24 +72,64 @@ def test_opportunity_defaults_and_derived_values():
     ("changes", "error", "message"),
     [
         ({"id": ""}, DataError, "id: expected a non-empty string id, got ''"),
-        ({"id": 7}, DataTypeError, r"id: expected a non-empty string id, got 7 \(int\)"),
-        ({"account_id": 7}, DataTypeError, "account_id: expected a non-empty string id"),
-        ({"amount": 1.5}, DataTypeError, "amount: expected a Decimal, int or numeric string"),
+        (
+            {"id": 7},
+            DataTypeError,
+            r"id: expected a non-empty string id, got 7 \(int\)",
+        ),
+        (
+            {"account_id": 7},
+            DataTypeError,
+            "account_id: expected a non-empty string id",
+        ),
+        (
+            {"amount": 1.5},
+            DataTypeError,
+            "amount: expected a Decimal, int or numeric string",
+        ),
         ({"amount": "-1"}, DataError, "amount: expected a non-negative amount"),
         ({"currency": "eur"}, DataError, "currency: expected an active ISO 4217"),
-        ({"created_at": datetime(2026, 1, 1)}, NaiveDatetimeError, "created_at: expected a timezone-aware"),
-        ({"created_at": "2026-01-01"}, DataTypeError, "created_at: expected a timezone-aware datetime"),
+        (
+            {"created_at": datetime(2026, 1, 1)},
+            NaiveDatetimeError,
+            "created_at: expected a timezone-aware",
+        ),
+        (
+            {"created_at": "2026-01-01"},
+            DataTypeError,
+            "created_at: expected a timezone-aware datetime",
+        ),
         ({"stage": None}, DataTypeError, "stage: expected a non-empty string id"),
-        ({"outcome": "pending"}, DataError, "outcome: expected one of 'open', 'won', 'lost'"),
-        ({"outcome": "won"}, DataError, "closed_at: expected the close instant of a won deal"),
-        ({"closed_at": T0}, DataError, "closed_at: expected None while outcome is 'open'"),
+        (
+            {"outcome": "pending"},
+            DataError,
+            "outcome: expected one of 'open', 'won', 'lost'",
+        ),
+        (
+            {"outcome": "won"},
+            DataError,
+            "closed_at: expected the close instant of a won deal",
+        ),
+        (
+            {"closed_at": T0},
+            DataError,
+            "closed_at: expected None while outcome is 'open'",
+        ),
         (
             {"outcome": "lost", "closed_at": T0 - timedelta(days=1)},
             DataError,
             "closed_at: expected an instant at or after created_at",
         ),
-        ({"lost_reason": "price"}, DataError, "lost_reason: expected None on a deal whose outcome is 'open'"),
-        ({"probability": "1.5"}, DataError, "probability: expected a probability between 0 and 1"),
+        (
+            {"lost_reason": "price"},
+            DataError,
+            "lost_reason: expected None on a deal whose outcome is 'open'",
+        ),
+        (
+            {"probability": "1.5"},
+            DataError,
+            "probability: expected a probability between 0 and 1",
+        ),
         ({"probability": 0.5}, DataTypeError, "probability: expected a Decimal"),
         ({"owner": 3}, DataTypeError, "owner: expected a string or None"),
         ({"fields": [1]}, DataTypeError, "fields: expected a mapping"),
@@ -106,12 +152,14 @@ def test_other_records_validate_their_fields():
         Account("a", "A", annual_revenue=Decimal(1))  # type: ignore[arg-type]
     with pytest.raises(NaiveDatetimeError, match="created_at"):
         Contact("c", created_at=datetime(2026, 1, 1))
-    with pytest.raises(DataError, match="converted_at: expected an instant at or after created_at"):
+    with pytest.raises(
+        DataError, match="converted_at: expected an instant at or after created_at"
+    ):
         Lead("l", T0, converted_at=T0 - timedelta(seconds=1))
     with pytest.raises(DataTypeError, match=r"properties: expected a mapping"):
         Activity("o", "meeting", T0, properties="done")  # type: ignore[arg-type]
     with pytest.raises(DataTypeError, match=r"properties\[2\]: expected string keys"):
-        Activity("o", "meeting", T0, properties={2: "x"})
+        Activity("o", "meeting", T0, properties={2: "x"})  # type: ignore[dict-item]
     with pytest.raises(DataError, match="mrr: expected a non-negative amount"):
         Subscription("c", Money(-1, "EUR"), T0)
     with pytest.raises(DataError, match="end: expected an instant after start"):
@@ -131,9 +179,9 @@ def test_records_are_frozen_and_fields_are_read_only():
         lambda: o.fields.__delitem__("a"),
         lambda: o.fields.update(b=1),
         lambda: o.fields.pop("a"),
-        lambda: o.fields.clear(),
+        o.fields.clear,
         lambda: o.fields.setdefault("c", 1),
-        lambda: o.fields.popitem(),
+        o.fields.popitem,
     ):
         with pytest.raises(TypeError, match="read-only"):
             mutate()
@@ -176,7 +224,16 @@ def test_generated_opportunities_keep_their_invariants(o):
 
 
 @pytest.mark.parametrize(
-    "strategy", [accounts(), contacts(), leads(), opportunities(), stage_changes(), activities(), subscriptions()]
+    "strategy",
+    [
+        accounts(),
+        contacts(),
+        leads(),
+        opportunities(),
+        stage_changes(),
+        activities(),
+        subscriptions(),
+    ],
 )
 @given(data=__import__("hypothesis").strategies.data())
 def test_records_pickle(strategy, data):
@@ -232,7 +289,10 @@ def test_field_getter_is_compiled_once_per_path():
     assert three(record) == 1
     assert two(record) == {"c": 1}
     assert one(SimpleNamespace(a=4)) == 4
-    assert field_getter(("fields", "utm.source"))({"fields": {"utm.source": "ads"}}) == "ads"
+    assert (
+        field_getter(("fields", "utm.source"))({"fields": {"utm.source": "ads"}})
+        == "ads"
+    )
 
 
 @pytest.mark.parametrize("path", ["", "a..b", ".a", (), ("a", ""), ("a", 1)])

@@ -1,5 +1,6 @@
+import itertools
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -31,7 +32,7 @@ def test_sizes_scale_with_the_number_of_deals(data):
     assert len(data.leads) == 1_500
     assert 150 <= len(data.contacts) <= 450
     assert len(data.stage_changes) > 3 * 3_000 * 0.8
-    assert data.as_of == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert data.as_of == datetime(2026, 1, 1, tzinfo=UTC)
     assert data.stages == (*OPEN_STAGES, "closed_won", "closed_lost")
     assert "<3000 opportunities>" in repr(data)
 
@@ -41,8 +42,12 @@ def test_the_mix_is_realistic(data):
     assert set(outcomes) == {"open", "won", "lost"}
     win_rate = outcomes["won"] / (outcomes["won"] + outcomes["lost"])
     assert 0.15 < win_rate < 0.45
-    assert {o.lost_reason for o in data.opportunities if o.outcome == "lost"} == set(LOST_REASONS)
-    assert {o.stage for o in data.opportunities if o.outcome == "open"} == set(OPEN_STAGES)
+    assert {o.lost_reason for o in data.opportunities if o.outcome == "lost"} == set(
+        LOST_REASONS
+    )
+    assert {o.stage for o in data.opportunities if o.outcome == "open"} == set(
+        OPEN_STAGES
+    )
     statuses = Counter(lead.status for lead in data.leads)
     assert {"new", "mql", "sql", "converted", "disqualified"} <= set(statuses)
 
@@ -51,17 +56,20 @@ def test_every_deal_has_a_consistent_stage_history(data):
     histories = defaultdict(list)
     for change in data.stage_changes:
         histories[change.record_id].append(change)
-    moves = Counter()
+    moves: Counter[object] = Counter()
     for deal in data.opportunities:
         history = histories[deal.id]
         assert history[0].from_stage is None
         assert history[0].at == deal.created_at
         assert history[-1].to_stage == deal.stage
-        for before, after in zip(history, history[1:], strict=False):
+        for before, after in itertools.pairwise(history):
             assert before.to_stage == after.from_stage
             assert before.at < after.at < data.as_of
-            moves[OPEN_STAGES.index(after.to_stage) - OPEN_STAGES.index(after.from_stage)
-                  if after.to_stage in OPEN_STAGES else "close"] += 1
+            moves[
+                OPEN_STAGES.index(after.to_stage) - OPEN_STAGES.index(after.from_stage)
+                if after.to_stage in OPEN_STAGES
+                else "close"
+            ] += 1
         if deal.outcome != "open":
             assert deal.closed_at == history[-1].at
     assert moves[-1] > 0, "some deals step back"
@@ -76,10 +84,10 @@ def test_subscriptions_show_every_kind_of_movement(data):
         assert data.start <= sub.start < data.as_of
     won_accounts = {o.account_id for o in data.opportunities if o.outcome == "won"}
     assert set(by_customer) == won_accounts
-    kinds = Counter()
+    kinds: Counter[str] = Counter()
     for subs in by_customer.values():
         subs.sort(key=lambda s: s.start)
-        for before, after in zip(subs, subs[1:], strict=False):
+        for before, after in itertools.pairwise(subs):
             assert before.end is not None and before.end <= after.start
             if before.end < after.start:
                 kinds["reactivation"] += 1
@@ -105,7 +113,11 @@ def test_contacts_belong_to_accounts(data):
     accounts = {a.id for a in data.accounts}
     assert {c.account_id for c in data.contacts} <= accounts
     assert {o.account_id for o in data.opportunities} <= accounts
-    assert {a.fields["segment"] for a in data.accounts} == {"smb", "mid_market", "enterprise"}
+    assert {a.fields["segment"] for a in data.accounts} == {
+        "smb",
+        "mid_market",
+        "enterprise",
+    }
 
 
 def test_streaming_gives_the_same_deals_in_the_same_order(data):
@@ -118,13 +130,21 @@ def test_options_and_progress():
     calls = []
     start = datetime(2025, 7, 1, tzinfo=timezone(timedelta(hours=2)))
     small = generate_sample(
-        200_000 // 1000, seed=1, start=start, months=6, currency="USD",
+        200_000 // 1000,
+        seed=1,
+        start=start,
+        months=6,
+        currency="USD",
         progress=lambda what, done, total: calls.append((what, done, total)),
     )
     assert {o.currency for o in small.opportunities} == {"USD"}
     assert small.as_of == datetime(2026, 1, 1, tzinfo=timezone(timedelta(hours=2)))
     assert [c[0] for c in calls] == [
-        "accounts", "contacts", "leads", "opportunities", "subscriptions"
+        "accounts",
+        "contacts",
+        "leads",
+        "opportunities",
+        "subscriptions",
     ]
     assert ("opportunities", 200, 200) in calls
     assert generate_sample(0).opportunities == ()
@@ -165,4 +185,6 @@ def test_bad_streaming_arguments():
 def test_any_seed_gives_valid_records(seed, size):
     sample = generate_sample(size, seed=seed, months=3)
     assert len(sample.opportunities) == size
-    assert all(DEFAULT_START <= o.created_at < sample.as_of for o in sample.opportunities)
+    assert all(
+        DEFAULT_START <= o.created_at < sample.as_of for o in sample.opportunities
+    )

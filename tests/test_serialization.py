@@ -1,5 +1,5 @@
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -18,7 +18,13 @@ from crmcore.records import (
     StageChange,
     Subscription,
 )
-from crmcore.serialization import from_json, make_converter, structure, to_json, unstructure
+from crmcore.serialization import (
+    from_json,
+    make_converter,
+    structure,
+    to_json,
+    unstructure,
+)
 from crmcore.testing import (
     accounts,
     activities,
@@ -33,7 +39,7 @@ from crmcore.testing import (
     subscriptions,
 )
 
-T0 = datetime(2026, 1, 5, 9, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
 
 ROUND_TRIPS = [
     (Account, accounts()),
@@ -58,7 +64,9 @@ def _only_json_types(value):
     return value is None or isinstance(value, (str, int, bool))
 
 
-@pytest.mark.parametrize(("cls", "strategy"), ROUND_TRIPS, ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize(
+    ("cls", "strategy"), ROUND_TRIPS, ids=lambda v: getattr(v, "__name__", "")
+)
 @given(data=st.data())
 def test_every_value_round_trips_through_json_ready_data(cls, strategy, data):
     value = data.draw(strategy)
@@ -77,15 +85,22 @@ def test_conventions_decimal_as_string_datetime_with_offset():
     assert plain["probability"] == "0.25"
     assert plain["created_at"] == "2026-03-01T09:00:00+01:00"
     assert unstructure(MONTH) == "month"
-    assert unstructure(fiscal_year(4)) == {"kind": "fiscal_year", "fiscal_start_month": 4}
+    assert unstructure(fiscal_year(4)) == {
+        "kind": "fiscal_year",
+        "fiscal_start_month": 4,
+    }
     assert unstructure(Period(MONTH, date(2026, 1, 1)))["first_day"] == "2026-01-01"
 
 
 def test_structure_accepts_exact_numbers_in_several_forms():
     assert structure({"amount": 5, "currency": "EUR"}, Money) == Money(5, "EUR")
-    assert structure({"amount": Decimal("5.5"), "currency": "EUR"}, Money) == Money("5.5", "EUR")
+    assert structure({"amount": Decimal("5.5"), "currency": "EUR"}, Money) == Money(
+        "5.5", "EUR"
+    )
     assert structure("quarter", PeriodUnit) == PeriodUnit("quarter")
-    assert structure({"kind": "fiscal_year", "fiscal_start_month": 7}, PeriodUnit) == fiscal_year(7)
+    assert structure(
+        {"kind": "fiscal_year", "fiscal_start_month": 7}, PeriodUnit
+    ) == fiscal_year(7)
     assert structure({"kind": "year"}, PeriodUnit) == PeriodUnit("year")
     assert structure(
         {"unit": "month", "first_day": date(2026, 1, 1)}, Period
@@ -94,7 +109,9 @@ def test_structure_accepts_exact_numbers_in_several_forms():
 
 
 def test_from_json_reads_numbers_as_decimals_never_floats():
-    assert from_json('{"amount": 0.1, "currency": "EUR"}', Money).amount == Decimal("0.1")
+    assert from_json('{"amount": 0.1, "currency": "EUR"}', Money).amount == Decimal(
+        "0.1"
+    )
 
 
 def lines(error: DefinitionError) -> list[str]:
@@ -115,12 +132,24 @@ def test_all_problems_are_reported_at_once_with_paths():
     with pytest.raises(DefinitionError) as caught:
         structure(data, Opportunity)
     found = lines(caught.value)
-    assert found[0].startswith("$.colour: unknown field; expected one of account_id, amount")
-    assert any(p.startswith("$.amount: expected a Decimal, int or numeric string, got 1.5 (float)") for p in found)
+    assert found[0].startswith(
+        "$.colour: unknown field; expected one of account_id, amount"
+    )
+    assert any(
+        p.startswith(
+            "$.amount: expected a Decimal, int or numeric string, got 1.5 (float)"
+        )
+        for p in found
+    )
     assert any(p.startswith("$.currency: expected an active ISO 4217") for p in found)
-    assert any(p.startswith("$.created_at: expected a timezone-aware datetime") for p in found)
+    assert any(
+        p.startswith("$.created_at: expected a timezone-aware datetime") for p in found
+    )
     assert "$.stage: expected a string, got 3 (int)" in found
-    assert any(p.startswith("$.probability: expected a probability between 0 and 1") for p in found)
+    assert any(
+        p.startswith("$.probability: expected a probability between 0 and 1")
+        for p in found
+    )
     assert len(found) == 6
     assert str(caught.value).startswith("6 problems in Opportunity:\n  $.colour")
     assert isinstance(caught.value, ValueError)
@@ -142,7 +171,11 @@ def test_nested_paths_and_list_indices():
         "$[2].amount: required field is missing",
         "$[3]: expected an object with the fields of Money, got 7 (int)",
     ]
-    sub = {"customer_id": "c", "mrr": {"amount": "1", "currency": "XXX"}, "start": T0.isoformat()}
+    sub = {
+        "customer_id": "c",
+        "mrr": {"amount": "1", "currency": "XXX"},
+        "start": T0.isoformat(),
+    }
     with pytest.raises(DefinitionError) as caught:
         structure({"a": sub}, dict[str, Subscription])
     assert lines(caught.value) == [
@@ -165,15 +198,51 @@ def test_cross_field_rules_are_reported_at_the_field():
 @pytest.mark.parametrize(
     ("data", "cls", "expected"),
     [
-        ({"id": "a", "name": "A", "employees": True}, Account, "$.employees: expected an integer, got True (bool)"),
-        ({"id": "a", "name": "A", "employees": 1.0}, Account, "$.employees: expected an integer, got 1.0 (float)"),
-        ({"id": "c", "fields": []}, Contact, "$.fields: expected a mapping of names to values, got [] (list)"),
-        ({"unit": "month", "first_day": "2026-13-01"}, Period, "$.first_day: expected an ISO 8601 date like '2026-03-01', got '2026-13-01' (str)"),
-        ({"unit": "month", "first_day": 20260101}, Period, "$.first_day: expected an ISO 8601 date string, got 20260101 (int)"),
-        ({"unit": 5, "first_day": "2026-01-01"}, Period, "$.unit: expected a unit name like 'month', got 5 (int)"),
-        ({"unit": {"kind": "month", "x": 1}, "first_day": "2026-01-01"}, Period, "$.unit: expected a unit name or {'kind': ..., 'fiscal_start_month': m}, got {'kind': 'month', 'x': 1} (dict)"),
-        ({"unit": "fortnight", "first_day": "2026-01-01"}, Period, "$.unit: expected one of ['day', 'fiscal_quarter', 'fiscal_year', 'month', 'quarter', 'week', 'year'], got 'fortnight' (str)"),
-        ({"start": "yesterday", "end": T0.isoformat()}, Interval, "$.start: expected an ISO 8601 datetime with offset, got 'yesterday' (str)"),
+        (
+            {"id": "a", "name": "A", "employees": True},
+            Account,
+            "$.employees: expected an integer, got True (bool)",
+        ),
+        (
+            {"id": "a", "name": "A", "employees": 1.0},
+            Account,
+            "$.employees: expected an integer, got 1.0 (float)",
+        ),
+        (
+            {"id": "c", "fields": []},
+            Contact,
+            "$.fields: expected a mapping of names to values, got [] (list)",
+        ),
+        (
+            {"unit": "month", "first_day": "2026-13-01"},
+            Period,
+            "$.first_day: expected an ISO 8601 date like '2026-03-01', got '2026-13-01' (str)",
+        ),
+        (
+            {"unit": "month", "first_day": 20260101},
+            Period,
+            "$.first_day: expected an ISO 8601 date string, got 20260101 (int)",
+        ),
+        (
+            {"unit": 5, "first_day": "2026-01-01"},
+            Period,
+            "$.unit: expected a unit name like 'month', got 5 (int)",
+        ),
+        (
+            {"unit": {"kind": "month", "x": 1}, "first_day": "2026-01-01"},
+            Period,
+            "$.unit: expected a unit name or {'kind': ..., 'fiscal_start_month': m}, got {'kind': 'month', 'x': 1} (dict)",
+        ),
+        (
+            {"unit": "fortnight", "first_day": "2026-01-01"},
+            Period,
+            "$.unit: expected one of ['day', 'fiscal_quarter', 'fiscal_year', 'month', 'quarter', 'week', 'year'], got 'fortnight' (str)",
+        ),
+        (
+            {"start": "yesterday", "end": T0.isoformat()},
+            Interval,
+            "$.start: expected an ISO 8601 datetime with offset, got 'yesterday' (str)",
+        ),
     ],
 )
 def test_type_problems_are_strict_and_named(data, cls, expected):
@@ -207,7 +276,10 @@ def test_problem_renders_as_path_and_message():
 
 
 def test_to_json_indent():
-    assert to_json(Money(1, "EUR"), indent=2) == '{\n  "amount": "1",\n  "currency": "EUR"\n}'
+    assert (
+        to_json(Money(1, "EUR"), indent=2)
+        == '{\n  "amount": "1",\n  "currency": "EUR"\n}'
+    )
 
 
 def test_decimal_fields_without_converters_use_the_strict_hook():
@@ -220,7 +292,9 @@ def test_decimal_fields_without_converters_use_the_strict_hook():
     assert structure({"value": "0.25"}, Rate) == Rate(Decimal("0.25"))
     with pytest.raises(DefinitionError) as caught:
         structure({"value": 0.25}, Rate)
-    assert lines(caught.value)[0].startswith("$.value: expected a Decimal, int or numeric string, got 0.25 (float)")
+    assert lines(caught.value)[0].startswith(
+        "$.value: expected a Decimal, int or numeric string, got 0.25 (float)"
+    )
 
 
 def test_errors_from_user_validators_keep_their_type_in_the_message():
@@ -238,7 +312,9 @@ def test_errors_from_user_validators_keep_their_type_in_the_message():
 
     def parsable(_instance, _attribute, value):
         if "(" in value:
-            raise DefinitionError("Expression", [Problem("$", "unbalanced parenthesis")])
+            raise DefinitionError(
+                "Expression", [Problem("$", "unbalanced parenthesis")]
+            )
 
     @attrs.frozen
     class Rule:

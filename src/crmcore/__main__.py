@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from crmcore._version import __version__
+from crmcore.errors import CrmcoreError
 from crmcore.money import Money, sum_money
 from crmcore.records import Opportunity, Subscription
 from crmcore.sample import LOST_REASONS, OPEN_STAGES, SampleData, generate_sample
@@ -66,15 +67,21 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     widths = [max(len(row[i]) for row in rows) for i in range(len(headers))]
     lines = []
     for n, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)]
+        cells = [row[0].ljust(widths[0])] + [
+            c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True)
+        ]
         lines.append("  " + "  ".join(cells).rstrip())
         if n == 0:
             lines.append("  " + "  ".join("-" * w for w in widths))
     return lines
 
 
-def _mrr_at(subscriptions: Sequence[Subscription], at: Any, currency: str) -> tuple[Money, int]:
-    active = [s for s in subscriptions if s.start <= at and (s.end is None or at < s.end)]
+def _mrr_at(
+    subscriptions: Sequence[Subscription], at: Any, currency: str
+) -> tuple[Money, int]:
+    active = [
+        s for s in subscriptions if s.start <= at and (s.end is None or at < s.end)
+    ]
     customers = len({s.customer_id for s in active})
     return sum_money((s.mrr for s in active), currency=currency), customers
 
@@ -92,7 +99,8 @@ def demo_report(data: SampleData) -> str:
 
     lines = [
         f"crmcore {__version__} demo: sample CRM, seed {data.seed}",
-        f"window {data.start.date()} to {data.as_of.date()} (as of {data.as_of.isoformat()}), "
+        f"window {data.start.date()} to {data.as_of.date()} "
+        f"(as of {data.as_of.isoformat()}), "
         f"amounts in {currency}",
         f"{len(data.accounts):,} accounts, {len(data.contacts):,} contacts, "
         f"{len(data.leads):,} leads, {len(data.activities):,} activities, "
@@ -101,8 +109,13 @@ def demo_report(data: SampleData) -> str:
         "",
         "Open pipeline by stage",
     ]
-    by_stage = {stage: [d for d in open_deals if d.stage == stage] for stage in OPEN_STAGES}
-    rows = [[stage, f"{len(items):,}", _money(total(items))] for stage, items in by_stage.items()]
+    by_stage = {
+        stage: [d for d in open_deals if d.stage == stage] for stage in OPEN_STAGES
+    }
+    rows = [
+        [stage, f"{len(items):,}", _money(total(items))]
+        for stage, items in by_stage.items()
+    ]
     rows.append(["total", f"{len(open_deals):,}", _money(total(open_deals))])
     lines += _table(["stage", "deals", "amount"], rows)
 
@@ -123,7 +136,11 @@ def demo_report(data: SampleData) -> str:
 
     won_value = total(won).amount
     closed_value = won_value + total(lost).amount
-    cycles = [(d.closed_at - d.created_at).total_seconds() / 86_400 for d in won if d.closed_at]
+    cycles = [
+        (d.closed_at - d.created_at).total_seconds() / 86_400
+        for d in won
+        if d.closed_at
+    ]
     lines += ["", "Headline figures"]
     headline = [
         ["win rate (by count)", _pct(len(won), len(won) + len(lost))],
@@ -134,7 +151,9 @@ def demo_report(data: SampleData) -> str:
         ],
         [
             "median sales cycle (won)",
-            f"{statistics.median(cycles):.1f} days" if cycles else "undefined (no won deals)",
+            f"{statistics.median(cycles):.1f} days"
+            if cycles
+            else "undefined (no won deals)",
         ],
     ]
     mrr, customers = _mrr_at(data.subscriptions, data.as_of, currency)
@@ -145,7 +164,10 @@ def demo_report(data: SampleData) -> str:
         ["paying customers", f"{customers:,}"],
         ["ARPA", _money(mrr / customers) if customers else "undefined (no customers)"],
         [f"MRR as of {year_ago.date()}", _money(mrr_before)],
-        ["MRR growth over 12 months", _pct(mrr.amount - mrr_before.amount, mrr_before.amount)],
+        [
+            "MRR growth over 12 months",
+            _pct(mrr.amount - mrr_before.amount, mrr_before.amount),
+        ],
         ["customers 12 months earlier", f"{customers_before:,}"],
     ]
     lines += _table(["figure", "value"], headline)
@@ -182,7 +204,9 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"crmcore {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", title="commands"
+    )
 
     def sample_options(sub: argparse.ArgumentParser, default_size: int) -> None:
         sub.add_argument(
@@ -193,9 +217,15 @@ def _parser() -> argparse.ArgumentParser:
             help=f"number of opportunities to generate (default {default_size:,})",
         )
         sub.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-        sub.add_argument("--months", type=int, default=24, help="length of the window (default 24)")
-        sub.add_argument("--currency", default="EUR", help="ISO 4217 currency (default EUR)")
-        sub.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+        sub.add_argument(
+            "--months", type=int, default=24, help="length of the window (default 24)"
+        )
+        sub.add_argument(
+            "--currency", default="EUR", help="ISO 4217 currency (default EUR)"
+        )
+        sub.add_argument(
+            "-q", "--quiet", action="store_true", help="no progress on stderr"
+        )
 
     demo = commands.add_parser(
         "demo",
@@ -209,10 +239,13 @@ def _parser() -> argparse.ArgumentParser:
         "sample",
         help="write sample data as JSON Lines",
         description="Generate a deterministic sample CRM and write one JSON Lines "
-        "file per record type into a directory, ready for pandas.read_json(lines=True).",
+        "file per record type into a directory, ready for "
+        "pandas.read_json(lines=True).",
     )
     sample_options(sample, 2_000)
-    sample.add_argument("--out", type=Path, required=True, help="directory to write into")
+    sample.add_argument(
+        "--out", type=Path, required=True, help="directory to write into"
+    )
     commands.add_parser("version", help="print the installed version")
     return parser
 
@@ -234,8 +267,6 @@ def main(
     if args.command == "version":
         print(f"crmcore {__version__}", file=out)
         return 0
-    from crmcore.errors import CrmcoreError
-
     try:
         data = _generate(args, err)
     except CrmcoreError as error:

@@ -38,8 +38,8 @@ from __future__ import annotations
 import functools
 import zoneinfo
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import Final, Literal, get_args
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Any, Final, Literal, get_args
 
 import attrs
 from dateutil.relativedelta import relativedelta
@@ -65,9 +65,10 @@ __all__ = [
     "resolve_zone",
 ]
 
-UTC: Final = timezone.utc
 
-UnitKind = Literal["day", "week", "month", "quarter", "year", "fiscal_quarter", "fiscal_year"]
+UnitKind = Literal[
+    "day", "week", "month", "quarter", "year", "fiscal_quarter", "fiscal_year"
+]
 """The kinds of calendar period crmcore knows."""
 
 _KINDS: Final = frozenset(get_args(UnitKind))
@@ -120,7 +121,9 @@ def resolve_zone(name: object) -> tzinfo:
         zoneinfo.ZoneInfo(key='Europe/Berlin')
     """
     if not isinstance(name, str):
-        raise DataTypeError("tz", name, "an IANA time zone name such as 'Europe/Berlin'")
+        raise DataTypeError(
+            "tz", name, "an IANA time zone name such as 'Europe/Berlin'"
+        )
     return _zone(name)
 
 
@@ -154,7 +157,9 @@ class PeriodUnit:
     """
 
     kind: UnitKind = attrs.field(validator=_check_kind)
-    fiscal_start_month: int = attrs.field(default=1, validator=_check_month, kw_only=True)
+    fiscal_start_month: int = attrs.field(
+        default=1, validator=_check_month, kw_only=True
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.fiscal_start_month != 1 and not self.kind.startswith("fiscal"):
@@ -239,13 +244,16 @@ def fiscal_year(start_month: int) -> PeriodUnit:
 
 
 def fiscal_quarter(start_month: int) -> PeriodUnit:
-    """Return the unit of fiscal quarters of a fiscal year starting in ``start_month``."""
+    """Return the unit of fiscal quarters of fiscal years starting in ``start_month``.
+
+    Examples:
+        >>> fiscal_quarter(4).floor(date(2026, 3, 31))
+        datetime.date(2026, 1, 1)
+    """
     return PeriodUnit("fiscal_quarter", fiscal_start_month=start_month)
 
 
 def _as_unit(unit: object) -> PeriodUnit:
-    if isinstance(unit, PeriodUnit):
-        return unit
     if isinstance(unit, str) and unit in _KINDS and not unit.startswith("fiscal"):
         return PeriodUnit(unit)  # type: ignore[arg-type]
     raise DataError(
@@ -263,7 +271,9 @@ def _local_midnight(day: date, zone: tzinfo) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
 
 
-def _check_first_day(instance: Period, _attribute: object, value: object) -> None:
+def _check_first_day(
+    instance: Period, _attribute: attrs.Attribute[Any], value: object
+) -> None:
     if type(value) is not date:
         raise DataTypeError("first_day", value, "a datetime.date")
     if not instance.unit.is_aligned(value):
@@ -279,7 +289,9 @@ def _check_tz(_instance: object, _attribute: object, value: object) -> None:
     resolve_zone(value)
 
 
-def _check_unit(_instance: object, _attribute: object, value: object) -> None:
+def _check_unit(
+    _instance: object, _attribute: attrs.Attribute[Any], value: object
+) -> None:
     if not isinstance(value, PeriodUnit):
         raise DataTypeError("unit", value, "a PeriodUnit")
 
@@ -308,17 +320,17 @@ class Period:
     @property
     def end_day(self) -> date:
         """The first local day *after* the period (exclusive end)."""
-        return self.first_day + self.unit.step()  # type: ignore[no-any-return]
+        return self.first_day + self.unit.step()
 
     @property
     def start(self) -> datetime:
         """The instant the period begins, in UTC (inclusive)."""
-        return _local_midnight(self.first_day, _zone(self.tz))
+        return _bounds(self.unit, self.first_day, self.tz)[0]
 
     @property
     def end(self) -> datetime:
         """The instant the next period begins, in UTC (exclusive)."""
-        return _local_midnight(self.end_day, _zone(self.tz))
+        return _bounds(self.unit, self.first_day, self.tz)[1]
 
     @property
     def interval(self) -> Interval:
@@ -328,7 +340,8 @@ class Period:
     @property
     def label(self) -> str:
         """A short human label: ``2026-03-14``, ``2026-W11``, ``2026-03``, ``2026-Q1``,
-        ``2026``, ``FY2027-Q1`` or ``FY2027``."""  # noqa: D205, D415
+        ``2026``, ``FY2027-Q1`` or ``FY2027``.
+        """  # noqa: D205
         day, kind = self.first_day, self.unit.kind
         if kind == "day":
             return day.isoformat()
@@ -394,6 +407,20 @@ class Period:
         return self.first_day >= self._comparable(other).first_day
 
 
+# Grouping millions of records by period meets the same few hundred periods
+# over and over: cache the (immutable) values and their boundary instants.
+@functools.lru_cache(maxsize=16_384)
+def _period(unit: PeriodUnit, first_day: date, tz: str) -> Period:
+    return Period(unit, first_day, tz=tz)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _bounds(unit: PeriodUnit, first_day: date, tz: str) -> tuple[datetime, datetime]:
+    zone = _zone(tz)
+    end_day = first_day + unit.step()
+    return _local_midnight(first_day, zone), _local_midnight(end_day, zone)
+
+
 def period_of(
     instant: datetime, unit: PeriodUnit | str = "month", *, tz: str = "UTC"
 ) -> Period:
@@ -420,17 +447,21 @@ def period_of(
         ...           tz="America/New_York").label
         '2025-12-31'
     """
-    require_aware(instant, "instant")
-    unit = _as_unit(unit)
+    if type(instant) is not datetime or instant.tzinfo is None:
+        require_aware(instant, "instant")
+    if not isinstance(unit, PeriodUnit):
+        unit = _as_unit(unit)
     zone = resolve_zone(tz)
-    period = Period(unit, unit.floor(instant.astimezone(zone).date()), tz=tz)
-    # The local date can disagree with the boundaries only in an hour that a
-    # clock change repeats or skips right at midnight; step to the period whose
-    # instants really contain ``instant``.
-    while instant < period.start:
+    period = _period(unit, unit.floor(instant.astimezone(zone).date()), tz)
+    # The local date can disagree with the boundaries only when a clock change
+    # straddles midnight; step to the period whose instants contain ``instant``.
+    start, end = _bounds(unit, period.first_day, tz)
+    while instant < start:
         period = period.previous()
-    while instant >= period.end:
+        start = period.start
+    while instant >= end:
         period = period.next()
+        end = period.end
     return period
 
 
@@ -485,7 +516,8 @@ def add_calendar(
 
     Examples:
         >>> from datetime import datetime, timezone
-        >>> add_calendar(datetime(2026, 1, 31, 12, tzinfo=timezone.utc), months=1).date()
+        >>> jan_31 = datetime(2026, 1, 31, 12, tzinfo=timezone.utc)
+        >>> add_calendar(jan_31, months=1).date()
         datetime.date(2026, 2, 28)
     """
     require_aware(instant, "instant")
@@ -495,7 +527,9 @@ def add_calendar(
     return moved.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
 
 
-def _check_interval_bound(_instance: object, attribute: attrs.Attribute[datetime], value: object) -> None:
+def _check_interval_bound(
+    _instance: object, attribute: attrs.Attribute[datetime], value: object
+) -> None:
     require_aware(value, attribute.name)
 
 
@@ -520,7 +554,9 @@ class Interval:
 
     def __attrs_post_init__(self) -> None:
         if self.end < self.start:
-            raise DataError("end", self.end, f"an instant at or after start {self.start}")
+            raise DataError(
+                "end", self.end, f"an instant at or after start {self.start}"
+            )
 
     @property
     def duration(self) -> timedelta:

@@ -12,7 +12,8 @@ alike.
 Records validate on construction and raise a crmcore error naming the field,
 the value and what was expected. Custom attributes go in the ``fields``
 mapping (``properties`` for activities), read with a dotted path such as
-``"fields.region"``; it is copied into a read-only [`FrozenMap`][crmcore.records.FrozenMap].
+``"fields.region"``; it is copied into a read-only
+[`FrozenMap`][crmcore.records.FrozenMap].
 
 Examples:
     >>> from datetime import datetime, timezone
@@ -84,7 +85,7 @@ class Missing:
 
     _instance: Missing | None = None
 
-    def __new__(cls) -> Missing:
+    def __new__(cls) -> Missing:  # noqa: D102 - documented on the class
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance
@@ -131,7 +132,9 @@ def parse_path(path: FieldPath) -> tuple[str, ...]:
         raise DataTypeError("path", path, "a dotted string or a sequence of strings")
     if not parts or any(not isinstance(p, str) or not p for p in parts):
         raise DataError(
-            "path", path, "a non-empty dotted path like 'fields.region' with no empty parts"
+            "path",
+            path,
+            "a non-empty dotted path like 'fields.region' with no empty parts",
         )
     return parts  # type: ignore[return-value]
 
@@ -175,9 +178,9 @@ def field_getter(path: FieldPath) -> Callable[[object], object]:
         MISSING
     """
     parts = parse_path(path)
+    missing = MISSING
     if len(parts) == 1:
         (key,) = parts
-        missing = MISSING
 
         def get_one(record: object) -> object:
             if type(record) is dict:
@@ -189,6 +192,11 @@ def field_getter(path: FieldPath) -> Callable[[object], object]:
         first, second = parts
 
         def get_two(record: object) -> object:
+            if type(record) is dict:
+                inner = record.get(first, missing)
+                if type(inner) is dict:
+                    return inner.get(second, missing)
+                return _step(inner, second)
             return _step(_step(record, first), second)
 
         return get_two
@@ -240,7 +248,7 @@ class FrozenMap(dict[str, Any]):
 
     __setitem__ = _immutable
     __delitem__ = _immutable
-    __ior__ = _immutable  # type: ignore[assignment]
+    __ior__ = _immutable
     clear = _immutable
     pop = _immutable
     popitem = _immutable
@@ -273,7 +281,9 @@ def _to_frozen_map(value: object) -> FrozenMap:
 # ---------------------------------------------------------------------------
 # Validators (shared by every record type; errors name the field)
 # ---------------------------------------------------------------------------
-def _fail_type(attribute: attrs.Attribute[Any], value: object, expected: str) -> NoReturn:
+def _fail_type(
+    attribute: attrs.Attribute[Any], value: object, expected: str
+) -> NoReturn:
     raise DataTypeError(attribute.name, value, expected)
 
 
@@ -332,11 +342,11 @@ def _opt_money(_i: object, attribute: attrs.Attribute[Any], value: object) -> No
         _money(_i, attribute, value)
 
 
-def _amount(value: object) -> Decimal:
+def _amount(value: Decimal | int | str) -> Decimal:
     return to_decimal(value, "amount")
 
 
-def _opt_probability(value: object) -> Decimal | None:
+def _opt_probability(value: Decimal | int | str | None) -> Decimal | None:
     if value is None:
         return None
     number = to_decimal(value, "probability")
@@ -379,7 +389,9 @@ class Account:
     id: str = attrs.field(validator=_id)
     name: str = attrs.field(validator=_text)
     industry: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
-    employees: int | None = attrs.field(default=None, validator=_opt_count, kw_only=True)
+    employees: int | None = attrs.field(
+        default=None, validator=_opt_count, kw_only=True
+    )
     country: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
     annual_revenue: Money | None = attrs.field(
         default=None, validator=_opt_money, kw_only=True
@@ -445,7 +457,9 @@ class Lead:
     email: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
     company: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
     industry: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
-    employees: int | None = attrs.field(default=None, validator=_opt_count, kw_only=True)
+    employees: int | None = attrs.field(
+        default=None, validator=_opt_count, kw_only=True
+    )
     country: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
     account_id: str | None = attrs.field(default=None, validator=_opt_id, kw_only=True)
     contact_id: str | None = attrs.field(default=None, validator=_opt_id, kw_only=True)
@@ -506,7 +520,9 @@ class Opportunity:
     closed_at: datetime | None = attrs.field(
         default=None, validator=_opt_instant, kw_only=True
     )
-    lost_reason: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
+    lost_reason: str | None = attrs.field(
+        default=None, validator=_opt_text, kw_only=True
+    )
     owner: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
     probability: Decimal | None = attrs.field(
         default=None, converter=_opt_probability, kw_only=True
@@ -519,9 +535,7 @@ class Opportunity:
         closed_at = self.closed_at
         if self.outcome == "open":
             if closed_at is not None:
-                raise DataError(
-                    "closed_at", closed_at, "None while outcome is 'open'"
-                )
+                raise DataError("closed_at", closed_at, "None while outcome is 'open'")
         elif closed_at is None:
             raise DataError(
                 "closed_at", closed_at, f"the close instant of a {self.outcome} deal"
@@ -618,7 +632,9 @@ class Subscription:
     customer_id: str = attrs.field(validator=_id)
     mrr: Money = attrs.field(validator=_money)
     start: datetime = attrs.field(validator=_instant)
-    end: datetime | None = attrs.field(default=None, validator=_opt_instant, kw_only=True)
+    end: datetime | None = attrs.field(
+        default=None, validator=_opt_instant, kw_only=True
+    )
     id: str | None = attrs.field(default=None, validator=_opt_id, kw_only=True)
     plan: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
 
@@ -643,65 +659,101 @@ class OpportunityLike(Protocol):
     """What deal calculators read from an opportunity (e.g. a Django model)."""
 
     @property
-    def id(self) -> str: ...
+    def id(self) -> str:
+        """The deal's identifier."""
+
     @property
-    def amount(self) -> Decimal: ...
+    def amount(self) -> Decimal:
+        """The deal's value as an exact ``Decimal``."""
+
     @property
-    def currency(self) -> str: ...
+    def currency(self) -> str:
+        """ISO 4217 code of ``amount``."""
+
     @property
-    def created_at(self) -> datetime: ...
+    def created_at(self) -> datetime:
+        """When the deal was created (aware)."""
+
     @property
-    def closed_at(self) -> datetime | None: ...
+    def closed_at(self) -> datetime | None:
+        """When it was won or lost, else ``None``."""
+
     @property
-    def stage(self) -> str: ...
+    def stage(self) -> str:
+        """Key of the current stage."""
+
     @property
-    def outcome(self) -> str: ...
+    def outcome(self) -> str:
+        """``open``, ``won`` or ``lost``."""
 
 
 class StageChangeLike(Protocol):
     """What stage analytics read from one history event."""
 
     @property
-    def record_id(self) -> str: ...
+    def record_id(self) -> str:
+        """The record that moved."""
+
     @property
-    def from_stage(self) -> str | None: ...
+    def from_stage(self) -> str | None:
+        """The stage left, ``None`` on creation."""
+
     @property
-    def to_stage(self) -> str: ...
+    def to_stage(self) -> str:
+        """The stage entered."""
+
     @property
-    def at(self) -> datetime: ...
+    def at(self) -> datetime:
+        """When the move happened (aware)."""
 
 
 class ActivityLike(Protocol):
     """What engagement rules read from an activity."""
 
     @property
-    def record_id(self) -> str: ...
+    def record_id(self) -> str:
+        """The record the event belongs to."""
+
     @property
-    def kind(self) -> str: ...
+    def kind(self) -> str:
+        """What happened."""
+
     @property
-    def at(self) -> datetime: ...
+    def at(self) -> datetime:
+        """When it happened (aware)."""
 
 
 class LeadLike(Protocol):
     """What lead-funnel calculators read from a lead."""
 
     @property
-    def id(self) -> str: ...
+    def id(self) -> str:
+        """The lead's identifier."""
+
     @property
-    def created_at(self) -> datetime: ...
+    def created_at(self) -> datetime:
+        """When the lead was created (aware)."""
+
     @property
-    def converted_at(self) -> datetime | None: ...
+    def converted_at(self) -> datetime | None:
+        """When it converted, else ``None``."""
 
 
 class SubscriptionLike(Protocol):
     """What revenue calculators read from a subscription."""
 
     @property
-    def customer_id(self) -> str: ...
-    @property
-    def mrr(self) -> Money: ...
-    @property
-    def start(self) -> datetime: ...
-    @property
-    def end(self) -> datetime | None: ...
+    def customer_id(self) -> str:
+        """The paying customer."""
 
+    @property
+    def mrr(self) -> Money:
+        """Monthly recurring revenue."""
+
+    @property
+    def start(self) -> datetime:
+        """First active instant (aware)."""
+
+    @property
+    def end(self) -> datetime | None:
+        """First inactive instant, or ``None`` if ongoing."""

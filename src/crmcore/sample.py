@@ -32,7 +32,7 @@ import bisect
 import itertools
 import random
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Final
 
@@ -60,14 +60,21 @@ __all__ = [
     "iter_opportunities",
 ]
 
-DEFAULT_START: Final = datetime(2024, 1, 1, tzinfo=timezone.utc)
+DEFAULT_START: Final = datetime(2024, 1, 1, tzinfo=UTC)
 """Start of the simulated window when none is given (a fixed date, not today)."""
 
 OPEN_STAGES: Final = ("prospecting", "discovery", "proposal", "negotiation")
 """The open stages of the sample pipeline, in order."""
 WON_STAGE: Final = "closed_won"
 LOST_STAGE: Final = "closed_lost"
-LOST_REASONS: Final = ("price", "competitor", "no_decision", "timing", "no_budget", "disqualified")
+LOST_REASONS: Final = (
+    "price",
+    "competitor",
+    "no_decision",
+    "timing",
+    "no_budget",
+    "disqualified",
+)
 """The lost reasons the sample uses."""
 
 MAX_OPPORTUNITIES: Final = 50_000_000
@@ -84,20 +91,109 @@ _STAGE_DAYS: Final = (6.0, 12.0, 10.0, 14.0)
 _LOSS_AT: Final = (0.35, 0.30, 0.22, 0.25)
 _LOSS_WEIGHTS: Final = (12, 20, 25, 13, 15, 15)
 
-_INDUSTRIES: Final = ("saas", "fintech", "healthcare", "retail", "manufacturing", "education", "logistics", "media")
+_INDUSTRIES: Final = (
+    "saas",
+    "fintech",
+    "healthcare",
+    "retail",
+    "manufacturing",
+    "education",
+    "logistics",
+    "media",
+)
 _INDUSTRY_WEIGHTS: Final = (24, 14, 12, 12, 11, 9, 10, 8)
 _COUNTRIES: Final = ("DE", "US", "GB", "FR", "NL", "SE", "ES", "IN", "BR", "JP")
 _COUNTRY_WEIGHTS: Final = (18, 30, 14, 9, 6, 4, 6, 6, 4, 3)
-_SOURCES: Final = ("organic", "paid_search", "webinar", "referral", "outbound", "event", "partner")
+_SOURCES: Final = (
+    "organic",
+    "paid_search",
+    "webinar",
+    "referral",
+    "outbound",
+    "event",
+    "partner",
+)
 _SOURCE_WEIGHTS: Final = (26, 20, 12, 10, 16, 8, 8)
-_ACTIVITY_KINDS: Final = ("email_open", "page_view", "form_submit", "webinar", "meeting", "call")
+_ACTIVITY_KINDS: Final = (
+    "email_open",
+    "page_view",
+    "form_submit",
+    "webinar",
+    "meeting",
+    "call",
+)
 _ACTIVITY_WEIGHTS: Final = (30, 34, 10, 8, 10, 8)
-_PREFIXES: Final = ("Nord", "Blue", "Bright", "Iron", "Silver", "Quant", "Terra", "Lumen", "Apex", "Vela", "Oak", "Polar")
-_SUFFIXES: Final = ("wind", "stone", "path", "field", "works", "ware", "labs", "grid", "line", "forge")
-_KINDS: Final = ("Analytics", "Systems", "Health", "Retail", "Logistics", "Media", "Bank", "Robotics")
-_FIRST: Final = ("Ada", "Ben", "Chen", "Dana", "Eva", "Femi", "Gita", "Hugo", "Ines", "Jonas", "Kai", "Lea")
-_LAST: Final = ("Meyer", "Okafor", "Silva", "Tanaka", "Nowak", "Larsen", "Rossi", "Patel", "Kim", "Dubois")
-_TITLES: Final = ("CEO", "CFO", "VP Sales", "Head of Ops", "IT Manager", "Analyst", "CTO")
+_PREFIXES: Final = (
+    "Nord",
+    "Blue",
+    "Bright",
+    "Iron",
+    "Silver",
+    "Quant",
+    "Terra",
+    "Lumen",
+    "Apex",
+    "Vela",
+    "Oak",
+    "Polar",
+)
+_SUFFIXES: Final = (
+    "wind",
+    "stone",
+    "path",
+    "field",
+    "works",
+    "ware",
+    "labs",
+    "grid",
+    "line",
+    "forge",
+)
+_KINDS: Final = (
+    "Analytics",
+    "Systems",
+    "Health",
+    "Retail",
+    "Logistics",
+    "Media",
+    "Bank",
+    "Robotics",
+)
+_FIRST: Final = (
+    "Ada",
+    "Ben",
+    "Chen",
+    "Dana",
+    "Eva",
+    "Femi",
+    "Gita",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kai",
+    "Lea",
+)
+_LAST: Final = (
+    "Meyer",
+    "Okafor",
+    "Silva",
+    "Tanaka",
+    "Nowak",
+    "Larsen",
+    "Rossi",
+    "Patel",
+    "Kim",
+    "Dubois",
+)
+_TITLES: Final = (
+    "CEO",
+    "CFO",
+    "VP Sales",
+    "Head of Ops",
+    "IT Manager",
+    "Analyst",
+    "CTO",
+)
 
 
 def _chooser(values: Sequence[str], weights: Sequence[int]) -> Callable[[float], str]:
@@ -122,7 +218,9 @@ _lost_reason = _chooser(LOST_REASONS, _LOSS_WEIGHTS)
 
 @attrs.frozen(eq=True)
 class SampleData:
-    """A complete synthetic CRM, as returned by [`generate_sample`][crmcore.sample.generate_sample].
+    """A complete synthetic CRM.
+
+    Made by [`generate_sample`][crmcore.sample.generate_sample].
 
     Attributes:
         seed: The seed it was generated from.
@@ -148,7 +246,9 @@ class SampleData:
     accounts: tuple[Account, ...] = attrs.field(repr=lambda v: f"<{len(v)} accounts>")
     contacts: tuple[Contact, ...] = attrs.field(repr=lambda v: f"<{len(v)} contacts>")
     leads: tuple[Lead, ...] = attrs.field(repr=lambda v: f"<{len(v)} leads>")
-    activities: tuple[Activity, ...] = attrs.field(repr=lambda v: f"<{len(v)} activities>")
+    activities: tuple[Activity, ...] = attrs.field(
+        repr=lambda v: f"<{len(v)} activities>"
+    )
     opportunities: tuple[Opportunity, ...] = attrs.field(
         repr=lambda v: f"<{len(v)} opportunities>"
     )
@@ -174,7 +274,13 @@ def _accounts(count: int, seed: int, start: datetime, span: float) -> list[Accou
     accounts = []
     for index in range(count):
         employees = max(1, int(rng.lognormvariate(4.2, 1.4)))
-        segment = "enterprise" if employees >= 1000 else "mid_market" if employees >= 100 else "smb"
+        segment = (
+            "enterprise"
+            if employees >= 1000
+            else "mid_market"
+            if employees >= 100
+            else "smb"
+        )
         name = (
             f"{_PREFIXES[int(draw() * len(_PREFIXES))]}"
             f"{_SUFFIXES[int(draw() * len(_SUFFIXES))]} "
@@ -198,7 +304,7 @@ def _accounts(count: int, seed: int, start: datetime, span: float) -> list[Accou
 def _contacts(accounts: Sequence[Account], seed: int) -> list[Contact]:
     rng = random.Random(f"crmcore-sample:{seed}:contacts")
     draw = rng.random
-    contacts = []
+    contacts: list[Contact] = []
     for account in accounts:
         for _ in range(1 + int(draw() * 3)):
             first = _FIRST[int(draw() * len(_FIRST))]
@@ -262,7 +368,7 @@ def _leads(
     return leads, activities
 
 
-def _deal_stream(
+def _deal_stream(  # noqa: PLR0917 - private, called from two places
     count: int,
     seed: int,
     start: datetime,
@@ -298,11 +404,15 @@ def _deal_stream(
             roll = draw()
             if roll < _LOSS_AT[stage]:
                 outcome, reason = "lost", _lost_reason(draw())
-                history.append(StageChange(deal_id, OPEN_STAGES[stage], LOST_STAGE, at, by=owner))
+                history.append(
+                    StageChange(deal_id, OPEN_STAGES[stage], LOST_STAGE, at, by=owner)
+                )
                 break
             if stage == last_stage:
                 outcome = "won"
-                history.append(StageChange(deal_id, OPEN_STAGES[stage], WON_STAGE, at, by=owner))
+                history.append(
+                    StageChange(deal_id, OPEN_STAGES[stage], WON_STAGE, at, by=owner)
+                )
                 break
             step = draw()
             if step < 0.06 and stage > 0:
@@ -311,7 +421,11 @@ def _deal_stream(
                 target = stage + 2  # a skipped stage
             else:
                 target = stage + 1
-            history.append(StageChange(deal_id, OPEN_STAGES[stage], OPEN_STAGES[target], at, by=owner))
+            history.append(
+                StageChange(
+                    deal_id, OPEN_STAGES[stage], OPEN_STAGES[target], at, by=owner
+                )
+            )
             stage = target
         if outcome != "open":
             closed_at = at
@@ -398,9 +512,15 @@ def _subscriptions(
     return subscriptions
 
 
-def _sub(customer: str, cents: int, currency: str, start: datetime, end: datetime | None) -> Subscription:
+def _sub(
+    customer: str, cents: int, currency: str, start: datetime, end: datetime | None
+) -> Subscription:
     return Subscription(
-        customer, Money(Decimal(cents).scaleb(-2), currency), start, end=end, plan="standard"
+        customer,
+        Money(Decimal(cents).scaleb(-2), currency),
+        start,
+        end=end,
+        plan="standard",
     )
 
 
@@ -471,11 +591,11 @@ def generate_sample(
     ):
         deals.append(deal)
         changes.extend(history)
-        if deal.outcome == "won":
-            assert deal.account_id is not None and deal.closed_at is not None
+        closed_at = deal.closed_at
+        if deal.outcome == "won" and deal.account_id and closed_at:
             known = first_wins.get(deal.account_id)
-            if known is None or deal.closed_at < known[0]:
-                first_wins[deal.account_id] = (deal.closed_at, deal.amount)
+            if known is None or closed_at < known[0]:
+                first_wins[deal.account_id] = (closed_at, deal.amount)
         if done % _PROGRESS_EVERY == 0:
             report("opportunities", done, opportunities)
     report("opportunities", opportunities, opportunities)

@@ -34,10 +34,10 @@ Examples:
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any, Final, TypeVar, cast
 
 import attrs
@@ -112,7 +112,9 @@ def _structure_date(value: object, _type: object) -> date:
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise DataError("value", value, "an ISO 8601 date like '2026-03-01'") from None
+            raise DataError(
+                "value", value, "an ISO 8601 date like '2026-03-01'"
+            ) from None
     if type(value) is date:
         return value
     raise DataTypeError("value", value, "an ISO 8601 date string")
@@ -124,7 +126,7 @@ def _unstructure_unit(unit: PeriodUnit) -> object:
     return {"kind": unit.kind, "fiscal_start_month": unit.fiscal_start_month}
 
 
-class _FieldProblems(Exception):
+class _FieldProblemsError(Exception):
     """Every problem of one object, with paths relative to it (``$`` = the object)."""
 
     def __init__(self, problems: list[Problem]) -> None:
@@ -143,11 +145,10 @@ def _diagnose(
     fields = attrs.fields(cls)
     problems: list[Problem] = []
     names = [a.alias for a in fields if a.init]
-    for key in value:
-        if key not in names:
-            problems.append(
-                Problem(_join("$", key), f"unknown field; expected one of {', '.join(sorted(names))}")
-            )
+    expected = f"unknown field; expected one of {', '.join(sorted(names))}"
+    problems.extend(
+        Problem(_join("$", key), expected) for key in value if key not in names
+    )
     seen: dict[str, Any] = {}
     for field in fields:
         if not field.init:  # pragma: no cover - crmcore types have none
@@ -160,14 +161,14 @@ def _diagnose(
         try:
             raw = value[key]
             converted = (
-                field.converter(raw)  # type: ignore[operator]
+                field.converter(raw)
                 if field.converter is not None
-                else conv.structure(raw, field.type)  # type: ignore[arg-type]
+                else conv.structure(raw, field.type)
             )
             if field.validator is not None:
-                field.validator(SimpleNamespace(**seen), field, converted)  # type: ignore[arg-type]
+                field.validator(SimpleNamespace(**seen), field, converted)
             seen[field.name] = converted
-        except Exception as error:  # noqa: BLE001 - every failure becomes a problem
+        except Exception as error:
             problems.extend(_problems(error, _join("$", key), relative=True))
     return problems
 
@@ -186,13 +187,15 @@ def _attrs_structure_factory(conv: cattrs.Converter) -> Callable[[type[Any]], An
 
         def structure_attrs(value: object, cl: type[Any]) -> Any:
             if not isinstance(value, Mapping):
-                raise DataTypeError("value", value, f"an object with the fields of {name}")
+                raise DataTypeError(
+                    "value", value, f"an object with the fields of {name}"
+                )
             try:
                 return inner(value, cl)
             except Exception:
                 problems = _diagnose(conv, cls, value)
                 if problems:
-                    raise _FieldProblems(problems) from None
+                    raise _FieldProblemsError(problems) from None
                 # Only a cross-field rule failed; its error names the field.
                 raise
 
@@ -210,7 +213,9 @@ def _structure_unit(value: object, _type: object) -> PeriodUnit:
             raise DataError(
                 "value", value, "a unit name or {'kind': ..., 'fiscal_start_month': m}"
             )
-        return PeriodUnit(value["kind"], fiscal_start_month=value.get("fiscal_start_month", 1))
+        return PeriodUnit(
+            value["kind"], fiscal_start_month=value.get("fiscal_start_month", 1)
+        )
     raise DataTypeError("value", value, "a unit name like 'month'")
 
 
@@ -238,7 +243,9 @@ def make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(date, date.isoformat)
     conv.register_structure_hook(PeriodUnit, _structure_unit)
     conv.register_unstructure_hook(PeriodUnit, _unstructure_unit)
-    conv.register_unstructure_hook(FrozenMap, lambda m: {k: conv.unstructure(v) for k, v in m.items()})
+    conv.register_unstructure_hook(
+        FrozenMap, lambda m: {k: conv.unstructure(v) for k, v in m.items()}
+    )
     conv.register_structure_hook_factory(attrs.has, _attrs_structure_factory(conv))
     return conv
 
@@ -303,7 +310,13 @@ def from_json(text: str | bytes, cls: type[T]) -> T:
     except json.JSONDecodeError as error:
         raise DefinitionError(
             getattr(cls, "__name__", str(cls)),
-            [Problem("$", f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}")],
+            [
+                Problem(
+                    "$",
+                    f"invalid JSON at line {error.lineno} column {error.colno}: "
+                    f"{error.msg}",
+                )
+            ],
         ) from None
     return structure(data, cls)
 
@@ -329,7 +342,9 @@ def _message(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
-def _problems(error: BaseException, path: str, *, relative: bool = False) -> list[Problem]:
+def _problems(
+    error: BaseException, path: str, *, relative: bool = False
+) -> list[Problem]:
     problems: list[Problem] = []
     if isinstance(error, (ClassValidationError, IterableValidationError)):
         with_notes, without = error.group_exceptions()
@@ -338,7 +353,7 @@ def _problems(error: BaseException, path: str, *, relative: bool = False) -> lis
             problems.extend(_problems(sub, _join(path, cast(str | int, key))))
         for sub in without:
             problems.extend(_problems(sub, path))
-    elif isinstance(error, _FieldProblems):
+    elif isinstance(error, _FieldProblemsError):
         problems.extend(Problem(path + p.path[1:], p.message) for p in error.problems)
     elif isinstance(error, DataError) and error.field != "value" and not relative:
         # Raised by a constructor's own validation: the field is relative to
@@ -347,4 +362,3 @@ def _problems(error: BaseException, path: str, *, relative: bool = False) -> lis
     else:
         problems.append(Problem(path, _message(error)))
     return problems
-

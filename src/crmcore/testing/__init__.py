@@ -20,14 +20,23 @@ Examples:
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
-from crmcore.calendar import DAY, MONTH, QUARTER, WEEK, YEAR, Interval, Period, PeriodUnit
+from crmcore.calendar import (
+    DAY,
+    MONTH,
+    QUARTER,
+    WEEK,
+    YEAR,
+    Interval,
+    Period,
+    PeriodUnit,
+)
 from crmcore.money import CURRENCY_MINOR_UNITS, Money
 from crmcore.records import (
     Account,
@@ -110,13 +119,16 @@ def money(
 
 
 def iana_timezones() -> st.SearchStrategy[tzinfo]:
-    """IANA zones with awkward DST rules (see [`DST_TIMEZONES`][crmcore.testing.DST_TIMEZONES])."""
+    """IANA zones with awkward DST rules.
+
+    See [`DST_TIMEZONES`][crmcore.testing.DST_TIMEZONES] for the list.
+    """
     return st.sampled_from(DST_TIMEZONES).map(ZoneInfo)
 
 
 def _fixed_offsets() -> st.SearchStrategy[tzinfo]:
     return st.one_of(
-        st.just(timezone.utc),
+        st.just(UTC),
         st.integers(-14 * 4, 14 * 4).map(lambda q: timezone(timedelta(minutes=15 * q))),
     )
 
@@ -241,7 +253,9 @@ def leads(draw: st.DrawFn) -> Lead:
         draw(ids("lead-")),
         created,
         source=draw(_opt(_labels)),
-        status=draw(st.sampled_from(["new", "mql", "sql", "converted", "disqualified"])),
+        status=draw(
+            st.sampled_from(["new", "mql", "sql", "converted", "disqualified"])
+        ),
         owner=draw(_opt(ids("rep-"))),
         email=draw(_opt(st.emails())),
         company=draw(_opt(_labels)),
@@ -266,6 +280,7 @@ def opportunities(
     """Valid opportunities whose close facts agree with their outcome.
 
     Args:
+        draw: Supplied by hypothesis; callers never pass it.
         outcomes: The outcomes to draw from.
         currency: Fix the currency; random when ``None``.
         stages: The open stage keys to draw from.
@@ -326,7 +341,11 @@ def subscriptions(draw: st.DrawFn, *, currency: str | None = None) -> Subscripti
     """Valid subscriptions with non-negative MRR and ``end`` after ``start``."""
     start = draw(aware_datetimes())
     length = draw(
-        _opt(st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=1500)))
+        _opt(
+            st.timedeltas(
+                min_value=timedelta(seconds=1), max_value=timedelta(days=1500)
+            )
+        )
     )
     return Subscription(
         draw(ids("acc-")),
