@@ -91,8 +91,15 @@ def test_definition_error_reports_all_problems():
 
 
 def test_definition_error_needs_a_problem():
-    with pytest.raises(ValueError, match="at least one problem"):
+    with pytest.raises(
+        DataError, match=r"problems: expected at least one Problem, got \[\] \(list\)"
+    ):
         DefinitionError("X", [])
+
+
+def test_problem_fields_are_text():
+    with pytest.raises(DataTypeError, match="message: expected a string, got 3"):
+        Problem("$", 3)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -187,6 +187,13 @@ def test_records_are_frozen_and_fields_are_read_only():
             mutate()
     assert attrs.evolve(o, fields={"a": 2}).fields == {"a": 2}
     assert repr(FrozenMap({"a": 1})) == "FrozenMap({'a': 1})"
+    assert FrozenMap([("a", 1)], b=2) == {"a": 1, "b": 2}
+    with pytest.raises(
+        DataTypeError, match="FrozenMap: expected a mapping or key/value pairs, got 5"
+    ):
+        FrozenMap(5)  # type: ignore[call-overload]
+    with pytest.raises(DataTypeError, match="FrozenMap: expected a mapping"):
+        FrozenMap(["ab", "c"])
 
 
 def test_fields_accept_any_mapping_and_copy_it():

@@ -34,7 +34,24 @@ def test_sizes_scale_with_the_number_of_deals(data):
     assert len(data.stage_changes) > 3 * 3_000 * 0.8
     assert data.as_of == datetime(2026, 1, 1, tzinfo=UTC)
     assert data.stages == (*OPEN_STAGES, "closed_won", "closed_lost")
-    assert "<3000 opportunities>" in repr(data)
+    assert "<3000 Opportunity>" in repr(data)
+
+
+def test_sample_data_validates_its_fields(data):
+    import attrs
+
+    with pytest.raises(
+        DataTypeError, match=r"opportunities\[0\]: expected Opportunity"
+    ):
+        attrs.evolve(data, opportunities=(data.accounts[0],))
+    with pytest.raises(DataTypeError, match="leads: expected a tuple of Lead"):
+        attrs.evolve(data, leads=list(data.leads))
+    with pytest.raises(NaiveDatetimeError, match="as_of"):
+        attrs.evolve(data, as_of=datetime(2026, 1, 1))
+    with pytest.raises(DataTypeError, match="seed: expected an int"):
+        attrs.evolve(data, seed="1")
+    with pytest.raises(DataError, match="currency"):
+        attrs.evolve(data, currency="eur")
 
 
 def test_the_mix_is_realistic(data):

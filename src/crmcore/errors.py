@@ -193,6 +193,11 @@ def _rebuild_unknown_kind(
     return UnknownKindError(what, kind, known, path=path)
 
 
+def _text(_instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str):
+        raise DataTypeError(attribute.name, value, "a string")
+
+
 @attrs.frozen
 class Problem:
     """One problem found while validating a definition.
@@ -202,8 +207,8 @@ class Problem:
         message: What is wrong and what was expected.
     """
 
-    path: str
-    message: str
+    path: str = attrs.field(validator=_text)
+    message: str = attrs.field(validator=_text)
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}"
@@ -222,7 +227,7 @@ class DefinitionError(CrmcoreError, ValueError):
 
     def __init__(self, what: str, problems: Sequence[Problem]) -> None:
         if not problems:
-            raise ValueError("DefinitionError needs at least one problem")
+            raise DataError("problems", problems, "at least one Problem")
         self.what = what
         self.problems = tuple(problems)
         count = len(self.problems)

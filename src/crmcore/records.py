@@ -241,6 +241,14 @@ class FrozenMap(dict[str, Any]):
 
     __slots__ = ()
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().__init__(*args, **kwargs)
+        except (TypeError, ValueError):
+            raise DataTypeError(
+                "FrozenMap", args[0] if args else args, "a mapping or key/value pairs"
+            ) from None
+
     def _immutable(self, *_args: object, **_kwargs: object) -> NoReturn:
         raise TypeError(
             "record fields are read-only; build a new record with attrs.evolve()"

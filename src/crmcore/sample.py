@@ -34,7 +34,7 @@ import random
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Final
+from typing import Any, Final
 
 import attrs
 
@@ -216,6 +216,36 @@ _activity = _chooser(_ACTIVITY_KINDS, _ACTIVITY_WEIGHTS)
 _lost_reason = _chooser(LOST_REASONS, _LOSS_WEIGHTS)
 
 
+def _records_of(kind: type[object]) -> Any:
+    """A tuple field whose items must all be ``kind``; repr shows the count."""
+
+    def check(
+        _instance: object, attribute: attrs.Attribute[Any], value: object
+    ) -> None:
+        if type(value) is not tuple:
+            raise DataTypeError(attribute.name, value, f"a tuple of {kind.__name__}")
+        for index, item in enumerate(value):
+            if not isinstance(item, kind):
+                raise DataTypeError(f"{attribute.name}[{index}]", item, kind.__name__)
+
+    return attrs.field(validator=check, repr=lambda v: f"<{len(v)} {kind.__name__}>")
+
+
+def _seed(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if type(value) is not int:
+        raise DataTypeError(attribute.name, value, "an int")
+
+
+def _aware(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    require_aware(value, attribute.name)
+
+
+def _currency_field(
+    _instance: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    _check_currency(value, attribute.name)
+
+
 @attrs.frozen(eq=True)
 class SampleData:
     """A complete synthetic CRM.
@@ -238,26 +268,18 @@ class SampleData:
         subscriptions: Recurring revenue of accounts that won deals.
     """
 
-    seed: int
-    start: datetime
-    as_of: datetime
-    currency: str
-    stages: tuple[str, ...]
-    accounts: tuple[Account, ...] = attrs.field(repr=lambda v: f"<{len(v)} accounts>")
-    contacts: tuple[Contact, ...] = attrs.field(repr=lambda v: f"<{len(v)} contacts>")
-    leads: tuple[Lead, ...] = attrs.field(repr=lambda v: f"<{len(v)} leads>")
-    activities: tuple[Activity, ...] = attrs.field(
-        repr=lambda v: f"<{len(v)} activities>"
-    )
-    opportunities: tuple[Opportunity, ...] = attrs.field(
-        repr=lambda v: f"<{len(v)} opportunities>"
-    )
-    stage_changes: tuple[StageChange, ...] = attrs.field(
-        repr=lambda v: f"<{len(v)} stage changes>"
-    )
-    subscriptions: tuple[Subscription, ...] = attrs.field(
-        repr=lambda v: f"<{len(v)} subscriptions>"
-    )
+    seed: int = attrs.field(validator=_seed)
+    start: datetime = attrs.field(validator=_aware)
+    as_of: datetime = attrs.field(validator=_aware)
+    currency: str = attrs.field(validator=_currency_field)
+    stages: tuple[str, ...] = _records_of(str)
+    accounts: tuple[Account, ...] = _records_of(Account)
+    contacts: tuple[Contact, ...] = _records_of(Contact)
+    leads: tuple[Lead, ...] = _records_of(Lead)
+    activities: tuple[Activity, ...] = _records_of(Activity)
+    opportunities: tuple[Opportunity, ...] = _records_of(Opportunity)
+    stage_changes: tuple[StageChange, ...] = _records_of(StageChange)
+    subscriptions: tuple[Subscription, ...] = _records_of(Subscription)
 
 
 def _check_size(value: object, field: str, minimum: int, maximum: int) -> int:
