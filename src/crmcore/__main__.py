@@ -177,18 +177,10 @@ def demo_report(data: SampleData) -> str:
 def _write_sample(data: SampleData, out: Path, stderr: TextIO) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in (
-        "accounts",
-        "contacts",
-        "leads",
-        "activities",
-        "opportunities",
-        "stage_changes",
-        "subscriptions",
-    ):
+    for name, records in data.collections().items():
         path = out / f"{name}.jsonl"
         with path.open("w", encoding="utf-8") as handle:
-            for record in getattr(data, name):
+            for record in records:
                 handle.write(json.dumps(unstructure(record), ensure_ascii=False))
                 handle.write("\n")
         print(f"  wrote {path}", file=stderr)

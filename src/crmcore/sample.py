@@ -281,6 +281,26 @@ class SampleData:
     stage_changes: tuple[StageChange, ...] = _records_of(StageChange)
     subscriptions: tuple[Subscription, ...] = _records_of(Subscription)
 
+    def collections(self) -> dict[str, tuple[object, ...]]:
+        """Every collection of records by name, in a fixed order.
+
+        Examples:
+            >>> data = generate_sample(40)
+            >>> {name: len(rows) for name, rows in data.collections().items()}
+            ... # doctest: +NORMALIZE_WHITESPACE
+            {'accounts': 5, 'contacts': 8, 'leads': 20, 'activities': 28,
+             'opportunities': 40, 'stage_changes': 137, 'subscriptions': 7}
+        """
+        return {
+            "accounts": self.accounts,
+            "contacts": self.contacts,
+            "leads": self.leads,
+            "activities": self.activities,
+            "opportunities": self.opportunities,
+            "stage_changes": self.stage_changes,
+            "subscriptions": self.subscriptions,
+        }
+
 
 def _check_size(value: object, field: str, minimum: int, maximum: int) -> int:
     if type(value) is not int:
