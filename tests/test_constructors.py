@@ -1,0 +1,83 @@
+"""Every field of every public value type rejects bad input with a crmcore error.
+
+The error must name the field, so a user (or a UI) knows what to fix. This
+test walks all fields, so a field added later without validation fails here.
+"""
+
+import attrs
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmcore.calendar import Interval, Period, PeriodUnit
+from crmcore.errors import CrmcoreError, Problem
+from crmcore.money import Money
+from crmcore.records import (
+    Account,
+    Activity,
+    Contact,
+    Lead,
+    Opportunity,
+    StageChange,
+    Subscription,
+)
+from crmcore.sample import SampleData, generate_sample
+from crmcore.testing import (
+    accounts,
+    activities,
+    contacts,
+    intervals,
+    leads,
+    money,
+    opportunities,
+    period_units,
+    periods,
+    stage_changes,
+    subscriptions,
+)
+
+
+class Alien:
+    """A value no field accepts."""
+
+    def __repr__(self) -> str:
+        return "<alien>"
+
+
+VALUES = [
+    (Account, accounts()),
+    (Contact, contacts()),
+    (Lead, leads()),
+    (Opportunity, opportunities()),
+    (StageChange, stage_changes()),
+    (Activity, activities()),
+    (Subscription, subscriptions()),
+    (Money, money()),
+    (Period, periods()),
+    (PeriodUnit, period_units()),
+    (Interval, intervals()),
+    (Problem, st.builds(Problem, st.text(), st.text())),
+    (SampleData, st.just(generate_sample(20))),
+]
+
+
+@pytest.mark.parametrize(
+    ("cls", "field", "strategy"),
+    [
+        (cls, field.name, strategy)
+        for cls, strategy in VALUES
+        for field in attrs.fields(cls)
+    ],
+    ids=lambda v: getattr(v, "__name__", v if isinstance(v, str) else ""),
+)
+@settings(max_examples=15)
+@given(data=st.data())
+def test_a_bad_value_in_any_field_gets_a_crmcore_error_naming_it(
+    cls, field, strategy, data
+):
+    valid = data.draw(strategy)
+    with pytest.raises(CrmcoreError) as caught:
+        attrs.evolve(valid, **{field: Alien()})
+    assert isinstance(caught.value, (TypeError, ValueError))
+    assert str(caught.value).startswith(field), str(caught.value)
+    assert "<alien>" in str(caught.value)
