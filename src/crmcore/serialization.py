@@ -46,7 +46,9 @@ from cattrs.errors import (
     ClassValidationError,
     IterableValidationError,
 )
-from cattrs.gen import make_dict_structure_fn
+from cattrs.gen import make_dict_structure_fn, override
+
+from crmcore import conditions
 
 from crmcore.calendar import PeriodUnit, require_aware
 from crmcore.errors import (
@@ -135,23 +137,26 @@ class _FieldProblemsError(Exception):
 
 
 def _diagnose(
-    conv: cattrs.Converter, cls: type[Any], value: Mapping[str, Any]
+    conv: cattrs.Converter,
+    cls: type[Any],
+    value: Mapping[str, Any],
+    passthrough: frozenset[str] | None,
 ) -> list[Problem]:
     """Check each field of ``cls`` on its own so that all problems are found.
 
     Runs only after structuring failed: attrs stops at the first failing
     validator, but a user fixing a definition wants to see every problem.
+    ``passthrough`` names the fields whose raw value goes straight to the
+    attrs converter (``None``: every field with a converter).
     """
     fields = attrs.fields(cls)
     problems: list[Problem] = []
     names = [a.alias for a in fields if a.init]
     expected = f"unknown field; expected one of {', '.join(sorted(names))}"
-    problems.extend(
-        Problem(_join("$", key), expected) for key in value if key not in names
-    )
+    problems.extend(Problem(_join("$", key), expected) for key in value if key not in names)
     seen: dict[str, Any] = {}
     for field in fields:
-        if not field.init:  # pragma: no cover - crmcore types have none
+        if not field.init:
             continue
         key = field.alias
         if key not in value:
@@ -160,15 +165,19 @@ def _diagnose(
             continue
         try:
             raw = value[key]
-            converted = (
-                field.converter(raw)
-                if field.converter is not None
-                else conv.structure(raw, field.type)
+            direct = field.converter is not None and (
+                passthrough is None or field.name in passthrough
             )
+            if direct:
+                converted = field.converter(raw)  # type: ignore[misc, operator]
+            else:
+                converted = conv.structure(raw, field.type)  # type: ignore[arg-type]
+                if field.converter is not None:
+                    converted = field.converter(converted)  # type: ignore[misc, operator]
             if field.validator is not None:
-                field.validator(SimpleNamespace(**seen), field, converted)
+                field.validator(SimpleNamespace(**seen), field, converted)  # type: ignore[arg-type]
             seen[field.name] = converted
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - every failure becomes a problem
             problems.extend(_problems(error, _join("$", key), relative=True))
     return problems
 
@@ -176,24 +185,33 @@ def _diagnose(
 def _attrs_structure_factory(conv: cattrs.Converter) -> Callable[[type[Any]], Any]:
     def factory(cls: type[Any]) -> Callable[[object, type[Any]], Any]:
         attrs.resolve_types(cls)
+        passthrough: frozenset[str] | None = None
+        overrides: dict[str, Any] = {}
+        if _is_condition_class(cls):
+            # Comparison values, value lists and durations are decoded by the
+            # attrs converters themselves (tagged JSON forms); nested
+            # conditions are structured through the registry first.
+            passthrough = frozenset(
+                a.name for a in attrs.fields(cls) if a.metadata.get("crmcore")
+            )
+            overrides = {name: override(struct_hook=_raw) for name in passthrough}
         inner = make_dict_structure_fn(
             cls,
             conv,
             _cattrs_forbid_extra_keys=True,
-            _cattrs_prefer_attrib_converters=True,
+            _cattrs_prefer_attrib_converters=passthrough is None,
             _cattrs_detailed_validation=True,
+            **overrides,
         )
         name = cls.__name__
 
         def structure_attrs(value: object, cl: type[Any]) -> Any:
             if not isinstance(value, Mapping):
-                raise DataTypeError(
-                    "value", value, f"an object with the fields of {name}"
-                )
+                raise DataTypeError("value", value, f"an object with the fields of {name}")
             try:
                 return inner(value, cl)
             except Exception:
-                problems = _diagnose(conv, cls, value)
+                problems = _diagnose(conv, cls, value, passthrough)
                 if problems:
                     raise _FieldProblemsError(problems) from None
                 # Only a cross-field rule failed; its error names the field.
@@ -202,6 +220,14 @@ def _attrs_structure_factory(conv: cattrs.Converter) -> Callable[[type[Any]], An
         return structure_attrs
 
     return factory
+
+
+def _raw(value: object, _type: object) -> object:
+    return value
+
+
+def _is_condition_class(cls: type[Any]) -> bool:
+    return conditions.condition_kinds().get(getattr(cls, "kind", None)) is cls  # type: ignore[arg-type]
 
 
 def _structure_unit(value: object, _type: object) -> PeriodUnit:
@@ -247,6 +273,14 @@ def make_converter() -> cattrs.Converter:
         FrozenMap, lambda m: {k: conv.unstructure(v) for k, v in m.items()}
     )
     conv.register_structure_hook_factory(attrs.has, _attrs_structure_factory(conv))
+    conv.register_structure_hook(
+        conditions.Condition,
+        lambda data, _type: conditions.structure_condition(data, conv.structure),
+    )
+    conv.register_unstructure_hook_func(
+        lambda cls: cls is conditions.Condition or _is_condition_class(cls),
+        lambda value: conditions.unstructure_condition(value, conv.unstructure),
+    )
     return conv
 
 
@@ -353,6 +387,8 @@ def _problems(
             problems.extend(_problems(sub, _join(path, cast(str | int, key))))
         for sub in without:
             problems.extend(_problems(sub, path))
+    elif isinstance(error, UnknownKindError):
+        problems.append(Problem(path + error.path[1:], error.message))
     elif isinstance(error, _FieldProblemsError):
         problems.extend(Problem(path + p.path[1:], p.message) for p in error.problems)
     elif isinstance(error, DataError) and error.field != "value" and not relative:

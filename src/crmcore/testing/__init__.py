@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
 
+from crmcore import conditions as _c
 from crmcore.calendar import (
     DAY,
     MONTH,
@@ -50,6 +51,7 @@ from crmcore.records import (
 
 __all__ = [
     "DST_TIMEZONES",
+    "conditions",
     "accounts",
     "activities",
     "aware_datetimes",
@@ -355,3 +357,57 @@ def subscriptions(draw: st.DrawFn, *, currency: str | None = None) -> Subscripti
         id=draw(_opt(ids("sub-"))),
         plan=draw(_opt(_labels)),
     )
+
+
+_LEAF_FIELDS = ("a", "b", "c", "d.e")
+
+
+def conditions(
+    fields: tuple[str, ...] = _LEAF_FIELDS,
+    *,
+    values: st.SearchStrategy[Any] | None = None,
+    max_leaves: int = 12,
+) -> st.SearchStrategy[Any]:
+    """Random condition trees over ``fields`` (no time-relative kinds).
+
+    Leaves compare with small ints by default, so random records (see the
+    test suite) hit every branch: equal, unequal, missing and ``None``.
+
+    Args:
+        fields: The field paths leaves read.
+        values: Strategy for comparison values; small ints by default.
+        max_leaves: Upper bound on the number of leaves.
+    """
+    value = values if values is not None else st.integers(0, 3)
+    path = st.sampled_from(fields)
+    leaves = st.one_of(
+        st.builds(_c.Eq, path, value),
+        st.builds(_c.Ne, path, value),
+        st.builds(_c.Lt, path, value),
+        st.builds(_c.Le, path, value),
+        st.builds(_c.Gt, path, value),
+        st.builds(_c.Ge, path, value),
+        st.builds(_c.IsIn, path, st.lists(value, max_size=3)),
+        st.builds(_c.NotIn, path, st.lists(value, max_size=3)),
+        st.builds(_c.Exists, path),
+        st.builds(_c.IsMissing, path),
+        st.builds(
+            lambda p, low, extra: _c.Between(p, low, low + extra),
+            path,
+            st.integers(0, 3),
+            st.integers(0, 2),
+        ),
+    )
+
+    def extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+        many = st.lists(children, max_size=4)
+        return st.one_of(
+            st.builds(_c.AllOf, many),
+            st.builds(_c.AnyOf, many),
+            st.builds(_c.Not, children),
+            many.flatmap(
+                lambda items: st.builds(_c.AtLeast, st.integers(0, len(items)), st.just(items))
+            ),
+        )
+
+    return st.recursive(leaves, extend, max_leaves=max_leaves)
