@@ -17,6 +17,7 @@ PUBLIC_MODULES = [
     "errors",
     "money",
     "calendar",
+    "conditions",
     "records",
     "serialization",
     "sample",

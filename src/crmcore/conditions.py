@@ -6,20 +6,16 @@ frozen value (so it round-trips through JSON with a ``kind`` tag); it is
 **compiled** into plain closures before it meets records, so evaluating it over
 a million rows never walks the definition again.
 
-Kinds:
+Kinds (each a class below; the guide "The rule language" shows them all):
 
-| kind | class | holds when the field value ``v`` ... |
-|---|---|---|
-| ``eq`` ``ne`` ``lt`` ``le`` ``gt`` ``ge`` | [`Eq`][crmcore.conditions.Eq] ... | compares with ``value`` |
-| ``in`` / ``not_in`` | [`IsIn`][crmcore.conditions.IsIn] / [`NotIn`][crmcore.conditions.NotIn] | is / is not one of ``values`` |
-| ``contains`` | [`Contains`][crmcore.conditions.Contains] | (string) has the substring, (collection) has the item |
-| ``starts_with`` / ``ends_with`` | [`StartsWith`][crmcore.conditions.StartsWith] ... | string prefix / suffix |
-| ``exists`` / ``missing`` | [`Exists`][crmcore.conditions.Exists] / [`IsMissing`][crmcore.conditions.IsMissing] | is present and non-empty / is not |
-| ``between`` | [`Between`][crmcore.conditions.Between] | lies between ``low`` and ``high`` (inclusive by default) |
-| ``within_last`` / ``older_than`` | [`WithinLast`][crmcore.conditions.WithinLast] ... | is an instant no older / older than a duration before ``as_of`` |
-| ``before`` / ``after`` | [`Before`][crmcore.conditions.Before] / [`After`][crmcore.conditions.After] | is an instant before / at or after ``instant`` |
-| ``count`` | [`Count`][crmcore.conditions.Count] | is a collection with a number of matching items in range |
-| ``all`` ``any`` ``not`` ``at_least`` | [`AllOf`][crmcore.conditions.AllOf] ... | combine other conditions |
+* comparisons ``eq``, ``ne``, ``lt``, ``le``, ``gt``, ``ge``;
+* membership ``in``, ``not_in``; text and collections ``contains``,
+  ``starts_with``, ``ends_with``; presence ``exists``, ``missing``;
+  ranges ``between``;
+* time relative to ``as_of``: ``within_last``, ``older_than``; fixed
+  instants ``before``, ``after``;
+* ``count`` of matching items in a collection field;
+* combinators ``all``, ``any``, ``not``, ``at_least``.
 
 **Missing fields.** A field is *absent* when the record has no such key or
 attribute, when the path passes through ``None``, or when its value is
@@ -38,8 +34,8 @@ Examples:
     >>> icp = (field("industry").is_in({"saas", "fintech"})
     ...        & (field("employees") >= 50)
     ...        & field("last_seen").within_last("30d"))
-    >>> to_text(icp)
-    'industry in {"fintech", "saas"} and employees >= 50 and within_last(last_seen, 30d)'
+    >>> print(to_text(icp))
+    industry in {"fintech", "saas"} and employees >= 50 and within_last(last_seen, 30d)
     >>> as_of = datetime(2026, 3, 1, tzinfo=timezone.utc)
     >>> lead = {"industry": "saas", "employees": 120,
     ...         "last_seen": datetime(2026, 2, 20, tzinfo=timezone.utc)}
@@ -58,10 +54,18 @@ import contextvars
 import functools
 import operator
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Sized
+from collections.abc import (
+    Callable,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+    Sized,
+)
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, ClassVar, Final, Literal, Protocol, TypeAlias, runtime_checkable
+from typing import Any, ClassVar, Final, Literal, Protocol, TypeAlias, cast
 
 import attrs
 
@@ -75,7 +79,6 @@ from crmcore.errors import (
     NaiveDatetimeError,
     Problem,
     UnknownKindError,
-    describe_value,
 )
 from crmcore.money import Money, to_decimal
 from crmcore.records import MISSING, field_getter, parse_path
@@ -132,7 +135,7 @@ MAX_NODES: Final = 10_000
 """Most conditions (leaves and combinators) one definition may hold."""
 
 ConditionValue: TypeAlias = str | int | bool | Decimal | datetime | date | Money
-"""What a condition may compare with: exact, JSON-storable values (no floats, no ``None``)."""
+"""Values conditions compare with: exact and storable (no float, no ``None``)."""
 
 Predicate: TypeAlias = Callable[[Any], bool]
 
@@ -140,26 +143,27 @@ Predicate: TypeAlias = Callable[[Any], bool]
 # ---------------------------------------------------------------------------
 # The protocol every condition kind follows, built-in or registered
 # ---------------------------------------------------------------------------
-@runtime_checkable
 class Condition(Protocol):
-    """What every condition kind provides (built-in and registered alike).
+    """The type of every condition, built-in and registered alike.
 
-    A kind is a frozen attrs class with a ``kind`` name and a ``bind`` method
-    that returns the per-record predicate for one ``as_of``. Vendors may write
-    a ``test(record, as_of) -> bool`` method instead of ``bind``; see
-    [`register_condition`][crmcore.conditions.register_condition].
+    A kind is a frozen attrs class with a ``kind`` name and either
+    ``bind(as_of)`` returning the per-record predicate for one ``as_of``, or
+    ``test(record, as_of) -> bool``; see
+    [`register_condition`][crmcore.conditions.register_condition]. Only
+    registered classes are accepted where a condition is expected.
     """
 
     kind: ClassVar[str]
-
-    def bind(self, as_of: datetime | None) -> Predicate:
-        """Return the predicate for records, with ``as_of`` fixed."""
-        ...  # pragma: no cover - protocol
 
 
 # ---------------------------------------------------------------------------
 # Values and durations
 # ---------------------------------------------------------------------------
+def _value(value: ConditionValue) -> ConditionValue:
+    """The attrs converter of comparison values (typed for users' type checkers)."""
+    return _to_value(value)
+
+
 def _to_value(value: object, name: str = "value") -> ConditionValue:
     """Validate (and decode from JSON form) one comparison value."""
     if isinstance(value, (bool, str, Money, date)):
@@ -181,7 +185,10 @@ def _to_value(value: object, name: str = "value") -> ConditionValue:
         )
     if value is None:
         raise DataTypeError(
-            name, value, "a value to compare with", hint="test absence with exists/missing"
+            name,
+            value,
+            "a value to compare with",
+            hint="test absence with exists/missing",
         )
     raise DataTypeError(
         name, value, "a str, int, bool, Decimal, datetime, date or Money"
@@ -310,7 +317,9 @@ class Duration:
 
     def __str__(self) -> str:
         return "".join(
-            f"{getattr(self, name)}{unit}" for name, unit in _DURATION_UNITS if getattr(self, name)
+            f"{getattr(self, name)}{unit}"
+            for name, unit in _DURATION_UNITS
+            if getattr(self, name)
         )
 
     def before(self, instant: datetime) -> datetime:
@@ -326,10 +335,12 @@ class Duration:
 
 
 def _elapsed(duration: Duration) -> timedelta:
-    return timedelta(hours=duration.hours, minutes=duration.minutes, seconds=duration.seconds)
+    return timedelta(
+        hours=duration.hours, minutes=duration.minutes, seconds=duration.seconds
+    )
 
 
-def _to_duration(value: object) -> Duration:
+def _to_duration(value: Duration | str) -> Duration:
     if isinstance(value, Duration):
         return value
     if isinstance(value, str):
@@ -381,7 +392,9 @@ class Explanation:
         detail = ""
         if self.field is not None:
             detail = (
-                "  (missing)" if self.actual is MISSING else f"  (actual {self.actual!r})"
+                "  (missing)"
+                if self.actual is MISSING
+                else f"  (actual {self.actual!r})"
             )
         if self.note:
             detail += f"  [{self.note}]"
@@ -395,7 +408,11 @@ class Explanation:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for user interfaces (values shown as their repr)."""
-        data: dict[str, Any] = {"holds": self.holds, "kind": self.kind, "text": self.text}
+        data: dict[str, Any] = {
+            "holds": self.holds,
+            "kind": self.kind,
+            "text": self.text,
+        }
         if self.field is not None:
             data["field"] = self.field
             data["actual"] = None if self.actual is MISSING else repr(self.actual)
@@ -412,12 +429,10 @@ class Explanation:
 # ---------------------------------------------------------------------------
 # Shared helpers for compiled leaves
 # ---------------------------------------------------------------------------
-def _absent(value: object) -> bool:
-    return value is MISSING or value is None
-
-
-def _incomparable(path: str, actual: object, expected: object, error: Exception) -> bool:
-    """Decide what a failed comparison means: absent is false, anything else is an error."""
+def _incomparable(
+    path: str, actual: object, expected: object, error: Exception
+) -> bool:
+    """Decide what a failed comparison means: absent is false, anything else errs."""
     if actual is MISSING or actual is None:
         return False
     if isinstance(actual, datetime) and actual.tzinfo is None:
@@ -433,21 +448,15 @@ def _reader(path: str) -> Callable[[object], object]:
 
 def _check_path(_i: object, attribute: attrs.Attribute[str], value: object) -> None:
     if not isinstance(value, str):
-        raise DataTypeError(attribute.name, value, "a dotted field path like 'account.industry'")
+        raise DataTypeError(
+            attribute.name, value, "a dotted field path like 'account.industry'"
+        )
     try:
         parse_path(value)
     except DataError:
         raise DataError(
             attribute.name, value, "a dotted field path like 'account.industry'"
         ) from None
-
-
-def _path_field() -> Any:
-    return attrs.field(validator=_check_path)
-
-
-def _value_field() -> Any:
-    return attrs.field(converter=_to_value, metadata={"crmcore": "value"})
 
 
 def _fmt(value: object) -> str:
@@ -469,18 +478,19 @@ class _Combinable:
     """Operators shared by the built-in kinds: ``a & b``, ``a | b``, ``~a``."""
 
     __slots__ = ()
+    kind: ClassVar[str]
 
     def __and__(self, other: Condition) -> AllOf:
-        return all_of(self, other)  # type: ignore[arg-type]
+        return all_of(self, other)
 
     def __or__(self, other: Condition) -> AnyOf:
-        return any_of(self, other)  # type: ignore[arg-type]
+        return any_of(self, other)
 
     def __invert__(self) -> Not:
-        return Not(self)  # type: ignore[arg-type]
+        return Not(self)
 
     def __str__(self) -> str:
-        return to_text(self)  # type: ignore[arg-type]
+        return to_text(self)
 
 
 # ---------------------------------------------------------------------------
@@ -517,7 +527,8 @@ def _compare_leaf(kind: str, path: str, value: ConditionValue) -> Predicate:
 
             def eq_key(record: object) -> bool:
                 if type(record) is dict:
-                    return record.get(key, missing) == value
+                    row: dict[str, object] = record
+                    return row.get(key, missing) == value
                 return get(record) == value
 
             return eq_key
@@ -574,8 +585,8 @@ def _explain_leaf(
 
 @attrs.frozen(cache_hash=True)
 class _Comparison(_Combinable):
-    field: str = _path_field()
-    value: ConditionValue = _value_field()
+    field: str = attrs.field(validator=_check_path)
+    value: ConditionValue = attrs.field(converter=_value, metadata={"crmcore": "value"})
 
     kind: ClassVar[str] = ""
     uses_as_of: ClassVar[bool] = False
@@ -586,7 +597,9 @@ class _Comparison(_Combinable):
 
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record."""
-        return _explain_leaf(self, record, as_of, f"{_SYMBOLS[self.kind]} {_fmt(self.value)}")
+        return _explain_leaf(
+            self, record, as_of, f"{_SYMBOLS[self.kind]} {_fmt(self.value)}"
+        )
 
 
 @attrs.frozen(cache_hash=True)
@@ -643,7 +656,7 @@ class IsIn(_Combinable):
         True
     """
 
-    field: str = _path_field()
+    field: str = attrs.field(validator=_check_path)
     values: tuple[ConditionValue, ...] = attrs.field(
         converter=_to_values, metadata={"crmcore": "values"}
     )
@@ -664,7 +677,7 @@ class IsIn(_Combinable):
 class NotIn(_Combinable):
     """The field value is present and none of ``values``."""
 
-    field: str = _path_field()
+    field: str = attrs.field(validator=_check_path)
     values: tuple[ConditionValue, ...] = attrs.field(
         converter=_to_values, metadata={"crmcore": "values"}
     )
@@ -685,13 +698,17 @@ def _fmt_set(values: Sequence[ConditionValue]) -> str:
     return "{" + ", ".join(_fmt(v) for v in values) + "}"
 
 
-def _membership(path: str, values: tuple[ConditionValue, ...], *, negate: bool) -> Predicate:
+def _membership(
+    path: str, values: tuple[ConditionValue, ...], *, negate: bool
+) -> Predicate:
     get = _reader(path)
     choices = frozenset(values)
     missing = MISSING
 
     def unhashable(actual: object) -> bool:
-        raise DataTypeError(path, actual, "a single value (use contains for collections)")
+        raise DataTypeError(
+            path, actual, "a single value (use contains for collections)"
+        )
 
     if negate:
 
@@ -736,12 +753,13 @@ class Contains(_Combinable):
     Examples:
         >>> matches(Contains("tags", "vip"), {"tags": ["vip", "beta"]})
         True
-        >>> matches(Contains("name", "ACME", case_sensitive=False), {"name": "Acme Ltd"})
+        >>> acme = Contains("name", "ACME", case_sensitive=False)
+        >>> matches(acme, {"name": "Acme Ltd"})
         True
     """
 
-    field: str = _path_field()
-    value: ConditionValue = _value_field()
+    field: str = attrs.field(validator=_check_path)
+    value: ConditionValue = attrs.field(converter=_value, metadata={"crmcore": "value"})
     case_sensitive: bool = attrs.field(default=True, validator=_case, kw_only=True)
 
     kind: ClassVar[str] = "contains"
@@ -749,7 +767,12 @@ class Contains(_Combinable):
 
     def bind(self, as_of: datetime | None) -> Predicate:
         """Return the predicate."""
-        get, path, needle, sensitive = _reader(self.field), self.field, self.value, self.case_sensitive
+        get, path, needle, sensitive = (
+            _reader(self.field),
+            self.field,
+            self.value,
+            self.case_sensitive,
+        )
         folded = needle.casefold() if isinstance(needle, str) else needle
 
         def contains(record: object) -> bool:
@@ -758,12 +781,16 @@ class Contains(_Combinable):
                 return False
             if isinstance(actual, str):
                 if not isinstance(needle, str):
-                    raise DataTypeError(path, actual, f"a collection that may hold {needle!r}")
+                    raise DataTypeError(
+                        path, actual, f"a collection that may hold {needle!r}"
+                    )
                 return needle in actual if sensitive else folded in actual.casefold()  # type: ignore[operator]
             if isinstance(actual, Iterable) and not isinstance(actual, Mapping):
                 if sensitive or not isinstance(needle, str):
-                    return needle in actual  # type: ignore[operator]
-                return any(isinstance(x, str) and x.casefold() == folded for x in actual)
+                    return needle in actual
+                return any(
+                    isinstance(x, str) and x.casefold() == folded for x in actual
+                )
             raise DataTypeError(path, actual, "a string or a collection")
 
         return contains
@@ -776,7 +803,7 @@ class Contains(_Combinable):
 
 @attrs.frozen(cache_hash=True)
 class _Affix(_Combinable):
-    field: str = _path_field()
+    field: str = attrs.field(validator=_check_path)
     affix: str = attrs.field(validator=_text_value)
     case_sensitive: bool = attrs.field(default=True, validator=_case, kw_only=True)
 
@@ -850,7 +877,7 @@ class Exists(_Combinable):
         True
     """
 
-    field: str = _path_field()
+    field: str = attrs.field(validator=_check_path)
 
     kind: ClassVar[str] = "exists"
     uses_as_of: ClassVar[bool] = False
@@ -867,9 +894,11 @@ class Exists(_Combinable):
 
 @attrs.frozen(cache_hash=True)
 class IsMissing(_Combinable):
-    """The field is absent or empty: exactly when [`Exists`][crmcore.conditions.Exists] is not."""
+    """The field is absent or empty: exactly when [`Exists`][crmcore.conditions.Exists]
+    is not.
+    """  # noqa: D205
 
-    field: str = _path_field()
+    field: str = attrs.field(validator=_check_path)
 
     kind: ClassVar[str] = "missing"
     uses_as_of: ClassVar[bool] = False
@@ -889,7 +918,9 @@ _INCLUSIVE: Final = ("both", "neither", "left", "right")
 
 def _inclusive(_i: object, attribute: attrs.Attribute[str], value: object) -> None:
     if value not in _INCLUSIVE:
-        raise DataError(attribute.name, value, "one of 'both', 'neither', 'left', 'right'")
+        raise DataError(
+            attribute.name, value, "one of 'both', 'neither', 'left', 'right'"
+        )
 
 
 @attrs.frozen(cache_hash=True)
@@ -906,9 +937,9 @@ class Between(_Combinable):
         False
     """
 
-    field: str = _path_field()
-    low: ConditionValue = _value_field()
-    high: ConditionValue = _value_field()
+    field: str = attrs.field(validator=_check_path)
+    low: ConditionValue = attrs.field(converter=_value, metadata={"crmcore": "value"})
+    high: ConditionValue = attrs.field(converter=_value, metadata={"crmcore": "value"})
     inclusive: Literal["both", "neither", "left", "right"] = attrs.field(
         default="both", validator=_inclusive, kw_only=True
     )
@@ -924,7 +955,9 @@ class Between(_Combinable):
                 "high", self.high, f"a value comparable with low ({self.low!r})"
             ) from None
         if not ordered:
-            raise DataError("high", self.high, f"a value at or above low ({self.low!r})")
+            raise DataError(
+                "high", self.high, f"a value at or above low ({self.low!r})"
+            )
 
     def bind(self, as_of: datetime | None) -> Predicate:
         """Return the predicate."""
@@ -933,9 +966,10 @@ class Between(_Combinable):
         below = operator.le if self.inclusive in {"both", "right"} else operator.lt
 
         def between(record: object) -> bool:
-            actual = get(record)
+            actual: Any = get(record)
             try:
-                return above(actual, low) and below(actual, high)
+                held: bool = above(actual, low) and below(actual, high)
+                return held
             except (TypeError, CurrencyMismatchError) as error:
                 return _incomparable(path, actual, low, error)
 
@@ -963,9 +997,7 @@ def _need_as_of(as_of: datetime | None, condition: object) -> datetime:
     return require_aware(as_of, "as_of")
 
 
-def _instant_test(
-    path: str, test: Callable[[datetime], bool]
-) -> Predicate:
+def _instant_test(path: str, test: Callable[[datetime], bool]) -> Predicate:
     get = _reader(path)
 
     def instant(record: object) -> bool:
@@ -979,10 +1011,6 @@ def _instant_test(
         return test(actual)
 
     return instant
-
-
-def _duration_field() -> Any:
-    return attrs.field(converter=_to_duration, metadata={"crmcore": "duration"})
 
 
 @attrs.frozen(cache_hash=True)
@@ -999,8 +1027,10 @@ class WithinLast(_Combinable):
         True
     """
 
-    field: str = _path_field()
-    duration: Duration = _duration_field()
+    field: str = attrs.field(validator=_check_path)
+    duration: Duration = attrs.field(
+        converter=_to_duration, metadata={"crmcore": "duration"}
+    )
 
     kind: ClassVar[str] = "within_last"
     uses_as_of: ClassVar[bool] = True
@@ -1021,8 +1051,10 @@ class WithinLast(_Combinable):
 class OlderThan(_Combinable):
     """The field is an instant before ``as_of - duration``."""
 
-    field: str = _path_field()
-    duration: Duration = _duration_field()
+    field: str = attrs.field(validator=_check_path)
+    duration: Duration = attrs.field(
+        converter=_to_duration, metadata={"crmcore": "duration"}
+    )
 
     kind: ClassVar[str] = "older_than"
     uses_as_of: ClassVar[bool] = True
@@ -1038,7 +1070,9 @@ class OlderThan(_Combinable):
         return _explain_leaf(self, record, as_of, f"before {cutoff.isoformat()}")
 
 
-def _aware_instant(_i: object, attribute: attrs.Attribute[datetime], value: object) -> None:
+def _aware_instant(
+    _i: object, attribute: attrs.Attribute[datetime], value: object
+) -> None:
     require_aware(value, attribute.name)
 
 
@@ -1046,7 +1080,7 @@ def _aware_instant(_i: object, attribute: attrs.Attribute[datetime], value: obje
 class Before(_Combinable):
     """The field is an instant strictly before ``instant``."""
 
-    field: str = _path_field()
+    field: str = attrs.field(validator=_check_path)
     instant: datetime = attrs.field(validator=_aware_instant)
 
     kind: ClassVar[str] = "before"
@@ -1066,7 +1100,7 @@ class Before(_Combinable):
 class After(_Combinable):
     """The field is an instant at or after ``instant`` (so before/after split time)."""
 
-    field: str = _path_field()
+    field: str = attrs.field(validator=_check_path)
     instant: datetime = attrs.field(validator=_aware_instant)
 
     kind: ClassVar[str] = "after"
@@ -1079,7 +1113,9 @@ class After(_Combinable):
 
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record."""
-        return _explain_leaf(self, record, as_of, f"at or after {self.instant.isoformat()}")
+        return _explain_leaf(
+            self, record, as_of, f"at or after {self.instant.isoformat()}"
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -1108,7 +1144,9 @@ def _measure(conditions: Iterable[object]) -> tuple[int, int]:
     return depth, size
 
 
-def _check_condition(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+def _check_condition(
+    _i: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
     if not _is_condition(value):
         raise DataTypeError(attribute.name, value, "a condition")
 
@@ -1120,7 +1158,7 @@ def _to_conditions(values: object) -> tuple[Condition, ...]:
     for index, item in enumerate(items):
         if not _is_condition(item):
             raise DataTypeError(f"conditions[{index}]", item, "a condition")
-    return items  # type: ignore[return-value]
+    return items
 
 
 def _is_condition(value: object) -> bool:
@@ -1143,7 +1181,9 @@ class _Nested(_Combinable):
             )
         if self._size > MAX_NODES:
             raise DataError(
-                "conditions", f"<{self._size} conditions>", f"at most {MAX_NODES} conditions"
+                "conditions",
+                f"<{self._size} conditions>",
+                f"at most {MAX_NODES} conditions",
             )
 
 
@@ -1176,7 +1216,7 @@ def _all(predicates: list[Predicate]) -> Predicate:
     chain = tuple(predicates)
 
     def all_(record: object) -> bool:
-        for predicate in chain:
+        for predicate in chain:  # noqa: SIM110 - a plain loop beats all() over a generator
             if not predicate(record):
                 return False
         return True
@@ -1195,7 +1235,7 @@ def _any(predicates: list[Predicate]) -> Predicate:
     chain = tuple(predicates)
 
     def any_(record: object) -> bool:
-        for predicate in chain:
+        for predicate in chain:  # noqa: SIM110 - a plain loop beats any() over a generator
             if predicate(record):
                 return True
         return False
@@ -1211,7 +1251,9 @@ def _bind_child(condition: Any, as_of: datetime | None) -> Predicate:
     return lambda record: bool(test(record, as_of))
 
 
-def _explain_child(condition: Any, record: object, as_of: datetime | None) -> Explanation:
+def _explain_child(
+    condition: Any, record: object, as_of: datetime | None
+) -> Explanation:
     explain_ = getattr(condition, "explain", None)
     if explain_ is not None:
         return explain_(record, as_of)  # type: ignore[no-any-return]
@@ -1229,8 +1271,18 @@ class AllOf(_Nested):
     """Every condition holds (true when there are none)."""
 
     conditions: tuple[Condition, ...] = attrs.field(converter=_to_conditions)
-    _depth: int = attrs.field(init=False, eq=False, repr=False, default=attrs.Factory(_depth_default, takes_self=True))
-    _size: int = attrs.field(init=False, eq=False, repr=False, default=attrs.Factory(_size_default, takes_self=True))
+    _depth: int = attrs.field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(_depth_default, takes_self=True),
+    )
+    _size: int = attrs.field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(_size_default, takes_self=True),
+    )
 
     kind: ClassVar[str] = "all"
 
@@ -1263,8 +1315,18 @@ class AnyOf(_Nested):
     """At least one condition holds (false when there are none)."""
 
     conditions: tuple[Condition, ...] = attrs.field(converter=_to_conditions)
-    _depth: int = attrs.field(init=False, eq=False, repr=False, default=attrs.Factory(_depth_default, takes_self=True))
-    _size: int = attrs.field(init=False, eq=False, repr=False, default=attrs.Factory(_size_default, takes_self=True))
+    _depth: int = attrs.field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(_depth_default, takes_self=True),
+    )
+    _size: int = attrs.field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(_size_default, takes_self=True),
+    )
 
     kind: ClassVar[str] = "any"
 
@@ -1297,8 +1359,18 @@ class Not(_Nested):
     """The condition does not hold."""
 
     condition: Condition = attrs.field(validator=_check_condition)
-    _depth: int = attrs.field(init=False, eq=False, repr=False, default=attrs.Factory(_depth_default, takes_self=True))
-    _size: int = attrs.field(init=False, eq=False, repr=False, default=attrs.Factory(_size_default, takes_self=True))
+    _depth: int = attrs.field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(_depth_default, takes_self=True),
+    )
+    _size: int = attrs.field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(_size_default, takes_self=True),
+    )
 
     kind: ClassVar[str] = "not"
 
@@ -1323,7 +1395,9 @@ class Not(_Nested):
         )
 
 
-def _count_validator(_i: object, attribute: attrs.Attribute[int], value: object) -> None:
+def _count_validator(
+    _i: object, attribute: attrs.Attribute[int], value: object
+) -> None:
     if type(value) is not int or value < 0:
         raise DataError(attribute.name, value, "a non-negative int")
 
@@ -1334,15 +1408,27 @@ class AtLeast(_Nested):
 
     n: int = attrs.field(validator=_count_validator)
     conditions: tuple[Condition, ...] = attrs.field(converter=_to_conditions)
-    _depth: int = attrs.field(init=False, eq=False, repr=False, default=attrs.Factory(_depth_default, takes_self=True))
-    _size: int = attrs.field(init=False, eq=False, repr=False, default=attrs.Factory(_size_default, takes_self=True))
+    _depth: int = attrs.field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(_depth_default, takes_self=True),
+    )
+    _size: int = attrs.field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(_size_default, takes_self=True),
+    )
 
     kind: ClassVar[str] = "at_least"
 
     def __attrs_post_init__(self) -> None:
         if self.n > len(self.conditions):
             raise DataError(
-                "n", self.n, f"at most the number of conditions ({len(self.conditions)})"
+                "n",
+                self.n,
+                f"at most the number of conditions ({len(self.conditions)})",
             )
         self._limit()
 
@@ -1393,7 +1479,7 @@ def _opt_count(_i: object, attribute: attrs.Attribute[Any], value: object) -> No
 
 @attrs.frozen(cache_hash=True)
 class Count(_Nested):
-    """A collection field has between ``at_least`` and ``at_most`` items matching ``where``.
+    """A collection field has ``at_least`` to ``at_most`` items matching ``where``.
 
     Items are tested with ``where`` (any condition, evaluated on each item with
     the same ``as_of``); without ``where`` every item counts. An absent
@@ -1409,12 +1495,22 @@ class Count(_Nested):
         True
     """
 
-    field: str = _path_field()
+    field: str = attrs.field(validator=_check_path)
     where: Condition | None = attrs.field(default=None, validator=_opt_condition)
     at_least: int = attrs.field(default=1, validator=_count_validator, kw_only=True)
     at_most: int | None = attrs.field(default=None, validator=_opt_count, kw_only=True)
-    _depth: int = attrs.field(init=False, eq=False, repr=False, default=attrs.Factory(_depth_default, takes_self=True))
-    _size: int = attrs.field(init=False, eq=False, repr=False, default=attrs.Factory(_size_default, takes_self=True))
+    _depth: int = attrs.field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(_depth_default, takes_self=True),
+    )
+    _size: int = attrs.field(
+        init=False,
+        eq=False,
+        repr=False,
+        default=attrs.Factory(_size_default, takes_self=True),
+    )
 
     kind: ClassVar[str] = "count"
 
@@ -1438,7 +1534,9 @@ class Count(_Nested):
             items = get(record)
             if items is MISSING or items is None:
                 return 0
-            if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
+            if isinstance(items, (str, bytes, Mapping)) or not isinstance(
+                items, Iterable
+            ):
                 raise DataTypeError(path, items, "a collection of items")
             if test is None:
                 return len(items) if isinstance(items, Sized) else sum(1 for _ in items)
@@ -1459,7 +1557,9 @@ class Count(_Nested):
         wanted = f"at least {self.at_least}" + (
             "" if self.at_most is None else f" and at most {self.at_most}"
         )
-        holds = found >= self.at_least and (self.at_most is None or found <= self.at_most)
+        holds = found >= self.at_least and (
+            self.at_most is None or found <= self.at_most
+        )
         return Explanation(
             holds=holds,
             kind=self.kind,
@@ -1482,7 +1582,9 @@ def all_of(*conditions: Condition) -> AllOf:
     """
     flat: list[Condition] = []
     for condition in conditions:
-        flat.extend(condition.conditions if isinstance(condition, AllOf) else [condition])
+        flat.extend(
+            condition.conditions if isinstance(condition, AllOf) else [condition]
+        )
     return AllOf(flat)
 
 
@@ -1490,7 +1592,9 @@ def any_of(*conditions: Condition) -> AnyOf:
     """Any of the conditions; nested ``any`` groups are flattened."""
     flat: list[Condition] = []
     for condition in conditions:
-        flat.extend(condition.conditions if isinstance(condition, AnyOf) else [condition])
+        flat.extend(
+            condition.conditions if isinstance(condition, AnyOf) else [condition]
+        )
     return AnyOf(flat)
 
 
@@ -1504,7 +1608,7 @@ def at_least(n: int, *conditions: Condition) -> AtLeast:
     return AtLeast(n, conditions)
 
 
-@attrs.frozen
+@attrs.frozen(eq=False)
 class FieldRef:
     """A field path to build conditions from: ``field("employees") >= 50``.
 
@@ -1516,15 +1620,15 @@ class FieldRef:
         'employees >= 50 and not (country in {"US"})'
     """
 
-    path: str = _path_field()
+    path: str = attrs.field(validator=_check_path)
 
     __hash__ = None  # type: ignore[assignment]
 
     def __eq__(self, value: object) -> Eq:  # type: ignore[override]
-        return Eq(self.path, value)  # type: ignore[arg-type]
+        return Eq(self.path, value)  # type: ignore[arg-type]  # __eq__ takes object
 
     def __ne__(self, value: object) -> Ne:  # type: ignore[override]
-        return Ne(self.path, value)  # type: ignore[arg-type]
+        return Ne(self.path, value)  # type: ignore[arg-type]  # __ne__ takes object
 
     def __lt__(self, value: ConditionValue) -> Lt:
         return Lt(self.path, value)
@@ -1540,13 +1644,15 @@ class FieldRef:
 
     def is_in(self, values: Iterable[ConditionValue]) -> IsIn:
         """The value is one of ``values``."""
-        return IsIn(self.path, values)  # type: ignore[arg-type]
+        return IsIn(self.path, values)
 
     def not_in(self, values: Iterable[ConditionValue]) -> NotIn:
         """The value is present and none of ``values``."""
-        return NotIn(self.path, values)  # type: ignore[arg-type]
+        return NotIn(self.path, values)
 
-    def contains(self, value: ConditionValue, *, case_sensitive: bool = True) -> Contains:
+    def contains(
+        self, value: ConditionValue, *, case_sensitive: bool = True
+    ) -> Contains:
         """The string or collection contains ``value``."""
         return Contains(self.path, value, case_sensitive=case_sensitive)
 
@@ -1578,11 +1684,11 @@ class FieldRef:
 
     def within_last(self, duration: Duration | str) -> WithinLast:
         """The instant lies within ``duration`` before ``as_of``."""
-        return WithinLast(self.path, duration)  # type: ignore[arg-type]
+        return WithinLast(self.path, duration)
 
     def older_than(self, duration: Duration | str) -> OlderThan:
         """The instant lies before ``as_of - duration``."""
-        return OlderThan(self.path, duration)  # type: ignore[arg-type]
+        return OlderThan(self.path, duration)
 
     def before(self, instant: datetime) -> Before:
         """The instant is before ``instant``."""
@@ -1593,9 +1699,13 @@ class FieldRef:
         return After(self.path, instant)
 
     def count(
-        self, where: Condition | None = None, *, at_least: int = 1, at_most: int | None = None
+        self,
+        where: Condition | None = None,
+        *,
+        at_least: int = 1,
+        at_most: int | None = None,
     ) -> Count:
-        """Between ``at_least`` and ``at_most`` items of the collection match ``where``."""
+        """``at_least`` to ``at_most`` items of the collection match ``where``."""
         return Count(self.path, where, at_least=at_least, at_most=at_most)
 
 
@@ -1615,13 +1725,14 @@ def to_text(condition: Condition) -> str:
     """Render a condition in the readable text form.
 
     Examples:
-        >>> to_text(any_of(field("country") == "DE", field("employees").between(10, 50)))
+        >>> rule = any_of(field("country") == "DE", field("employees").between(10, 50))
+        >>> to_text(rule)
         'country == "DE" or between(employees, 10, 50)'
     """
     return _text(condition, top=True)
 
 
-def _text(condition: Any, *, top: bool = False) -> str:  # noqa: PLR0911
+def _text(condition: Any, *, top: bool = False) -> str:
     kind = condition.kind
     if kind in _SYMBOLS:
         return f"{condition.field} {_SYMBOLS[kind]} {_fmt(condition.value)}"
@@ -1629,14 +1740,18 @@ def _text(condition: Any, *, top: bool = False) -> str:  # noqa: PLR0911
         op = "in" if kind == "in" else "not in"
         return f"{condition.field} {op} {_fmt_set(condition.values)}"
     if kind == "contains":
-        return f"contains({condition.field}, {_fmt(condition.value)}{_case_flag(condition)})"
+        value = _fmt(condition.value)
+        return f"contains({condition.field}, {value}{_case_flag(condition)})"
     if kind in {"starts_with", "ends_with"}:
-        return f"{kind}({condition.field}, {_fmt(condition.affix)}{_case_flag(condition)})"
+        return (
+            f"{kind}({condition.field}, {_fmt(condition.affix)}{_case_flag(condition)})"
+        )
     if kind in {"exists", "missing"}:
         return f"{kind}({condition.field})"
     if kind == "between":
         extra = "" if condition.inclusive == "both" else f", {condition.inclusive}"
-        return f"between({condition.field}, {_fmt(condition.low)}, {_fmt(condition.high)}{extra})"
+        low, high = _fmt(condition.low), _fmt(condition.high)
+        return f"between({condition.field}, {low}, {high}{extra})"
     if kind in {"within_last", "older_than"}:
         return f"{kind}({condition.field}, {condition.duration})"
     if kind in {"before", "after"}:
@@ -1653,7 +1768,9 @@ def _text(condition: Any, *, top: bool = False) -> str:  # noqa: PLR0911
         inner = ", ".join(_text(c, top=True) for c in condition.conditions)
         return f"at_least({condition.n}, {inner})"
     if kind == "count":
-        where = "" if condition.where is None else f", {_text(condition.where, top=True)}"
+        where = (
+            "" if condition.where is None else f", {_text(condition.where, top=True)}"
+        )
         bounds = f"at_least={condition.at_least}"
         if condition.at_most is not None:
             bounds += f", at_most={condition.at_most}"
@@ -1703,15 +1820,25 @@ def register_condition(cls: type[Any]) -> type[Any]:
     problems = []
     kind = getattr(cls, "kind", None)
     if not isinstance(kind, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", kind):
-        problems.append(Problem("$.kind", "a lower-case name such as 'signed_nda' is needed"))
+        problems.append(
+            Problem("$.kind", "a lower-case name such as 'signed_nda' is needed")
+        )
     elif kind in _REGISTRY and _REGISTRY[kind] is not cls:
         problems.append(Problem("$.kind", f"{kind!r} is already registered"))
     if not attrs.has(cls):
-        problems.append(Problem("$", "the class must be an attrs class (@attrs.frozen)"))
-    if not (callable(getattr(cls, "bind", None)) or callable(getattr(cls, "test", None))):
-        problems.append(Problem("$", "the class needs a bind(as_of) or test(record, as_of) method"))
+        problems.append(
+            Problem("$", "the class must be an attrs class (@attrs.frozen)")
+        )
+    if not (
+        callable(getattr(cls, "bind", None)) or callable(getattr(cls, "test", None))
+    ):
+        problems.append(
+            Problem("$", "the class needs a bind(as_of) or test(record, as_of) method")
+        )
     if problems:
-        raise DefinitionError(f"condition kind {getattr(cls, '__name__', cls)!r}", problems)
+        raise DefinitionError(
+            f"condition kind {getattr(cls, '__name__', cls)!r}", problems
+        )
     _REGISTRY[kind] = cls  # type: ignore[index]
     return cls
 
@@ -1736,7 +1863,7 @@ def load_entry_points(group: str = "crmcore.conditions") -> list[str]:
     core that reads the environment (installed package metadata), which is
     why it is explicit: call it once at start-up; the command line does.
     """
-    from importlib.metadata import entry_points
+    from importlib.metadata import entry_points  # noqa: PLC0415 - only when asked
 
     before = set(_REGISTRY)
     for entry in entry_points(group=group):
@@ -1759,7 +1886,9 @@ for _builtin in (
 # ---------------------------------------------------------------------------
 @attrs.frozen(eq=False)
 class CompiledCondition:
-    """A condition compiled for fast evaluation; build with [`compile_condition`][crmcore.conditions.compile_condition].
+    """A condition compiled for fast evaluation.
+
+    Build it with [`compile_condition`][crmcore.conditions.compile_condition].
 
     Conditions that do not depend on ``as_of`` are bound once; those that do
     are bound once per distinct ``as_of`` (the last 32 are kept).
@@ -1777,13 +1906,16 @@ class CompiledCondition:
         """
         if self._static is not None:
             return self._static
-        return _bound(self.condition, as_of)
+        condition: Any = self.condition  # hashable: attrs frozen, cache_hash
+        return _bound(condition, as_of)
 
     def matches(self, record: object, *, as_of: datetime | None = None) -> bool:
         """Whether the record satisfies the condition."""
         return self.bind(as_of)(record)
 
-    def filter(self, records: Iterable[Any], *, as_of: datetime | None = None) -> Iterator[Any]:
+    def filter(
+        self, records: Iterable[Any], *, as_of: datetime | None = None
+    ) -> Iterator[Any]:
         """Yield the records that satisfy the condition, lazily (any iterable)."""
         return filter(self.bind(as_of), records)
 
@@ -1793,7 +1925,7 @@ class CompiledCondition:
 
 
 @functools.lru_cache(maxsize=32)
-def _bound(condition: Condition, as_of: datetime | None) -> Predicate:
+def _bound(condition: Any, as_of: datetime | None) -> Predicate:
     return _bind_child(condition, as_of)
 
 
@@ -1813,24 +1945,28 @@ def compile_condition(condition: Condition) -> CompiledCondition:
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled(condition: Condition) -> CompiledCondition:
+def _compiled(condition: Any) -> CompiledCondition:
     return compile_condition(condition)
 
 
-def matches(condition: Condition, record: object, *, as_of: datetime | None = None) -> bool:
+def matches(
+    condition: Condition, record: object, *, as_of: datetime | None = None
+) -> bool:
     """Whether one record satisfies the condition (compiled and cached for you).
 
     For many records, use [`compile_condition`][crmcore.conditions.compile_condition]
     and bind once.
     """
     try:
-        compiled = _compiled(condition)
+        compiled = _compiled(cast(Hashable, condition))
     except TypeError:  # an unhashable vendor condition: compile without cache
         compiled = compile_condition(condition)
     return compiled.matches(record, as_of=as_of)
 
 
-def explain(condition: Condition, record: object, *, as_of: datetime | None = None) -> Explanation:
+def explain(
+    condition: Condition, record: object, *, as_of: datetime | None = None
+) -> Explanation:
     """Explain why one record does or does not satisfy the condition."""
     if not _is_condition(condition):
         raise DataTypeError("condition", condition, "a condition")
@@ -1840,7 +1976,9 @@ def explain(condition: Condition, record: object, *, as_of: datetime | None = No
 # ---------------------------------------------------------------------------
 # JSON support (used by crmcore.serialization)
 # ---------------------------------------------------------------------------
-_SCANNING: contextvars.ContextVar[bool] = contextvars.ContextVar("_SCANNING", default=False)
+_SCANNING: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "_SCANNING", default=False
+)
 
 
 def _scan(data: object) -> None:
@@ -1856,7 +1994,8 @@ def _scan(data: object) -> None:
             nodes += 1
             if depth > MAX_DEPTH:
                 raise DefinitionError(
-                    "Condition", [Problem("$", f"nested deeper than {MAX_DEPTH} levels")]
+                    "Condition",
+                    [Problem("$", f"nested deeper than {MAX_DEPTH} levels")],
                 )
             if nodes > MAX_NODES:
                 raise DefinitionError(
@@ -1870,7 +2009,9 @@ def _scan(data: object) -> None:
                     stack.append((child, depth + 1))
 
 
-def structure_condition(data: object, structure_cls: Callable[[object, type[Any]], Any]) -> Any:
+def structure_condition(
+    data: object, structure_cls: Callable[[object, type[Any]], Any]
+) -> Any:
     """Structure JSON data into the condition class its ``kind`` names."""
     if not isinstance(data, Mapping):
         raise DataTypeError("value", data, "a condition object with a 'kind'")
@@ -1888,16 +2029,17 @@ def structure_condition(data: object, structure_cls: Callable[[object, type[Any]
             _SCANNING.reset(token)
 
 
-def unstructure_condition(condition: Any, unstructure: Callable[[object], Any]) -> dict[str, Any]:
+def unstructure_condition(
+    condition: Any, unstructure: Callable[[object], Any]
+) -> dict[str, Any]:
     """Turn a condition into JSON data with its ``kind`` first (defaults left out)."""
     data: dict[str, Any] = {"kind": condition.kind}
     for attribute in attrs.fields(type(condition)):
         if not attribute.init:
             continue
         value = getattr(condition, attribute.name)
-        default = attribute.default
-        if default is not attrs.NOTHING and not isinstance(default, attrs.Factory) and value == default:  # type: ignore[arg-type]
-            continue
+        if attribute.default is not attrs.NOTHING and value == attribute.default:
+            continue  # defaults are left out (a Factory never equals a value)
         role = attribute.metadata.get("crmcore")
         if role == "value":
             data[attribute.alias] = _encode_value(value)
@@ -1907,8 +2049,12 @@ def unstructure_condition(condition: Any, unstructure: Callable[[object], Any]) 
             data[attribute.alias] = str(value)
         elif _is_condition(value):
             data[attribute.alias] = unstructure_condition(value, unstructure)
-        elif isinstance(value, tuple) and value and all(_is_condition(v) for v in value):
-            data[attribute.alias] = [unstructure_condition(v, unstructure) for v in value]
+        elif (
+            isinstance(value, tuple) and value and all(_is_condition(v) for v in value)
+        ):
+            data[attribute.alias] = [
+                unstructure_condition(v, unstructure) for v in value
+            ]
         else:
             data[attribute.alias] = unstructure(value)
     return data

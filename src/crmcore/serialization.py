@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Any, Final, TypeVar, cast
+from typing import Any, Final, TypeVar, cast, overload
 
 import attrs
 import cattrs
@@ -49,7 +49,6 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, override
 
 from crmcore import conditions
-
 from crmcore.calendar import PeriodUnit, require_aware
 from crmcore.errors import (
     CrmcoreError,
@@ -153,7 +152,9 @@ def _diagnose(
     problems: list[Problem] = []
     names = [a.alias for a in fields if a.init]
     expected = f"unknown field; expected one of {', '.join(sorted(names))}"
-    problems.extend(Problem(_join("$", key), expected) for key in value if key not in names)
+    problems.extend(
+        Problem(_join("$", key), expected) for key in value if key not in names
+    )
     seen: dict[str, Any] = {}
     for field in fields:
         if not field.init:
@@ -169,15 +170,15 @@ def _diagnose(
                 passthrough is None or field.name in passthrough
             )
             if direct:
-                converted = field.converter(raw)  # type: ignore[misc, operator]
+                converted = field.converter(raw)
             else:
-                converted = conv.structure(raw, field.type)  # type: ignore[arg-type]
+                converted = conv.structure(raw, field.type)
                 if field.converter is not None:
-                    converted = field.converter(converted)  # type: ignore[misc, operator]
+                    converted = field.converter(converted)
             if field.validator is not None:
-                field.validator(SimpleNamespace(**seen), field, converted)  # type: ignore[arg-type]
+                field.validator(SimpleNamespace(**seen), field, converted)
             seen[field.name] = converted
-        except Exception as error:  # noqa: BLE001 - every failure becomes a problem
+        except Exception as error:
             problems.extend(_problems(error, _join("$", key), relative=True))
     return problems
 
@@ -207,7 +208,9 @@ def _attrs_structure_factory(conv: cattrs.Converter) -> Callable[[type[Any]], An
 
         def structure_attrs(value: object, cl: type[Any]) -> Any:
             if not isinstance(value, Mapping):
-                raise DataTypeError("value", value, f"an object with the fields of {name}")
+                raise DataTypeError(
+                    "value", value, f"an object with the fields of {name}"
+                )
             try:
                 return inner(value, cl)
             except Exception:
@@ -301,7 +304,11 @@ def unstructure(value: object) -> Any:
     return converter.unstructure(value)
 
 
-def structure(data: object, cls: type[T]) -> T:
+@overload
+def structure(data: object, cls: type[T]) -> T: ...
+@overload
+def structure(data: object, cls: object) -> Any: ...
+def structure(data: object, cls: Any) -> Any:
     """Build a crmcore value of type ``cls`` from JSON-ready data.
 
     Raises:
@@ -332,7 +339,11 @@ def to_json(value: object, *, indent: int | None = None) -> str:
     return json.dumps(unstructure(value), indent=indent, ensure_ascii=False)
 
 
-def from_json(text: str | bytes, cls: type[T]) -> T:
+@overload
+def from_json(text: str | bytes, cls: type[T]) -> T: ...
+@overload
+def from_json(text: str | bytes, cls: object) -> Any: ...
+def from_json(text: str | bytes, cls: Any) -> Any:
     """Parse JSON text into a crmcore value; JSON numbers with a fraction become
     ``Decimal``, never ``float``.
 
@@ -368,8 +379,6 @@ def _message(error: BaseException) -> str:
     if isinstance(error, DataError):
         message = f"expected {error.expected}, got {describe_value(error.value)}"
         return f"{message}; {error.hint}" if error.hint else message
-    if isinstance(error, UnknownKindError):
-        return error.message  # the structuring path replaces the error's own
     if isinstance(error, CrmcoreError):
         return str(error)
     # A user's own validator may raise anything; keep its type in the message.

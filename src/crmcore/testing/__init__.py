@@ -51,10 +51,10 @@ from crmcore.records import (
 
 __all__ = [
     "DST_TIMEZONES",
-    "conditions",
     "accounts",
     "activities",
     "aware_datetimes",
+    "conditions",
     "contacts",
     "currencies",
     "field_maps",
@@ -406,7 +406,9 @@ def conditions(
             st.builds(_c.AnyOf, many),
             st.builds(_c.Not, children),
             many.flatmap(
-                lambda items: st.builds(_c.AtLeast, st.integers(0, len(items)), st.just(items))
+                lambda items: st.builds(
+                    _c.AtLeast, st.integers(0, len(items)), st.just(items)
+                )
             ),
         )
 
