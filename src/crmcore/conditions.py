@@ -51,6 +51,7 @@ Examples:
 from __future__ import annotations
 
 import contextvars
+from itertools import compress, islice
 import functools
 import operator
 import re
@@ -81,7 +82,14 @@ from crmcore.errors import (
     UnknownKindError,
 )
 from crmcore.money import Money, to_decimal
-from crmcore.records import MISSING, field_getter, parse_path
+from crmcore.records import (
+    _ACCESS,
+    _ATTRIBUTE,
+    _MAPPING,
+    MISSING,
+    field_getter,
+    parse_path,
+)
 
 __all__ = [
     "MAX_DEPTH",
@@ -507,65 +515,92 @@ _OPERATORS: Final[dict[str, Callable[[Any, Any], bool]]] = {
 }
 
 
-def _compare_leaf(kind: str, path: str, value: ConditionValue) -> Predicate:
-    get = _reader(path)
-    parts = parse_path(path)
-    key = parts[0] if len(parts) == 1 else None
-    missing = MISSING
+Test: TypeAlias = Callable[[Any], bool]
+"""A test on one field value (what a leaf does once the value is read)."""
+
+# ``actual >= value`` is ``value <= actual``: with the value bound first, a
+# comparison becomes one C-level call (``functools.partial`` of an operator).
+_REFLECTED: Final[dict[str, Callable[[Any, Any], bool]]] = {
+    "lt": operator.gt,
+    "le": operator.ge,
+    "gt": operator.lt,
+    "ge": operator.le,
+}
+
+
+def _compare_exact(kind: str, path: str, value: ConditionValue) -> Test:
+    """The reference test of a comparison: exact semantics for every value."""
     if kind == "eq":
         if isinstance(value, datetime):
             # ``==`` between naive and aware datetimes is silently False in
             # Python; make it the same error every other comparison gives.
-            def eq_instant(record: object) -> bool:
-                actual = get(record)
+            def eq_instant(actual: object) -> bool:
                 if isinstance(actual, datetime) and actual.tzinfo is None:
                     raise NaiveDatetimeError(path, actual)
                 return actual == value
 
             return eq_instant
-        if key is not None:
-
-            def eq_key(record: object) -> bool:
-                if type(record) is dict:
-                    row: dict[str, object] = record
-                    return row.get(key, missing) == value
-                return get(record) == value
-
-            return eq_key
-
-        def eq(record: object) -> bool:
-            return get(record) == value
-
-        return eq
+        return functools.partial(operator.eq, value)
     if kind == "ne":
+        missing = MISSING
 
-        def ne(record: object) -> bool:
-            actual = get(record)
+        def ne(actual: object) -> bool:
             if actual is missing or actual is None:
                 return False
             return actual != value
 
         return ne
     compare = _OPERATORS[kind]
-    if key is not None:
 
-        def compare_key(record: object) -> bool:
-            actual = record.get(key, missing) if type(record) is dict else get(record)
-            try:
-                return compare(actual, value)
-            except (TypeError, CurrencyMismatchError) as error:
-                return _incomparable(path, actual, value, error)
-
-        return compare_key
-
-    def compare_path(record: object) -> bool:
-        actual = get(record)
+    def exact(actual: object) -> bool:
         try:
             return compare(actual, value)
         except (TypeError, CurrencyMismatchError) as error:
             return _incomparable(path, actual, value, error)
 
-    return compare_path
+    return exact
+
+
+def _leaf_predicate(path: str, test: Test) -> Predicate:
+    """Read the field, then test its value."""
+    get = _reader(path)
+    parts = parse_path(path)
+    if len(parts) == 1:
+        (key,) = parts
+        missing = MISSING
+
+        def on_key(record: object) -> bool:
+            if type(record) is dict:
+                row: dict[str, object] = record
+                return test(row.get(key, missing))
+            return test(get(record))
+
+        return on_key
+    return lambda record: test(get(record))
+
+
+class _Leaf(_Combinable):
+    """Base of the kinds that test one field.
+
+    ``_exact`` is the reference test of a field value; ``_fast`` may be a
+    quicker test that raises instead of deciding the unusual cases (a missing
+    value, a type mismatch): ``all`` and ``any`` then re-run the record through
+    the exact tests, so results and errors are always those of ``_exact``.
+    """
+
+    __slots__ = ()
+    field: str
+    uses_as_of: ClassVar[bool] = False
+
+    def _exact(self, as_of: datetime | None) -> Test:
+        raise NotImplementedError  # pragma: no cover - every leaf defines it
+
+    def _fast(self, as_of: datetime | None) -> Test:
+        return self._exact(as_of)
+
+    def bind(self, as_of: datetime | None) -> Predicate:
+        """Return the predicate for records, with ``as_of`` fixed."""
+        return _leaf_predicate(self.field, self._exact(as_of))
 
 
 def _explain_leaf(
@@ -584,16 +619,20 @@ def _explain_leaf(
 
 
 @attrs.frozen(cache_hash=True)
-class _Comparison(_Combinable):
+class _Comparison(_Leaf):
     field: str = attrs.field(validator=_check_path)
     value: ConditionValue = attrs.field(converter=_value, metadata={"crmcore": "value"})
 
     kind: ClassVar[str] = ""
-    uses_as_of: ClassVar[bool] = False
 
-    def bind(self, as_of: datetime | None) -> Predicate:
-        """Return the predicate (``as_of`` is not used by comparisons)."""
-        return _compare_leaf(self.kind, self.field, self.value)
+    def _exact(self, as_of: datetime | None) -> Test:
+        return _compare_exact(self.kind, self.field, self.value)
+
+    def _fast(self, as_of: datetime | None) -> Test:
+        reflected = _REFLECTED.get(self.kind)
+        if reflected is None:
+            return self._exact(as_of)
+        return functools.partial(reflected, self.value)
 
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record."""
@@ -648,7 +687,7 @@ class Ge(_Comparison):
 # Membership, text and presence
 # ---------------------------------------------------------------------------
 @attrs.frozen(cache_hash=True)
-class IsIn(_Combinable):
+class IsIn(_Leaf):
     """The field value is one of ``values`` (false when absent).
 
     Examples:
@@ -662,11 +701,12 @@ class IsIn(_Combinable):
     )
 
     kind: ClassVar[str] = "in"
-    uses_as_of: ClassVar[bool] = False
 
-    def bind(self, as_of: datetime | None) -> Predicate:
-        """Return the predicate."""
+    def _exact(self, as_of: datetime | None) -> Test:
         return _membership(self.field, self.values, negate=False)
+
+    def _fast(self, as_of: datetime | None) -> Test:
+        return frozenset(self.values).__contains__
 
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record."""
@@ -674,7 +714,7 @@ class IsIn(_Combinable):
 
 
 @attrs.frozen(cache_hash=True)
-class NotIn(_Combinable):
+class NotIn(_Leaf):
     """The field value is present and none of ``values``."""
 
     field: str = attrs.field(validator=_check_path)
@@ -683,10 +723,8 @@ class NotIn(_Combinable):
     )
 
     kind: ClassVar[str] = "not_in"
-    uses_as_of: ClassVar[bool] = False
 
-    def bind(self, as_of: datetime | None) -> Predicate:
-        """Return the predicate."""
+    def _exact(self, as_of: datetime | None) -> Test:
         return _membership(self.field, self.values, negate=True)
 
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
@@ -698,22 +736,16 @@ def _fmt_set(values: Sequence[ConditionValue]) -> str:
     return "{" + ", ".join(_fmt(v) for v in values) + "}"
 
 
-def _membership(
-    path: str, values: tuple[ConditionValue, ...], *, negate: bool
-) -> Predicate:
-    get = _reader(path)
+def _membership(path: str, values: tuple[ConditionValue, ...], *, negate: bool) -> Test:
     choices = frozenset(values)
     missing = MISSING
 
     def unhashable(actual: object) -> bool:
-        raise DataTypeError(
-            path, actual, "a single value (use contains for collections)"
-        )
+        raise DataTypeError(path, actual, "a single value (use contains for collections)")
 
     if negate:
 
-        def not_in(record: object) -> bool:
-            actual = get(record)
+        def not_in(actual: object) -> bool:
             if actual is missing or actual is None:
                 return False
             try:
@@ -723,8 +755,7 @@ def _membership(
 
         return not_in
 
-    def is_in(record: object) -> bool:
-        actual = get(record)
+    def is_in(actual: object) -> bool:
         try:
             return actual in choices
         except TypeError:
@@ -744,7 +775,7 @@ def _text_value(_i: object, attribute: attrs.Attribute[str], value: object) -> N
 
 
 @attrs.frozen(cache_hash=True)
-class Contains(_Combinable):
+class Contains(_Leaf):
     """A string field contains a substring, or a collection field contains an item.
 
     With ``case_sensitive=False`` strings compare by ``str.casefold``, for
@@ -763,20 +794,12 @@ class Contains(_Combinable):
     case_sensitive: bool = attrs.field(default=True, validator=_case, kw_only=True)
 
     kind: ClassVar[str] = "contains"
-    uses_as_of: ClassVar[bool] = False
 
-    def bind(self, as_of: datetime | None) -> Predicate:
-        """Return the predicate."""
-        get, path, needle, sensitive = (
-            _reader(self.field),
-            self.field,
-            self.value,
-            self.case_sensitive,
-        )
+    def _exact(self, as_of: datetime | None) -> Test:
+        path, needle, sensitive = self.field, self.value, self.case_sensitive
         folded = needle.casefold() if isinstance(needle, str) else needle
 
-        def contains(record: object) -> bool:
-            actual = get(record)
+        def contains(actual: Any) -> bool:
             if actual is MISSING or actual is None:
                 return False
             if isinstance(actual, str):
@@ -802,23 +825,20 @@ class Contains(_Combinable):
 
 
 @attrs.frozen(cache_hash=True)
-class _Affix(_Combinable):
+class _Affix(_Leaf):
     field: str = attrs.field(validator=_check_path)
     affix: str = attrs.field(validator=_text_value)
     case_sensitive: bool = attrs.field(default=True, validator=_case, kw_only=True)
 
     kind: ClassVar[str] = ""
-    uses_as_of: ClassVar[bool] = False
 
-    def bind(self, as_of: datetime | None) -> Predicate:
-        """Return the predicate."""
-        get, path = _reader(self.field), self.field
+    def _exact(self, as_of: datetime | None) -> Test:
+        path = self.field
         affix = self.affix if self.case_sensitive else self.affix.casefold()
         method = str.startswith if self.kind == "starts_with" else str.endswith
         sensitive = self.case_sensitive
 
-        def test(record: object) -> bool:
-            actual = get(record)
+        def test(actual: object) -> bool:
             if actual is MISSING or actual is None:
                 return False
             if not isinstance(actual, str):
@@ -864,7 +884,7 @@ def _present(value: object) -> bool:
 
 
 @attrs.frozen(cache_hash=True)
-class Exists(_Combinable):
+class Exists(_Leaf):
     """The field is present and non-empty.
 
     Absent, ``None``, a blank string (only whitespace) and an empty collection
@@ -880,12 +900,9 @@ class Exists(_Combinable):
     field: str = attrs.field(validator=_check_path)
 
     kind: ClassVar[str] = "exists"
-    uses_as_of: ClassVar[bool] = False
 
-    def bind(self, as_of: datetime | None) -> Predicate:
-        """Return the predicate."""
-        get = _reader(self.field)
-        return lambda record: _present(get(record))
+    def _exact(self, as_of: datetime | None) -> Test:
+        return _present
 
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record."""
@@ -893,7 +910,7 @@ class Exists(_Combinable):
 
 
 @attrs.frozen(cache_hash=True)
-class IsMissing(_Combinable):
+class IsMissing(_Leaf):
     """The field is absent or empty: exactly when [`Exists`][crmcore.conditions.Exists]
     is not.
     """  # noqa: D205
@@ -901,12 +918,9 @@ class IsMissing(_Combinable):
     field: str = attrs.field(validator=_check_path)
 
     kind: ClassVar[str] = "missing"
-    uses_as_of: ClassVar[bool] = False
 
-    def bind(self, as_of: datetime | None) -> Predicate:
-        """Return the predicate."""
-        get = _reader(self.field)
-        return lambda record: not _present(get(record))
+    def _exact(self, as_of: datetime | None) -> Test:
+        return lambda actual: not _present(actual)
 
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record."""
@@ -924,7 +938,7 @@ def _inclusive(_i: object, attribute: attrs.Attribute[str], value: object) -> No
 
 
 @attrs.frozen(cache_hash=True)
-class Between(_Combinable):
+class Between(_Leaf):
     """``low <= field <= high``; ``inclusive`` chooses which bounds count.
 
     ``inclusive`` is ``"both"`` (default), ``"neither"``, ``"left"``
@@ -945,7 +959,6 @@ class Between(_Combinable):
     )
 
     kind: ClassVar[str] = "between"
-    uses_as_of: ClassVar[bool] = False
 
     def __attrs_post_init__(self) -> None:
         try:
@@ -959,14 +972,12 @@ class Between(_Combinable):
                 "high", self.high, f"a value at or above low ({self.low!r})"
             )
 
-    def bind(self, as_of: datetime | None) -> Predicate:
-        """Return the predicate."""
-        get, path, low, high = _reader(self.field), self.field, self.low, self.high
+    def _exact(self, as_of: datetime | None) -> Test:
+        path, low, high = self.field, self.low, self.high
         above = operator.ge if self.inclusive in {"both", "left"} else operator.gt
         below = operator.le if self.inclusive in {"both", "right"} else operator.lt
 
-        def between(record: object) -> bool:
-            actual: Any = get(record)
+        def between(actual: Any) -> bool:
             try:
                 held: bool = above(actual, low) and below(actual, high)
                 return held
@@ -997,11 +1008,8 @@ def _need_as_of(as_of: datetime | None, condition: object) -> datetime:
     return require_aware(as_of, "as_of")
 
 
-def _instant_test(path: str, test: Callable[[datetime], bool]) -> Predicate:
-    get = _reader(path)
-
-    def instant(record: object) -> bool:
-        actual = get(record)
+def _instant_test(path: str, test: Callable[[datetime], bool]) -> Test:
+    def instant(actual: object) -> bool:
         if actual is MISSING or actual is None:
             return False
         if not isinstance(actual, datetime):
@@ -1013,8 +1021,25 @@ def _instant_test(path: str, test: Callable[[datetime], bool]) -> Predicate:
     return instant
 
 
+class _TimeLeaf(_Leaf):
+    """Base of the kinds that test an instant; ``_window`` holds the rule."""
+
+    __slots__ = ()
+
+    def _window(self, as_of: datetime | None) -> Callable[[datetime], bool]:
+        raise NotImplementedError  # pragma: no cover - every time kind defines it
+
+    def _exact(self, as_of: datetime | None) -> Test:
+        return _instant_test(self.field, self._window(as_of))
+
+    def _fast(self, as_of: datetime | None) -> Test:
+        # Comparing anything but an aware datetime raises TypeError, which
+        # sends the record back through the exact test.
+        return self._window(as_of)
+
+
 @attrs.frozen(cache_hash=True)
-class WithinLast(_Combinable):
+class WithinLast(_TimeLeaf):
     """The field is an instant in ``[as_of - duration, as_of]``.
 
     Future instants (after ``as_of``) do not count as recent.
@@ -1035,11 +1060,10 @@ class WithinLast(_Combinable):
     kind: ClassVar[str] = "within_last"
     uses_as_of: ClassVar[bool] = True
 
-    def bind(self, as_of: datetime | None) -> Predicate:
-        """Return the predicate for this ``as_of``."""
+    def _window(self, as_of: datetime | None) -> Callable[[datetime], bool]:
         now = _need_as_of(as_of, self)
         since = self.duration.before(now)
-        return _instant_test(self.field, lambda t: since <= t <= now)
+        return lambda t: since <= t <= now
 
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record."""
@@ -1048,7 +1072,7 @@ class WithinLast(_Combinable):
 
 
 @attrs.frozen(cache_hash=True)
-class OlderThan(_Combinable):
+class OlderThan(_TimeLeaf):
     """The field is an instant before ``as_of - duration``."""
 
     field: str = attrs.field(validator=_check_path)
@@ -1059,10 +1083,9 @@ class OlderThan(_Combinable):
     kind: ClassVar[str] = "older_than"
     uses_as_of: ClassVar[bool] = True
 
-    def bind(self, as_of: datetime | None) -> Predicate:
-        """Return the predicate for this ``as_of``."""
+    def _window(self, as_of: datetime | None) -> Callable[[datetime], bool]:
         cutoff = self.duration.before(_need_as_of(as_of, self))
-        return _instant_test(self.field, lambda t: t < cutoff)
+        return lambda t: t < cutoff
 
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record."""
@@ -1077,19 +1100,17 @@ def _aware_instant(
 
 
 @attrs.frozen(cache_hash=True)
-class Before(_Combinable):
+class Before(_TimeLeaf):
     """The field is an instant strictly before ``instant``."""
 
     field: str = attrs.field(validator=_check_path)
     instant: datetime = attrs.field(validator=_aware_instant)
 
     kind: ClassVar[str] = "before"
-    uses_as_of: ClassVar[bool] = False
 
-    def bind(self, as_of: datetime | None) -> Predicate:
-        """Return the predicate."""
+    def _window(self, as_of: datetime | None) -> Callable[[datetime], bool]:
         limit = self.instant
-        return _instant_test(self.field, lambda t: t < limit)
+        return lambda t: t < limit
 
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record."""
@@ -1097,19 +1118,17 @@ class Before(_Combinable):
 
 
 @attrs.frozen(cache_hash=True)
-class After(_Combinable):
+class After(_TimeLeaf):
     """The field is an instant at or after ``instant`` (so before/after split time)."""
 
     field: str = attrs.field(validator=_check_path)
     instant: datetime = attrs.field(validator=_aware_instant)
 
     kind: ClassVar[str] = "after"
-    uses_as_of: ClassVar[bool] = False
 
-    def bind(self, as_of: datetime | None) -> Predicate:
-        """Return the predicate."""
+    def _window(self, as_of: datetime | None) -> Callable[[datetime], bool]:
         limit = self.instant
-        return _instant_test(self.field, lambda t: t >= limit)
+        return lambda t: t >= limit
 
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record."""
@@ -1243,6 +1262,168 @@ def _any(predicates: list[Predicate]) -> Predicate:
     return any_
 
 
+def _steps(
+    conditions: Sequence[Any], as_of: datetime | None
+) -> tuple[tuple[str | None, Test], ...] | None:
+    """The fused form of a combinator's children, or None if it would not help.
+
+    A step is ``(key, test)``: a one-key leaf is read by the combinator itself
+    and ``test`` is its fast value test; anything else is ``(None, predicate)``
+    and gets the whole record.
+    """
+    steps: list[tuple[str | None, Test]] = []
+    for condition in conditions:
+        if isinstance(condition, _Leaf) and "." not in condition.field:
+            steps.append((condition.field, condition._fast(as_of)))
+        else:
+            steps.append((None, _bind_child(condition, as_of)))
+    if len(steps) < 2 or all(key is None for key, _ in steps):
+        return None
+    return tuple(steps)
+
+
+def _fused(
+    steps: tuple[tuple[str | None, Test], ...], exact: Predicate, *, any_: bool
+) -> Predicate:
+    """One loop over the children that reads each field itself.
+
+    If anything raises (a missing value met a comparison, a type mismatch...),
+    the record is evaluated again by ``exact``, the children's reference
+    predicates in the same order, whose verdict or error stands. Results are
+    tested for truth (not identity), so numpy booleans from pandas rows work.
+    """
+    access, missing, mapping, attribute = _ACCESS, MISSING, _MAPPING, _ATTRIBUTE
+    if all(key is not None for key, _ in steps):
+        # In this fast path a missing key or attribute simply raises (KeyError,
+        # AttributeError) and the exact path, which knows MISSING, takes over.
+        keyed: tuple[tuple[str, Test], ...] = steps  # type: ignore[assignment]
+        by_attribute = tuple((operator.attrgetter(key), test) for key, test in keyed)
+        if any_:
+
+            def any_keyed(record: Any) -> bool:
+                cls = type(record)
+                try:
+                    if cls is dict:
+                        for key, test in keyed:
+                            if test(record[key]):
+                                return True
+                        return False
+                    mode = access.get(cls)
+                    if mode == attribute:
+                        for read, test in by_attribute:
+                            if test(read(record)):
+                                return True
+                        return False
+                    if mode == mapping:
+                        for key, test in keyed:
+                            if test(record[key]):
+                                return True
+                        return False
+                except Exception:  # noqa: BLE001, S110 - the exact path decides
+                    pass
+                return exact(record)
+
+            return any_keyed
+
+        # Most records are decided by the first few children: those are
+        # unrolled into locals, the rest run in a loop.
+        (k0, t0), (k1, t1) = keyed[0], keyed[1]
+        (r0, _), (r1, _) = by_attribute[0], by_attribute[1]
+        k2, t2, r2 = (keyed[2][0], keyed[2][1], by_attribute[2][0]) if len(keyed) > 2 else (k1, t1, r1)
+        rest, rest_attribute = keyed[3:], by_attribute[3:]
+
+        def all_keyed(record: Any) -> bool:
+            cls = type(record)
+            try:
+                if cls is dict:
+                    if not (t0(record[k0]) and t1(record[k1]) and t2(record[k2])):
+                        return False
+                    for key, test in rest:
+                        if not test(record[key]):
+                            return False
+                    return True
+                mode = access.get(cls)
+                if mode == attribute:
+                    if not (t0(r0(record)) and t1(r1(record)) and t2(r2(record))):
+                        return False
+                    for read, test in rest_attribute:
+                        if not test(read(record)):
+                            return False
+                    return True
+                if mode == mapping:
+                    for key, test in keyed:
+                        if not test(record[key]):
+                            return False
+                    return True
+            except Exception:  # noqa: BLE001, S110 - the exact path decides
+                pass
+            return exact(record)
+
+        return all_keyed
+
+    def mixed(record: Any) -> bool:
+        mode = mapping if type(record) is dict else access.get(type(record))
+        try:
+            if mode == mapping or mode == attribute:
+                get = record.get if mode == mapping else None
+                for key, test in steps:
+                    if key is None:
+                        held = test(record)
+                    elif get is not None:
+                        held = test(get(key, missing))
+                    else:
+                        held = test(getattr(record, key, missing))
+                    if bool(held) is any_:
+                        return any_
+                return not any_
+        except Exception:  # noqa: BLE001, S110 - the exact path decides
+            pass
+        return exact(record)
+
+    return mixed
+
+
+_CHUNK: Final = 2048
+
+
+def _column_filter(
+    steps: tuple[tuple[str, Test], ...], exact: Predicate
+) -> Callable[[Iterable[Any]], Iterator[Any]]:
+    """Filter records chunk by chunk, one child at a time, in C-level loops.
+
+    For each chunk, every keyed child is applied with ``map`` to the records
+    that passed the children before it, and ``itertools.compress`` keeps the
+    survivors in order: the same short-circuit semantics as evaluating record
+    by record. A chunk that raises anywhere (a missing value, mixed record
+    types) is filtered again record by record with ``exact``.
+    """
+    by_key = tuple((operator.itemgetter(key), test) for key, test in steps)
+    by_attribute = tuple((operator.attrgetter(key), test) for key, test in steps)
+
+    def chunk_filter(chunk: list[Any]) -> list[Any]:
+        cls = type(chunk[0])
+        mode = _MAPPING if cls is dict else _ACCESS.get(cls)
+        pairs = by_key if mode == _MAPPING else by_attribute if mode == _ATTRIBUTE else None
+        if pairs is not None:
+            try:
+                survivors = chunk
+                for read, test in pairs:
+                    survivors = list(compress(survivors, map(test, map(read, survivors))))
+                    if not survivors:
+                        break
+                return survivors
+            except Exception:  # noqa: BLE001, S110 - the exact path decides
+                pass
+        return [record for record in chunk if exact(record)]
+
+    def filter_(records: Iterable[Any]) -> Iterator[Any]:
+        iterator = iter(records)
+        while chunk := list(islice(iterator, _CHUNK)):
+            yield from chunk_filter(chunk)
+
+    return filter_
+
+
 def _bind_child(condition: Any, as_of: datetime | None) -> Predicate:
     bind = getattr(condition, "bind", None)
     if bind is not None:
@@ -1296,7 +1477,9 @@ class AllOf(_Nested):
 
     def bind(self, as_of: datetime | None) -> Predicate:
         """Return the predicate (short-circuits at the first false)."""
-        return _all([_bind_child(c, as_of) for c in self.conditions])
+        exact = _all([_bind_child(c, as_of) for c in self.conditions])
+        steps = _steps(self.conditions, as_of)
+        return exact if steps is None else _fused(steps, exact, any_=False)
 
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record (every sub-condition is shown)."""
@@ -1340,7 +1523,9 @@ class AnyOf(_Nested):
 
     def bind(self, as_of: datetime | None) -> Predicate:
         """Return the predicate (short-circuits at the first true)."""
-        return _any([_bind_child(c, as_of) for c in self.conditions])
+        exact = _any([_bind_child(c, as_of) for c in self.conditions])
+        steps = _steps(self.conditions, as_of)
+        return exact if steps is None else _fused(steps, exact, any_=True)
 
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record (every sub-condition is shown)."""
@@ -1916,8 +2101,21 @@ class CompiledCondition:
     def filter(
         self, records: Iterable[Any], *, as_of: datetime | None = None
     ) -> Iterator[Any]:
-        """Yield the records that satisfy the condition, lazily (any iterable)."""
-        return filter(self.bind(as_of), records)
+        """Yield the records that satisfy the condition, lazily (any iterable).
+
+        An ``all`` of one-field tests is evaluated column by column over
+        chunks of records, in C-level loops; the result (and any error) is
+        the same as testing each record with [`bind`][crmcore.conditions.CompiledCondition.bind].
+        Memory stays constant: chunks hold 2,048 records.
+        """
+        predicate = self.bind(as_of)
+        condition = self.condition
+        if isinstance(condition, AllOf):
+            steps = _steps(condition.conditions, as_of)
+            if steps is not None and all(key is not None for key, _ in steps):
+                keyed: tuple[tuple[str, Test], ...] = steps  # type: ignore[assignment]
+                return _column_filter(keyed, predicate)(records)
+        return filter(predicate, records)
 
     def explain(self, record: object, *, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record."""

@@ -139,18 +139,43 @@ def parse_path(path: FieldPath) -> tuple[str, ...]:
     return parts  # type: ignore[return-value]
 
 
+# How to read a field from a record of a given type, decided once per type:
+# isinstance() against the Mapping ABC is slow, and field access is the
+# innermost loop of every rule. A memo of types (a cache, not state: the
+# answer for a type never changes).
+_MAPPING: Final = 0  # has .get(key, default)
+_ATTRIBUTE: Final = 1  # plain object: getattr
+_ROW: Final = 2  # row-like or sequence: getattr, then [key]
+_NOTHING: Final = 3  # None or MISSING: every field is missing
+_ACCESS: dict[type, int] = {dict: _MAPPING, type(None): _NOTHING, Missing: _NOTHING}
+
+
+def access_mode(cls: type) -> int:
+    """How field access reads records of type ``cls`` (cached per type)."""
+    mode = _ACCESS.get(cls)
+    if mode is None:
+        if issubclass(cls, Mapping):
+            mode = _MAPPING
+        elif hasattr(cls, "__getitem__"):
+            mode = _ROW
+        else:
+            mode = _ATTRIBUTE
+        _ACCESS[cls] = mode
+    return mode
+
+
 def _step(obj: object, key: str) -> object:
-    if isinstance(obj, dict):
-        return obj.get(key, MISSING)
-    if obj is None or obj is MISSING:
+    mode = _ACCESS.get(type(obj))
+    if mode is None:
+        mode = access_mode(type(obj))
+    if mode == _MAPPING:
+        return obj.get(key, MISSING)  # type: ignore[attr-defined]
+    if mode == _ATTRIBUTE:
+        return getattr(obj, key, MISSING)
+    if mode == _NOTHING:
         return MISSING
-    if isinstance(obj, Mapping):
-        try:
-            return obj[key]
-        except KeyError:
-            return MISSING
     value = getattr(obj, key, MISSING)
-    if value is MISSING and hasattr(type(obj), "__getitem__"):
+    if value is MISSING:
         # Row-like objects that are not registered Mappings (sqlite3.Row, a
         # pandas Series) and sequences addressed by a numeric part.
         index: str | int = int(key) if key.isdigit() else key
