@@ -43,23 +43,21 @@ class LeadRow:
 
 def make_rows(count: int) -> list[dict[str, Any]]:
     rng = random.Random(7)
-    rows = []
-    for _ in range(count):
-        rows.append(
-            {
-                "industry": rng.choice(INDUSTRIES),
-                "employees": int(rng.lognormvariate(4.0, 1.5)),
-                "country": rng.choice(COUNTRIES),
-                "source": rng.choice(SOURCES),
-                "email": None if rng.random() < 0.1 else "x@example.com",
-                "status": rng.choice(STATUSES),
-                "score": rng.randrange(100),
-                "last_seen": AS_OF - timedelta(days=rng.randrange(365)),
-                "annual_revenue": Decimal(rng.randrange(10_000, 50_000_000)),
-                "tags": ("vip",) if rng.random() < 0.2 else (),
-            }
-        )
-    return rows
+    return [
+        {
+            "industry": rng.choice(INDUSTRIES),
+            "employees": int(rng.lognormvariate(4.0, 1.5)),
+            "country": rng.choice(COUNTRIES),
+            "source": rng.choice(SOURCES),
+            "email": None if rng.random() < 0.1 else "x@example.com",
+            "status": rng.choice(STATUSES),
+            "score": rng.randrange(100),
+            "last_seen": AS_OF - timedelta(days=rng.randrange(365)),
+            "annual_revenue": Decimal(rng.randrange(10_000, 50_000_000)),
+            "tags": ("vip",) if rng.random() < 0.2 else (),
+        }
+        for _ in range(count)
+    ]
 
 
 SEGMENT = (
@@ -79,7 +77,9 @@ SEGMENT = (
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--size", type=int, default=0, help="ignored (run.py passes it)")
+    parser.add_argument(
+        "--size", type=int, default=0, help="ignored (run.py passes it)"
+    )
     args = parser.parse_args()
     print(f"crmcore rule-language benchmarks (python {sys.version.split()[0]})")
 
@@ -122,10 +122,14 @@ def main() -> None:
         )
 
     expected = sum(1 for r in rows if by_hand_dict(r))
-    assert expected == sum(1 for r in rows if predicate(r)), "crmcore and baseline disagree"
+    assert expected == sum(1 for r in rows if predicate(r)), (
+        "crmcore and baseline disagree"
+    )
     assert expected == sum(1 for r in objects if predicate(r))
     print(f"segment matches {expected:,} of {len(rows):,} records")
-    assert list(compiled.filter(rows, as_of=AS_OF)) == [r for r in rows if by_hand_dict(r)]
+    assert list(compiled.filter(rows, as_of=AS_OF)) == [
+        r for r in rows if by_hand_dict(r)
+    ]
     assert list(compiled.filter(objects, as_of=AS_OF)) == [
         r for r in objects if by_hand_object(r)
     ]

@@ -848,3 +848,159 @@ def test_entry_points_register_plugin_kinds(monkeypatch):
         assert c.load_entry_points() == []
     finally:
         c._REGISTRY.pop("from_plugin")
+
+
+# -- the fast paths agree with the exact path ---------------------------------------------
+@dataclass
+class Obj:
+    """An attribute record with the law fields (missing ones are absent)."""
+
+    a: Any = None
+    b: Any = None
+    c: Any = None
+
+
+@dataclass
+class SimpleRecord:
+    a: int
+    b: int
+    c: int
+    d: int
+    e: int
+
+
+class RowLike:
+    """A row that supports [key] but is not a Mapping (like sqlite3.Row)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+
+def shapes(record: dict[str, Any]) -> list[object]:
+    from types import MappingProxyType
+
+    flat = {k: v for k, v in record.items() if k in "abc"}
+    return [
+        record,
+        MappingProxyType(record),
+        Obj(**flat),
+        RowLike(record),
+    ]
+
+
+def reference(condition: Any, record: object) -> bool:
+    """The exact evaluation: explain() walks every leaf with its exact test."""
+    return explain(condition, record).holds
+
+
+flat_conditions = conditions(fields=("a", "b", "c"))
+
+
+@given(flat_conditions, records)
+def test_fused_predicates_equal_the_exact_path_on_every_record_shape(p, record):
+    predicate = compile_condition(p).bind()
+    for shape in shapes(record):
+        assert predicate(shape) == reference(p, shape), shape
+
+
+@given(
+    st.lists(flat_conditions, min_size=2, max_size=5), st.lists(records, max_size=12)
+)
+def test_column_filter_equals_per_record_filter(children, rows):
+    for combined in (AllOf(children), AnyOf(children)):
+        compiled = compile_condition(combined)
+        for shape_index in range(4):
+            shaped = [shapes(r)[shape_index] for r in rows]
+            expected = [r for r in shaped if reference(combined, r)]
+            assert list(compiled.filter(shaped)) == expected
+
+
+def test_column_filter_falls_back_per_chunk_and_streams(monkeypatch):
+    monkeypatch.setattr(c, "_CHUNK", 3)
+    rule = (field("a") >= 1) & (field("b") == 2)
+    rows: list[Any] = [
+        {"a": 1, "b": 2},
+        {"a": 0, "b": 2},
+        {"b": 2},  # missing a: this chunk goes record by record
+        Obj(a=5, b=2),
+        {"a": 3, "b": 2},  # mixed types in one chunk
+        Obj(a=None, b=2),
+        RowLike({"a": 1, "b": 2}),
+    ]
+    expected = [r for r in rows if reference(rule, r)]
+    assert expected == [rows[0], rows[3], rows[4], rows[6]]
+    assert list(compile_condition(rule).filter(iter(rows))) == expected
+    empty_early = (field("a") >= 100) & (field("b") == 2)
+    assert list(compile_condition(empty_early).filter(rows[:2])) == []
+
+
+def test_errors_surface_the_same_way_in_every_path():
+    rule = (field("a") >= 1) & (field("b") == 2)
+    bad = [{"a": 1, "b": 2}, {"a": "x", "b": 2}]
+    compiled = compile_condition(rule)
+    with pytest.raises(DataTypeError, match="a: expected a value comparable with 1"):
+        list(compiled.filter(bad))
+    with pytest.raises(DataTypeError, match="a: expected a value comparable with 1"):
+        compiled.matches(Obj(a="x", b=2))
+    either = (field("a") >= 1) | (field("b") == 2)
+    with pytest.raises(DataTypeError, match="a: expected a value comparable with 1"):
+        compile_condition(either).matches(Obj(a="x", b=3))
+
+
+def test_long_all_groups_decide_on_later_children_too():
+    rule = AllOf([field(name) == 1 for name in ("a", "b", "c", "d", "e")])
+    for failing in ("a", "d", "e", None):
+        record = {name: 0 if name == failing else 1 for name in "abcde"}
+        expected = failing is None
+        assert matches(rule, record) is expected
+        assert matches(rule, SimpleRecord(**record)) is expected
+
+
+def test_mixed_combinators_read_fields_and_nested_conditions():
+    nested = AllOf(
+        [field("a") >= 1, AnyOf([field("b") == 1, field("c") == 1]), field("d.e") == 1]
+    )
+    alternatives = AnyOf([field("a") >= 5, AllOf([field("b") == 1, field("c") == 1])])
+    for condition in (nested, alternatives):
+        predicate = compile_condition(condition).bind()
+        for record in (
+            {"a": 1, "b": 1, "d": {"e": 1}},
+            {"a": 5},
+            {"b": 1, "c": 1},
+            {"a": 1, "c": 1, "d": {"e": 2}},
+            {},
+        ):
+            for shape in shapes(record):
+                assert predicate(shape) == reference(condition, shape)
+
+
+def test_numpy_style_booleans_are_tested_for_truth():
+    class Truthy:
+        """Like numpy.bool_: truthy or falsy, but not the bool singletons."""
+
+        def __init__(self, value: bool) -> None:
+            self.value = value
+
+        def __bool__(self) -> bool:
+            return self.value
+
+    @attrs.frozen
+    class Flag:
+        kind: ClassVar[str] = "flag_kind"
+        name: str
+
+        def bind(self, as_of: datetime | None) -> Any:
+            return lambda record: Truthy(bool(record.get(self.name)))
+
+    register_condition(Flag)
+    try:
+        rule = AllOf([field("a") == 1, Flag("x")])
+        assert not matches(rule, {"a": 1, "x": False})
+        assert matches(rule, {"a": 1, "x": True})
+        assert matches(AnyOf([field("a") == 1, Flag("x")]), {"a": 0, "x": True})
+        assert not matches(AnyOf([field("a") == 1, Flag("x")]), {"a": 0, "x": False})
+    finally:
+        c._REGISTRY.pop("flag_kind")

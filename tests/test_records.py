@@ -290,6 +290,20 @@ def test_row_like_objects_and_sequences():
     connection.close()
 
 
+def test_row_like_objects_prefer_attributes_then_items():
+    class Series:
+        """Like a pandas row: attributes for columns, and [] too."""
+
+        industry = "saas"
+
+        def __getitem__(self, key: str) -> object:
+            return {"employees": 12}[key]
+
+    assert get_field(Series(), "industry") == "saas"
+    assert get_field(Series(), "employees") == 12
+    assert get_field(Series(), "country") is MISSING
+
+
 def test_field_getter_is_compiled_once_per_path():
     one, two, three = field_getter("a"), field_getter("a.b"), field_getter("a.b.c")
     record = {"a": {"b": {"c": 1}}}

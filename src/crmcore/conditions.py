@@ -51,7 +51,6 @@ Examples:
 from __future__ import annotations
 
 import contextvars
-from itertools import compress, islice
 import functools
 import operator
 import re
@@ -66,6 +65,7 @@ from collections.abc import (
 )
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from itertools import compress, islice
 from typing import Any, ClassVar, Final, Literal, Protocol, TypeAlias, cast
 
 import attrs
@@ -741,7 +741,9 @@ def _membership(path: str, values: tuple[ConditionValue, ...], *, negate: bool) 
     missing = MISSING
 
     def unhashable(actual: object) -> bool:
-        raise DataTypeError(path, actual, "a single value (use contains for collections)")
+        raise DataTypeError(
+            path, actual, "a single value (use contains for collections)"
+        )
 
     if negate:
 
@@ -1235,7 +1237,7 @@ def _all(predicates: list[Predicate]) -> Predicate:
     chain = tuple(predicates)
 
     def all_(record: object) -> bool:
-        for predicate in chain:  # noqa: SIM110 - a plain loop beats all() over a generator
+        for predicate in chain:
             if not predicate(record):
                 return False
         return True
@@ -1254,7 +1256,7 @@ def _any(predicates: list[Predicate]) -> Predicate:
     chain = tuple(predicates)
 
     def any_(record: object) -> bool:
-        for predicate in chain:  # noqa: SIM110 - a plain loop beats any() over a generator
+        for predicate in chain:
             if predicate(record):
                 return True
         return False
@@ -1319,7 +1321,7 @@ def _fused(
                             if test(record[key]):
                                 return True
                         return False
-                except Exception:  # noqa: BLE001, S110 - the exact path decides
+                except Exception:
                     pass
                 return exact(record)
 
@@ -1329,7 +1331,11 @@ def _fused(
         # unrolled into locals, the rest run in a loop.
         (k0, t0), (k1, t1) = keyed[0], keyed[1]
         (r0, _), (r1, _) = by_attribute[0], by_attribute[1]
-        k2, t2, r2 = (keyed[2][0], keyed[2][1], by_attribute[2][0]) if len(keyed) > 2 else (k1, t1, r1)
+        k2, t2, r2 = (
+            (keyed[2][0], keyed[2][1], by_attribute[2][0])
+            if len(keyed) > 2
+            else (k1, t1, r1)
+        )
         rest, rest_attribute = keyed[3:], by_attribute[3:]
 
         def all_keyed(record: Any) -> bool:
@@ -1355,7 +1361,7 @@ def _fused(
                         if not test(record[key]):
                             return False
                     return True
-            except Exception:  # noqa: BLE001, S110 - the exact path decides
+            except Exception:
                 pass
             return exact(record)
 
@@ -1364,7 +1370,7 @@ def _fused(
     def mixed(record: Any) -> bool:
         mode = mapping if type(record) is dict else access.get(type(record))
         try:
-            if mode == mapping or mode == attribute:
+            if mode in (mapping, attribute):
                 get = record.get if mode == mapping else None
                 for key, test in steps:
                     if key is None:
@@ -1376,7 +1382,7 @@ def _fused(
                     if bool(held) is any_:
                         return any_
                 return not any_
-        except Exception:  # noqa: BLE001, S110 - the exact path decides
+        except Exception:
             pass
         return exact(record)
 
@@ -1403,16 +1409,20 @@ def _column_filter(
     def chunk_filter(chunk: list[Any]) -> list[Any]:
         cls = type(chunk[0])
         mode = _MAPPING if cls is dict else _ACCESS.get(cls)
-        pairs = by_key if mode == _MAPPING else by_attribute if mode == _ATTRIBUTE else None
+        pairs = (
+            by_key if mode == _MAPPING else by_attribute if mode == _ATTRIBUTE else None
+        )
         if pairs is not None:
             try:
                 survivors = chunk
                 for read, test in pairs:
-                    survivors = list(compress(survivors, map(test, map(read, survivors))))
+                    survivors = list(
+                        compress(survivors, map(test, map(read, survivors)))
+                    )
                     if not survivors:
                         break
                 return survivors
-            except Exception:  # noqa: BLE001, S110 - the exact path decides
+            except Exception:
                 pass
         return [record for record in chunk if exact(record)]
 
@@ -2105,7 +2115,8 @@ class CompiledCondition:
 
         An ``all`` of one-field tests is evaluated column by column over
         chunks of records, in C-level loops; the result (and any error) is
-        the same as testing each record with [`bind`][crmcore.conditions.CompiledCondition.bind].
+        the same as testing each record with
+        [`bind`][crmcore.conditions.CompiledCondition.bind].
         Memory stays constant: chunks hold 2,048 records.
         """
         predicate = self.bind(as_of)

@@ -150,24 +150,22 @@ _NOTHING: Final = 3  # None or MISSING: every field is missing
 _ACCESS: dict[type, int] = {dict: _MAPPING, type(None): _NOTHING, Missing: _NOTHING}
 
 
-def access_mode(cls: type) -> int:
-    """How field access reads records of type ``cls`` (cached per type)."""
-    mode = _ACCESS.get(cls)
-    if mode is None:
-        if issubclass(cls, Mapping):
-            mode = _MAPPING
-        elif hasattr(cls, "__getitem__"):
-            mode = _ROW
-        else:
-            mode = _ATTRIBUTE
-        _ACCESS[cls] = mode
+def _classify(cls: type) -> int:
+    """Decide (and remember) how field access reads records of type ``cls``."""
+    if issubclass(cls, Mapping):
+        mode = _MAPPING
+    elif hasattr(cls, "__getitem__"):
+        mode = _ROW
+    else:
+        mode = _ATTRIBUTE
+    _ACCESS[cls] = mode
     return mode
 
 
 def _step(obj: object, key: str) -> object:
     mode = _ACCESS.get(type(obj))
     if mode is None:
-        mode = access_mode(type(obj))
+        mode = _classify(type(obj))
     if mode == _MAPPING:
         return obj.get(key, MISSING)  # type: ignore[attr-defined]
     if mode == _ATTRIBUTE:
