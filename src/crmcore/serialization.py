@@ -60,7 +60,7 @@ from crmcore.errors import (
     describe_value,
 )
 from crmcore.money import to_decimal
-from crmcore.records import FrozenMap
+from crmcore.records import FrozenMap, _to_frozen_map
 
 __all__ = [
     "converter",
@@ -139,14 +139,14 @@ def _diagnose(
     conv: cattrs.Converter,
     cls: type[Any],
     value: Mapping[str, Any],
-    passthrough: frozenset[str] | None,
+    passthrough: frozenset[str],
 ) -> list[Problem]:
     """Check each field of ``cls`` on its own so that all problems are found.
 
     Runs only after structuring failed: attrs stops at the first failing
     validator, but a user fixing a definition wants to see every problem.
     ``passthrough`` names the fields whose raw value goes straight to the
-    attrs converter (``None``: every field with a converter).
+    attrs converter.
     """
     fields = attrs.fields(cls)
     problems: list[Problem] = []
@@ -166,9 +166,7 @@ def _diagnose(
             continue
         try:
             raw = value[key]
-            direct = field.converter is not None and (
-                passthrough is None or field.name in passthrough
-            )
+            direct = field.converter is not None and field.name in passthrough
             if direct:
                 converted = field.converter(raw)
             else:
@@ -186,21 +184,19 @@ def _diagnose(
 def _attrs_structure_factory(conv: cattrs.Converter) -> Callable[[type[Any]], Any]:
     def factory(cls: type[Any]) -> Callable[[object, type[Any]], Any]:
         attrs.resolve_types(cls)
-        passthrough: frozenset[str] | None = None
-        overrides: dict[str, Any] = {}
-        if _is_condition_class(cls):
-            # Comparison values, value lists and durations are decoded by the
-            # attrs converters themselves (tagged JSON forms); nested
-            # conditions are structured through the registry first.
-            passthrough = frozenset(
-                a.name for a in attrs.fields(cls) if a.metadata.get("crmcore")
-            )
-            overrides = {name: override(struct_hook=_raw) for name in passthrough}
+        # Every field is structured by its type, then checked again by its
+        # attrs converter and validators. Fields marked in their metadata
+        # (comparison values, durations) take raw JSON: their converters
+        # decode the tagged forms themselves.
+        passthrough = frozenset(
+            a.name for a in attrs.fields(cls) if a.metadata.get("crmcore")
+        )
+        overrides = {name: override(struct_hook=_raw) for name in passthrough}
         inner = make_dict_structure_fn(
             cls,
             conv,
             _cattrs_forbid_extra_keys=True,
-            _cattrs_prefer_attrib_converters=passthrough is None,
+            _cattrs_prefer_attrib_converters=False,
             _cattrs_detailed_validation=True,
             **overrides,
         )
@@ -260,7 +256,7 @@ def make_converter() -> cattrs.Converter:
         >>> make_converter().unstructure(Money(5, "USD"))
         {'amount': '5', 'currency': 'USD'}
     """
-    conv = cattrs.Converter(forbid_extra_keys=True, prefer_attrib_converters=True)
+    conv = cattrs.Converter(forbid_extra_keys=True)
     conv.register_structure_hook(str, _structure_str)
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(bool, _structure_bool)
@@ -271,6 +267,9 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(date, _structure_date)
     conv.register_unstructure_hook(date, date.isoformat)
     conv.register_structure_hook(PeriodUnit, _structure_unit)
+    conv.register_structure_hook_func(
+        lambda t: t == Mapping[str, Any], lambda value, _t: _to_frozen_map(value)
+    )
     conv.register_unstructure_hook(PeriodUnit, _unstructure_unit)
     conv.register_unstructure_hook(
         FrozenMap, lambda m: {k: conv.unstructure(v) for k, v in m.items()}
