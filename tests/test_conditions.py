@@ -1004,3 +1004,11 @@ def test_numpy_style_booleans_are_tested_for_truth():
         assert not matches(AnyOf([field("a") == 1, Flag("x")]), {"a": 0, "x": False})
     finally:
         c._REGISTRY.pop("flag_kind")
+
+
+def test_any_over_other_mappings_decides_both_ways():
+    from types import MappingProxyType
+
+    rule = AnyOf([field("a") == 1, field("b") == 2])
+    assert matches(rule, MappingProxyType({"a": 0, "b": 2}))
+    assert not matches(rule, MappingProxyType({"a": 0, "b": 0}))

@@ -89,17 +89,14 @@ def _unique(kind: str, names: Iterable[str]) -> None:
         seen.add(name)
 
 
-def _tuple_of(cls: type[Any], label: str) -> Any:
-    def convert(values: Iterable[Any]) -> tuple[Any, ...]:
-        if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
-            raise DataTypeError(label, values, f"a list of {cls.__name__}")
-        items = tuple(values)
-        for index, item in enumerate(items):
-            if not isinstance(item, cls):
-                raise DataTypeError(f"{label}[{index}]", item, cls.__name__)
-        return items
-
-    return convert
+def _tuple_of(values: Iterable[Any], cls: type[Any], label: str) -> tuple[Any, ...]:
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise DataTypeError(label, values, f"a list of {cls.__name__}")
+    items = tuple(values)
+    for index, item in enumerate(items):
+        if not isinstance(item, cls):
+            raise DataTypeError(f"{label}[{index}]", item, cls.__name__)
+    return items
 
 
 # ---------------------------------------------------------------------------
@@ -129,7 +126,9 @@ class Segment:
         """Whether the record is in the segment."""
         return compile_condition(self.condition).matches(record, as_of=as_of)
 
-    def filter(self, records: Iterable[Any], *, as_of: datetime | None = None) -> Iterator[Any]:
+    def filter(
+        self, records: Iterable[Any], *, as_of: datetime | None = None
+    ) -> Iterator[Any]:
         """Yield the members among any iterable of records, lazily, in order."""
         return compile_condition(self.condition).filter(records, as_of=as_of)
 
@@ -145,6 +144,10 @@ class Tier:
     name: str = attrs.field(validator=_name)
     condition: Condition = attrs.field(validator=_condition)
     description: str = attrs.field(default="", validator=_text, kw_only=True)
+
+
+def _tiers(values: Iterable[Tier]) -> tuple[Tier, ...]:
+    return _tuple_of(values, Tier, "tiers")
 
 
 @attrs.frozen
@@ -188,18 +191,22 @@ class Tiering:
     """
 
     name: str = attrs.field(validator=_name)
-    tiers: tuple[Tier, ...] = attrs.field(converter=_tuple_of(Tier, "tiers"))
+    tiers: tuple[Tier, ...] = attrs.field(converter=_tiers)
     default: str | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         if not self.tiers:
             raise DataError("tiers", self.tiers, "at least one tier")
         _unique("tiers", (tier.name for tier in self.tiers))
-        if self.default is not None:
-            _name(None, attrs.fields(Tiering).default, self.default)
+        if self.default is not None and (
+            not isinstance(self.default, str) or not self.default.strip()
+        ):
+            raise DataTypeError("default", self.default, "a non-empty name or None")
 
     def _predicates(self, as_of: datetime | None) -> list[tuple[str, Any]]:
-        return [(t.name, compile_condition(t.condition).bind(as_of)) for t in self.tiers]
+        return [
+            (t.name, compile_condition(t.condition).bind(as_of)) for t in self.tiers
+        ]
 
     def assign(self, record: object, *, as_of: datetime | None = None) -> str | None:
         """The first tier whose condition holds, else ``default``."""
@@ -208,9 +215,13 @@ class Tiering:
                 return name
         return self.default
 
-    def assign_all(self, record: object, *, as_of: datetime | None = None) -> tuple[str, ...]:
+    def assign_all(
+        self, record: object, *, as_of: datetime | None = None
+    ) -> tuple[str, ...]:
         """Every tier whose condition holds, in tier order."""
-        return tuple(name for name, predicate in self._predicates(as_of) if predicate(record))
+        return tuple(
+            name for name, predicate in self._predicates(as_of) if predicate(record)
+        )
 
     def assigner(self, *, as_of: datetime | None = None) -> Any:
         """A compiled ``record -> tier`` function, for assigning many records."""
@@ -235,7 +246,9 @@ class Tiering:
                 return TierDecision(tier.name, True, tuple(tried))
         return TierDecision(self.default, False, tuple(tried))
 
-    def counts(self, records: Iterable[Any], *, as_of: datetime | None = None) -> dict[str | None, int]:
+    def counts(
+        self, records: Iterable[Any], *, as_of: datetime | None = None
+    ) -> dict[str | None, int]:
         """How many records fall in each tier (first match), in one pass.
 
         Every tier and the default appear, with zero when empty.
@@ -293,7 +306,11 @@ class SegmentOverlap:
     def to_rows(self) -> list[dict[str, Any]]:
         """One row per segment: name, count and overlap with each other segment."""
         return [
-            {"segment": name, "count": self.counts[i], **dict(zip(self.names, self.matrix[i], strict=True))}
+            {
+                "segment": name,
+                "count": self.counts[i],
+                **dict(zip(self.names, self.matrix[i], strict=True)),
+            }
             for i, name in enumerate(self.names)
         ]
 
@@ -336,12 +353,16 @@ class SegmentCounter:
     _predicates: tuple[Any, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        self._predicates = tuple(compile_condition(s.condition).bind(self.as_of) for s in self.segments)
+        self._predicates = tuple(
+            compile_condition(s.condition).bind(self.as_of) for s in self.segments
+        )
 
     @classmethod
-    def of(cls, segments: Sequence[Segment], *, as_of: datetime | None = None) -> SegmentCounter:
+    def of(
+        cls, segments: Sequence[Segment], *, as_of: datetime | None = None
+    ) -> SegmentCounter:
         """The empty counter (the identity of ``merge``) for these segments."""
-        items = _tuple_of(Segment, "segments")(segments)
+        items = _tuple_of(segments, Segment, "segments")
         if not items:
             raise DataError("segments", list(segments), "at least one segment")
         _unique("segments", (s.name for s in items))
@@ -362,8 +383,12 @@ class SegmentCounter:
     def merge(self, other: SegmentCounter) -> SegmentCounter:
         """A new counter holding both counts (same segments and ``as_of`` required)."""
         if (other.segments, other.as_of) != (self.segments, self.as_of):
-            raise DataError("other", other, "a SegmentCounter of the same segments and as_of")
-        return SegmentCounter(self.segments, self.as_of, self.signatures + other.signatures)
+            raise DataError(
+                "other", other, "a SegmentCounter of the same segments and as_of"
+            )
+        return SegmentCounter(
+            self.segments, self.as_of, self.signatures + other.signatures
+        )
 
     def result(self) -> SegmentOverlap:
         """The counts and the overlap matrix."""
@@ -459,6 +484,18 @@ class IcpFit:
         return "\n".join(lines)
 
 
+def _criteria(values: Iterable[IcpCriterion]) -> tuple[IcpCriterion, ...]:
+    return _tuple_of(values, IcpCriterion, "criteria")
+
+
+def _icp_tiers(values: Iterable[IcpTier]) -> tuple[IcpTier, ...]:
+    return _tuple_of(values, IcpTier, "tiers")
+
+
+def _disqualifiers(values: Iterable[Segment]) -> tuple[Segment, ...]:
+    return _tuple_of(values, Segment, "disqualifiers")
+
+
 _HUNDRED: Final = Decimal(100)
 _CENT: Final = Decimal("0.01")
 
@@ -483,12 +520,12 @@ class IcpModel:
     """
 
     name: str = attrs.field(validator=_name)
-    criteria: tuple[IcpCriterion, ...] = attrs.field(converter=_tuple_of(IcpCriterion, "criteria"))
+    criteria: tuple[IcpCriterion, ...] = attrs.field(converter=_criteria)
     tiers: tuple[IcpTier, ...] = attrs.field(
-        default=(), converter=_tuple_of(IcpTier, "tiers"), kw_only=True
+        default=(), converter=_icp_tiers, kw_only=True
     )
     disqualifiers: tuple[Segment, ...] = attrs.field(
-        default=(), converter=_tuple_of(Segment, "disqualifiers"), kw_only=True
+        default=(), converter=_disqualifiers, kw_only=True
     )
 
     def __attrs_post_init__(self) -> None:
@@ -500,13 +537,20 @@ class IcpModel:
     def scorer(self, *, as_of: datetime | None = None) -> Any:
         """A compiled ``record -> score`` function (Decimal 0-100) for many records."""
         total = sum((c.weight for c in self.criteria), Decimal(0))
-        weighted = [(compile_condition(c.condition).bind(as_of), c.weight) for c in self.criteria]
-        blockers = [compile_condition(d.condition).bind(as_of) for d in self.disqualifiers]
+        weighted = [
+            (compile_condition(c.condition).bind(as_of), c.weight)
+            for c in self.criteria
+        ]
+        blockers = [
+            compile_condition(d.condition).bind(as_of) for d in self.disqualifiers
+        ]
 
         def score(record: object) -> Decimal:
             if any(block(record) for block in blockers):
                 return Decimal("0.00")
-            matched = sum((w for predicate, w in weighted if predicate(record)), Decimal(0))
+            matched = sum(
+                (w for predicate, w in weighted if predicate(record)), Decimal(0)
+            )
             return (matched * _HUNDRED / total).quantize(_CENT)
 
         return score
@@ -522,16 +566,26 @@ class IcpModel:
         """The fit of one record, with every criterion's contribution."""
         total = sum((c.weight for c in self.criteria), Decimal(0))
         blocked = tuple(
-            d.name for d in self.disqualifiers if compile_condition(d.condition).matches(record, as_of=as_of)
+            d.name
+            for d in self.disqualifiers
+            if compile_condition(d.condition).matches(record, as_of=as_of)
         )
         contributions = []
         matched_weight = Decimal(0)
         for criterion in self.criteria:
-            matched = compile_condition(criterion.condition).matches(record, as_of=as_of)
-            points = (criterion.weight * _HUNDRED / total).quantize(_CENT) if matched and not blocked else Decimal("0.00")
+            matched = compile_condition(criterion.condition).matches(
+                record, as_of=as_of
+            )
+            points = (
+                (criterion.weight * _HUNDRED / total).quantize(_CENT)
+                if matched and not blocked
+                else Decimal("0.00")
+            )
             if matched:
                 matched_weight += criterion.weight
-            contributions.append(IcpContribution(criterion.name, matched, criterion.weight, points))
+            contributions.append(
+                IcpContribution(criterion.name, matched, criterion.weight, points)
+            )
         if blocked:
             return IcpFit(Decimal("0.00"), None, tuple(contributions), blocked)
         score = (matched_weight * _HUNDRED / total).quantize(_CENT)
@@ -541,7 +595,16 @@ class IcpModel:
 # ---------------------------------------------------------------------------
 # Starter sets (copy and edit)
 # ---------------------------------------------------------------------------
-_DECISION_MAKERS: Final = ("CEO", "CFO", "CTO", "COO", "CRO", "Founder", "VP Sales", "Head of Ops")
+_DECISION_MAKERS: Final = (
+    "CEO",
+    "CFO",
+    "CTO",
+    "COO",
+    "CRO",
+    "Founder",
+    "VP Sales",
+    "Head of Ops",
+)
 
 
 def b2b_size_tiers() -> Tiering:
@@ -549,8 +612,12 @@ def b2b_size_tiers() -> Tiering:
     return Tiering(
         "company_size",
         (
-            Tier("enterprise", field("employees") >= 1000, description="1,000+ employees"),
-            Tier("mid_market", field("employees") >= 100, description="100-999 employees"),
+            Tier(
+                "enterprise", field("employees") >= 1000, description="1,000+ employees"
+            ),
+            Tier(
+                "mid_market", field("employees") >= 100, description="100-999 employees"
+            ),
             Tier("smb", field("employees") >= 0, description="under 100 employees"),
         ),
         default="unknown_size",
@@ -585,12 +652,12 @@ def b2b_segments() -> tuple[Segment, ...]:
         Segment(
             "new_customer",
             field("customer_since").within_last("90d"),
-            description="Customer for under 90 days: onboarding and activation matter most.",
+            description="Customer for under 90 days: onboarding and activation first.",
         ),
         Segment(
             "long_term_customer",
             field("customer_since").older_than("2y"),
-            description="Customer for two years or more: protect and expand the partnership.",
+            description="Customer for two years or more: protect and expand it.",
         ),
         Segment(
             "in_active_buying_cycle",
@@ -652,4 +719,3 @@ def b2c_segments() -> tuple[Segment, ...]:
             description="Agreed to marketing messages: campaigns may target them.",
         ),
     )
-

@@ -191,7 +191,9 @@ def _attrs_structure_factory(conv: cattrs.Converter) -> Callable[[type[Any]], An
         passthrough = frozenset(
             a.name for a in attrs.fields(cls) if a.metadata.get("crmcore")
         )
-        overrides = {name: override(struct_hook=_raw) for name in passthrough}
+        overrides: dict[str, Any] = {
+            name: override(struct_hook=_raw) for name in passthrough
+        }
         inner = make_dict_structure_fn(
             cls,
             conv,
