@@ -13,9 +13,12 @@ BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 CHECKED_PRINT = re.compile(r"^(\s*)print\((.*)\)\s+#\s+(.+?)\s*$")
 
 
-def _check(value: object, expected: str) -> None:
-    # The comment may go on with an explanation after two spaces or a colon.
-    shown = str(value)
+def _check(*values_and_expected: object) -> None:
+    # Compare what print() would show; the comment may go on with an
+    # explanation after two spaces or a colon.
+    *values, expected = values_and_expected
+    assert isinstance(expected, str)
+    shown = " ".join(str(value) for value in values)
     assert expected == shown or expected.startswith((shown + "  ", shown + ":")), (
         f"printed {shown!r}, the docs say {expected!r}"
     )

@@ -18,6 +18,8 @@ PUBLIC_MODULES = [
     "money",
     "calendar",
     "conditions",
+    "segments",
+    "rfm",
     "records",
     "serialization",
     "sample",

@@ -22,7 +22,8 @@ from crmcore.segments import (
     b2c_segments,
 )
 from crmcore.serialization import structure, unstructure
-from crmcore.testing import conditions
+from crmcore.testing import conditions, icp_models, tierings
+from crmcore.testing import segments as segments_strategy
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -369,3 +370,10 @@ def test_starter_sets_are_documented_data():
     assert len({s.name for s in everything}) == len(everything)
     assert structure(unstructure(everything), list[Segment]) == everything
     assert structure(unstructure(b2b_size_tiers()), Tiering) == b2b_size_tiers()
+
+
+@given(segments_strategy(), tierings(), icp_models())
+def test_definitions_round_trip(segment, tiering, model):
+    assert structure(unstructure(segment), Segment) == segment
+    assert structure(unstructure(tiering), Tiering) == tiering
+    assert structure(unstructure(model), IcpModel) == model

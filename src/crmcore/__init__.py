@@ -79,7 +79,17 @@ if TYPE_CHECKING:
         register_condition,
         to_text,
     )
+    from crmcore.rfm import btyd_summary, calibration_holdout, rfm_scores, rfm_segments
     from crmcore.sample import SampleData, generate_sample
+    from crmcore.segments import (
+        IcpCriterion,
+        IcpModel,
+        IcpTier,
+        Segment,
+        SegmentCounter,
+        Tier,
+        Tiering,
+    )
     from crmcore.serialization import from_json, structure, to_json, unstructure
 
 __all__ = [
@@ -102,6 +112,9 @@ __all__ = [
     "Duration",
     "Explanation",
     "FrozenMap",
+    "IcpCriterion",
+    "IcpModel",
+    "IcpTier",
     "Interval",
     "Lead",
     "LeadLike",
@@ -114,16 +127,22 @@ __all__ = [
     "PeriodUnit",
     "Problem",
     "SampleData",
+    "Segment",
+    "SegmentCounter",
     "StageChange",
     "StageChangeLike",
     "Subscription",
     "SubscriptionLike",
+    "Tier",
+    "Tiering",
     "UnknownKindError",
     "__version__",
     "add_calendar",
     "all_of",
     "any_of",
     "at_least",
+    "btyd_summary",
+    "calibration_holdout",
     "compile_condition",
     "explain",
     "field",
@@ -139,6 +158,8 @@ __all__ = [
     "periods_between",
     "register_condition",
     "require_aware",
+    "rfm_scores",
+    "rfm_segments",
     "structure",
     "sum_money",
     "to_json",
@@ -148,6 +169,22 @@ __all__ = [
 
 # Public names loaded on first access, mapped to the module defining them.
 _LAZY = {
+    **dict.fromkeys(
+        [
+            "IcpCriterion",
+            "IcpModel",
+            "IcpTier",
+            "Segment",
+            "SegmentCounter",
+            "Tier",
+            "Tiering",
+        ],
+        "crmcore.segments",
+    ),
+    **dict.fromkeys(
+        ["btyd_summary", "calibration_holdout", "rfm_scores", "rfm_segments"],
+        "crmcore.rfm",
+    ),
     **dict.fromkeys(
         [
             "Condition",

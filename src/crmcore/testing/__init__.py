@@ -48,6 +48,7 @@ from crmcore.records import (
     StageChange,
     Subscription,
 )
+from crmcore.segments import IcpCriterion, IcpModel, IcpTier, Segment, Tier, Tiering
 
 __all__ = [
     "DST_TIMEZONES",
@@ -59,6 +60,7 @@ __all__ = [
     "currencies",
     "field_maps",
     "iana_timezones",
+    "icp_models",
     "ids",
     "intervals",
     "leads",
@@ -66,8 +68,10 @@ __all__ = [
     "opportunities",
     "period_units",
     "periods",
+    "segments",
     "stage_changes",
     "subscriptions",
+    "tierings",
 ]
 
 DST_TIMEZONES = (
@@ -413,3 +417,51 @@ def conditions(
         )
 
     return st.recursive(leaves, extend, max_leaves=max_leaves)
+
+
+def segments(fields: tuple[str, ...] = _LEAF_FIELDS) -> st.SearchStrategy[Any]:
+    """Random [`Segment`][crmcore.segments.Segment] definitions."""
+    return st.builds(
+        Segment,
+        ids("seg-"),
+        conditions(fields, max_leaves=6),
+        description=st.text(max_size=30),
+    )
+
+
+def tierings(fields: tuple[str, ...] = _LEAF_FIELDS) -> st.SearchStrategy[Any]:
+    """Random [`Tiering`][crmcore.segments.Tiering] definitions (unique tier names)."""
+    tiers = st.lists(
+        st.builds(Tier, ids("tier-"), conditions(fields, max_leaves=4)),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda tier: tier.name,
+    )
+    return st.builds(Tiering, ids("tiering-"), tiers, default=_opt(ids("default-")))
+
+
+def icp_models(fields: tuple[str, ...] = _LEAF_FIELDS) -> st.SearchStrategy[Any]:
+    """Random [`IcpModel`][crmcore.segments.IcpModel] definitions."""
+    criteria = st.lists(
+        st.builds(
+            IcpCriterion,
+            ids("crit-"),
+            conditions(fields, max_leaves=4),
+            weight=st.integers(1, 10),
+        ),
+        min_size=1,
+        max_size=5,
+        unique_by=lambda criterion: criterion.name,
+    )
+    tiers = st.lists(
+        st.builds(IcpTier, ids("tier-"), st.integers(0, 100)),
+        max_size=4,
+        unique_by=lambda tier: tier.name,
+    )
+    return st.builds(
+        IcpModel,
+        ids("icp-"),
+        criteria,
+        tiers=tiers,
+        disqualifiers=st.lists(segments(fields), max_size=2),
+    )
