@@ -33,6 +33,13 @@ def test_demo_prints_the_pipeline_and_revenue_report():
     ):
         assert figure in out
     assert "prospecting" in out and "negotiation" in out
+    for section in (
+        "Accounts by size",
+        "ICP fit",
+        "B2B starter segments",
+        "RFM segments of",
+    ):
+        assert section in out
 
 
 def test_demo_is_deterministic():

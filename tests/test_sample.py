@@ -205,3 +205,37 @@ def test_any_seed_gives_valid_records(seed, size):
     assert all(
         DEFAULT_START <= o.created_at < sample.as_of for o in sample.opportunities
     )
+
+
+def test_account_profiles_feed_the_b2b_segments(data):
+    profiles = data.account_profiles()
+    assert [p["id"] for p in profiles] == [a.id for a in data.accounts]
+    by_id = {p["id"]: p for p in profiles}
+    for deal in data.opportunities:
+        assert deal.account_id in by_id
+    assert sum(p["open_deals"] for p in profiles) == sum(
+        1 for o in data.opportunities if o.outcome == "open"
+    )
+    assert sum(p["won_deals"] for p in profiles) == sum(
+        1 for o in data.opportunities if o.outcome == "won"
+    )
+    assert sum(len(p["contacts"]) for p in profiles) == len(data.contacts)
+    paying = {
+        s.customer_id
+        for s in data.subscriptions
+        if s.start <= data.as_of and (s.end is None or data.as_of < s.end)
+    }
+    assert {p["id"] for p in profiles if p["mrr"] > 0} == paying
+    assert all((p["customer_since"] is None) == (p["won_deals"] == 0) for p in profiles)
+    assert all(p["annual_revenue"] == p["employees"] * 140_000 for p in profiles)
+
+
+def test_purchases_are_the_won_deals(data):
+    purchases = data.purchases()
+    won = [o for o in data.opportunities if o.outcome == "won"]
+    assert len(purchases) == len(won)
+    assert purchases[0] == {
+        "customer_id": won[0].account_id,
+        "at": won[0].closed_at,
+        "amount": won[0].amount,
+    }

@@ -20,7 +20,17 @@ from crmcore._version import __version__
 from crmcore.errors import CrmcoreError
 from crmcore.money import Money, sum_money
 from crmcore.records import Opportunity, Subscription
+from crmcore.conditions import field
+from crmcore.rfm import rfm_scores, rfm_segments
 from crmcore.sample import LOST_REASONS, OPEN_STAGES, SampleData, generate_sample
+from crmcore.segments import (
+    IcpCriterion,
+    IcpModel,
+    IcpTier,
+    SegmentCounter,
+    b2b_segments,
+    b2b_size_tiers,
+)
 from crmcore.serialization import unstructure
 
 _DESCRIPTION = "crmcore: CRM strategy as typed values and pure functions."
@@ -171,7 +181,79 @@ def demo_report(data: SampleData) -> str:
         ["customers 12 months earlier", f"{customers_before:,}"],
     ]
     lines += _table(["figure", "value"], headline)
+    lines += _segment_report(data)
     return "\n".join(lines) + "\n"
+
+
+# The demo's ideal customer: software and finance companies of 50 to 1,000
+# people in the three biggest markets. Users define their own.
+DEMO_ICP = IcpModel(
+    "demo_icp",
+    (
+        IcpCriterion(
+            "industry", field("industry").is_in({"saas", "fintech"}), weight=3
+        ),
+        IcpCriterion("size", field("employees").between(50, 1000), weight=2),
+        IcpCriterion("market", field("country").is_in({"US", "DE", "GB"}), weight=1),
+    ),
+    tiers=(IcpTier("A", 80), IcpTier("B", 50), IcpTier("C", 20)),
+)
+
+
+def _segment_report(data: SampleData) -> list[str]:
+    accounts = data.account_profiles()
+    total = len(accounts)
+    lines = ["", f"Accounts by size ({total:,} accounts)"]
+    sizes = b2b_size_tiers().counts(accounts, as_of=data.as_of)
+    lines += _table(
+        ["tier", "accounts", "share"],
+        [
+            [str(name), f"{count:,}", _pct(count, total)]
+            for name, count in sizes.items()
+        ],
+    )
+    score = DEMO_ICP.scorer(as_of=data.as_of)
+    fits: Counter[str] = Counter()
+    for account in accounts:
+        fits[DEMO_ICP.tier_for(score(account)) or "below C"] += 1
+    lines += ["", "ICP fit (industry 3, size 2, market 1; A >= 80, B >= 50, C >= 20)"]
+    lines += _table(
+        ["tier", "accounts", "share"],
+        [
+            [name, f"{fits[name]:,}", _pct(fits[name], total)]
+            for name in ("A", "B", "C", "below C")
+        ],
+    )
+    starters = b2b_segments()
+    overlap = SegmentCounter.of(starters, as_of=data.as_of).update(accounts).result()
+    lines += ["", "B2B starter segments"]
+    lines += _table(
+        ["segment", "accounts", "share"],
+        [
+            [s.name, f"{c:,}", _pct(c, total)]
+            for s, c in zip(starters, overlap.counts, strict=True)
+        ],
+    )
+    purchases = data.purchases()
+    if purchases:
+        rfm = rfm_segments()
+        named = Counter(
+            rfm.assign(s) or ""
+            for s in rfm_scores(purchases, as_of=data.as_of).values()
+        )
+        customers = sum(named.values())
+        lines += [
+            "",
+            f"RFM segments of {customers:,} customers (won deals as purchases)",
+        ]
+        lines += _table(
+            ["segment", "customers", "share"],
+            [
+                [t.name, f"{named[t.name]:,}", _pct(named[t.name], customers)]
+                for t in rfm.tiers
+            ],
+        )
+    return lines
 
 
 def _write_sample(data: SampleData, out: Path, stderr: TextIO) -> list[Path]:

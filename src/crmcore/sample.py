@@ -281,6 +281,77 @@ class SampleData:
     stage_changes: tuple[StageChange, ...] = _records_of(StageChange)
     subscriptions: tuple[Subscription, ...] = _records_of(Subscription)
 
+    def account_profiles(self) -> list[dict[str, Any]]:
+        """Accounts as plain rows enriched for segmentation, one per account.
+
+        Each row has the account's fields (``annual_revenue`` as a Decimal in
+        the sample currency) plus ``segment`` (from its custom
+        fields), ``contacts`` (list of ``{"title": ...}``), ``open_deals``,
+        ``won_deals``, ``won_amount`` (Decimal), ``customer_since`` (first
+        subscription start, or ``None``) and ``mrr`` (Decimal, as of
+        ``as_of``). The B2B starter segments read exactly these names.
+        """
+        contacts: dict[str, list[dict[str, Any]]] = {}
+        for contact in self.contacts:
+            contacts.setdefault(contact.account_id or "", []).append(
+                {"title": contact.title}
+            )
+        open_deals: dict[str, int] = {}
+        won: dict[str, list[Decimal]] = {}
+        for deal in self.opportunities:
+            key = deal.account_id or ""
+            if deal.outcome == "open":
+                open_deals[key] = open_deals.get(key, 0) + 1
+            elif deal.outcome == "won":
+                won.setdefault(key, []).append(deal.amount)
+        since: dict[str, datetime] = {}
+        mrr: dict[str, Decimal] = {}
+        for sub in self.subscriptions:
+            first = since.get(sub.customer_id)
+            if first is None or sub.start < first:
+                since[sub.customer_id] = sub.start
+            if sub.start <= self.as_of and (sub.end is None or self.as_of < sub.end):
+                mrr[sub.customer_id] = (
+                    mrr.get(sub.customer_id, Decimal(0)) + sub.mrr.amount
+                )
+        return [
+            {
+                "id": account.id,
+                "name": account.name,
+                "industry": account.industry,
+                "employees": account.employees,
+                "annual_revenue": None
+                if account.annual_revenue is None
+                else account.annual_revenue.amount,
+                "country": account.country,
+                "owner": account.owner,
+                "segment": account.fields.get("segment"),
+                "contacts": contacts.get(account.id, []),
+                "open_deals": open_deals.get(account.id, 0),
+                "won_deals": len(won.get(account.id, [])),
+                "won_amount": sum(won.get(account.id, []), Decimal(0)),
+                "customer_since": since.get(account.id),
+                "mrr": mrr.get(account.id, Decimal(0)),
+            }
+            for account in self.accounts
+        ]
+
+    def purchases(self) -> list[dict[str, Any]]:
+        """Won deals as a transaction log: ``customer_id``, ``at``, ``amount``.
+
+        The input [`btyd_summary`][crmcore.rfm.btyd_summary] and
+        [`rfm_scores`][crmcore.rfm.rfm_scores] expect by default.
+        """
+        return [
+            {
+                "customer_id": deal.account_id,
+                "at": deal.closed_at,
+                "amount": deal.amount,
+            }
+            for deal in self.opportunities
+            if deal.outcome == "won"
+        ]
+
     def collections(self) -> dict[str, tuple[object, ...]]:
         """Every collection of records by name, in a fixed order.
 
@@ -310,7 +381,14 @@ def _check_size(value: object, field: str, minimum: int, maximum: int) -> int:
     return value
 
 
-def _accounts(count: int, seed: int, start: datetime, span: float) -> list[Account]:
+# Revenue per employee for the sample's annual revenue (no random draw, so
+# adding it changed no other sample value).
+_REVENUE_PER_EMPLOYEE: Final = 140_000
+
+
+def _accounts(
+    count: int, seed: int, start: datetime, span: float, currency: str
+) -> list[Account]:
     rng = random.Random(f"crmcore-sample:{seed}:accounts")
     draw = rng.random
     accounts = []
@@ -334,6 +412,7 @@ def _accounts(count: int, seed: int, start: datetime, span: float) -> list[Accou
                 name,
                 industry=_industry(draw()),
                 employees=employees,
+                annual_revenue=Money(employees * _REVENUE_PER_EMPLOYEE, currency),
                 country=_country(draw()),
                 owner=f"rep-{int(draw() * 25) + 1:02d}",
                 created_at=start + timedelta(seconds=int(draw() * span * 0.5)),
@@ -618,7 +697,7 @@ def generate_sample(
         if progress is not None:
             progress(what, done, total)
 
-    accounts = _accounts(n_accounts, seed, start, span)
+    accounts = _accounts(n_accounts, seed, start, span, currency)
     report("accounts", n_accounts, n_accounts)
     contacts = _contacts(accounts, seed)
     report("contacts", len(contacts), len(contacts))
