@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from crmcore._version import __version__
+from crmcore.conditions import field
 from crmcore.errors import CrmcoreError
 from crmcore.money import Money, sum_money
 from crmcore.records import Opportunity, Subscription
-from crmcore.conditions import field
 from crmcore.rfm import rfm_scores, rfm_segments
 from crmcore.sample import LOST_REASONS, OPEN_STAGES, SampleData, generate_sample
 from crmcore.segments import (
