@@ -1012,3 +1012,113 @@ def test_any_over_other_mappings_decides_both_ways():
     rule = AnyOf([field("a") == 1, field("b") == 2])
     assert matches(rule, MappingProxyType({"a": 0, "b": 2}))
     assert not matches(rule, MappingProxyType({"a": 0, "b": 0}))
+
+
+# -- the text form -----------------------------------------------------------------------------
+from crmcore.conditions import MAX_TEXT, parse_condition  # noqa: E402
+
+
+@given(conditions(), records)
+def test_text_round_trip_keeps_text_and_behaviour(p, record):
+    text = to_text(p)
+    again = parse_condition(text)
+    assert to_text(again) == text
+    assert matches(again, record) == matches(p, record)
+
+
+text_values = st.one_of(
+    st.text(
+        alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=8
+    ),
+    st.integers(-1000, 1000),
+    st.booleans(),
+    st.decimals(min_value=-1000, max_value=1000, places=2, allow_nan=False),
+    st.dates(),
+    st.datetimes(timezones=st.just(UTC)),
+    st.builds(Money, st.integers(0, 10**6), st.sampled_from(["EUR", "USD", "JPY"])),
+)
+
+
+@given(text_values, st.sampled_from(["eq", "ne", "lt", "ge"]))
+def test_every_value_type_survives_the_text_form(value, kind):
+    cls = {"eq": Eq, "ne": Ne, "lt": Lt, "ge": Ge}[kind]
+    condition = cls("some.path", value)
+    assert parse_condition(to_text(condition)) == condition
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'contains(tags, "vip", ignore_case)',
+        'starts_with(email, "info@", ignore_case)',
+        'ends_with(email, "@acme.example")',
+        "missing(phone)",
+        "between(employees, 10, 50, neither)",
+        "older_than(last_seen, 1y6mo)",
+        "after(created_at, @2026-01-01T00:00:00+01:00)",
+        "count(activities)",
+        'count(activities, kind == "meeting", at_least=2, at_most=5)',
+        "at_least(1, a == 1, b == 2)",
+        "not (a == 1 and b == 2)",
+        "false",
+        'contacts.0.email == "a@b"',
+    ],
+)
+def test_text_forms_parse_back_to_the_same_text(text):
+    assert to_text(parse_condition(text)) == text
+
+
+def test_text_normalizes_what_it_can():
+    assert parse_condition("not not a == 1") == Not(Not(Eq("a", 1)))
+    assert parse_condition("((a == 1))") == Eq("a", 1)
+    assert parse_condition('a == "x" and (b == 1 and c == 2)') == AllOf(
+        [Eq("a", "x"), AllOf([Eq("b", 1), Eq("c", 2)])]
+    )
+    assert parse_condition("x == -5") == Eq("x", -5)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("a ==", "column 5: expected a value"),
+        ("a = 1", "column 3: expected a comparison"),
+        ("foo(x)", "column 1: expected one of the functions after, at_least, before"),
+        ("a == 1.5.5", "column 9: expected an expression"),
+        ("(a == 1", r"column 8: expected '\)'"),
+        ("a == 1 b", "column 8: expected 'and', 'or' or the end"),
+        ("between(a, 5, 1)", "expected a value at or above low"),
+        ("within_last(a, 30)", "column 16: expected a duration such as 30d"),
+        ("x == @2026-13-01", "expected a valid date or aware instant"),
+        ("x == @2026-01-01T00:00:00", "expected a timezone-aware datetime"),
+        ('"x"', r"column 1: expected a field, a function or '\('"),
+        ("a in {1,}", "column 9: expected a value"),
+        ("a in 1", "expected '{'"),
+        ("exists(5)", "expected a field path"),
+        ("starts_with(a, 5)", "expected a string in double quotes"),
+        ("between(a, 1, 2, sideways)", "one of both, neither, left, right"),
+        ("before(t, 5)", "an instant such as"),
+        ("at_least(x, a == 1)", "a whole number"),
+        ("count(xs, at_least=2, a == 1)", "at_least=N or at_most=N"),
+        ("count(xs, at_least=1.5)", "a whole number"),
+        ("x == 5 XXX", "expected an active ISO 4217"),
+        ("a == b", "expected a value"),
+        ("a ~ 1", "expected an expression"),
+    ],
+)
+def test_parse_errors_point_at_the_column(text, message):
+    with pytest.raises(DefinitionError, match=message):
+        parse_condition(text)
+
+
+def test_hostile_text_is_rejected_cleanly():
+    with pytest.raises(DefinitionError, match=f"at most {MAX_DEPTH} levels of nesting"):
+        parse_condition("(" * 5000 + "a == 1" + ")" * 5000)
+    with pytest.raises(DefinitionError, match=f"at most {MAX_DEPTH} levels of nesting"):
+        parse_condition("not " * 5000 + "a == 1")
+    with pytest.raises(DefinitionError, match=f"at most {MAX_TEXT} characters"):
+        parse_condition("a == 1 or " * (MAX_TEXT // 10 + 1) + "a == 1")
+    with pytest.raises(DataTypeError, match="text: expected condition text"):
+        parse_condition(5)  # type: ignore[arg-type]
+    # A long but flat text parses in linear time.
+    flat = " or ".join(f"a == {i}" for i in range(2000))
+    assert len(parse_condition(flat).conditions) == 2000  # type: ignore[attr-defined]

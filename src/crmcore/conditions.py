@@ -66,7 +66,17 @@ from collections.abc import (
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import compress, islice
-from typing import Any, ClassVar, Final, Literal, Protocol, TypeAlias, cast
+from typing import (
+    Any,
+    ClassVar,
+    Final,
+    Literal,
+    NoReturn,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+    cast,
+)
 
 import attrs
 
@@ -94,6 +104,7 @@ from crmcore.records import (
 __all__ = [
     "MAX_DEPTH",
     "MAX_NODES",
+    "MAX_TEXT",
     "After",
     "AllOf",
     "AnyOf",
@@ -133,6 +144,7 @@ __all__ = [
     "load_entry_points",
     "matches",
     "not_",
+    "parse_condition",
     "register_condition",
     "to_text",
 ]
@@ -146,6 +158,7 @@ ConditionValue: TypeAlias = str | int | bool | Decimal | datetime | date | Money
 """Values conditions compare with: exact and storable (no float, no ``None``)."""
 
 Predicate: TypeAlias = Callable[[Any], bool]
+_T = TypeVar("_T")
 
 
 # ---------------------------------------------------------------------------
@@ -1954,22 +1967,25 @@ def _text(condition: Any, *, top: bool = False) -> str:
     if kind in {"all", "any"}:
         if not condition.conditions:
             return "true" if kind == "all" else "false"
+        if len(condition.conditions) == 1:
+            return _text(condition.conditions[0], top=top)
         joiner = " and " if kind == "all" else " or "
         text = joiner.join(_text(c) for c in condition.conditions)
         return text if top or len(condition.conditions) == 1 else f"({text})"
     if kind == "not":
         return f"not ({_text(condition.condition, top=True)})"
     if kind == "at_least":
-        inner = ", ".join(_text(c, top=True) for c in condition.conditions)
-        return f"at_least({condition.n}, {inner})"
+        parts = [str(condition.n), *(_text(c, top=True) for c in condition.conditions)]
+        return f"at_least({', '.join(parts)})"
     if kind == "count":
-        where = (
-            "" if condition.where is None else f", {_text(condition.where, top=True)}"
-        )
-        bounds = f"at_least={condition.at_least}"
+        parts = [condition.field]
+        if condition.where is not None:
+            parts.append(_text(condition.where, top=True))
+        if condition.at_least != 1:  # the default is left out
+            parts.append(f"at_least={condition.at_least}")
         if condition.at_most is not None:
-            bounds += f", at_most={condition.at_most}"
-        return f"count({condition.field}{where}, {bounds})"
+            parts.append(f"at_most={condition.at_most}")
+        return f"count({', '.join(parts)})"
     describe = getattr(condition, "describe", None)
     return describe() if describe is not None else f"{kind}(...)"
 
@@ -2141,6 +2157,9 @@ def _bound(condition: Any, as_of: datetime | None) -> Predicate:
 def compile_condition(condition: Condition) -> CompiledCondition:
     """Compile a condition once for evaluation over many records.
 
+    Compiled forms of (hashable) conditions are cached, so calling this again
+    with an equal condition is cheap.
+
     Examples:
         >>> adults = compile_condition(field("age") >= 18)
         >>> [r["age"] for r in adults.filter([{"age": 17}, {"age": 30}])]
@@ -2148,14 +2167,21 @@ def compile_condition(condition: Condition) -> CompiledCondition:
     """
     if not _is_condition(condition):
         raise DataTypeError("condition", condition, "a condition")
+    try:
+        return _compiled(cast(Hashable, condition))
+    except TypeError:  # an unhashable vendor condition: compile without cache
+        return _compile(condition)
+
+
+def _compile(condition: Any) -> CompiledCondition:
     uses = bool(getattr(condition, "uses_as_of", False))
     static = None if uses else _bind_child(condition, None)
     return CompiledCondition(condition, uses, static)
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=512)
 def _compiled(condition: Any) -> CompiledCondition:
-    return compile_condition(condition)
+    return _compile(condition)
 
 
 def matches(
@@ -2166,11 +2192,7 @@ def matches(
     For many records, use [`compile_condition`][crmcore.conditions.compile_condition]
     and bind once.
     """
-    try:
-        compiled = _compiled(cast(Hashable, condition))
-    except TypeError:  # an unhashable vendor condition: compile without cache
-        compiled = compile_condition(condition)
-    return compiled.matches(record, as_of=as_of)
+    return compile_condition(condition).matches(record, as_of=as_of)
 
 
 def explain(
@@ -2267,3 +2289,368 @@ def unstructure_condition(
         else:
             data[attribute.alias] = unstructure(value)
     return data
+
+
+# ---------------------------------------------------------------------------
+# Text form (parsing)
+# ---------------------------------------------------------------------------
+MAX_TEXT: Final = 100_000
+"""Longest condition text ``parse_condition`` reads, in characters."""
+
+# One anchored pattern per token, tried at the current position only: the
+# scan is linear, with no backtracking over the input.
+_TOKENS: Final = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<string>"(?:[^"\\]|\\.)*")
+  | (?P<instant>@\d{4}-\d{2}-\d{2}(?:T[0-9:.]+(?:Z|[+-]\d{2}:\d{2}(?::\d{2})?)?)?)
+  | (?P<duration>\d+(?:y|mo|w|d|h|m|s)(?:\d+(?:y|mo|w|d|h|m|s))*(?![A-Za-z0-9_]))
+  | (?P<number>-?\d+(?:\.\d+)?)
+  | (?P<path>[A-Za-z_][A-Za-z0-9_]*(?:\.(?:[A-Za-z_][A-Za-z0-9_]*|\d+))*)
+  | (?P<op>==|!=|<=|>=|<|>|=)
+  | (?P<punct>[(){},])
+    """,
+    re.VERBOSE,
+)
+_CALLS: Final = frozenset(
+    {
+        "contains", "starts_with", "ends_with", "exists", "missing", "between",
+        "within_last", "older_than", "before", "after", "at_least", "count",
+    }
+)  # fmt: skip
+_COMPARE_KINDS: Final = {"==": Eq, "!=": Ne, "<": Lt, "<=": Le, ">": Gt, ">=": Ge}
+
+
+class _Parser:
+    """Recursive descent over the tokens of the text form (see ``parse_condition``)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens: list[tuple[str, str, int]] = []
+        position = 0
+        while position < len(text):
+            match = _TOKENS.match(text, position)
+            if match is None:
+                self.fail(
+                    position, f"an expression, got {text[position : position + 12]!r}"
+                )
+            kind = match.lastgroup or ""
+            if kind != "space":
+                self.tokens.append((kind, match.group(), position))
+            position = match.end()
+        self.tokens.append(("end", "", len(text)))
+        self.index = 0
+        self.depth = 0
+
+    # -- helpers ---------------------------------------------------------------
+    def fail(self, position: int, expected: str) -> NoReturn:
+        raise DefinitionError(
+            "condition text",
+            [Problem("$", f"column {position + 1}: expected {expected}")],
+        )
+
+    def peek(self) -> tuple[str, str, int]:
+        return self.tokens[self.index]
+
+    def take(self) -> tuple[str, str, int]:
+        token = self.tokens[self.index]
+        self.index += 1
+        return token
+
+    def expect(self, value: str) -> None:
+        kind, text, position = self.take()
+        if text != value or kind == "string":
+            self.fail(position, f"{value!r}, got {text or 'the end'!r}")
+
+    def word(self, value: str) -> bool:
+        kind, text, _ = self.peek()
+        if kind == "path" and text == value:
+            self.index += 1
+            return True
+        return False
+
+    def enter(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self.fail(self.peek()[2], f"at most {MAX_DEPTH} levels of nesting")
+
+    # -- grammar -----------------------------------------------------------------
+    def parse(self) -> Condition:
+        condition = self.disjunction()
+        kind, text, position = self.peek()
+        if kind != "end":
+            self.fail(position, f"'and', 'or' or the end, got {text!r}")
+        return condition
+
+    def disjunction(self) -> Condition:
+        items = [self.conjunction()]
+        while self.word("or"):
+            items.append(self.conjunction())
+        return items[0] if len(items) == 1 else AnyOf(items)
+
+    def conjunction(self) -> Condition:
+        items = [self.negation()]
+        while self.word("and"):
+            items.append(self.negation())
+        return items[0] if len(items) == 1 else AllOf(items)
+
+    def negation(self) -> Condition:
+        if self.word("not"):
+            self.enter()
+            inner = self.negation()
+            self.depth -= 1
+            return Not(inner)
+        return self.atom()
+
+    def atom(self) -> Condition:
+        kind, text, position = self.peek()
+        if text == "(" and kind == "punct":
+            self.take()
+            self.enter()
+            inner = self.disjunction()
+            self.depth -= 1
+            self.expect(")")
+            return inner
+        if kind != "path":
+            self.fail(
+                position, f"a field, a function or '(', got {text or 'the end'!r}"
+            )
+        self.take()
+        if text == "true":
+            return AllOf([])
+        if text == "false":
+            return AnyOf([])
+        if self.peek()[1] == "(":
+            if text not in _CALLS:
+                self.fail(
+                    position,
+                    f"one of the functions {', '.join(sorted(_CALLS))}, got {text!r}",
+                )
+            return self.call(text)
+        return self.comparison(text, position)
+
+    def comparison(self, path: str, position: int) -> Condition:
+        kind, op, op_position = self.take()
+        if kind == "op" and op in _COMPARE_KINDS:
+            return self.build(_COMPARE_KINDS[op], position, path, self.value())
+        if kind == "path" and op == "in":
+            return self.build(IsIn, position, path, self.values())
+        if kind == "path" and op == "not" and self.word("in"):
+            return self.build(NotIn, position, path, self.values())
+        return self.fail(
+            op_position,
+            f"a comparison (==, !=, <, <=, >, >=, in, not in) after {path!r}",
+        )
+
+    def build(
+        self, cls: Callable[..., _T], position: int, *args: Any, **kwargs: Any
+    ) -> _T:
+        try:
+            return cls(*args, **kwargs)
+        except CrmcoreError as error:
+            self.fail(position, str(error))
+
+    def call(self, name: str) -> Condition:
+        _, _, position = self.peek()
+        self.expect("(")
+        self.enter()
+        if name == "at_least":
+            n = self.integer()
+            items = []
+            while self.peek()[1] == ",":
+                self.take()
+                items.append(self.disjunction())
+            built = self.build(AtLeast, position, n, items)
+        else:
+            path = self.path()
+            built = getattr(self, f"call_{name}")(path, position)
+        self.expect(")")
+        self.depth -= 1
+        return built
+
+    def comma(self) -> None:
+        self.expect(",")
+
+    def flag(self, *allowed: str) -> str | None:
+        if self.peek()[1] != ",":
+            return None
+        self.take()
+        kind, text, position = self.take()
+        if kind != "path" or text not in allowed:
+            self.fail(position, f"one of {', '.join(allowed)}")
+        return text
+
+    def call_contains(self, path: str, position: int) -> Condition:
+        self.comma()
+        value = self.value()
+        ignore = self.flag("ignore_case") is not None
+        return self.build(Contains, position, path, value, case_sensitive=not ignore)
+
+    def call_starts_with(self, path: str, position: int) -> Condition:
+        self.comma()
+        affix = self.string()
+        ignore = self.flag("ignore_case") is not None
+        return StartsWith(path, affix, case_sensitive=not ignore)
+
+    def call_ends_with(self, path: str, position: int) -> Condition:
+        self.comma()
+        affix = self.string()
+        ignore = self.flag("ignore_case") is not None
+        return EndsWith(path, affix, case_sensitive=not ignore)
+
+    def call_exists(self, path: str, position: int) -> Condition:
+        return Exists(path)
+
+    def call_missing(self, path: str, position: int) -> Condition:
+        return IsMissing(path)
+
+    def call_between(self, path: str, position: int) -> Condition:
+        self.comma()
+        low = self.value()
+        self.comma()
+        high = self.value()
+        inclusive = self.flag("both", "neither", "left", "right") or "both"
+        return self.build(Between, position, path, low, high, inclusive=inclusive)
+
+    def call_within_last(self, path: str, position: int) -> Condition:
+        self.comma()
+        return WithinLast(path, self.duration())
+
+    def call_older_than(self, path: str, position: int) -> Condition:
+        self.comma()
+        return OlderThan(path, self.duration())
+
+    def call_before(self, path: str, position: int) -> Condition:
+        self.comma()
+        return self.build(Before, position, path, self.instant())
+
+    def call_after(self, path: str, position: int) -> Condition:
+        self.comma()
+        return self.build(After, position, path, self.instant())
+
+    def call_count(self, path: str, position: int) -> Condition:
+        where: Condition | None = None
+        bounds: dict[str, int] = {}
+        while self.peek()[1] == ",":
+            self.take()
+            kind, text, _ = self.peek()
+            following = self.tokens[self.index + 1][1]
+            if kind == "path" and text in {"at_least", "at_most"} and following == "=":
+                self.take()
+                self.take()
+                bounds[text] = self.integer()
+            elif where is None and not bounds:
+                where = self.disjunction()
+            else:
+                self.fail(self.peek()[2], "at_least=N or at_most=N")
+        return self.build(Count, position, path, where, **bounds)
+
+    # -- literals ------------------------------------------------------------------
+    def path(self) -> str:
+        kind, text, position = self.take()
+        if kind != "path":
+            self.fail(position, f"a field path, got {text or 'the end'!r}")
+        return text
+
+    def string(self) -> str:
+        kind, text, position = self.take()
+        if kind != "string":
+            self.fail(position, f"a string in double quotes, got {text or 'the end'!r}")
+        return re.sub(r"\\(.)", r"\1", text[1:-1])
+
+    def integer(self) -> int:
+        kind, text, position = self.take()
+        if kind != "number" or "." in text:
+            self.fail(position, f"a whole number, got {text or 'the end'!r}")
+        return int(text)
+
+    def duration(self) -> Duration:
+        kind, text, position = self.take()
+        if kind != "duration":
+            self.fail(position, f"a duration such as 30d, got {text or 'the end'!r}")
+        return Duration.parse(text)
+
+    def instant(self) -> datetime:
+        value = self.value()
+        if not isinstance(value, datetime):
+            self.fail(
+                self.tokens[self.index - 1][2],
+                "an instant such as @2026-01-01T00:00:00+00:00",
+            )
+        return value
+
+    def value(self) -> ConditionValue:
+        kind, text, position = self.take()
+        if kind == "string":
+            return re.sub(r"\\(.)", r"\1", text[1:-1])
+        if kind == "number":
+            number: int | Decimal = Decimal(text) if "." in text else int(text)
+            currency_kind, currency, _ = self.peek()
+            if currency_kind == "path" and re.fullmatch(r"[A-Z]{3}", currency):
+                self.take()
+                return self.build(Money, position, number, currency)
+            return number
+        if kind == "path" and text in {"true", "false"}:
+            return text == "true"
+        if kind == "instant":
+            body = text[1:]
+            try:
+                if "T" in body:
+                    return require_aware(datetime.fromisoformat(body), "value")
+                return date.fromisoformat(body)
+            except (ValueError, CrmcoreError) as error:
+                self.fail(position, f"a valid date or aware instant ({error})")
+        expected = "a value (string, number, true/false, @date, money)"
+        return self.fail(position, f"{expected}, got {text or 'the end'!r}")
+
+    def values(self) -> list[ConditionValue]:
+        self.expect("{")
+        items: list[ConditionValue] = []
+        if self.peek()[1] == "}":
+            self.take()
+            return items
+        items.append(self.value())
+        while self.peek()[1] == ",":
+            self.take()
+            items.append(self.value())
+        self.expect("}")
+        return items
+
+
+def parse_condition(text: str) -> Condition:
+    r"""Read the text form of a condition.
+
+    The text form is what [`to_text`][crmcore.conditions.to_text] prints.
+
+    The grammar: comparisons ``field == value`` (``!=``, ``<``, ``<=``, ``>``,
+    ``>=``), ``field in {v, ...}`` and ``field not in {...}``; the functions
+    ``contains``, ``starts_with``, ``ends_with``, ``exists``, ``missing``,
+    ``between``, ``within_last``, ``older_than``, ``before``, ``after``,
+    ``count`` and ``at_least``; ``and``, ``or``, ``not`` and parentheses;
+    ``true`` and ``false``. Values are ``"strings"`` (with ``\\"`` escapes),
+    numbers (a decimal point makes a ``Decimal``), ``true`` / ``false``,
+    ``@2026-01-31`` dates, ``@2026-01-31T09:00:00+01:00`` instants and money
+    such as ``10000 EUR``.
+
+    The parser never evaluates code: it scans tokens with anchored patterns and
+    builds condition values. Text longer than ``MAX_TEXT`` characters or nested
+    deeper than ``MAX_DEPTH`` is rejected.
+
+    Raises:
+        DefinitionError: With the column of the first problem.
+
+    Examples:
+        >>> rule = parse_condition('industry in {"saas"} and employees >= 50')
+        >>> matches(rule, {"industry": "saas", "employees": 80})
+        True
+        >>> to_text(parse_condition("not (exists(email)) or within_last(seen, 30d)"))
+        'not (exists(email)) or within_last(seen, 30d)'
+    """
+    if not isinstance(text, str):
+        raise DataTypeError("text", text, "condition text")
+    if len(text) > MAX_TEXT:
+        raise DefinitionError(
+            "condition text",
+            [Problem("$", f"at most {MAX_TEXT} characters, got {len(text)}")],
+        )
+    return _Parser(text).parse()
