@@ -76,6 +76,7 @@ if TYPE_CHECKING:
         field,
         matches,
         not_,
+        parse_condition,
         register_condition,
         to_text,
     )
@@ -154,6 +155,7 @@ __all__ = [
     "get_field",
     "matches",
     "not_",
+    "parse_condition",
     "period_of",
     "periods_between",
     "register_condition",
@@ -198,6 +200,7 @@ _LAZY = {
             "field",
             "matches",
             "not_",
+            "parse_condition",
             "register_condition",
             "to_text",
         ],
