@@ -1199,14 +1199,21 @@ def _is_condition(value: object) -> bool:
     return getattr(type(value), "kind", None) in _REGISTRY and attrs.has(type(value))
 
 
+@attrs.frozen(cache_hash=True)
 class _Nested(_Combinable):
-    """Base of kinds that hold other conditions: tracks depth and size."""
+    """Base of kinds that hold other conditions: measures depth and size.
 
-    __slots__ = ()
-    _depth: int
-    _size: int
+    Subclasses call ``_limit()`` from ``__attrs_post_init__``, once their own
+    fields (the sub-conditions) are set.
+    """
+
+    _depth: int = attrs.field(init=False, default=0, eq=False, repr=False)
+    _size: int = attrs.field(init=False, default=0, eq=False, repr=False)
 
     def _limit(self) -> None:
+        depth, size = _measure(_children(self))
+        object.__setattr__(self, "_depth", depth + 1)
+        object.__setattr__(self, "_size", size + 1)
         if self._depth > MAX_DEPTH:
             raise DataError(
                 "conditions",
@@ -1219,14 +1226,6 @@ class _Nested(_Combinable):
                 f"<{self._size} conditions>",
                 f"at most {MAX_NODES} conditions",
             )
-
-
-def _depth_default(self: Any) -> int:
-    return _measure(_children(self))[0] + 1
-
-
-def _size_default(self: Any) -> int:
-    return _measure(_children(self))[1] + 1
 
 
 def _uses_as_of(conditions: Iterable[object]) -> bool:
@@ -1475,18 +1474,6 @@ class AllOf(_Nested):
     """Every condition holds (true when there are none)."""
 
     conditions: tuple[Condition, ...] = attrs.field(converter=_to_conditions)
-    _depth: int = attrs.field(
-        init=False,
-        eq=False,
-        repr=False,
-        default=attrs.Factory(_depth_default, takes_self=True),
-    )
-    _size: int = attrs.field(
-        init=False,
-        eq=False,
-        repr=False,
-        default=attrs.Factory(_size_default, takes_self=True),
-    )
 
     kind: ClassVar[str] = "all"
 
@@ -1521,18 +1508,6 @@ class AnyOf(_Nested):
     """At least one condition holds (false when there are none)."""
 
     conditions: tuple[Condition, ...] = attrs.field(converter=_to_conditions)
-    _depth: int = attrs.field(
-        init=False,
-        eq=False,
-        repr=False,
-        default=attrs.Factory(_depth_default, takes_self=True),
-    )
-    _size: int = attrs.field(
-        init=False,
-        eq=False,
-        repr=False,
-        default=attrs.Factory(_size_default, takes_self=True),
-    )
 
     kind: ClassVar[str] = "any"
 
@@ -1567,18 +1542,6 @@ class Not(_Nested):
     """The condition does not hold."""
 
     condition: Condition = attrs.field(validator=_check_condition)
-    _depth: int = attrs.field(
-        init=False,
-        eq=False,
-        repr=False,
-        default=attrs.Factory(_depth_default, takes_self=True),
-    )
-    _size: int = attrs.field(
-        init=False,
-        eq=False,
-        repr=False,
-        default=attrs.Factory(_size_default, takes_self=True),
-    )
 
     kind: ClassVar[str] = "not"
 
@@ -1616,18 +1579,6 @@ class AtLeast(_Nested):
 
     n: int = attrs.field(validator=_count_validator)
     conditions: tuple[Condition, ...] = attrs.field(converter=_to_conditions)
-    _depth: int = attrs.field(
-        init=False,
-        eq=False,
-        repr=False,
-        default=attrs.Factory(_depth_default, takes_self=True),
-    )
-    _size: int = attrs.field(
-        init=False,
-        eq=False,
-        repr=False,
-        default=attrs.Factory(_size_default, takes_self=True),
-    )
 
     kind: ClassVar[str] = "at_least"
 
@@ -1707,18 +1658,6 @@ class Count(_Nested):
     where: Condition | None = attrs.field(default=None, validator=_opt_condition)
     at_least: int = attrs.field(default=1, validator=_count_validator, kw_only=True)
     at_most: int | None = attrs.field(default=None, validator=_opt_count, kw_only=True)
-    _depth: int = attrs.field(
-        init=False,
-        eq=False,
-        repr=False,
-        default=attrs.Factory(_depth_default, takes_self=True),
-    )
-    _size: int = attrs.field(
-        init=False,
-        eq=False,
-        repr=False,
-        default=attrs.Factory(_size_default, takes_self=True),
-    )
 
     kind: ClassVar[str] = "count"
 
