@@ -9,32 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmcore.calendar import Interval, Period, PeriodUnit
 from crmcore.errors import CrmcoreError, Problem
-from crmcore.money import Money
-from crmcore.records import (
-    Account,
-    Activity,
-    Contact,
-    Lead,
-    Opportunity,
-    StageChange,
-    Subscription,
-)
 from crmcore.sample import SampleData, generate_sample
-from crmcore.testing import (
-    accounts,
-    activities,
-    contacts,
-    intervals,
-    leads,
-    money,
-    opportunities,
-    period_units,
-    periods,
-    stage_changes,
-    subscriptions,
-)
+from tests.values import ROUND_TRIPS
 
 
 class Alien:
@@ -45,17 +22,7 @@ class Alien:
 
 
 VALUES = [
-    (Account, accounts()),
-    (Contact, contacts()),
-    (Lead, leads()),
-    (Opportunity, opportunities()),
-    (StageChange, stage_changes()),
-    (Activity, activities()),
-    (Subscription, subscriptions()),
-    (Money, money()),
-    (Period, periods()),
-    (PeriodUnit, period_units()),
-    (Interval, intervals()),
+    *ROUND_TRIPS,
     (Problem, st.builds(Problem, st.text(), st.text())),
     (SampleData, st.just(generate_sample(20))),
 ]

@@ -11,11 +11,8 @@ from crmcore.errors import DefinitionError, Problem
 from crmcore.money import Money
 from crmcore.records import (
     Account,
-    Activity,
     Contact,
-    Lead,
     Opportunity,
-    StageChange,
     Subscription,
 )
 from crmcore.serialization import (
@@ -25,35 +22,9 @@ from crmcore.serialization import (
     to_json,
     unstructure,
 )
-from crmcore.testing import (
-    accounts,
-    activities,
-    contacts,
-    intervals,
-    leads,
-    money,
-    opportunities,
-    period_units,
-    periods,
-    stage_changes,
-    subscriptions,
-)
+from tests.values import ROUND_TRIPS
 
 T0 = datetime(2026, 1, 5, 9, tzinfo=UTC)
-
-ROUND_TRIPS = [
-    (Account, accounts()),
-    (Contact, contacts()),
-    (Lead, leads()),
-    (Opportunity, opportunities()),
-    (StageChange, stage_changes()),
-    (Activity, activities()),
-    (Subscription, subscriptions()),
-    (Money, money()),
-    (Period, periods()),
-    (PeriodUnit, period_units()),
-    (Interval, intervals()),
-]
 
 
 def _only_json_types(value):

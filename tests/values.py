@@ -1,0 +1,50 @@
+"""Every public value type with a hypothesis strategy, shared by the tests."""
+
+from hypothesis import strategies as st
+
+from crmcore.calendar import Interval, Period, PeriodUnit
+from crmcore.money import Money
+from crmcore.records import (
+    Account,
+    Activity,
+    Contact,
+    Lead,
+    Opportunity,
+    StageChange,
+    Subscription,
+)
+from crmcore.segments import IcpModel, Segment, Tiering
+from crmcore.testing import (
+    accounts,
+    activities,
+    contacts,
+    icp_models,
+    intervals,
+    leads,
+    money,
+    opportunities,
+    period_units,
+    periods,
+    segments,
+    stage_changes,
+    subscriptions,
+    tierings,
+)
+
+# (type, strategy) for every value that round-trips through the converter.
+ROUND_TRIPS: list[tuple[type, st.SearchStrategy[object]]] = [
+    (Account, accounts()),
+    (Contact, contacts()),
+    (Lead, leads()),
+    (Opportunity, opportunities()),
+    (StageChange, stage_changes()),
+    (Activity, activities()),
+    (Subscription, subscriptions()),
+    (Money, money()),
+    (Period, periods()),
+    (PeriodUnit, period_units()),
+    (Interval, intervals()),
+    (Segment, segments()),
+    (Tiering, tierings()),
+    (IcpModel, icp_models()),
+]
