@@ -298,5 +298,5 @@ def test_errors_from_user_validators_keep_their_type_in_the_message():
     assert lines(caught.value) == [
         "$.kind: unknown condition kind 'eqq' (str); known: eq",
         "$.weight: ValueError: must be positive",
-        "$.text: 1 problem in Expression:\n  $: unbalanced parenthesis",
+        "$.text: unbalanced parenthesis",
     ]

@@ -48,7 +48,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn, override
 
-from crmcore import conditions
+from crmcore import conditions, pipelines
 from crmcore.calendar import PeriodUnit, require_aware
 from crmcore.errors import (
     CrmcoreError,
@@ -227,6 +227,10 @@ def _raw(value: object, _type: object) -> object:
     return value
 
 
+def _is_criterion_class(cls: type[Any]) -> bool:
+    return pipelines.criterion_kinds().get(getattr(cls, "kind", None)) is cls  # type: ignore[arg-type]
+
+
 def _is_condition_class(cls: type[Any]) -> bool:
     return conditions.condition_kinds().get(getattr(cls, "kind", None)) is cls  # type: ignore[arg-type]
 
@@ -283,6 +287,14 @@ def make_converter() -> cattrs.Converter:
     )
     conv.register_unstructure_hook_func(
         lambda cls: cls is conditions.Condition or _is_condition_class(cls),
+        lambda value: conditions.unstructure_condition(value, conv.unstructure),
+    )
+    conv.register_structure_hook(
+        pipelines.ExitCriterion,
+        lambda data, _type: pipelines.structure_criterion(data, conv.structure),
+    )
+    conv.register_unstructure_hook_func(
+        lambda cls: cls is pipelines.ExitCriterion or _is_criterion_class(cls),
         lambda value: conditions.unstructure_condition(value, conv.unstructure),
     )
     return conv
@@ -399,6 +411,9 @@ def _problems(
             problems.extend(_problems(sub, path))
     elif isinstance(error, UnknownKindError):
         problems.append(Problem(path + error.path[1:], error.message))
+    elif isinstance(error, DefinitionError):
+        # A value validated as a whole (a pipeline): its problems, under our path.
+        problems.extend(Problem(path + p.path[1:], p.message) for p in error.problems)
     elif isinstance(error, _FieldProblemsError):
         problems.extend(Problem(path + p.path[1:], p.message) for p in error.problems)
     elif isinstance(error, DataError) and error.field != "value" and not relative:
