@@ -4,6 +4,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import attrs
@@ -957,6 +958,7 @@ def test_long_all_groups_decide_on_later_children_too():
         expected = failing is None
         assert matches(rule, record) is expected
         assert matches(rule, SimpleRecord(**record)) is expected
+        assert matches(rule, MappingProxyType(record)) is expected
 
 
 def test_mixed_combinators_read_fields_and_nested_conditions():

@@ -53,7 +53,9 @@ def b2b(policy: TransitionPolicy | None = None) -> Pipeline:
                 owner="sdr",
                 exit_criteria=(
                     RequiredFields(("budget", "decision_maker")),
-                    RequiredActivity("meeting", where=field("properties.status") == "completed"),
+                    RequiredActivity(
+                        "meeting", where=field("properties.status") == "completed"
+                    ),
                 ),
                 rotting_days=14,
             ),
@@ -62,7 +64,11 @@ def b2b(policy: TransitionPolicy | None = None) -> Pipeline:
                 "Proposal sent",
                 probability="0.4",
                 forecast_category="best_case",
-                exit_criteria=(MustHold(field("amount") >= 1000, message="amount of 1,000 or more"),),
+                exit_criteria=(
+                    MustHold(
+                        field("amount") >= 1000, message="amount of 1,000 or more"
+                    ),
+                ),
             ),
             StageDefinition(
                 "negotiation",
@@ -74,7 +80,8 @@ def b2b(policy: TransitionPolicy | None = None) -> Pipeline:
             StageDefinition("won", "Closed won", kind="won"),
             StageDefinition("lost", "Closed lost", kind="lost"),
         ),
-        policy=policy or TransitionPolicy(lost_reasons=("price", "timing", "competitor")),
+        policy=policy
+        or TransitionPolicy(lost_reasons=("price", "timing", "competitor")),
     )
 
 
@@ -83,12 +90,20 @@ APPROVAL = Approval("discount", "maria", days_ago(1), role="sales_manager")
 
 
 def ready(stage: str = "discovery", **changes: Any) -> dict[str, Any]:
-    deal = {"id": "d1", "stage": stage, "budget": 10_000, "decision_maker": "CFO", "amount": 5000}
+    deal = {
+        "id": "d1",
+        "stage": stage,
+        "budget": 10_000,
+        "decision_maker": "CFO",
+        "amount": 5000,
+    }
     deal.update(changes)
     return deal
 
 
-def decide(pipeline: Pipeline, deal: object, target: str, **kwargs: Any) -> StageDecision:
+def decide(
+    pipeline: Pipeline, deal: object, target: str, **kwargs: Any
+) -> StageDecision:
     kwargs.setdefault("entered_at", days_ago(3))
     kwargs.setdefault("activities", [MEETING])
     kwargs.setdefault("approvals", [APPROVAL])
@@ -100,14 +115,23 @@ def test_stage_defaults_and_derived_values():
     pipeline = b2b()
     discovery, proposal, _, won, lost = pipeline.stages
     assert (discovery.category, proposal.category, won.category, lost.category) == (
-        "pipeline", "best_case", "closed", "omitted",
+        "pipeline",
+        "best_case",
+        "closed",
+        "omitted",
     )
     assert (discovery.win_probability, won.win_probability, lost.win_probability) == (
-        Decimal("0.1"), Decimal(1), Decimal(0),
+        Decimal("0.1"),
+        Decimal(1),
+        Decimal(0),
     )
     assert StageDefinition("x", "X").win_probability is None
     assert pipeline.stage("won") is won
-    assert [s.key for s in pipeline.open_stages] == ["discovery", "proposal", "negotiation"]
+    assert [s.key for s in pipeline.open_stages] == [
+        "discovery",
+        "proposal",
+        "negotiation",
+    ]
     assert pipeline.position("proposal") == 1 and pipeline.position("won") == -1
     with pytest.raises(DataError, match="stage: expected one of discovery, proposal"):
         pipeline.stage("demo")
@@ -116,35 +140,155 @@ def test_stage_defaults_and_derived_values():
 @pytest.mark.parametrize(
     ("build", "error", "message"),
     [
-        (lambda: StageDefinition("", "X"), DataTypeError, "key: expected a non-empty name"),
-        (lambda: StageDefinition("x", "X", kind="closed"), DataError, "kind: expected one of 'open', 'won', 'lost'"),
-        (lambda: StageDefinition("x", "X", probability="1.5"), DataError, "probability: expected a probability between 0 and 1"),
-        (lambda: StageDefinition("x", "X", probability=0.5), DataTypeError, "probability"),
-        (lambda: StageDefinition("x", "X", forecast_category="maybe"), DataError, "forecast_category"),
-        (lambda: StageDefinition("x", "X", rotting_days=0), DataError, "rotting_days: expected a positive number of days"),
-        (lambda: StageDefinition("x", "X", exit_criteria=["budget"]), DataTypeError, r"exit_criteria\[0\]: expected a registered exit criterion"),
-        (lambda: StageDefinition("x", "X", exit_criteria="budget"), DataTypeError, "exit_criteria: expected a list"),
-        (lambda: StageDefinition("x", "X", guidance=3), DataTypeError, "guidance: expected a string"),
-        (lambda: RequiredFields(()), DataError, "fields: expected at least one field path"),
-        (lambda: RequiredFields("budget"), DataTypeError, "fields: expected a list of field paths"),
-        (lambda: RequiredFields(("a..b",)), DataError, r"fields\[0\]: expected a dotted field path"),
-        (lambda: RequiredFields((3,)), DataTypeError, r"fields\[0\]: expected a field path"),
-        (lambda: MustHold("amount > 5"), DataTypeError, "condition: expected a condition"),
-        (lambda: RequiredActivity("meeting", count=0), DataError, "count: expected a positive int"),
-        (lambda: RequiredActivity("meeting", since=30), DataTypeError, "since: expected 'stage_entry' or a duration"),
-        (lambda: RequiredActivity("meeting", where="x"), DataTypeError, "where: expected a condition"),
-        (lambda: RequiredApproval("discount", roles="manager"), DataTypeError, "roles: expected a list"),
-        (lambda: RequiredApproval("discount", roles=[""]), DataTypeError, r"roles\[0\]"),
-        (lambda: TransitionPolicy("sideways"), DataError, "mode: expected one of 'free'"),
-        (lambda: TransitionPolicy(allow_reopen="yes"), DataTypeError, "allow_reopen: expected true or false"),
-        (lambda: TransitionPolicy(won_from="negotiation"), DataTypeError, "stages: expected a list of stage keys"),
-        (lambda: TransitionPolicy(lost_reasons=[""]), DataTypeError, r"\[0\]: expected a stage key"),
-        (lambda: TransitionPolicy(transitions=[("a", "b")]), DataTypeError, r"transitions\[0\]: expected a Transition"),
-        (lambda: TransitionPolicy(transitions="a->b"), DataTypeError, "transitions: expected a list"),
-        (lambda: Pipeline("p", "stages"), DataTypeError, "stages: expected a list of StageDefinition"),
-        (lambda: Pipeline("p", ["discovery"]), DataTypeError, r"stages\[0\]: expected a StageDefinition"),
-        (lambda: Pipeline("p", [StageDefinition("a", "A"), StageDefinition("w", "W", kind="won")], stage_field=3), DataTypeError, "stage_field: expected a field path"),
-        (lambda: Approval("discount", "maria", datetime(2026, 1, 1)), NaiveDatetimeError, "at"),
+        (
+            lambda: StageDefinition("", "X"),
+            DataTypeError,
+            "key: expected a non-empty name",
+        ),
+        (
+            lambda: StageDefinition("x", "X", kind="closed"),
+            DataError,
+            "kind: expected one of 'open', 'won', 'lost'",
+        ),
+        (
+            lambda: StageDefinition("x", "X", probability="1.5"),
+            DataError,
+            "probability: expected a probability between 0 and 1",
+        ),
+        (
+            lambda: StageDefinition("x", "X", probability=0.5),
+            DataTypeError,
+            "probability",
+        ),
+        (
+            lambda: StageDefinition("x", "X", forecast_category="maybe"),
+            DataError,
+            "forecast_category",
+        ),
+        (
+            lambda: StageDefinition("x", "X", rotting_days=0),
+            DataError,
+            "rotting_days: expected a positive number of days",
+        ),
+        (
+            lambda: StageDefinition("x", "X", exit_criteria=["budget"]),
+            DataTypeError,
+            r"exit_criteria\[0\]: expected a registered exit criterion",
+        ),
+        (
+            lambda: StageDefinition("x", "X", exit_criteria="budget"),
+            DataTypeError,
+            "exit_criteria: expected a list",
+        ),
+        (
+            lambda: StageDefinition("x", "X", guidance=3),
+            DataTypeError,
+            "guidance: expected a string",
+        ),
+        (
+            lambda: RequiredFields(()),
+            DataError,
+            "fields: expected at least one field path",
+        ),
+        (
+            lambda: RequiredFields("budget"),
+            DataTypeError,
+            "fields: expected a list of field paths",
+        ),
+        (
+            lambda: RequiredFields(("a..b",)),
+            DataError,
+            r"fields\[0\]: expected a dotted field path",
+        ),
+        (
+            lambda: RequiredFields((3,)),
+            DataTypeError,
+            r"fields\[0\]: expected a field path",
+        ),
+        (
+            lambda: MustHold("amount > 5"),
+            DataTypeError,
+            "condition: expected a condition",
+        ),
+        (
+            lambda: RequiredActivity("meeting", count=0),
+            DataError,
+            "count: expected a positive int",
+        ),
+        (
+            lambda: RequiredActivity("meeting", since=30),
+            DataTypeError,
+            "since: expected 'stage_entry' or a duration",
+        ),
+        (
+            lambda: RequiredActivity("meeting", where="x"),
+            DataTypeError,
+            "where: expected a condition",
+        ),
+        (
+            lambda: RequiredApproval("discount", roles="manager"),
+            DataTypeError,
+            "roles: expected a list",
+        ),
+        (
+            lambda: RequiredApproval("discount", roles=[""]),
+            DataTypeError,
+            r"roles\[0\]",
+        ),
+        (
+            lambda: TransitionPolicy("sideways"),
+            DataError,
+            "mode: expected one of 'free'",
+        ),
+        (
+            lambda: TransitionPolicy(allow_reopen="yes"),
+            DataTypeError,
+            "allow_reopen: expected true or false",
+        ),
+        (
+            lambda: TransitionPolicy(won_from="negotiation"),
+            DataTypeError,
+            "stages: expected a list of stage keys",
+        ),
+        (
+            lambda: TransitionPolicy(lost_reasons=[""]),
+            DataTypeError,
+            r"\[0\]: expected a stage key",
+        ),
+        (
+            lambda: TransitionPolicy(transitions=[("a", "b")]),
+            DataTypeError,
+            r"transitions\[0\]: expected a Transition",
+        ),
+        (
+            lambda: TransitionPolicy(transitions="a->b"),
+            DataTypeError,
+            "transitions: expected a list",
+        ),
+        (
+            lambda: Pipeline("p", "stages"),
+            DataTypeError,
+            "stages: expected a list of StageDefinition",
+        ),
+        (
+            lambda: Pipeline("p", ["discovery"]),
+            DataTypeError,
+            r"stages\[0\]: expected a StageDefinition",
+        ),
+        (
+            lambda: Pipeline(
+                "p",
+                [StageDefinition("a", "A"), StageDefinition("w", "W", kind="won")],
+                stage_field=3,
+            ),
+            DataTypeError,
+            "stage_field: expected a field path",
+        ),
+        (
+            lambda: Approval("discount", "maria", datetime(2026, 1, 1)),
+            NaiveDatetimeError,
+            "at",
+        ),
     ],
 )
 def test_bad_definitions(build, error, message):
@@ -180,7 +324,11 @@ def test_every_pipeline_problem_is_reported_at_once():
         "$.stages[2]: 'l' is unreachable from 'a'",
     ]
     with pytest.raises(DefinitionError) as caught:
-        Pipeline("empty", (StageDefinition("l", "L", kind="lost"),), policy=TransitionPolicy(lost_reasons=("x",)))
+        Pipeline(
+            "empty",
+            (StageDefinition("l", "L", kind="lost"),),
+            policy=TransitionPolicy(lost_reasons=("x",)),
+        )
     assert [p.message for p in caught.value.problems] == [
         "at least one open stage is needed",
         "a won stage is needed",
@@ -188,10 +336,18 @@ def test_every_pipeline_problem_is_reported_at_once():
 
 
 def test_pipelines_round_trip_and_load_errors_have_paths():
-    pipeline = b2b(TransitionPolicy("graph", lost_reasons=("price",), transitions=[
-        Transition("discovery", "proposal"), Transition("proposal", "negotiation"),
-        Transition("negotiation", "won"), Transition("negotiation", "lost"),
-    ]))
+    pipeline = b2b(
+        TransitionPolicy(
+            "graph",
+            lost_reasons=("price",),
+            transitions=[
+                Transition("discovery", "proposal"),
+                Transition("proposal", "negotiation"),
+                Transition("negotiation", "won"),
+                Transition("negotiation", "lost"),
+            ],
+        )
+    )
     data = json.loads(json.dumps(unstructure(pipeline)))
     assert structure(data, Pipeline) == pipeline
     activity = data["stages"][0]["exit_criteria"][1]
@@ -209,7 +365,9 @@ def test_pipelines_round_trip_and_load_errors_have_paths():
     assert found[0] == (
         "$.stages[1].probability: expected a probability between 0 and 1, or None, got Decimal('2') (Decimal)"
     )
-    assert found[1].startswith("$.stages[2].exit_criteria[0].kind: unknown exit criterion kind 'signature' (str); known: must_hold")
+    assert found[1].startswith(
+        "$.stages[2].exit_criteria[0].kind: unknown exit criterion kind 'signature' (str); known: must_hold"
+    )
     data["stages"][1]["probability"] = "0.4"
     data["stages"][2]["exit_criteria"][0]["kind"] = "required_approval"
     with pytest.raises(DefinitionError) as caught:
@@ -225,42 +383,75 @@ def test_pipelines_round_trip_and_load_errors_have_paths():
     with pytest.raises(DefinitionError, match="an exit criterion object"):
         structure(5, pl.ExitCriterion)
     since = RequiredActivity("call", since="30d", count=2)
-    assert unstructure(since) == {"kind": "required_activity", "activity_kind": "call", "count": 2, "since": "30d"}
+    assert unstructure(since) == {
+        "kind": "required_activity",
+        "activity_kind": "call",
+        "count": 2,
+        "since": "30d",
+    }
     assert structure(unstructure(since), pl.ExitCriterion) == since
 
 
 # -- criteria ---------------------------------------------------------------------------------------
 def test_required_fields_report_each_missing_field():
     context = StageContext({"budget": " ", "owners": []}, AS_OF)
-    unmet = RequiredFields(("budget", "owners", "timeline"), message="qualify first").check(context, "discovery")
-    assert [(u.field, u.actual) for u in unmet] == [("budget", " "), ("owners", []), ("timeline", MISSING)]
+    unmet = RequiredFields(
+        ("budget", "owners", "timeline"), message="qualify first"
+    ).check(context, "discovery")
+    assert [(u.field, u.actual) for u in unmet] == [
+        ("budget", " "),
+        ("owners", []),
+        ("timeline", MISSING),
+    ]
     assert {u.message for u in unmet} == {"qualify first"}
-    assert str(unmet[2]) == "[discovery] qualify first (timeline: expected present and non-empty, got missing)"
-    assert RequiredFields(("budget",)).check(StageContext({"budget": 0}, AS_OF), "s") == ()
+    assert (
+        str(unmet[2])
+        == "[discovery] qualify first (timeline: expected present and non-empty, got missing)"
+    )
+    assert (
+        RequiredFields(("budget",)).check(StageContext({"budget": 0}, AS_OF), "s") == ()
+    )
 
 
 def test_must_hold_reports_unmet_leaves_or_the_whole_rule():
     rule = MustHold((field("amount") >= 1000) & field("close_date").exists())
     unmet = rule.check(StageContext({"amount": 10}, AS_OF), "proposal")
-    assert [(u.field, u.expected) for u in unmet] == [("amount", ">= 1000"), ("close_date", "present and non-empty")]
+    assert [(u.field, u.expected) for u in unmet] == [
+        ("amount", ">= 1000"),
+        ("close_date", "present and non-empty"),
+    ]
     assert unmet[0].message == "amount >= 1000 and exists(close_date) must hold"
     negated = MustHold(~(field("country") == "US"), message="no US deals yet")
     (whole,) = negated.check(StageContext({"country": "US"}, AS_OF), "proposal")
     assert whole.field is None and str(whole) == "[proposal] no US deals yet"
-    assert rule.check(StageContext({"amount": 2000, "close_date": AS_OF}, AS_OF), "p") == ()
+    assert (
+        rule.check(StageContext({"amount": 2000, "close_date": AS_OF}, AS_OF), "p")
+        == ()
+    )
 
 
 def test_required_activity_counts_matching_events_in_the_window():
-    rule = RequiredActivity("meeting", count=2, where=field("properties.status") == "completed")
+    rule = RequiredActivity(
+        "meeting", count=2, where=field("properties.status") == "completed"
+    )
     events = [
         Activity("d1", "meeting", days_ago(1), properties={"status": "completed"}),
         Activity("d1", "meeting", days_ago(2), properties={"status": "planned"}),
         Activity("d1", "call", days_ago(1)),
-        Activity("d1", "meeting", days_ago(10), properties={"status": "completed"}),  # before entry
-        Activity("d1", "meeting", AS_OF + timedelta(days=1), properties={"status": "completed"}),
+        Activity(
+            "d1", "meeting", days_ago(10), properties={"status": "completed"}
+        ),  # before entry
+        Activity(
+            "d1",
+            "meeting",
+            AS_OF + timedelta(days=1),
+            properties={"status": "completed"},
+        ),
         {"kind": "meeting", "at": "yesterday"},  # unreadable time: ignored
     ]
-    (unmet,) = rule.check(StageContext({}, AS_OF, days_ago(5), tuple(events)), "discovery")
+    (unmet,) = rule.check(
+        StageContext({}, AS_OF, days_ago(5), tuple(events)), "discovery"
+    )
     assert unmet.actual == 1
     assert unmet.message == "needs 2 meeting activities since entering the stage"
     recent = RequiredActivity("meeting", since="14d")
@@ -273,11 +464,18 @@ def test_required_activity_counts_matching_events_in_the_window():
 
 def test_required_approval_by_role_before_as_of():
     rule = RequiredApproval("discount", roles=("sales_manager", "vp_sales"))
-    later = Approval("discount", "maria", AS_OF + timedelta(hours=1), role="sales_manager")
+    later = Approval(
+        "discount", "maria", AS_OF + timedelta(hours=1), role="sales_manager"
+    )
     wrong_role = Approval("discount", "sam", days_ago(1), role="rep")
     other = Approval("legal", "lee", days_ago(1), role="sales_manager")
-    (unmet,) = rule.check(StageContext({}, AS_OF, approvals=(later, wrong_role, other)), "negotiation")
-    assert unmet.message == "needs the 'discount' approval by one of sales_manager, vp_sales"
+    (unmet,) = rule.check(
+        StageContext({}, AS_OF, approvals=(later, wrong_role, other)), "negotiation"
+    )
+    assert (
+        unmet.message
+        == "needs the 'discount' approval by one of sales_manager, vp_sales"
+    )
     assert rule.check(StageContext({}, AS_OF, approvals=(APPROVAL,)), "n") == ()
     anyone = RequiredApproval("discount")
     assert anyone.check(StageContext({}, AS_OF, approvals=(wrong_role,)), "n") == ()
@@ -314,24 +512,79 @@ def test_backward_and_lost_moves_need_no_exit_criteria():
     lost = decide(b2b(), deal, "lost", lost_reason="price")
     assert lost.allowed
     no_reason = decide(b2b(), deal, "lost")
-    assert no_reason.violations == ("losing needs a reason, one of price, timing, competitor",)
+    assert no_reason.violations == (
+        "losing needs a reason, one of price, timing, competitor",
+    )
     assert no_reason.prompt_fields == ("lost_reason",)
     bad = decide(b2b(), {**deal, "lost_reason": "weather"}, "lost")
-    assert bad.violations == ("losing needs a reason, one of price, timing, competitor (got 'weather')",)
+    assert bad.violations == (
+        "losing needs a reason, one of price, timing, competitor (got 'weather')",
+    )
     assert decide(b2b(), {**deal, "lost_reason": "timing"}, "lost").allowed
 
 
 @pytest.mark.parametrize(
     ("policy", "current", "target", "violation"),
     [
-        (TransitionPolicy(lost_reasons=("price",)), "proposal", "proposal", "the record is already in 'proposal'"),
-        (TransitionPolicy("forward_only", allow_backward=False, lost_reasons=("price",)), "proposal", "discovery", "moving back from 'proposal' to 'discovery' is not allowed"),
-        (TransitionPolicy("no_skip", lost_reasons=("price",)), "discovery", "negotiation", "'negotiation' skips stages after 'discovery'; move one stage at a time"),
-        (TransitionPolicy(won_from=("negotiation",), lost_reasons=("price",)), "proposal", "won", "won can only be reached from negotiation"),
-        (TransitionPolicy(lost_from=("discovery",), lost_reasons=("price",)), "proposal", "lost", "lost can only be reached from discovery"),
-        (TransitionPolicy(lost_reasons=("price",)), "won", "proposal", "'won' is closed; reopening is not allowed"),
-        (TransitionPolicy(lost_reasons=("price",)), "won", "lost", "'won' is closed; it cannot move to 'lost'"),
-        (TransitionPolicy("graph", lost_reasons=("price",), transitions=[Transition("discovery", "proposal"), Transition("proposal", "negotiation"), Transition("negotiation", "won"), Transition("negotiation", "lost")]), "discovery", "negotiation", "no transition from 'discovery' to 'negotiation' is defined"),
+        (
+            TransitionPolicy(lost_reasons=("price",)),
+            "proposal",
+            "proposal",
+            "the record is already in 'proposal'",
+        ),
+        (
+            TransitionPolicy(
+                "forward_only", allow_backward=False, lost_reasons=("price",)
+            ),
+            "proposal",
+            "discovery",
+            "moving back from 'proposal' to 'discovery' is not allowed",
+        ),
+        (
+            TransitionPolicy("no_skip", lost_reasons=("price",)),
+            "discovery",
+            "negotiation",
+            "'negotiation' skips stages after 'discovery'; move one stage at a time",
+        ),
+        (
+            TransitionPolicy(won_from=("negotiation",), lost_reasons=("price",)),
+            "proposal",
+            "won",
+            "won can only be reached from negotiation",
+        ),
+        (
+            TransitionPolicy(lost_from=("discovery",), lost_reasons=("price",)),
+            "proposal",
+            "lost",
+            "lost can only be reached from discovery",
+        ),
+        (
+            TransitionPolicy(lost_reasons=("price",)),
+            "won",
+            "proposal",
+            "'won' is closed; reopening is not allowed",
+        ),
+        (
+            TransitionPolicy(lost_reasons=("price",)),
+            "won",
+            "lost",
+            "'won' is closed; it cannot move to 'lost'",
+        ),
+        (
+            TransitionPolicy(
+                "graph",
+                lost_reasons=("price",),
+                transitions=[
+                    Transition("discovery", "proposal"),
+                    Transition("proposal", "negotiation"),
+                    Transition("negotiation", "won"),
+                    Transition("negotiation", "lost"),
+                ],
+            ),
+            "discovery",
+            "negotiation",
+            "no transition from 'discovery' to 'negotiation' is defined",
+        ),
     ],
 )
 def test_policy_violations(policy, current, target, violation):
@@ -341,37 +594,74 @@ def test_policy_violations(policy, current, target, violation):
 
 
 def test_policies_that_allow():
-    assert decide(b2b(TransitionPolicy("no_skip", lost_reasons=("x",))), ready("proposal"), "discovery").allowed
-    assert decide(b2b(TransitionPolicy("forward_only", lost_reasons=("x",))), ready(), "negotiation").allowed
+    assert decide(
+        b2b(TransitionPolicy("no_skip", lost_reasons=("x",))),
+        ready("proposal"),
+        "discovery",
+    ).allowed
+    assert decide(
+        b2b(TransitionPolicy("forward_only", lost_reasons=("x",))),
+        ready(),
+        "negotiation",
+    ).allowed
     reopen = TransitionPolicy(allow_reopen=True, lost_reasons=("x",))
     assert decide(b2b(reopen), ready("lost"), "proposal").allowed
-    graph = TransitionPolicy("graph", lost_reasons=("x",), transitions=[
-        Transition("discovery", "proposal"), Transition("proposal", "negotiation"),
-        Transition("negotiation", "won"), Transition("won", "lost"),
-    ])
+    graph = TransitionPolicy(
+        "graph",
+        lost_reasons=("x",),
+        transitions=[
+            Transition("discovery", "proposal"),
+            Transition("proposal", "negotiation"),
+            Transition("negotiation", "won"),
+            Transition("won", "lost"),
+        ],
+    )
     assert decide(b2b(graph), ready(), "proposal").allowed
-    assert decide(b2b(), {"id": "new"}, "discovery").allowed  # a record with no stage yet
+    assert decide(
+        b2b(), {"id": "new"}, "discovery"
+    ).allowed  # a record with no stage yet
 
 
 def test_entry_time_comes_from_history():
     history = [
         StageChange("d1", None, "discovery", days_ago(30)),
         StageChange("d1", "discovery", "proposal", days_ago(20)),
-        StageChange("d1", "proposal", "discovery", days_ago(5)),  # back again: the latest entry counts
+        StageChange(
+            "d1", "proposal", "discovery", days_ago(5)
+        ),  # back again: the latest entry counts
         StageChange("other", None, "discovery", days_ago(1)),
         {"record_id": "d1", "to_stage": "discovery", "at": None},
     ]
-    old_meeting = Activity("d1", "meeting", days_ago(10), properties={"status": "completed"})
-    decision = evaluate(b2b(), ready(), "proposal", as_of=AS_OF, history=history, activities=[old_meeting])
+    old_meeting = Activity(
+        "d1", "meeting", days_ago(10), properties={"status": "completed"}
+    )
+    decision = evaluate(
+        b2b(),
+        ready(),
+        "proposal",
+        as_of=AS_OF,
+        history=history,
+        activities=[old_meeting],
+    )
     assert [u.criterion for u in decision.unmet] == ["required_activity"]
-    assert evaluate(b2b(), ready(), "proposal", as_of=AS_OF, history=history, activities=[MEETING]).allowed
+    assert evaluate(
+        b2b(), ready(), "proposal", as_of=AS_OF, history=history, activities=[MEETING]
+    ).allowed
 
 
 def test_what_next_lists_the_current_stage_only():
-    todo = what_next(b2b(), ready(decision_maker=""), as_of=AS_OF, entered_at=days_ago(3), activities=[MEETING])
+    todo = what_next(
+        b2b(),
+        ready(decision_maker=""),
+        as_of=AS_OF,
+        entered_at=days_ago(3),
+        activities=[MEETING],
+    )
     assert [u.field for u in todo] == ["decision_maker"]
     history = [StageChange("d1", None, "discovery", days_ago(2))]
-    assert [u.criterion for u in what_next(b2b(), ready(), as_of=AS_OF, history=history)] == ["required_activity"]
+    assert [
+        u.criterion for u in what_next(b2b(), ready(), as_of=AS_OF, history=history)
+    ] == ["required_activity"]
     assert what_next(b2b(), ready("won"), as_of=AS_OF) == ()
     with pytest.raises(NaiveDatetimeError):
         what_next(b2b(), ready(), as_of=datetime(2026, 1, 1))
@@ -389,7 +679,15 @@ def test_unknown_stages_and_naive_times_are_errors():
 # -- advance ---------------------------------------------------------------------------------------------
 def test_advance_returns_a_new_record_and_the_event():
     deal = ready()
-    moved, event = advance(b2b(), deal, "proposal", as_of=AS_OF, by="rep-7", entered_at=days_ago(3), activities=[MEETING])
+    moved, event = advance(
+        b2b(),
+        deal,
+        "proposal",
+        as_of=AS_OF,
+        by="rep-7",
+        entered_at=days_ago(3),
+        activities=[MEETING],
+    )
     assert moved == {**deal, "stage": "proposal"} and deal["stage"] == "discovery"
     assert event == StageChange("d1", "discovery", "proposal", AS_OF, by="rep-7")
 
@@ -398,17 +696,35 @@ def test_advance_closes_and_reopens_opportunities():
     pipeline = b2b(TransitionPolicy(allow_reopen=True, lost_reasons=("price",)))
     deal = Opportunity("o1", "a1", "5000", "EUR", days_ago(40), "negotiation")
     won, _ = advance(pipeline, deal, "won", as_of=AS_OF, approvals=[APPROVAL])
-    assert (won.stage, won.outcome, won.closed_at, won.lost_reason) == ("won", "won", AS_OF, None)
+    assert (won.stage, won.outcome, won.closed_at, won.lost_reason) == (
+        "won",
+        "won",
+        AS_OF,
+        None,
+    )
     lost, _ = advance(pipeline, deal, "lost", as_of=AS_OF, lost_reason="price")
     assert (lost.outcome, lost.lost_reason) == ("lost", "price")
-    reopened, event = advance(pipeline, lost, "proposal", as_of=AS_OF + timedelta(days=1))
-    assert (reopened.outcome, reopened.closed_at, reopened.lost_reason) == ("open", None, None)
+    reopened, event = advance(
+        pipeline, lost, "proposal", as_of=AS_OF + timedelta(days=1)
+    )
+    assert (reopened.outcome, reopened.closed_at, reopened.lost_reason) == (
+        "open",
+        None,
+        None,
+    )
     assert event.from_stage == "lost"
 
 
 def test_advance_refuses_with_the_decision():
     with pytest.raises(StageMoveError) as caught:
-        advance(b2b(), ready(budget=None), "proposal", as_of=AS_OF, entered_at=days_ago(1), activities=[MEETING])
+        advance(
+            b2b(),
+            ready(budget=None),
+            "proposal",
+            as_of=AS_OF,
+            entered_at=days_ago(1),
+            activities=[MEETING],
+        )
     decision = caught.value.decision
     assert decision.prompt_fields == ("budget",)
     assert isinstance(caught.value, ValueError)
@@ -422,7 +738,9 @@ def test_advance_needs_a_copyable_record():
         id = "d1"
         stage = "proposal"
 
-    with pytest.raises(DataTypeError, match="record: expected a dict or an attrs instance"):
+    with pytest.raises(
+        DataTypeError, match="record: expected a dict or an attrs instance"
+    ):
         advance(b2b(), Plain(), "discovery", as_of=AS_OF)
 
 
@@ -434,7 +752,16 @@ class SignedNda:
     def check(self, context: StageContext, stage: str) -> tuple[UnmetCriterion, ...]:
         if "nda" in (field_value := context.record.get("documents", [])):  # type: ignore[attr-defined]
             return ()
-        return (UnmetCriterion(self.kind, stage, "a signed NDA must be on file", field="documents", expected="contains 'nda'", actual=field_value),)
+        return (
+            UnmetCriterion(
+                self.kind,
+                stage,
+                "a signed NDA must be on file",
+                field="documents",
+                expected="contains 'nda'",
+                actual=field_value,
+            ),
+        )
 
 
 def test_registered_criteria_work_in_pipelines_and_json():
@@ -442,14 +769,24 @@ def test_registered_criteria_work_in_pipelines_and_json():
     try:
         pipeline = Pipeline(
             "nda_first",
-            (StageDefinition("intro", "Intro", exit_criteria=(SignedNda(),)), StageDefinition("won", "Won", kind="won")),
+            (
+                StageDefinition("intro", "Intro", exit_criteria=(SignedNda(),)),
+                StageDefinition("won", "Won", kind="won"),
+            ),
         )
         stored = json.loads(json.dumps(unstructure(pipeline)))
         assert stored["stages"][0]["exit_criteria"] == [{"kind": "signed_nda"}]
         loaded = structure(stored, Pipeline)
-        decision = evaluate(loaded, {"id": "x", "stage": "intro", "documents": []}, "won", as_of=AS_OF)
+        decision = evaluate(
+            loaded, {"id": "x", "stage": "intro", "documents": []}, "won", as_of=AS_OF
+        )
         assert decision.prompt_fields == ("documents",)
-        assert evaluate(loaded, {"id": "x", "stage": "intro", "documents": ["nda"]}, "won", as_of=AS_OF).allowed
+        assert evaluate(
+            loaded,
+            {"id": "x", "stage": "intro", "documents": ["nda"]},
+            "won",
+            as_of=AS_OF,
+        ).allowed
         assert "signed_nda" in criterion_kinds()
     finally:
         pl._CRITERIA.pop("signed_nda")
@@ -467,7 +804,9 @@ def test_criterion_registration_is_validated():
     class Clash:
         kind: ClassVar[str] = "must_hold"
 
-        def check(self, context: StageContext, stage: str) -> tuple[UnmetCriterion, ...]:
+        def check(
+            self, context: StageContext, stage: str
+        ) -> tuple[UnmetCriterion, ...]:
             return ()
 
     with pytest.raises(DefinitionError, match="'must_hold' is already registered"):
@@ -477,7 +816,12 @@ def test_criterion_registration_is_validated():
 
 # -- laws -----------------------------------------------------------------------------------------------------
 deals = st.fixed_dictionaries(
-    {"id": st.just("d1"), "stage": st.sampled_from(["discovery", "proposal", "negotiation", "won", "lost"])},
+    {
+        "id": st.just("d1"),
+        "stage": st.sampled_from(
+            ["discovery", "proposal", "negotiation", "won", "lost"]
+        ),
+    },
     optional={
         "budget": st.one_of(st.none(), st.integers(0, 10)),
         "decision_maker": st.sampled_from(["", "CFO"]),
@@ -496,39 +840,54 @@ policies = st.builds(
 
 
 @given(deals, targets, policies, st.booleans(), st.booleans())
-def test_advance_succeeds_exactly_when_evaluate_allows(deal, target, policy, met_activity, approved):
+def test_advance_succeeds_exactly_when_evaluate_allows(
+    deal, target, policy, met_activity, approved
+):
     pipeline = b2b(policy)
-    kwargs = {"entered_at": days_ago(3), "activities": [MEETING] if met_activity else [], "approvals": [APPROVAL] if approved else []}
+    kwargs = {
+        "entered_at": days_ago(3),
+        "activities": [MEETING] if met_activity else [],
+        "approvals": [APPROVAL] if approved else [],
+    }
     decision = evaluate(pipeline, deal, target, as_of=AS_OF, **kwargs)
-    try:
-        moved, event = advance(pipeline, deal, target, as_of=AS_OF, **kwargs)
-    except StageMoveError as error:
-        assert not decision.allowed
-        assert error.decision == decision
+    if not decision.allowed:
+        with pytest.raises(StageMoveError) as caught:
+            advance(pipeline, deal, target, as_of=AS_OF, **kwargs)
+        assert caught.value.decision == decision
     else:
-        assert decision.allowed
+        moved, event = advance(pipeline, deal, target, as_of=AS_OF, **kwargs)
         assert moved["stage"] == target and event.to_stage == target
     assert decision.allowed == (not decision.unmet and not decision.violations)
 
 
 @given(deals, targets)
-def test_satisfied_criteria_do_not_change_the_verdict_and_each_unmet_one_counts_once(deal, target):
+def test_satisfied_criteria_do_not_change_the_verdict_and_each_unmet_one_counts_once(
+    deal, target
+):
     base = b2b()
     decision = decide(base, deal, target)
     # Adding a criterion that every record meets changes nothing.
     always = MustHold(field("id") == "d1")
     stages = list(base.stages)
-    stages[0] = attrs.evolve(stages[0], exit_criteria=(*stages[0].exit_criteria, always))
+    stages[0] = attrs.evolve(
+        stages[0], exit_criteria=(*stages[0].exit_criteria, always)
+    )
     widened = attrs.evolve(base, stages=tuple(stages))
     assert decide(widened, deal, target) == decision
     # Removing one unmet criterion shortens the list by exactly its items.
     for stage_index, stage in enumerate(base.stages):
         for criterion_index, criterion in enumerate(stage.exit_criteria):
-            own = [u for u in decision.unmet if u.stage == stage.key and u.criterion == criterion.kind]
+            own = [
+                u
+                for u in decision.unmet
+                if u.stage == stage.key and u.criterion == criterion.kind
+            ]
             if not own:
                 continue
             trimmed_stage = attrs.evolve(
-                stage, exit_criteria=stage.exit_criteria[:criterion_index] + stage.exit_criteria[criterion_index + 1:]
+                stage,
+                exit_criteria=stage.exit_criteria[:criterion_index]
+                + stage.exit_criteria[criterion_index + 1 :],
             )
             stages = list(base.stages)
             stages[stage_index] = trimmed_stage
@@ -542,3 +901,24 @@ def test_json_round_trip_gives_identical_decisions(deal, target, policy):
     again = structure(json.loads(json.dumps(unstructure(pipeline))), Pipeline)
     assert again == pipeline
     assert decide(again, deal, target) == decide(pipeline, deal, target)
+
+
+def test_since_accepts_a_duration_and_graphs_may_join():
+    from crmcore.conditions import Duration
+
+    assert RequiredActivity("call", since=Duration(days=3)).since == Duration(days=3)
+    diamond = TransitionPolicy(
+        "graph",
+        lost_reasons=("x",),
+        transitions=[
+            Transition("discovery", "proposal"),
+            Transition("discovery", "negotiation"),
+            Transition("proposal", "negotiation"),
+            Transition("negotiation", "won"),
+            Transition("negotiation", "lost"),
+            Transition("negotiation", "discovery"),
+        ],
+    )
+    # Skipping proposal still needs proposal's criterion (amount >= 1000).
+    assert decide(b2b(diamond), ready(amount=1), "negotiation").allowed is False
+    assert decide(b2b(diamond), ready(), "negotiation").allowed

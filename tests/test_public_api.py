@@ -20,6 +20,7 @@ PUBLIC_MODULES = [
     "conditions",
     "segments",
     "rfm",
+    "pipelines",
     "records",
     "serialization",
     "sample",

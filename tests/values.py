@@ -4,6 +4,7 @@ from hypothesis import strategies as st
 
 from crmcore.calendar import Interval, Period, PeriodUnit
 from crmcore.money import Money
+from crmcore.pipelines import Pipeline
 from crmcore.records import (
     Account,
     Activity,
@@ -25,6 +26,7 @@ from crmcore.testing import (
     opportunities,
     period_units,
     periods,
+    pipelines,
     segments,
     stage_changes,
     subscriptions,
@@ -47,4 +49,5 @@ ROUND_TRIPS: list[tuple[type, st.SearchStrategy[object]]] = [
     (Segment, segments()),
     (Tiering, tierings()),
     (IcpModel, icp_models()),
+    (Pipeline, pipelines()),
 ]

@@ -80,6 +80,13 @@ if TYPE_CHECKING:
         register_condition,
         to_text,
     )
+    from crmcore.pipelines import (
+        Pipeline,
+        StageDecision,
+        StageDefinition,
+        StageMoveError,
+        TransitionPolicy,
+    )
     from crmcore.rfm import btyd_summary, calibration_holdout, rfm_scores, rfm_segments
     from crmcore.sample import SampleData, generate_sample
     from crmcore.segments import (
@@ -126,16 +133,21 @@ __all__ = [
     "Outcome",
     "Period",
     "PeriodUnit",
+    "Pipeline",
     "Problem",
     "SampleData",
     "Segment",
     "SegmentCounter",
     "StageChange",
     "StageChangeLike",
+    "StageDecision",
+    "StageDefinition",
+    "StageMoveError",
     "Subscription",
     "SubscriptionLike",
     "Tier",
     "Tiering",
+    "TransitionPolicy",
     "UnknownKindError",
     "__version__",
     "add_calendar",
@@ -171,6 +183,16 @@ __all__ = [
 
 # Public names loaded on first access, mapped to the module defining them.
 _LAZY = {
+    **dict.fromkeys(
+        [
+            "Pipeline",
+            "StageDecision",
+            "StageDefinition",
+            "StageMoveError",
+            "TransitionPolicy",
+        ],
+        "crmcore.pipelines",
+    ),
     **dict.fromkeys(
         [
             "IcpCriterion",

@@ -1,4 +1,4 @@
-"""Pipelines and stages: exit criteria, transition rules and decisions that explain themselves.
+"""Pipelines and stages: exit criteria, transition rules, self-explaining decisions.
 
 A stage is tied to an action or milestone, not just a label: "Discovery call
 completed and needs confirmed" is a stage; "Qualified" is a label. So each
@@ -183,7 +183,8 @@ class UnmetCriterion:
         if self.field is None:
             return f"[{self.stage}] {self.message}"
         seen = "missing" if self.actual is MISSING else repr(self.actual)
-        return f"[{self.stage}] {self.message} ({self.field}: expected {self.expected}, got {seen})"
+        detail = f"{self.field}: expected {self.expected}, got {seen}"
+        return f"[{self.stage}] {self.message} ({detail})"
 
 
 class ExitCriterion(Protocol):
@@ -236,8 +237,10 @@ class RequiredFields:
 
     Examples:
         >>> from datetime import datetime, timezone
-        >>> context = StageContext({"budget": 10}, datetime(2026, 1, 1, tzinfo=timezone.utc))
-        >>> [u.field for u in RequiredFields(("budget", "timeline")).check(context, "discovery")]
+        >>> as_of = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        >>> context = StageContext({"budget": 10}, as_of)
+        >>> rule = RequiredFields(("budget", "timeline"))
+        >>> [u.field for u in rule.check(context, "discovery")]
         ['timeline']
     """
 
@@ -358,7 +361,8 @@ class RequiredActivity:
                 raise DataError(
                     "history",
                     None,
-                    f"the stage history (or entered_at=) to count {self.activity_kind!r} "
+                    "the stage history (or entered_at=) to count "
+                    f"{self.activity_kind!r} "
                     f"activities since the record entered {stage!r}",
                 )
             window = "since entering the stage"
@@ -382,7 +386,8 @@ class RequiredActivity:
                 found += 1
         if found >= self.count:
             return ()
-        what = f"{self.count} {self.activity_kind} activit{'y' if self.count == 1 else 'ies'}"
+        noun = "activity" if self.count == 1 else "activities"
+        what = f"{self.count} {self.activity_kind} {noun}"
         return (
             UnmetCriterion(
                 self.kind,
@@ -406,7 +411,7 @@ def _names(values: Iterable[str]) -> tuple[str, ...]:
 
 @attrs.frozen
 class RequiredApproval:
-    """An approval named ``approval`` must be on record, by one of ``roles`` if given."""
+    """An approval named ``approval`` must be on record, by one of ``roles`` if any."""
 
     kind: ClassVar[str] = "required_approval"
     approval: str = attrs.field(validator=_name)
@@ -416,9 +421,9 @@ class RequiredApproval:
     def check(self, context: StageContext, stage: str) -> tuple[UnmetCriterion, ...]:
         """One unmet item when no matching approval is on record."""
         for approval in context.approvals:
-            if approval.name == self.approval and approval.at <= context.as_of:
-                if not self.roles or approval.role in self.roles:
-                    return ()
+            in_time = approval.name == self.approval and approval.at <= context.as_of
+            if in_time and (not self.roles or approval.role in self.roles):
+                return ()
         by = f" by one of {', '.join(self.roles)}" if self.roles else ""
         return (
             UnmetCriterion(
@@ -580,7 +585,7 @@ class StageDefinition:
 
     @property
     def category(self) -> str:
-        """The forecast category: as set, else ``pipeline`` / ``closed`` / ``omitted``."""
+        """The forecast category as set, else ``pipeline``, ``closed``, ``omitted``."""
         return self.forecast_category or _DEFAULT_CATEGORY[self.kind]
 
     @property
@@ -673,6 +678,11 @@ def _path(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
     parse_path(value)
 
 
+def _policy(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, TransitionPolicy):
+        raise DataTypeError(attribute.name, value, "a TransitionPolicy")
+
+
 @attrs.frozen
 class Pipeline:
     """Ordered stages and the policy for moving between them.
@@ -694,7 +704,9 @@ class Pipeline:
 
     key: str = attrs.field(validator=_name)
     stages: tuple[StageDefinition, ...] = attrs.field(converter=_stages)
-    policy: TransitionPolicy = attrs.field(factory=TransitionPolicy, kw_only=True)
+    policy: TransitionPolicy = attrs.field(
+        factory=TransitionPolicy, validator=_policy, kw_only=True
+    )
     stage_field: str = attrs.field(default="stage", validator=_path, kw_only=True)
     lost_reason_field: str = attrs.field(
         default="lost_reason", validator=_path, kw_only=True
@@ -900,7 +912,8 @@ def _policy_violations(
         return []
     if policy.mode == "no_skip" and step > 1:
         return [
-            f"{target.key!r} skips stages after {current.key!r}; move one stage at a time"
+            f"{target.key!r} skips stages after {current.key!r}; "
+            "move one stage at a time"
         ]
     return []
 
@@ -964,7 +977,8 @@ def evaluate(
         )
         if reason not in pipeline.policy.lost_reasons:
             violations.append(
-                f"losing needs a reason, one of {', '.join(pipeline.policy.lost_reasons)}"
+                "losing needs a reason, one of "
+                f"{', '.join(pipeline.policy.lost_reasons)}"
                 + ("" if reason in (MISSING, None) else f" (got {reason!r})")
             )
             prompt.append(pipeline.lost_reason_field)
@@ -1081,7 +1095,8 @@ def advance(
 def _has(record: object, name: str) -> bool:
     if isinstance(record, Mapping):
         return name in record
-    return attrs.has(type(record)) and name in attrs.fields_dict(type(record))
+    cls: Any = type(record)
+    return attrs.has(cls) and name in attrs.fields_dict(cls)
 
 
 def _updated(record: Any, updates: dict[str, Any]) -> Any:

@@ -51,7 +51,6 @@ from cattrs.gen import make_dict_structure_fn, override
 from crmcore import conditions, pipelines
 from crmcore.calendar import PeriodUnit, require_aware
 from crmcore.errors import (
-    CrmcoreError,
     DataError,
     DataTypeError,
     DefinitionError,
@@ -392,8 +391,6 @@ def _message(error: BaseException) -> str:
     if isinstance(error, DataError):
         message = f"expected {error.expected}, got {describe_value(error.value)}"
         return f"{message}; {error.hint}" if error.hint else message
-    if isinstance(error, CrmcoreError):
-        return str(error)
     # A user's own validator may raise anything; keep its type in the message.
     return f"{type(error).__name__}: {error}"
 

@@ -39,6 +39,13 @@ from crmcore.calendar import (
     PeriodUnit,
 )
 from crmcore.money import CURRENCY_MINOR_UNITS, Money
+from crmcore.pipelines import (
+    MustHold,
+    Pipeline,
+    RequiredFields,
+    StageDefinition,
+    TransitionPolicy,
+)
 from crmcore.records import (
     Account,
     Activity,
@@ -68,6 +75,7 @@ __all__ = [
     "opportunities",
     "period_units",
     "periods",
+    "pipelines",
     "segments",
     "stage_changes",
     "subscriptions",
@@ -465,3 +473,59 @@ def icp_models(fields: tuple[str, ...] = _LEAF_FIELDS) -> st.SearchStrategy[Any]
         tiers=tiers,
         disqualifiers=st.lists(segments(fields), max_size=2),
     )
+
+
+def pipelines() -> st.SearchStrategy[Any]:
+    """Random valid [`Pipeline`][crmcore.pipelines.Pipeline] definitions.
+
+    Two to five open stages with field and condition exit criteria, a won
+    and a lost stage, and a random non-graph policy with lost reasons.
+    """
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Pipeline:
+        count = draw(st.integers(1, 5))
+        opens = []
+        for index in range(count):
+            criteria = draw(
+                st.lists(
+                    st.one_of(
+                        st.builds(
+                            RequiredFields,
+                            st.lists(
+                                st.sampled_from(_LEAF_FIELDS), min_size=1, max_size=3
+                            ),
+                        ),
+                        st.builds(MustHold, conditions(max_leaves=4)),
+                    ),
+                    max_size=2,
+                )
+            )
+            opens.append(
+                StageDefinition(
+                    f"stage_{index}",
+                    f"Stage {index}",
+                    probability=draw(
+                        _opt(st.integers(0, 100).map(lambda p: Decimal(p) / 100))
+                    ),
+                    exit_criteria=criteria,
+                    rotting_days=draw(_opt(st.integers(1, 90))),
+                )
+            )
+        policy = TransitionPolicy(
+            draw(st.sampled_from(["free", "forward_only", "no_skip"])),
+            allow_backward=draw(st.booleans()),
+            allow_reopen=draw(st.booleans()),
+            lost_reasons=draw(st.lists(ids(), min_size=1, max_size=3, unique=True)),
+        )
+        return Pipeline(
+            draw(ids("pipeline-")),
+            (
+                *opens,
+                StageDefinition("won", "Won", kind="won"),
+                StageDefinition("lost", "Lost", kind="lost"),
+            ),
+            policy=policy,
+        )
+
+    return build()
