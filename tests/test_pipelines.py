@@ -922,3 +922,19 @@ def test_since_accepts_a_duration_and_graphs_may_join():
     # Skipping proposal still needs proposal's criterion (amount >= 1000).
     assert decide(b2b(diamond), ready(amount=1), "negotiation").allowed is False
     assert decide(b2b(diamond), ready(), "negotiation").allowed
+
+
+def test_stages_listed_after_the_target_never_gate_it():
+    pipeline = Pipeline(
+        "lifecycle",
+        (
+            StageDefinition("opportunity", "Opportunity"),
+            StageDefinition("customer", "Customer", kind="won"),
+            StageDefinition("evangelist", "Evangelist", exit_criteria=(RequiredFields(("nps",)),)),
+        ),
+        policy=TransitionPolicy("graph", transitions=[
+            Transition("opportunity", "customer"), Transition("customer", "evangelist"),
+        ]),
+    )
+    assert evaluate(pipeline, {"id": "c", "stage": "opportunity"}, "customer", as_of=AS_OF).allowed
+    assert evaluate(pipeline, {"id": "c", "stage": "customer"}, "evangelist", as_of=AS_OF).allowed

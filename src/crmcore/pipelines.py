@@ -921,15 +921,19 @@ def _policy_violations(
 def _stages_to_clear(
     pipeline: Pipeline, current: StageDefinition | None, target: StageDefinition
 ) -> list[StageDefinition]:
-    """The open stages whose exit criteria a move must meet (see module docs)."""
+    """The open stages whose exit criteria a move must meet (see module docs).
+
+    For a forward move: the current stage and every open stage listed between
+    it and the target. Stages listed after the target (an open "evangelist"
+    stage after a won "customer" stage) never gate it.
+    """
     if current is None or current.kind != "open" or target.kind == "lost":
         return []
-    opens = pipeline.open_stages
-    start = pipeline.position(current.key)
-    end = len(opens) if target.kind == "won" else pipeline.position(target.key)
+    order = [s.key for s in pipeline.stages]
+    start, end = order.index(current.key), order.index(target.key)
     if end <= start:
         return []
-    return list(opens[start:end])
+    return [s for s in pipeline.stages[start:end] if s.kind == "open"]
 
 
 def evaluate(
