@@ -930,11 +930,21 @@ def test_stages_listed_after_the_target_never_gate_it():
         (
             StageDefinition("opportunity", "Opportunity"),
             StageDefinition("customer", "Customer", kind="won"),
-            StageDefinition("evangelist", "Evangelist", exit_criteria=(RequiredFields(("nps",)),)),
+            StageDefinition(
+                "evangelist", "Evangelist", exit_criteria=(RequiredFields(("nps",)),)
+            ),
         ),
-        policy=TransitionPolicy("graph", transitions=[
-            Transition("opportunity", "customer"), Transition("customer", "evangelist"),
-        ]),
+        policy=TransitionPolicy(
+            "graph",
+            transitions=[
+                Transition("opportunity", "customer"),
+                Transition("customer", "evangelist"),
+            ],
+        ),
     )
-    assert evaluate(pipeline, {"id": "c", "stage": "opportunity"}, "customer", as_of=AS_OF).allowed
-    assert evaluate(pipeline, {"id": "c", "stage": "customer"}, "evangelist", as_of=AS_OF).allowed
+    assert evaluate(
+        pipeline, {"id": "c", "stage": "opportunity"}, "customer", as_of=AS_OF
+    ).allowed
+    assert evaluate(
+        pipeline, {"id": "c", "stage": "customer"}, "evangelist", as_of=AS_OF
+    ).allowed

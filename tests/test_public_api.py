@@ -21,6 +21,7 @@ PUBLIC_MODULES = [
     "segments",
     "rfm",
     "pipelines",
+    "lifecycle",
     "records",
     "serialization",
     "sample",

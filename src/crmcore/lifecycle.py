@@ -26,6 +26,7 @@ Examples:
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import pairwise
 
 from crmcore.conditions import field
 from crmcore.pipelines import (
@@ -70,10 +71,7 @@ def customer_lifecycle() -> Pipeline:
     ``sql`` or ``mql``; any stage may move to ``other`` (partners, vendors,
     employees: contacts outside the journey) and back to ``lead``.
     """
-    forward = [
-        Transition(a, b)
-        for a, b in zip(_LIFECYCLE_PATH, _LIFECYCLE_PATH[1:], strict=False)
-    ]
+    forward = [Transition(a, b) for a, b in pairwise(_LIFECYCLE_PATH)]
     recycling = [
         Transition("mql", "lead"),
         Transition("sql", "lead"),
@@ -152,7 +150,7 @@ def customer_lifecycle() -> Pipeline:
             StageDefinition(
                 "other",
                 "Other",
-                guidance="Contacts outside the buying journey (partners, vendors, staff).",
+                guidance="Contacts outside the journey: partners, vendors, staff.",
             ),
         ),
         policy=TransitionPolicy("graph", transitions=(*forward, *recycling, *other)),
@@ -312,7 +310,7 @@ def intervention_moments() -> tuple[Segment, ...]:
         Segment(
             "conversion",
             field("converted_at").within_last("7d"),
-            description="Became a customer this week: hand over to onboarding with context.",
+            description="Became a customer this week: hand over to onboarding.",
         ),
         Segment(
             "onboarding",
