@@ -1,0 +1,404 @@
+"""Stage analytics from stage histories: time in stage, conversion, funnel, stuck deals.
+
+[`StageAnalytics`][crmcore.stage_analytics.StageAnalytics] is a mergeable
+accumulator (``add`` one record's history, ``merge`` two partial results,
+``result``): the same code runs over one generator in constant memory per
+record, or over partitions merged afterwards, with identical results.
+[`stage_analytics`][crmcore.stage_analytics.stage_analytics] runs it over a
+flat stream of stage changes grouped by record.
+
+Definitions (all as of ``as_of``; changes after it are ignored):
+
+* **Visits.** Each change enters a stage; the visit lasts until the next
+  change. A deal that loops back enters a stage twice: two visits, both
+  counted. The last visit of an open deal is still running.
+* **Time in stage**: mean, median and p90 (nearest rank) of the *completed*
+  visits, in fractional days of elapsed time.
+* **Conversion, reached-beyond** (default, robust to skipped stages): deals
+  that reached any later stage (won counts as after every open stage) /
+  deals that reached the stage.
+* **Conversion, next-stage**: deals whose next move after first entering the
+  stage went to the next stage in order (won after the last open stage) /
+  deals that entered the stage.
+* **Backward moves**: moves to an earlier open stage. **Skips**: moves past
+  the next stage in order (to won included).
+* **Stuck**: open deals whose current visit is longer than the stage's
+  ``rotting_days``.
+
+Examples:
+    >>> from datetime import datetime, timedelta, timezone
+    >>> from crmcore.pipelines import Pipeline, StageDefinition, TransitionPolicy
+    >>> from crmcore.records import StageChange
+    >>> pipeline = Pipeline("p", (StageDefinition("a", "A"), StageDefinition("b", "B"),
+    ...     StageDefinition("won", "Won", kind="won")))
+    >>> t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    >>> changes = [StageChange("d1", None, "a", t0),
+    ...            StageChange("d1", "a", "b", t0 + timedelta(days=2)),
+    ...            StageChange("d1", "b", "won", t0 + timedelta(days=5))]
+    >>> report = stage_analytics(pipeline, changes, as_of=t0 + timedelta(days=30))
+    >>> report.stage("a").mean_days, report.stage("b").mean_days, report.won
+    (Decimal('2'), Decimal('3'), 1)
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Final
+
+import attrs
+
+from crmcore.calendar import require_aware
+from crmcore.errors import DataError, DataTypeError, NaiveDatetimeError
+from crmcore.pipelines import Pipeline
+from crmcore.records import field_getter
+
+__all__ = [
+    "StageAnalytics",
+    "StageReport",
+    "StageStats",
+    "StuckDeal",
+    "group_histories",
+    "stage_analytics",
+]
+
+_MICROSECONDS_PER_DAY: Final = Decimal(86_400_000_000)
+_ONE_MICROSECOND: Final = timedelta(microseconds=1)
+
+_record_id = field_getter("record_id")
+_to_stage = field_getter("to_stage")
+_at = field_getter("at")
+
+
+def _days(microseconds: int) -> Decimal:
+    return Decimal(microseconds) / _MICROSECONDS_PER_DAY
+
+
+@attrs.frozen
+class StuckDeal:
+    """An open deal that has stayed in its stage longer than the stage's rotting threshold."""
+
+    record_id: object
+    stage: str
+    entered_at: datetime
+    days_in_stage: Decimal
+    rotting_days: int
+
+
+@attrs.frozen
+class StageStats:
+    """Figures for one stage.
+
+    Attributes:
+        stage: The stage key.
+        visits: Times any deal entered the stage (loops count again).
+        deals: Deals that reached the stage at least once.
+        completed: Visits that ended (the deal moved on).
+        current: Deals in the stage as of ``as_of``.
+        mean_days: Mean days of the completed visits (``None``: none completed).
+        median_days: Median days (``None``: none completed).
+        p90_days: 90th percentile, nearest rank (``None``: none completed).
+        conversion: Reached-beyond conversion (``None``: no deal reached it).
+        next_stage_conversion: Next-stage conversion (``None``: no deal entered it).
+    """
+
+    stage: str
+    visits: int
+    deals: int
+    completed: int
+    current: int
+    mean_days: Decimal | None
+    median_days: Decimal | None
+    p90_days: Decimal | None
+    conversion: Decimal | None
+    next_stage_conversion: Decimal | None
+
+
+@attrs.frozen
+class StageReport:
+    """The result of [`StageAnalytics`][crmcore.stage_analytics.StageAnalytics].
+
+    Attributes:
+        as_of: The moment the report describes.
+        deals: Deals (histories) seen.
+        stages: One [`StageStats`][crmcore.stage_analytics.StageStats] per open stage, in order.
+        won: Deals whose last stage is a won stage.
+        lost: Deals whose last stage is a lost stage.
+        backward_moves: Moves to an earlier open stage.
+        skips: Moves past the next stage in order.
+        stuck: Open deals past their stage's rotting threshold, longest first.
+    """
+
+    as_of: datetime
+    deals: int
+    stages: tuple[StageStats, ...]
+    won: int
+    lost: int
+    backward_moves: int
+    skips: int
+    stuck: tuple[StuckDeal, ...]
+
+    def stage(self, key: str) -> StageStats:
+        """The figures of one stage."""
+        for stats in self.stages:
+            if stats.stage == key:
+                return stats
+        raise DataError(
+            "stage", key, f"one of {', '.join(s.stage for s in self.stages)}"
+        )
+
+    @property
+    def funnel(self) -> tuple[tuple[str, int], ...]:
+        """Deals that reached each open stage, then won: the funnel."""
+        return (*((s.stage, s.deals) for s in self.stages), ("won", self.won))
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        """One plain row per stage, for ``pandas.DataFrame(report.to_rows())``."""
+        return [attrs.asdict(stats) for stats in self.stages]
+
+    def _repr_html_(self) -> str:
+        header = "".join(f"<th>{name}</th>" for name in attrs.fields_dict(StageStats))
+        rows = "".join(
+            "<tr>"
+            + "".join(f"<td>{html.escape(str(v))}</td>" for v in attrs.astuple(s))
+            + "</tr>"
+            for s in self.stages
+        )
+        return f"<table><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _nearest_rank(ordered: Sequence[int], share: Decimal) -> int:
+    rank = int((share * len(ordered)).to_integral_value(rounding="ROUND_CEILING"))
+    return ordered[max(rank, 1) - 1]
+
+
+def _ratio(numerator: int, denominator: int) -> Decimal | None:
+    return None if denominator == 0 else Decimal(numerator) / Decimal(denominator)
+
+
+@attrs.define
+class StageAnalytics:
+    """Mergeable accumulator of stage histories: ``add``, ``update``, ``merge``, ``result``.
+
+    Build the empty accumulator with [`of`][crmcore.stage_analytics.StageAnalytics.of].
+    """
+
+    pipeline: Pipeline
+    as_of: datetime
+    deals: int = 0
+    durations: dict[str, list[int]] = attrs.field(factory=dict)
+    visits: Counter[str] = attrs.field(factory=Counter)
+    reached: Counter[str] = attrs.field(factory=Counter)
+    beyond: Counter[str] = attrs.field(factory=Counter)
+    advanced: Counter[str] = attrs.field(factory=Counter)
+    current: Counter[str] = attrs.field(factory=Counter)
+    won: int = 0
+    lost: int = 0
+    backward_moves: int = 0
+    skips: int = 0
+    stuck: list[StuckDeal] = attrs.field(factory=list)
+
+    @classmethod
+    def of(cls, pipeline: Pipeline, *, as_of: datetime) -> StageAnalytics:
+        """The empty accumulator (the identity of ``merge``)."""
+        if not isinstance(pipeline, Pipeline):
+            raise DataTypeError("pipeline", pipeline, "a Pipeline")
+        require_aware(as_of, "as_of")
+        return cls(pipeline, as_of)
+
+    def _position(self, stage: object) -> int:
+        """Open stages 0..k-1, won k, lost -1; unknown stages are an error."""
+        pipeline = self.pipeline
+        position = pipeline.position(stage) if isinstance(stage, str) else -2
+        if position >= 0:
+            return position
+        kind = pipeline.stage(stage).kind  # raises DataError for unknown keys
+        return len(pipeline.open_stages) if kind == "won" else -1
+
+    def add(self, history: Iterable[Any]) -> None:
+        """Count one record's stage history (its changes, in any order)."""
+        as_of = self.as_of
+        changes = []
+        for change in history:
+            at = _at(change)
+            if not isinstance(at, datetime):
+                raise DataTypeError("at", at, "a timezone-aware datetime")
+            if at.tzinfo is None:
+                raise NaiveDatetimeError("at", at)
+            if at <= as_of:
+                changes.append((at, _to_stage(change), _record_id(change)))
+        if not changes:
+            return
+        changes.sort(key=lambda item: item[0])
+        self.deals += 1
+        positions = [self._position(stage) for _, stage, _ in changes]
+        opens = len(self.pipeline.open_stages)
+        first_entry: dict[str, int] = {}
+        for index, ((at, stage, _), position) in enumerate(
+            zip(changes, positions, strict=True)
+        ):
+            self.visits[stage] += 1
+            first_entry.setdefault(stage, index)
+            if index:
+                previous_at, previous_stage, _ = changes[index - 1]
+                previous = positions[index - 1]
+                if 0 <= previous < opens:
+                    self.durations.setdefault(previous_stage, []).append(
+                        (at - previous_at) // _ONE_MICROSECOND
+                    )
+                if 0 <= position < previous and previous < opens:
+                    self.backward_moves += 1
+                elif previous >= 0 and position > previous + 1:
+                    self.skips += 1
+        reached_positions = {p for p in positions if p >= 0}
+        for stage, index in first_entry.items():
+            position = positions[index]
+            if not 0 <= position < opens:
+                continue
+            self.reached[stage] += 1
+            if any(p > position for p in reached_positions):
+                self.beyond[stage] += 1
+            if index + 1 < len(changes) and positions[index + 1] == position + 1:
+                self.advanced[stage] += 1
+        last_at, last_stage, record_id = changes[-1]
+        last_position = positions[-1]
+        if last_position == opens:
+            self.won += 1
+        elif last_position < 0:
+            self.lost += 1
+        else:
+            self.current[last_stage] += 1
+            rotting = self.pipeline.stage(last_stage).rotting_days
+            age = (as_of - last_at) // _ONE_MICROSECOND
+            if rotting is not None and age > rotting * 86_400_000_000:
+                self.stuck.append(
+                    StuckDeal(record_id, last_stage, last_at, _days(age), rotting)
+                )
+
+    def update(self, histories: Iterable[Iterable[Any]]) -> StageAnalytics:
+        """Count every history of an iterable (one per record); return ``self``."""
+        for history in histories:
+            self.add(history)
+        return self
+
+    def merge(self, other: StageAnalytics) -> StageAnalytics:
+        """A new accumulator holding both (same pipeline and ``as_of`` required)."""
+        if (other.pipeline, other.as_of) != (self.pipeline, self.as_of):
+            raise DataError(
+                "other", other, "StageAnalytics of the same pipeline and as_of"
+            )
+        durations = {k: list(v) for k, v in self.durations.items()}
+        for key, values in other.durations.items():
+            durations.setdefault(key, []).extend(values)
+        return StageAnalytics(
+            self.pipeline,
+            self.as_of,
+            self.deals + other.deals,
+            durations,
+            self.visits + other.visits,
+            self.reached + other.reached,
+            self.beyond + other.beyond,
+            self.advanced + other.advanced,
+            self.current + other.current,
+            self.won + other.won,
+            self.lost + other.lost,
+            self.backward_moves + other.backward_moves,
+            self.skips + other.skips,
+            [*self.stuck, *other.stuck],
+        )
+
+    def result(self) -> StageReport:
+        """The report (independent of the order histories were added in)."""
+        stats = []
+        for stage in self.pipeline.open_stages:
+            key = stage.key
+            ordered = sorted(self.durations.get(key, []))
+            count = len(ordered)
+            if count:
+                mean: Decimal | None = _days(sum(ordered)) / count
+                middle = count // 2
+                median: Decimal | None = (
+                    _days(ordered[middle])
+                    if count % 2
+                    else _days(ordered[middle - 1] + ordered[middle]) / 2
+                )
+                p90: Decimal | None = _days(_nearest_rank(ordered, Decimal("0.9")))
+            else:
+                mean = median = p90 = None
+            stats.append(
+                StageStats(
+                    stage=key,
+                    visits=self.visits[key],
+                    deals=self.reached[key],
+                    completed=count,
+                    current=self.current[key],
+                    mean_days=mean,
+                    median_days=median,
+                    p90_days=p90,
+                    conversion=_ratio(self.beyond[key], self.reached[key]),
+                    next_stage_conversion=_ratio(self.advanced[key], self.reached[key]),
+                )
+            )
+        stuck = sorted(self.stuck, key=lambda s: (-s.days_in_stage, str(s.record_id)))
+        return StageReport(
+            as_of=self.as_of,
+            deals=self.deals,
+            stages=tuple(stats),
+            won=self.won,
+            lost=self.lost,
+            backward_moves=self.backward_moves,
+            skips=self.skips,
+            stuck=tuple(stuck),
+        )
+
+
+def group_histories(changes: Iterable[Any]) -> Iterator[list[Any]]:
+    """Group a stream of stage changes into one list per record, lazily.
+
+    The stream must keep each record's changes together (as exports sorted by
+    record do, and as crmcore's sample data does); a record whose changes
+    reappear after another record's raises an error instead of being counted
+    twice.
+
+    Raises:
+        DataError: When a record's changes are not contiguous.
+    """
+    seen: set[object] = set()
+    group: list[Any] = []
+    current: object = None
+    for change in changes:
+        record_id = _record_id(change)
+        if group and record_id != current:
+            seen.add(current)
+            yield group
+            group = []
+        if not group:
+            if record_id in seen:
+                raise DataError(
+                    "record_id",
+                    record_id,
+                    "all changes of one record next to each other (sort by record first)",
+                )
+            current = record_id
+        group.append(change)
+    if group:
+        yield group
+
+
+def stage_analytics(
+    pipeline: Pipeline, changes: Iterable[Any], *, as_of: datetime
+) -> StageReport:
+    """Stage analytics over a flat stream of stage changes, grouped by record.
+
+    See the module docs for the definitions; see
+    [`group_histories`][crmcore.stage_analytics.group_histories] for the order
+    the stream must have.
+    """
+    return (
+        StageAnalytics.of(pipeline, as_of=as_of)
+        .update(group_histories(changes))
+        .result()
+    )
