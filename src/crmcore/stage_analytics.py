@@ -70,6 +70,7 @@ _ONE_MICROSECOND: Final = timedelta(microseconds=1)
 
 _record_id = field_getter("record_id")
 _to_stage = field_getter("to_stage")
+_from_stage = field_getter("from_stage")
 _at = field_getter("at")
 
 
@@ -79,7 +80,7 @@ def _days(microseconds: int) -> Decimal:
 
 @attrs.frozen
 class StuckDeal:
-    """An open deal that has stayed in its stage longer than the stage's rotting threshold."""
+    """An open deal that has stayed in its stage past the stage's rotting days."""
 
     record_id: object
     stage: str
@@ -124,7 +125,8 @@ class StageReport:
     Attributes:
         as_of: The moment the report describes.
         deals: Deals (histories) seen.
-        stages: One [`StageStats`][crmcore.stage_analytics.StageStats] per open stage, in order.
+        stages: One [`StageStats`][crmcore.stage_analytics.StageStats] per open
+            stage, in order.
         won: Deals whose last stage is a won stage.
         lost: Deals whose last stage is a lost stage.
         backward_moves: Moves to an earlier open stage.
@@ -181,7 +183,7 @@ def _ratio(numerator: int, denominator: int) -> Decimal | None:
 
 @attrs.define
 class StageAnalytics:
-    """Mergeable accumulator of stage histories: ``add``, ``update``, ``merge``, ``result``.
+    """Mergeable accumulator of stage histories: ``add``, ``merge``, ``result``.
 
     Build the empty accumulator with [`of`][crmcore.stage_analytics.StageAnalytics.of].
     """
@@ -200,6 +202,16 @@ class StageAnalytics:
     backward_moves: int = 0
     skips: int = 0
     stuck: list[StuckDeal] = attrs.field(factory=list)
+    _positions: dict[str, int] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        opens = len(self.pipeline.open_stages)
+        self._positions = {
+            stage.key: self.pipeline.position(stage.key)
+            if stage.kind == "open"
+            else (opens if stage.kind == "won" else -1)
+            for stage in self.pipeline.stages
+        }
 
     @classmethod
     def of(cls, pipeline: Pipeline, *, as_of: datetime) -> StageAnalytics:
@@ -210,18 +222,16 @@ class StageAnalytics:
         return cls(pipeline, as_of)
 
     def _position(self, stage: object) -> int:
-        """Open stages 0..k-1, won k, lost -1; unknown stages are an error."""
-        pipeline = self.pipeline
-        position = pipeline.position(stage) if isinstance(stage, str) else -2
-        if position >= 0:
-            return position
-        kind = pipeline.stage(stage).kind  # raises DataError for unknown keys
-        return len(pipeline.open_stages) if kind == "won" else -1
+        """Open stages 0..k-1 in order, won k, lost -1; unknown stages are an error."""
+        position = self._positions.get(stage) if isinstance(stage, str) else None
+        if position is None:
+            self.pipeline.stage(stage)  # raises DataError naming the known stages
+        return position  # type: ignore[return-value]
 
     def add(self, history: Iterable[Any]) -> None:
         """Count one record's stage history (its changes, in any order)."""
         as_of = self.as_of
-        changes = []
+        changes: list[tuple[datetime, int, int, str, object]] = []
         for change in history:
             at = _at(change)
             if not isinstance(at, datetime):
@@ -229,42 +239,50 @@ class StageAnalytics:
             if at.tzinfo is None:
                 raise NaiveDatetimeError("at", at)
             if at <= as_of:
-                changes.append((at, _to_stage(change), _record_id(change)))
+                stage = _to_stage(change)
+                position = self._position(stage)
+                # Same-instant changes: creation first, then pipeline order, so
+                # the result never depends on the order of the input.
+                creation = 0 if _from_stage(change) is None else 1
+                changes.append((at, creation, position, str(stage), _record_id(change)))
         if not changes:
             return
-        changes.sort(key=lambda item: item[0])
+        changes.sort(key=lambda item: item[:3])
         self.deals += 1
-        positions = [self._position(stage) for _, stage, _ in changes]
         opens = len(self.pipeline.open_stages)
         first_entry: dict[str, int] = {}
-        for index, ((at, stage, _), position) in enumerate(
-            zip(changes, positions, strict=True)
-        ):
+        previous_at: datetime | None = None
+        previous_stage = ""
+        previous = 0
+        for index, (at, _, position, stage, _) in enumerate(changes):
             self.visits[stage] += 1
             first_entry.setdefault(stage, index)
-            if index:
-                previous_at, previous_stage, _ = changes[index - 1]
-                previous = positions[index - 1]
+            if previous_at is not None:
                 if 0 <= previous < opens:
                     self.durations.setdefault(previous_stage, []).append(
                         (at - previous_at) // _ONE_MICROSECOND
                     )
-                if 0 <= position < previous and previous < opens:
+                if 0 <= position < previous < opens:
                     self.backward_moves += 1
                 elif previous >= 0 and position > previous + 1:
                     self.skips += 1
-        reached_positions = {p for p in positions if p >= 0}
+            previous_at, previous_stage, previous = at, stage, position
+        reached_positions = {change[2] for change in changes if change[2] >= 0}
         for stage, index in first_entry.items():
-            position = positions[index]
+            position = changes[index][2]
             if not 0 <= position < opens:
                 continue
             self.reached[stage] += 1
             if any(p > position for p in reached_positions):
                 self.beyond[stage] += 1
-            if index + 1 < len(changes) and positions[index + 1] == position + 1:
+            if index + 1 < len(changes) and changes[index + 1][2] == position + 1:
                 self.advanced[stage] += 1
-        last_at, last_stage, record_id = changes[-1]
-        last_position = positions[-1]
+        self._finish(changes[-1], opens)
+
+    def _finish(self, last: tuple[datetime, int, int, str, object], opens: int) -> None:
+        """Count where the record ended: won, lost, or in a stage (maybe stuck)."""
+        last_at, _, last_position, last_stage, record_id = last
+        as_of = self.as_of
         if last_position == opens:
             self.won += 1
         elif last_position < 0:
@@ -318,12 +336,17 @@ class StageAnalytics:
             ordered = sorted(self.durations.get(key, []))
             count = len(ordered)
             if count:
-                mean: Decimal | None = _days(sum(ordered)) / count
+                # One division from exact integer microseconds per figure:
+                # rounding is monotone, so median <= p90 always holds.
+                mean: Decimal | None = Decimal(sum(ordered)) / (
+                    count * _MICROSECONDS_PER_DAY
+                )
                 middle = count // 2
                 median: Decimal | None = (
                     _days(ordered[middle])
                     if count % 2
-                    else _days(ordered[middle - 1] + ordered[middle]) / 2
+                    else Decimal(ordered[middle - 1] + ordered[middle])
+                    / (2 * _MICROSECONDS_PER_DAY)
                 )
                 p90: Decimal | None = _days(_nearest_rank(ordered, Decimal("0.9")))
             else:
@@ -380,7 +403,7 @@ def group_histories(changes: Iterable[Any]) -> Iterator[list[Any]]:
                 raise DataError(
                     "record_id",
                     record_id,
-                    "all changes of one record next to each other (sort by record first)",
+                    "all changes of one record next to each other (sort by record)",
                 )
             current = record_id
         group.append(change)
