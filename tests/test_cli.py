@@ -34,6 +34,8 @@ def test_demo_prints_the_pipeline_and_revenue_report():
         assert figure in out
     assert "prospecting" in out and "negotiation" in out
     for section in (
+        "Funnel and time in stage",
+        "Longest-stuck deals",
         "Accounts by size",
         "ICP fit",
         "B2B starter segments",

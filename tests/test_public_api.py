@@ -22,6 +22,7 @@ PUBLIC_MODULES = [
     "rfm",
     "pipelines",
     "lifecycle",
+    "stage_analytics",
     "records",
     "serialization",
     "sample",

@@ -13,6 +13,7 @@ from crmcore.sample import (
     OPEN_STAGES,
     generate_sample,
     iter_opportunities,
+    sample_pipeline,
 )
 
 
@@ -239,3 +240,29 @@ def test_purchases_are_the_won_deals(data):
         "at": won[0].closed_at,
         "amount": won[0].amount,
     }
+
+
+def test_sample_pipeline_allows_every_sample_move(data):
+    from crmcore.pipelines import evaluate
+
+    pipeline = sample_pipeline()
+    assert [s.key for s in pipeline.stages] == [
+        *OPEN_STAGES,
+        "closed_won",
+        "closed_lost",
+    ]
+    deals = {d.id: d for d in data.opportunities}
+    for change in data.stage_changes[:400]:
+        if change.from_stage is None:
+            continue
+        deal = deals[change.record_id]
+        record = {
+            "id": deal.id,
+            "stage": change.from_stage,
+            "account_id": deal.account_id,
+            "owner": deal.owner,
+            "lost_reason": deal.lost_reason,
+        }
+        assert evaluate(pipeline, record, change.to_stage, as_of=change.at).allowed, (
+            change
+        )

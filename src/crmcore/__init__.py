@@ -99,6 +99,7 @@ if TYPE_CHECKING:
         Tiering,
     )
     from crmcore.serialization import from_json, structure, to_json, unstructure
+    from crmcore.stage_analytics import StageAnalytics
 
 __all__ = [
     "DAY",
@@ -138,6 +139,7 @@ __all__ = [
     "SampleData",
     "Segment",
     "SegmentCounter",
+    "StageAnalytics",
     "StageChange",
     "StageChangeLike",
     "StageDecision",
@@ -183,6 +185,8 @@ __all__ = [
 
 # Public names loaded on first access, mapped to the module defining them.
 _LAZY = {
+    # stage_analytics() stays in its module: the name is the submodule's.
+    "StageAnalytics": "crmcore.stage_analytics",
     **dict.fromkeys(
         [
             "Pipeline",

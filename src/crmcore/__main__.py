@@ -22,7 +22,13 @@ from crmcore.errors import CrmcoreError
 from crmcore.money import Money, sum_money
 from crmcore.records import Opportunity, Subscription
 from crmcore.rfm import rfm_scores, rfm_segments
-from crmcore.sample import LOST_REASONS, OPEN_STAGES, SampleData, generate_sample
+from crmcore.sample import (
+    LOST_REASONS,
+    OPEN_STAGES,
+    SampleData,
+    generate_sample,
+    sample_pipeline,
+)
 from crmcore.segments import (
     IcpCriterion,
     IcpModel,
@@ -32,6 +38,7 @@ from crmcore.segments import (
     b2b_size_tiers,
 )
 from crmcore.serialization import unstructure
+from crmcore.stage_analytics import stage_analytics
 
 _DESCRIPTION = "crmcore: CRM strategy as typed values and pure functions."
 _EPILOG = "Run 'python -m crmcore COMMAND --help' for a command's options."
@@ -181,6 +188,7 @@ def demo_report(data: SampleData) -> str:
         ["customers 12 months earlier", f"{customers_before:,}"],
     ]
     lines += _table(["figure", "value"], headline)
+    lines += _funnel_report(data)
     lines += _segment_report(data)
     return "\n".join(lines) + "\n"
 
@@ -198,6 +206,49 @@ DEMO_ICP = IcpModel(
     ),
     tiers=(IcpTier("A", 80), IcpTier("B", 50), IcpTier("C", 20)),
 )
+
+
+def _days(value: Decimal | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _funnel_report(data: SampleData) -> list[str]:
+    report = stage_analytics(sample_pipeline(), data.stage_changes, as_of=data.as_of)
+    lines = ["", f"Funnel and time in stage ({report.deals:,} deals)"]
+    rows = [
+        [
+            s.stage,
+            f"{s.deals:,}",
+            "-" if s.conversion is None else f"{s.conversion * 100:.1f} %",
+            _days(s.median_days),
+            _days(s.p90_days),
+            f"{s.current:,}",
+        ]
+        for s in report.stages
+    ]
+    rows.append(["won", f"{report.won:,}", "", "", "", ""])
+    lines += _table(
+        ["stage", "reached", "moved on", "median days", "p90 days", "now"], rows
+    )
+    lines.append(
+        f"  {report.backward_moves:,} moves back, {report.skips:,} skipped stages, "
+        f"{len(report.stuck):,} stuck deals"
+    )
+    if report.stuck:
+        lines += ["", "Longest-stuck deals"]
+        lines += _table(
+            ["deal", "stage", "days in stage", "expected at most"],
+            [
+                [
+                    str(s.record_id),
+                    s.stage,
+                    f"{s.days_in_stage:.0f}",
+                    str(s.rotting_days),
+                ]
+                for s in report.stuck[:5]
+            ],
+        )
+    return lines
 
 
 def _segment_report(data: SampleData) -> list[str]:

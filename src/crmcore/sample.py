@@ -41,6 +41,12 @@ import attrs
 from crmcore.calendar import add_calendar, require_aware
 from crmcore.errors import DataError, DataTypeError
 from crmcore.money import Money, _check_currency
+from crmcore.pipelines import (
+    Pipeline,
+    RequiredFields,
+    StageDefinition,
+    TransitionPolicy,
+)
 from crmcore.records import (
     Account,
     Activity,
@@ -58,6 +64,7 @@ __all__ = [
     "SampleData",
     "generate_sample",
     "iter_opportunities",
+    "sample_pipeline",
 ]
 
 DEFAULT_START: Final = datetime(2024, 1, 1, tzinfo=UTC)
@@ -194,6 +201,49 @@ _TITLES: Final = (
     "Analyst",
     "CTO",
 )
+
+
+def sample_pipeline() -> Pipeline:
+    """The pipeline the sample's deals move through, with rotting thresholds.
+
+    Its stage keys are [`OPEN_STAGES`][crmcore.sample.OPEN_STAGES] then
+    ``closed_won`` and ``closed_lost``; losing needs one of
+    [`LOST_REASONS`][crmcore.sample.LOST_REASONS]. The exit criteria read
+    fields every sample deal has (so the sample's moves are all allowed);
+    real pipelines ask for more.
+    """
+    rotting = {"prospecting": 14, "discovery": 30, "proposal": 30, "negotiation": 45}
+    names = {
+        "prospecting": "First contact made",
+        "discovery": "Discovery call held",
+        "proposal": "Proposal sent",
+        "negotiation": "Terms negotiated",
+    }
+    probabilities = {
+        "prospecting": "0.1",
+        "discovery": "0.2",
+        "proposal": "0.45",
+        "negotiation": "0.7",
+    }
+    return Pipeline(
+        "sample_new_business",
+        (
+            *(
+                StageDefinition(
+                    key,
+                    names[key],
+                    probability=probabilities[key],
+                    owner="sales",
+                    rotting_days=rotting[key],
+                    exit_criteria=(RequiredFields(("account_id", "owner")),),
+                )
+                for key in OPEN_STAGES
+            ),
+            StageDefinition(WON_STAGE, "Closed won", kind="won"),
+            StageDefinition(LOST_STAGE, "Closed lost", kind="lost"),
+        ),
+        policy=TransitionPolicy("free", lost_reasons=LOST_REASONS),
+    )
 
 
 def _chooser(values: Sequence[str], weights: Sequence[int]) -> Callable[[float], str]:
