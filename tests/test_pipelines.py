@@ -948,3 +948,39 @@ def test_stages_listed_after_the_target_never_gate_it():
     assert evaluate(
         pipeline, {"id": "c", "stage": "customer"}, "evangelist", as_of=AS_OF
     ).allowed
+
+
+# -- exit conditions for fast checks over many deals ----------------------------------------------------
+from crmcore.conditions import AllOf, compile_condition, matches  # noqa: E402
+from crmcore.pipelines import exit_condition  # noqa: E402
+
+
+@given(deals)
+def test_exit_condition_agrees_with_the_criteria(deal):
+    pipeline = b2b()
+    condition = exit_condition(pipeline, "proposal")
+    stage = pipeline.stage("proposal")
+    context = StageContext(deal, AS_OF)
+    met = not [u for c in stage.exit_criteria for u in c.check(context, "proposal")]
+    assert matches(condition, deal, as_of=AS_OF) is met
+    fields_only = Pipeline(
+        "f",
+        (
+            StageDefinition(
+                "a", "A", exit_criteria=(RequiredFields(("budget", "amount")),)
+            ),
+            StageDefinition("w", "W", kind="won"),
+        ),
+    )
+    a_met = not RequiredFields(("budget", "amount")).check(context, "a")
+    assert compile_condition(exit_condition(fields_only, "a")).matches(deal) is a_met
+
+
+def test_exit_condition_refuses_context_criteria():
+    assert exit_condition(b2b(), "won") == AllOf([])
+    with pytest.raises(
+        DataError, match="'required_activity' needs activities or approvals"
+    ):
+        exit_condition(b2b(), "discovery")
+    with pytest.raises(DataError, match="stage: expected one of"):
+        exit_condition(b2b(), "demo")

@@ -52,9 +52,13 @@ import attrs
 
 from crmcore.calendar import require_aware
 from crmcore.conditions import (
+    AllOf,
     Condition,
     Duration,
+    Exists,
     _is_condition,
+    _present,
+    all_of,
     compile_condition,
     to_text,
 )
@@ -89,6 +93,7 @@ __all__ = [
     "advance",
     "criterion_kinds",
     "evaluate",
+    "exit_condition",
     "register_criterion",
     "what_next",
 ]
@@ -221,16 +226,6 @@ def _paths(values: Iterable[str]) -> tuple[str, ...]:
     return items
 
 
-def _present(value: object) -> bool:
-    if value is MISSING or value is None:
-        return False
-    if isinstance(value, str):
-        return bool(value.strip())
-    if isinstance(value, (list, tuple, set, frozenset, dict)):
-        return bool(value)
-    return True
-
-
 @attrs.frozen
 class RequiredFields:
     """Fields that must be present and non-empty before the stage can be left.
@@ -247,6 +242,10 @@ class RequiredFields:
     kind: ClassVar[str] = "required_fields"
     fields: tuple[str, ...] = attrs.field(converter=_paths)
     message: str = attrs.field(default="", validator=_text, kw_only=True)
+
+    def as_condition(self) -> Condition:
+        """The same test as a condition: every field exists."""
+        return all_of(*(Exists(path) for path in self.fields))
 
     def check(self, context: StageContext, stage: str) -> tuple[UnmetCriterion, ...]:
         """One unmet item per missing field."""
@@ -284,13 +283,16 @@ class MustHold:
     condition: Condition = attrs.field(validator=_condition)
     message: str = attrs.field(default="", validator=_text, kw_only=True)
 
+    def as_condition(self) -> Condition:
+        """The condition itself."""
+        return self.condition
+
     def check(self, context: StageContext, stage: str) -> tuple[UnmetCriterion, ...]:
         """The unmet leaves of the condition (nothing when it holds)."""
-        explanation = compile_condition(self.condition).explain(
-            context.record, as_of=context.as_of
-        )
-        if explanation.holds:
-            return ()
+        compiled = compile_condition(self.condition)
+        if compiled.matches(context.record, as_of=context.as_of):
+            return ()  # the fast path; explain only what fails
+        explanation = compiled.explain(context.record, as_of=context.as_of)
         message = self.message or f"{to_text(self.condition)} must hold"
         leaves = [leaf for leaf in explanation.unmet() if leaf.field is not None]
         if not leaves:  # an unmet 'not' or vendor kind: report the whole rule
@@ -1009,6 +1011,41 @@ def evaluate(
         violations=tuple(violations),
         prompt_fields=tuple(prompt),
     )
+
+
+def exit_condition(pipeline: Pipeline, stage: str) -> Condition:
+    """A stage's exit criteria as one condition, to check many deals fast.
+
+    Compile it once (``compile_condition(...)``) and test or filter millions
+    of records with the rule language's fused, column-wise evaluation; use
+    [`evaluate`][crmcore.pipelines.evaluate] for the explained decision on one
+    deal. Works when every criterion reads only the record (required fields,
+    conditions, and registered kinds with an ``as_condition()`` method).
+
+    Raises:
+        DataError: For an unknown stage, or a criterion that needs activities
+            or approvals.
+
+    Examples:
+        >>> from crmcore.conditions import field, to_text
+        >>> stage = StageDefinition("proposal", "Proposal", exit_criteria=(
+        ...     RequiredFields(("amount",)), MustHold(field("amount") > 0)))
+        >>> pipeline = Pipeline("p", (stage, StageDefinition("won", "Won", kind="won")))
+        >>> to_text(exit_condition(pipeline, "proposal"))
+        'exists(amount) and amount > 0'
+    """
+    parts = []
+    for criterion in pipeline.stage(stage).exit_criteria:
+        as_condition = getattr(criterion, "as_condition", None)
+        if as_condition is None:
+            raise DataError(
+                "stage",
+                stage,
+                f"a stage whose exit criteria read only the record; {criterion.kind!r} "
+                "needs activities or approvals (use evaluate())",
+            )
+        parts.append(as_condition())
+    return all_of(*parts) if parts else AllOf([])
 
 
 def what_next(
