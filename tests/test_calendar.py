@@ -361,3 +361,125 @@ def test_month_shifts_land_on_a_real_day_at_most_the_original_day(instant, month
     local = instant.astimezone(BERLIN)
     assert moved.day <= local.day
     assert (moved.year * 12 + moved.month) - (local.year * 12 + local.month) == months
+
+
+# -- business calendars -------------------------------------------------------------------------
+from crmcore.calendar import BusinessCalendar  # noqa: E402
+
+
+def test_business_time_worked_examples():
+    week = BusinessCalendar()
+    friday_noon = utc(2026, 3, 6, 12)
+    assert (
+        week.business_days(friday_noon, friday_noon + timedelta(days=3)) == 1
+    )  # half Fri + half Mon
+    assert week.business_days(friday_noon, friday_noon) == 0
+    assert week.business_time(utc(2026, 3, 7), utc(2026, 3, 9)) == timedelta(
+        0
+    )  # a weekend
+    assert (
+        week.business_days(utc(2026, 3, 2), utc(2026, 3, 30)) == 20
+    )  # four whole weeks
+    holidays = BusinessCalendar(holidays=[date(2026, 3, 10), date(2026, 3, 14)])
+    assert holidays.business_days(friday_noon, friday_noon + timedelta(days=10)) == 5
+    assert holidays.is_business_day(date(2026, 3, 11)) and not holidays.is_business_day(
+        date(2026, 3, 10)
+    )
+    # Berlin: Friday 13:00 local to midnight is 11 hours; Monday is a holiday.
+    berlin = BusinessCalendar("Europe/Berlin", holidays=[date(2026, 3, 9)])
+    assert berlin.business_time(
+        friday_noon, friday_noon + timedelta(days=3)
+    ) == timedelta(hours=11)
+    # The day clocks spring forward lasts 23 hours (a Sunday made a workday here).
+    sundays = BusinessCalendar("Europe/Berlin", workdays=[6])
+    assert sundays.business_time(utc(2026, 3, 28), utc(2026, 3, 31)) == timedelta(
+        hours=23
+    )
+    assert BusinessCalendar(workdays=[4, 0, 0]).workdays == (0, 4)
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (
+            lambda: BusinessCalendar(workdays=[]),
+            DataError,
+            "workdays: expected at least one weekday",
+        ),
+        (lambda: BusinessCalendar(workdays=[7]), DataError, "workdays"),
+        (
+            lambda: BusinessCalendar(workdays="Mon"),
+            DataTypeError,
+            "workdays: expected weekday numbers",
+        ),
+        (
+            lambda: BusinessCalendar(holidays="2026-12-25"),
+            DataTypeError,
+            "holidays: expected a list of dates",
+        ),
+        (
+            lambda: BusinessCalendar(holidays=[utc(2026, 12, 25)]),
+            DataTypeError,
+            r"holidays\[0\]: expected a datetime.date",
+        ),
+        (lambda: BusinessCalendar("Mars/Base"), DataError, "tz"),
+        (
+            lambda: BusinessCalendar().business_time(utc(2026, 1, 2), utc(2026, 1, 1)),
+            DataError,
+            "end: expected an instant at or after start",
+        ),
+        (
+            lambda: BusinessCalendar().business_time(
+                datetime(2026, 1, 1), utc(2026, 1, 1)
+            ),
+            NaiveDatetimeError,
+            "start",
+        ),
+    ],
+)
+def test_business_calendar_validation(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
+
+
+def _reference(calendar: BusinessCalendar, start: datetime, end: datetime) -> timedelta:
+    """Walk every local day (the obvious, slow definition)."""
+    total, day = timedelta(0), start.astimezone(resolve_zone(calendar.tz)).date()
+    while True:
+        period = Period(DAY, day, tz=calendar.tz)
+        if period.start >= end:
+            return total
+        if calendar.is_business_day(day):
+            total += max(timedelta(0), min(end, period.end) - max(start, period.start))
+        day += timedelta(days=1)
+
+
+business = st.builds(
+    BusinessCalendar,
+    st.sampled_from(["UTC", "Europe/Berlin", "America/Santiago"]),
+    st.lists(st.integers(0, 6), min_size=1, max_size=7),
+    st.lists(
+        st.dates(min_value=date(2025, 12, 1), max_value=date(2026, 6, 1)), max_size=5
+    ),
+)
+spans = st.tuples(st.integers(0, 200 * 24), st.integers(0, 60 * 24)).map(
+    lambda t: (
+        utc(2026, 1, 1) + timedelta(hours=t[0]),
+        utc(2026, 1, 1) + timedelta(hours=t[0] + t[1]),
+    )
+)
+
+
+@given(business, spans, st.integers(0, 60 * 24))
+def test_business_time_agrees_with_walking_the_days_and_adds_up(
+    calendar, span, cut_hours
+):
+    start, end = span
+    time = calendar.business_time(start, end)
+    assert time == _reference(calendar, start, end)
+    assert timedelta(0) <= time <= end - start
+    middle = min(end, start + timedelta(hours=cut_hours))
+    assert (
+        calendar.business_time(start, middle) + calendar.business_time(middle, end)
+        == time
+    )

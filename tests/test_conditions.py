@@ -1125,3 +1125,12 @@ def test_hostile_text_is_rejected_cleanly():
     # A long but flat text parses in linear time.
     flat = " or ".join(f"a == {i}" for i in range(2000))
     assert len(parse_condition(flat).conditions) == 2000  # type: ignore[attr-defined]
+
+
+def test_long_groups_of_nested_paths_use_the_plain_loops():
+    nested = AllOf([Eq("x.a", 1), Eq("x.b", 2), Eq("x.c", 3), Eq("x.d", 4)])
+    record = {"x": {"a": 1, "b": 2, "c": 3, "d": 4}}
+    assert matches(nested, record)
+    assert not matches(nested, {"x": {**record["x"], "d": 0}})
+    either = AnyOf([Eq("x.a", 0), Eq("x.b", 0), Eq("x.c", 3)])
+    assert matches(either, record) and not matches(either, {"x": {}})

@@ -1,6 +1,6 @@
 import itertools
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -229,7 +229,8 @@ def test_bad_input():
     with pytest.raises(NaiveDatetimeError, match="as_of"):
         StageAnalytics.of(PIPELINE, as_of=datetime(2026, 1, 1))
     with pytest.raises(
-        DataError, match="other: expected StageAnalytics of the same pipeline"
+        DataError,
+        match="other: expected StageAnalytics of the same pipeline, as_of and calendar",
     ):
         StageAnalytics.of(PIPELINE, as_of=AS_OF).merge(
             StageAnalytics.of(PIPELINE, as_of=T0)
@@ -321,3 +322,48 @@ def test_report_invariants(histories):
         if stats.mean_days is not None:
             assert stats.median_days is not None and stats.p90_days is not None
             assert Decimal(0) <= stats.median_days <= stats.p90_days
+
+
+def test_time_in_stage_in_business_days():
+    from crmcore.calendar import BusinessCalendar
+
+    # 2026-01-01 is a Thursday. qualify Thu 00:00 -> discover Mon 00:00: two business
+    # days (Thu, Fri); discover Mon -> won the next Mon: five.
+    changes = history("B", [("qualify", 0), ("discover", 4), ("won", 11)])
+    calendar = BusinessCalendar()
+    report = stage_analytics(PIPELINE, changes, as_of=AS_OF, calendar=calendar)
+    assert report.stage("qualify").mean_days == 2
+    assert report.stage("discover").mean_days == 5
+    assert (
+        stage_analytics(PIPELINE, changes, as_of=AS_OF).stage("discover").mean_days == 7
+    )
+    # Stuck in business days: from Thursday noon to day 30 is half a Thursday, a
+    # Friday and four whole weeks: 21.5 business days, over discover's 21.
+    waiting = history("W", [("qualify", 0), ("discover", 0.5)])
+    (stuck,) = stage_analytics(PIPELINE, waiting, as_of=AS_OF, calendar=calendar).stuck
+    assert stuck.days_in_stage == Decimal("21.5")
+    (elapsed,) = stage_analytics(PIPELINE, waiting, as_of=AS_OF).stuck
+    assert elapsed.days_in_stage == Decimal("29.5")
+    # With New Year's Day a holiday it is exactly 21: not stuck.
+    new_year = BusinessCalendar(holidays=[date(2026, 1, 1)])
+    assert (
+        stage_analytics(PIPELINE, waiting, as_of=AS_OF, calendar=new_year).stuck == ()
+    )
+    with pytest.raises(
+        DataTypeError, match="calendar: expected a BusinessCalendar or None"
+    ):
+        StageAnalytics.of(PIPELINE, as_of=AS_OF, calendar="weekdays")
+    with pytest.raises(DataError, match="same pipeline, as_of and calendar"):
+        StageAnalytics.of(PIPELINE, as_of=AS_OF).merge(
+            StageAnalytics.of(PIPELINE, as_of=AS_OF, calendar=calendar)
+        )
+    left = StageAnalytics.of(PIPELINE, as_of=AS_OF, calendar=calendar).update([changes])
+    right = StageAnalytics.of(PIPELINE, as_of=AS_OF, calendar=calendar).update(
+        [waiting]
+    )
+    assert (
+        left.merge(right).result()
+        == StageAnalytics.of(PIPELINE, as_of=AS_OF, calendar=calendar)
+        .update([changes, waiting])
+        .result()
+    )

@@ -2,7 +2,7 @@
 
 from hypothesis import strategies as st
 
-from crmcore.calendar import Interval, Period, PeriodUnit
+from crmcore.calendar import BusinessCalendar, Interval, Period, PeriodUnit
 from crmcore.money import Money
 from crmcore.pipelines import Pipeline
 from crmcore.records import (
@@ -18,6 +18,7 @@ from crmcore.segments import IcpModel, Segment, Tiering
 from crmcore.testing import (
     accounts,
     activities,
+    business_calendars,
     contacts,
     icp_models,
     intervals,
@@ -46,6 +47,7 @@ ROUND_TRIPS: list[tuple[type, st.SearchStrategy[object]]] = [
     (Period, periods()),
     (PeriodUnit, period_units()),
     (Interval, intervals()),
+    (BusinessCalendar, business_calendars()),
     (Segment, segments()),
     (Tiering, tierings()),
     (IcpModel, icp_models()),

@@ -13,7 +13,8 @@ Definitions (all as of ``as_of``; changes after it are ignored):
   change. A deal that loops back enters a stage twice: two visits, both
   counted. The last visit of an open deal is still running.
 * **Time in stage**: mean, median and p90 (nearest rank) of the *completed*
-  visits, in fractional days of elapsed time.
+  visits, in fractional days of elapsed time, or of business time when a
+  [`BusinessCalendar`][crmcore.calendar.BusinessCalendar] is given.
 * **Conversion, reached-beyond** (default, robust to skipped stages): deals
   that reached any later stage (won counts as after every open stage) /
   deals that reached the stage.
@@ -51,7 +52,7 @@ from typing import Any, Final
 
 import attrs
 
-from crmcore.calendar import require_aware
+from crmcore.calendar import BusinessCalendar, require_aware
 from crmcore.errors import DataError, DataTypeError, NaiveDatetimeError
 from crmcore.pipelines import Pipeline
 from crmcore.records import field_getter
@@ -202,6 +203,7 @@ class StageAnalytics:
     backward_moves: int = 0
     skips: int = 0
     stuck: list[StuckDeal] = attrs.field(factory=list)
+    calendar: BusinessCalendar | None = attrs.field(default=None, kw_only=True)
     _positions: dict[str, int] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
@@ -214,12 +216,30 @@ class StageAnalytics:
         }
 
     @classmethod
-    def of(cls, pipeline: Pipeline, *, as_of: datetime) -> StageAnalytics:
-        """The empty accumulator (the identity of ``merge``)."""
+    def of(
+        cls,
+        pipeline: Pipeline,
+        *,
+        as_of: datetime,
+        calendar: BusinessCalendar | None = None,
+    ) -> StageAnalytics:
+        """The empty accumulator (the identity of ``merge``).
+
+        With a ``calendar``, time in stage (and the stuck check against
+        ``rotting_days``) is measured in business days of that calendar.
+        """
         if not isinstance(pipeline, Pipeline):
             raise DataTypeError("pipeline", pipeline, "a Pipeline")
         require_aware(as_of, "as_of")
-        return cls(pipeline, as_of)
+        if calendar is not None and not isinstance(calendar, BusinessCalendar):
+            raise DataTypeError("calendar", calendar, "a BusinessCalendar or None")
+        return cls(pipeline, as_of, calendar=calendar)
+
+    def _elapsed(self, start: datetime, end: datetime) -> int:
+        """Microseconds from start to end: elapsed, or business time with a calendar."""
+        if self.calendar is None:
+            return (end - start) // _ONE_MICROSECOND
+        return self.calendar.business_time(start, end) // _ONE_MICROSECOND
 
     def _position(self, stage: object) -> int:
         """Open stages 0..k-1 in order, won k, lost -1; unknown stages are an error."""
@@ -260,7 +280,7 @@ class StageAnalytics:
             if previous_at is not None:
                 if 0 <= previous < opens:
                     self.durations.setdefault(previous_stage, []).append(
-                        (at - previous_at) // _ONE_MICROSECOND
+                        self._elapsed(previous_at, at)
                     )
                 if 0 <= position < previous < opens:
                     self.backward_moves += 1
@@ -290,7 +310,7 @@ class StageAnalytics:
         else:
             self.current[last_stage] += 1
             rotting = self.pipeline.stage(last_stage).rotting_days
-            age = (as_of - last_at) // _ONE_MICROSECOND
+            age = self._elapsed(last_at, as_of)
             if rotting is not None and age > rotting * 86_400_000_000:
                 self.stuck.append(
                     StuckDeal(record_id, last_stage, last_at, _days(age), rotting)
@@ -303,10 +323,13 @@ class StageAnalytics:
         return self
 
     def merge(self, other: StageAnalytics) -> StageAnalytics:
-        """A new accumulator holding both (same pipeline and ``as_of`` required)."""
-        if (other.pipeline, other.as_of) != (self.pipeline, self.as_of):
+        """A new accumulator holding both (same pipeline, ``as_of`` and calendar)."""
+        mine = (self.pipeline, self.as_of, self.calendar)
+        if (other.pipeline, other.as_of, other.calendar) != mine:
             raise DataError(
-                "other", other, "StageAnalytics of the same pipeline and as_of"
+                "other",
+                other,
+                "StageAnalytics of the same pipeline, as_of and calendar",
             )
         durations = {k: list(v) for k, v in self.durations.items()}
         for key, values in other.durations.items():
@@ -326,6 +349,7 @@ class StageAnalytics:
             self.backward_moves + other.backward_moves,
             self.skips + other.skips,
             [*self.stuck, *other.stuck],
+            calendar=self.calendar,
         )
 
     def result(self) -> StageReport:
@@ -412,7 +436,11 @@ def group_histories(changes: Iterable[Any]) -> Iterator[list[Any]]:
 
 
 def stage_analytics(
-    pipeline: Pipeline, changes: Iterable[Any], *, as_of: datetime
+    pipeline: Pipeline,
+    changes: Iterable[Any],
+    *,
+    as_of: datetime,
+    calendar: BusinessCalendar | None = None,
 ) -> StageReport:
     """Stage analytics over a flat stream of stage changes, grouped by record.
 
@@ -421,7 +449,7 @@ def stage_analytics(
     the stream must have.
     """
     return (
-        StageAnalytics.of(pipeline, as_of=as_of)
+        StageAnalytics.of(pipeline, as_of=as_of, calendar=calendar)
         .update(group_histories(changes))
         .result()
     )

@@ -34,6 +34,7 @@ from crmcore.calendar import (
     QUARTER,
     WEEK,
     YEAR,
+    BusinessCalendar,
     Interval,
     Period,
     PeriodUnit,
@@ -62,6 +63,7 @@ __all__ = [
     "accounts",
     "activities",
     "aware_datetimes",
+    "business_calendars",
     "conditions",
     "contacts",
     "currencies",
@@ -529,3 +531,16 @@ def pipelines() -> st.SearchStrategy[Any]:
         )
 
     return build()
+
+
+def business_calendars() -> st.SearchStrategy[BusinessCalendar]:
+    """Business calendars in awkward zones, with random workdays and holidays."""
+    return st.builds(
+        BusinessCalendar,
+        st.sampled_from(DST_TIMEZONES),
+        st.lists(st.integers(0, 6), min_size=1, max_size=7),
+        st.lists(
+            st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)),
+            max_size=8,
+        ),
+    )
