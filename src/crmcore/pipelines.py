@@ -50,6 +50,9 @@ from typing import Any, ClassVar, Final, Literal, Protocol, TypeAlias
 
 import attrs
 
+from crmcore._checks import name as _name
+from crmcore._checks import text as _text
+from crmcore._checks import tuple_of
 from crmcore.calendar import require_aware
 from crmcore.conditions import (
     AllOf,
@@ -113,16 +116,6 @@ _DEFAULT_CATEGORY: Final = {"open": "pipeline", "won": "closed", "lost": "omitte
 # ---------------------------------------------------------------------------
 # What criteria see and say
 # ---------------------------------------------------------------------------
-def _text(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str):
-        raise DataTypeError(attribute.name, value, "a string")
-
-
-def _name(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise DataTypeError(attribute.name, value, "a non-empty name")
-
-
 def _opt_name(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None:
         _name(_i, attribute, value)
@@ -617,13 +610,7 @@ def _keys(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def _transitions(values: Iterable[Transition]) -> tuple[Transition, ...]:
-    if isinstance(values, (str, Mapping)) or not isinstance(values, Iterable):
-        raise DataTypeError("transitions", values, "a list of transitions")
-    items = tuple(values)
-    for index, item in enumerate(items):
-        if not isinstance(item, Transition):
-            raise DataTypeError(f"transitions[{index}]", item, "a Transition")
-    return items
+    return tuple_of(values, Transition, "transitions", item="a Transition")
 
 
 def _flag(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -665,13 +652,7 @@ class TransitionPolicy:
 
 
 def _stages(values: Iterable[StageDefinition]) -> tuple[StageDefinition, ...]:
-    if isinstance(values, (str, Mapping)) or not isinstance(values, Iterable):
-        raise DataTypeError("stages", values, "a list of StageDefinition")
-    items = tuple(values)
-    for index, item in enumerate(items):
-        if not isinstance(item, StageDefinition):
-            raise DataTypeError(f"stages[{index}]", item, "a StageDefinition")
-    return items
+    return tuple_of(values, StageDefinition, "stages", item="a StageDefinition")
 
 
 def _path(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:

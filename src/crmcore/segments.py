@@ -31,13 +31,16 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
 
 import attrs
 
+from crmcore._checks import name as _name
+from crmcore._checks import text as _text
+from crmcore._checks import tuple_of as _tuple_of
 from crmcore.conditions import (
     Condition,
     Explanation,
@@ -66,16 +69,6 @@ __all__ = [
 ]
 
 
-def _name(_i: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise DataTypeError(attribute.name, value, "a non-empty name")
-
-
-def _text(_i: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str):
-        raise DataTypeError(attribute.name, value, "a string")
-
-
 def _condition(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not _is_condition(value):
         raise DataTypeError(attribute.name, value, "a condition")
@@ -87,16 +80,6 @@ def _unique(kind: str, names: Iterable[str]) -> None:
         if name in seen:
             raise DataError(f"{kind}[{index}].name", name, "a name not used before")
         seen.add(name)
-
-
-def _tuple_of(values: Iterable[Any], cls: type[Any], label: str) -> tuple[Any, ...]:
-    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
-        raise DataTypeError(label, values, f"a list of {cls.__name__}")
-    items = tuple(values)
-    for index, item in enumerate(items):
-        if not isinstance(item, cls):
-            raise DataTypeError(f"{label}[{index}]", item, cls.__name__)
-    return items
 
 
 # ---------------------------------------------------------------------------
