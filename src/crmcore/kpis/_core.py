@@ -1,0 +1,782 @@
+"""The shared machinery of the KPI catalogue: results, accumulators, grouping.
+
+Every KPI in crmcore is an *accumulator*: an object with ``add`` (one record),
+``update`` (many), ``merge`` (two partial accumulators, returning a new one),
+``empty`` (a fresh accumulator with the same options: the identity of
+``merge``) and ``result``. Accumulators keep additive *facts* (counts, exact
+sums, lists of durations) and compute the KPI only in ``result``, so rates
+are never averaged and any partition of the input, merged, gives exactly the
+single-pass result.
+"""
+
+from __future__ import annotations
+
+import copy
+import decimal
+import html
+import operator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, ClassVar, Final, Protocol, Self, TypeAlias, TypeVar, final
+
+import attrs
+
+from crmcore.calendar import Interval, Period, PeriodUnit, period_of, require_aware
+from crmcore.conditions import _is_condition, compile_condition
+from crmcore.errors import CurrencyMismatchError, DataError, DataTypeError
+from crmcore.money import Money
+from crmcore.records import MISSING, FrozenMap, get_field, parse_path
+
+__all__ = [
+    "Accumulator",
+    "Grouped",
+    "GroupedResult",
+    "KpiResult",
+    "PeriodKey",
+    "Window",
+    "by_period",
+]
+
+Window: TypeAlias = Period | Interval
+"""A KPI's time window: a calendar [`Period`][crmcore.calendar.Period] or any
+half-open [`Interval`][crmcore.calendar.Interval]."""
+
+R_co = TypeVar("R_co", covariant=True)
+
+# Ratios and averages keep 28 significant digits, whatever the caller's
+# decimal context is: results never depend on global state.
+_DIV: Final = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
+_ZERO: Final = Decimal(0)
+_US_PER_DAY: Final = Decimal(86_400_000_000)
+MICROSECOND: Final = timedelta(microseconds=1)
+
+
+def divide(numerator: Decimal | int, denominator: Decimal | int) -> Decimal:
+    """Exact-input division to 28 significant digits (denominator non-zero)."""
+    return _DIV.divide(Decimal(numerator), Decimal(denominator))
+
+
+def days(microseconds: int | Decimal) -> Decimal:
+    """Microseconds as fractional days."""
+    return _DIV.divide(Decimal(microseconds), _US_PER_DAY)
+
+
+class Accumulator(Protocol[R_co]):
+    """What every KPI accumulator does; write your own to join the catalogue.
+
+    The laws (property-tested for every accumulator crmcore ships):
+
+    * ``a.merge(b).merge(c)`` equals ``a.merge(b.merge(c))``;
+    * ``a.empty().merge(a)`` and ``a.merge(a.empty())`` give ``a``'s result;
+    * any partition of the records, accumulated separately and merged, gives
+      exactly the result of one pass; the order of records does not matter.
+    """
+
+    def add(self, record: Any) -> None:
+        """Count one record."""
+        ...
+
+    def update(self, records: Iterable[Any]) -> Self:
+        """Count every record of an iterable (consumed once); return ``self``."""
+        ...
+
+    def merge(self, other: Self) -> Self:
+        """A new accumulator holding both; neither input changes."""
+        ...
+
+    def empty(self) -> Self:
+        """A new, empty accumulator with the same options."""
+        ...
+
+    def result(self) -> R_co:
+        """The KPI over everything counted so far."""
+        ...
+
+
+# ---------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------
+Number: TypeAlias = Decimal | Money | int
+_UNITS: Final = frozenset(
+    {"ratio", "money", "money_per_day", "days", "months", "count", "multiple"}
+)
+
+
+def _plain(value: object) -> object:
+    """A value as it goes into a row: Money becomes its amount, periods labels."""
+    if isinstance(value, Money):
+        return value.amount
+    if isinstance(value, Period):
+        return value.label
+    if isinstance(value, Interval):
+        return f"{value.start.isoformat()}/{value.end.isoformat()}"
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _label(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return f"{value:,.4f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,}"
+    if isinstance(value, Money):
+        return f"{_label(value.amount)} {value.currency}"
+    plain = _plain(value)
+    return str(plain)
+
+
+def html_table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A small, escaped HTML table for notebooks."""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_label(v))}</td>" for v in row) + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _unit(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in _UNITS:
+        raise DataError(attribute.name, value, f"one of {', '.join(sorted(_UNITS))}")
+
+
+@final
+@attrs.frozen
+class KpiResult:
+    """One KPI value with everything needed to check it.
+
+    Attributes:
+        kpi: The KPI's name, e.g. ``"win_rate"``.
+        value: The value: a ``Decimal`` (ratios, days, months, multiples) or
+            [`Money`][crmcore.money.Money]; ``None`` when undefined.
+        unit: ``ratio``, ``money``, ``money_per_day``, ``days``, ``months``,
+            ``count`` or ``multiple``.
+        numerator: What was divided, when the KPI is a quotient.
+        denominator: What it was divided by.
+        components: Every other figure the value was built from, by name.
+        period: The window the KPI describes, if any.
+        as_of: The instant the KPI describes, if any.
+        reason: Why the value is undefined (``None`` when it is defined).
+    """
+
+    kpi: str
+    value: Decimal | Money | None
+    unit: str = attrs.field(validator=_unit)
+    numerator: Number | None = None
+    denominator: Number | None = None
+    components: Mapping[str, Any] = attrs.field(factory=FrozenMap, converter=FrozenMap)
+    period: Window | None = None
+    as_of: datetime | None = None
+    reason: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if (self.value is None) == (self.reason is None):
+            raise DataError(
+                "reason",
+                self.reason,
+                "a reason exactly when the value is None",
+            )
+
+    @property
+    def defined(self) -> bool:
+        """Whether the KPI has a value."""
+        return self.value is not None
+
+    @property
+    def currency(self) -> str | None:
+        """The currency of the money involved, if any."""
+        for part in (self.value, self.numerator, self.denominator):
+            if isinstance(part, Money):
+                return part.currency
+        currency = self.components.get("currency")
+        return currency if isinstance(currency, str) else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """One flat, plain row: ``pandas.DataFrame([r.to_dict() for r in ...])``.
+
+        Money becomes its ``Decimal`` amount (the currency is its own column),
+        periods become their labels; components are prefixed columns.
+        """
+        row: dict[str, Any] = {
+            "kpi": self.kpi,
+            "value": _plain(self.value),
+            "unit": self.unit,
+            "currency": self.currency,
+            "numerator": _plain(self.numerator),
+            "denominator": _plain(self.denominator),
+            "period": _plain(self.period),
+            "as_of": self.as_of,
+            "reason": self.reason,
+        }
+        for name, value in self.components.items():
+            row[name] = _plain(value)
+        return row
+
+    def __str__(self) -> str:
+        where = f" {_plain(self.period)}" if self.period is not None else ""
+        if self.value is None:
+            return f"{self.kpi}{where}: undefined ({self.reason})"
+        shown = (
+            f"{self.value * 100:.2f} %"
+            if self.unit == "ratio" and isinstance(self.value, Decimal)
+            else _label(self.value)
+        )
+        return f"{self.kpi}{where}: {shown}"
+
+    def _repr_html_(self) -> str:
+        row = self.to_dict()
+        return html_table(["", ""], [(k, v) for k, v in row.items() if v is not None])
+
+
+def undefined(
+    kpi: str, unit: str, reason: str, **details: Any
+) -> KpiResult:  # pragma: no mutate
+    """An undefined result with its reason."""
+    return KpiResult(kpi, None, unit, reason=reason, **details)
+
+
+def quotient(
+    kpi: str,
+    numerator: Decimal | int,
+    denominator: Decimal | int,
+    *,
+    unit: str = "ratio",
+    reason: str,
+    currency: str | None = None,
+    **details: Any,
+) -> KpiResult:
+    """A ratio of two additive figures, undefined (with ``reason``) over zero.
+
+    With a ``currency``, numerator and denominator are money amounts.
+    """
+    num: Number = numerator if currency is None else Money(numerator, currency)
+    den: Number = denominator if currency is None else Money(denominator, currency)
+    if denominator == 0:
+        return KpiResult(
+            kpi, None, unit, numerator=num, denominator=den, reason=reason, **details
+        )
+    return KpiResult(
+        kpi,
+        divide(numerator, denominator),
+        unit,
+        numerator=num,
+        denominator=den,
+        **details,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Options shared by every KPI
+# ---------------------------------------------------------------------------
+def check_window(value: object, field: str = "period") -> Window | None:
+    """Validate an optional window argument."""
+    if value is None or isinstance(value, (Period, Interval)):
+        return value
+    raise DataTypeError(field, value, "a Period, an Interval or None")
+
+
+def bounds(window: Window) -> tuple[datetime, datetime]:
+    """The ``[start, end)`` instants of a window."""
+    return window.start, window.end
+
+
+def check_instant(value: object, field: str) -> datetime | None:
+    """Validate an optional aware instant."""
+    if value is None:
+        return None
+    return require_aware(value, field)
+
+
+def one_currency(currencies: Iterable[str], field: str) -> str | None:
+    """The single currency of some sums, or a CurrencyMismatchError naming both."""
+    found = sorted(currencies)
+    if len(found) > 1:
+        raise CurrencyMismatchError(field, found[0], found[1])
+    return found[0] if found else None
+
+
+# ---------------------------------------------------------------------------
+# Reading records fast, whatever their shape
+# ---------------------------------------------------------------------------
+class Reader:
+    """Read a fixed set of fields from dicts, attrs objects, dataclasses, rows.
+
+    The fast path is one C-level ``attrgetter``/``itemgetter`` call per record
+    (chosen per record type); a record that lacks an optional field falls back
+    to [`get_field`][crmcore.records.get_field], where a missing optional
+    field reads as ``None`` and a missing required one raises a ``DataError``.
+    """
+
+    __slots__ = ("_attr", "_item", "names", "required")
+
+    def __init__(self, required: Sequence[str], optional: Sequence[str] = ()) -> None:
+        self.names = (*required, *optional)
+        self.required = len(required)
+        # Two names at least, so both getters always return tuples.
+        padded = self.names if len(self.names) > 1 else (*self.names, *self.names)
+        self._attr = operator.attrgetter(*padded)
+        self._item = operator.itemgetter(*padded)
+
+    def getter(self, cls: type) -> Callable[[object], tuple[Any, ...]]:
+        """The fast getter for records of one type."""
+        if issubclass(cls, Mapping):
+            return self._item
+        return self._attr
+
+    def slow(self, record: object) -> tuple[Any, ...]:
+        """Read one record field by field (missing optional fields are None)."""
+        values = []
+        for index, name in enumerate(self.names):
+            value = get_field(record, name)
+            if value is MISSING:
+                if index < self.required:
+                    raise DataError(
+                        name, record, f"a record with a {name!r} field or key"
+                    )
+                value = None
+            values.append(value)
+        if len(self.names) == 1:
+            values.append(values[0])
+        return tuple(values)
+
+    def rows(self, records: Iterable[Any]) -> Iterator[tuple[tuple[Any, ...], Any]]:
+        """Yield ``(fields, record)`` for every record."""
+        cls: type | None = None
+        get = self._attr
+        slow = self.slow
+        for record in records:
+            if type(record) is not cls:
+                cls = type(record)
+                get = self.getter(cls)
+            try:
+                row = get(record)
+            except (AttributeError, KeyError, TypeError):
+                row = slow(record)
+            yield row, record
+
+
+def record_label(record: object) -> str:
+    """A short name for a record in error messages: its id when it has one."""
+    for name in ("id", "customer_id", "record_id"):
+        value = get_field(record, name)
+        if value is not MISSING:
+            return f"{name}={value!r}"
+    return f"{type(record).__name__} record"
+
+
+def check_aware(value: object, field: str, record: object) -> datetime:
+    """An aware datetime, or a crmcore error naming the field and the record."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    if isinstance(value, datetime):
+        from crmcore.errors import NaiveDatetimeError
+
+        raise NaiveDatetimeError(f"{field} ({record_label(record)})", value)
+    raise DataTypeError(
+        f"{field} ({record_label(record)})", value, "a timezone-aware datetime"
+    )
+
+
+def check_amount(value: object, field: str, record: object) -> Decimal:
+    """A non-negative exact amount (Decimal or int), or a crmcore error."""
+    where = f"{field} ({record_label(record)})"
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        hint = (
+            "floats are not exact; convert with Decimal(str(x))"
+            if isinstance(value, float)
+            else None
+        )
+        raise DataTypeError(where, value, "a Decimal or int amount", hint=hint)
+    if not Decimal(value).is_finite() or value < 0:
+        raise DataError(where, value, "a finite, non-negative amount")
+    return Decimal(value)
+
+
+# ---------------------------------------------------------------------------
+# The KPI base class
+# ---------------------------------------------------------------------------
+class Facts(Protocol):
+    """The additive state behind one or more KPIs."""
+
+    def update(self, records: Iterable[Any]) -> None: ...
+
+    def merged(self, other: Any) -> Any: ...
+
+    def cleared(self) -> Any: ...
+
+
+class Kpi:
+    """Base of the catalogue's accumulators: options, a filter and facts.
+
+    Subclasses set ``name`` and ``anchors`` (the date fields that place a
+    record in a period, for [`by_period`][crmcore.kpis.by_period]), build
+    their facts in ``__init__`` and compute ``result`` from them.
+    """
+
+    name: ClassVar[str] = ""
+    anchors: tuple[str, ...] = ()
+    _facts: Any
+    _options: dict[str, Any]
+    _keep: Callable[[Any], bool] | None
+
+    def _setup(self, options: dict[str, Any], facts: Any) -> None:
+        self._options = options
+        self._facts = facts
+        where = options.get("where")
+        if where is None:
+            self._keep = None
+            return
+        if not _is_condition(where):
+            test = getattr(where, "matches", None)
+            if test is None or not callable(test):
+                raise DataTypeError("where", where, "a condition, a Segment or None")
+            where = where.condition
+        as_of = options.get("as_of")
+        period = options.get("period")
+        if as_of is None and period is not None:
+            as_of = period.end
+        self._keep = compile_condition(where).bind(as_of)
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        """The options this accumulator was built with."""
+        return FrozenMap(self._options)
+
+    @property
+    def period(self) -> Window | None:
+        """The window the KPI describes, if any."""
+        period: Window | None = self._options.get("period")
+        return period
+
+    def add(self, record: Any) -> None:
+        """Count one record (skipped when it fails ``where``)."""
+        self.update((record,))
+
+    def update(self, records: Iterable[Any]) -> Self:
+        """Count every record of an iterable, consumed once; return ``self``."""
+        keep = self._keep
+        self._facts.update(records if keep is None else filter(keep, records))
+        return self
+
+    def merge(self, other: Self) -> Self:
+        """A new accumulator holding both; neither input changes.
+
+        Raises:
+            DataError: When ``other`` is another KPI or has other options.
+        """
+        if type(other) is not type(self) or other._options != self._options:
+            raise DataError(
+                "other",
+                other,
+                f"a {type(self).__name__} accumulator with the same options",
+            )
+        merged = copy.copy(self)
+        merged._facts = self._facts.merged(other._facts)
+        return merged
+
+    def empty(self) -> Self:
+        """A new, empty accumulator with the same options."""
+        fresh = copy.copy(self)
+        fresh._facts = self._facts.cleared()
+        return fresh
+
+    def for_period(self, period: Window) -> Self:
+        """An empty accumulator with the same options over another period."""
+        return type(self)(**{**self._options, "period": period})
+
+    def result(self) -> Any:  # pragma: no cover - every subclass overrides it
+        """The KPI over everything counted so far."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{k}={_plain(v)!r}" for k, v in self._options.items() if v is not None
+        )
+        return f"{type(self).__name__}({shown})"
+
+
+# ---------------------------------------------------------------------------
+# Grouping
+# ---------------------------------------------------------------------------
+@final
+@attrs.frozen
+class PeriodKey:
+    """Group by calendar period; made by [`by_period`][crmcore.kpis.by_period].
+
+    Attributes:
+        unit: The period unit.
+        tz: The IANA zone whose calendar defines the periods.
+        field: The date field that places a record; ``None`` uses the KPI's
+            own anchors (``closed_at`` for win rate, ``created_at`` for lead
+            cohorts...).
+    """
+
+    unit: PeriodUnit | str = "month"
+    tz: str = "UTC"
+    field: str | None = None
+
+
+def by_period(
+    unit: PeriodUnit | str = "month", *, tz: str = "UTC", field: str | None = None
+) -> PeriodKey:
+    """Group a KPI by calendar (or fiscal) period.
+
+    Each group is the KPI over that period: a record goes to the period of
+    each of the KPI's anchor dates (a lead converted in March but created in
+    February counts in both for period conversion). Records without the date
+    go to the group ``None``; nothing is dropped.
+
+    Examples:
+        >>> by_period("quarter").unit
+        'quarter'
+    """
+    period_of(datetime(2000, 1, 1, tzinfo=UTC), unit, tz=tz)  # validates both
+    if field is not None:
+        parse_path(field)
+    return PeriodKey(unit, tz, field)
+
+
+GroupKey: TypeAlias = PeriodKey | str | Callable[[Any], Hashable] | Sequence[Any] | Any
+
+
+def _period_keys(
+    key: PeriodKey, anchors: tuple[str, ...]
+) -> Callable[[Any], tuple[Hashable, ...]]:
+    paths = (key.field,) if key.field is not None else anchors
+    if not paths:
+        raise DataError(
+            "by",
+            key,
+            "a KPI with a date to group by (this one describes instants; "
+            "compute it per period instead)",
+        )
+    unit, tz = key.unit, key.tz
+    last: list[Any] = [None, None, None]  # start, end, period
+
+    def place(instant: object) -> Hashable:
+        if instant is None or instant is MISSING:
+            return None
+        start, end, period = last
+        if start is not None and start <= instant < end:  # type: ignore[operator]
+            return period  # type: ignore[no-any-return]
+        found = period_of(instant, unit, tz=tz)  # type: ignore[arg-type]
+        last[:] = [found.start, found.end, found]
+        return found
+
+    getters = [lambda r, p=p: get_field(r, p) for p in paths]
+
+    def keys(record: Any) -> tuple[Hashable, ...]:
+        if len(getters) == 1:
+            return (place(getters[0](record)),)
+        found = dict.fromkeys(place(get(record)) for get in getters)
+        if len(found) > 1:
+            found.pop(None, None)
+        return tuple(found)
+
+    return keys
+
+
+def _key_function(by: object, anchors: tuple[str, ...]) -> Callable[[Any], Any]:
+    """Normalize ``by`` into a function returning a tuple of group keys."""
+    if isinstance(by, PeriodKey):
+        return _period_keys(by, anchors)
+    if isinstance(by, str):
+        parse_path(by)
+
+        def by_field(record: Any) -> tuple[Hashable, ...]:
+            value = get_field(record, by)
+            return (None if value is MISSING else value,)
+
+        return by_field
+    assign = getattr(by, "assign", None)
+    if assign is not None and callable(assign):  # a Tiering
+
+        def by_tier(record: Any) -> tuple[Hashable, ...]:
+            return (assign(record),)
+
+        return by_tier
+    if isinstance(by, Sequence) and all(
+        callable(getattr(s, "matches", None)) for s in by
+    ):
+        segments = tuple(by)
+        if not segments:
+            raise DataError("by", by, "at least one segment")
+
+        def by_segments(record: Any) -> tuple[Hashable, ...]:
+            names = tuple(s.name for s in segments if s.matches(record))
+            return names or (None,)
+
+        return by_segments
+    if callable(by):
+
+        def by_function(record: Any) -> tuple[Hashable, ...]:
+            return (by(record),)
+
+        return by_function
+    raise DataTypeError(
+        "by",
+        by,
+        "a by_period(...) key, a field path, a Tiering, a list of Segments "
+        "or a function of the record",
+    )
+
+
+def _sort_key(key: object) -> tuple[Any, ...]:
+    if key is None:
+        return (1, "", "")
+    if isinstance(key, Period):
+        return (0, "period", key.start)
+    return (0, type(key).__name__, key)
+
+
+@final
+@attrs.frozen
+class GroupedResult:
+    """A KPI per group: a read-only mapping from group key to result.
+
+    Attributes:
+        groups: The results by key, sorted by key (``None``, the group of
+            records without a key, last).
+    """
+
+    groups: Mapping[Any, Any]
+
+    def __getitem__(self, key: object) -> Any:
+        try:
+            return self.groups[key]
+        except KeyError:
+            shown = ", ".join(repr(_plain(k)) for k in self.groups)
+            raise DataError("group", key, f"one of {shown}") from None
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.groups)
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def items(self) -> Iterable[tuple[Any, Any]]:
+        """The ``(key, result)`` pairs in key order."""
+        return self.groups.items()
+
+    def to_rows(self) -> list[dict[str, Any]]:
+        """One plain row per group (and per row of a table result)."""
+        rows = []
+        for key, result in self.groups.items():
+            label = _plain(key)
+            inner = (
+                result.to_rows() if hasattr(result, "to_rows") else [result.to_dict()]
+            )
+            rows.extend({"group": label, **row} for row in inner)
+        return rows
+
+    def _repr_html_(self) -> str:
+        rows = self.to_rows()
+        columns = list(dict.fromkeys(c for row in rows for c in row))
+        return html_table(columns, ([row.get(c) for c in columns] for row in rows))
+
+
+class Grouped:
+    """Any accumulator, once per group, in one pass: itself an accumulator.
+
+    Build it with [`grouped`][crmcore.kpis.grouped].
+    """
+
+    def __init__(self, template: Accumulator[Any], by: GroupKey) -> None:
+        for method in ("add", "update", "merge", "empty", "result"):
+            if not callable(getattr(template, method, None)):
+                raise DataTypeError("kpi", template, "a KPI accumulator")
+        self._template = template.empty()
+        self._by = by
+        anchors = getattr(template, "anchors", ())
+        self._keys = _key_function(by, anchors)
+        self._groups: dict[Any, Any] = {}
+
+    def _group(self, key: Any) -> Any:
+        acc = self._groups.get(key)
+        if acc is None:
+            template = self._template
+            if isinstance(key, Period) and hasattr(template, "for_period"):
+                acc = template.for_period(key)
+            else:
+                acc = template.empty()
+            self._groups[key] = acc
+        return acc
+
+    def add(self, record: Any) -> None:
+        """Count one record in each of its groups."""
+        for key in self._keys(record):
+            self._group(key).add(record)
+
+    def update(self, records: Iterable[Any]) -> Self:
+        """Count every record of an iterable; return ``self``."""
+        keys = self._keys
+        groups = self._groups
+        for record in records:
+            for key in keys(record):
+                acc = groups.get(key)
+                if acc is None:
+                    acc = self._group(key)
+                acc.add(record)
+        return self
+
+    def merge(self, other: Self) -> Self:
+        """A new grouped accumulator holding both."""
+        if not isinstance(other, Grouped) or other._by != self._by:
+            raise DataError("other", other, "a Grouped accumulator with the same key")
+        merged = self.empty()
+        merged._template = self._template.merge(other._template)
+        for key in {*self._groups, *other._groups}:
+            mine, theirs = self._groups.get(key), other._groups.get(key)
+            if mine is None:
+                merged._groups[key] = theirs.merge(theirs.empty())  # a copy
+            elif theirs is None:
+                merged._groups[key] = mine.merge(mine.empty())
+            else:
+                merged._groups[key] = mine.merge(theirs)
+        return merged
+
+    def empty(self) -> Self:
+        """A new, empty grouped accumulator with the same KPI and key."""
+        fresh = copy.copy(self)
+        fresh._template = self._template.empty()
+        fresh._groups = {}
+        return fresh
+
+    def result(self) -> GroupedResult:
+        """The KPI's result for every group seen, in key order."""
+        try:
+            ordered = sorted(self._groups, key=_sort_key)
+        except TypeError:
+            ordered = sorted(self._groups, key=repr)
+        return GroupedResult({key: self._groups[key].result() for key in ordered})
+
+
+def grouped(
+    kpi: Accumulator[Any], records: Iterable[Any], per: GroupKey
+) -> GroupedResult:
+    """Compute a KPI per group in one pass.
+
+    Args:
+        kpi: An accumulator, e.g. ``WinRate()``; it serves as a template
+            (it is not changed).
+        records: Any iterable.
+        per: [`by_period`][crmcore.kpis.by_period], a field path
+            (``"owner"``, ``"fields.region"``), a
+            [`Tiering`][crmcore.segments.Tiering], a list of
+            [`Segment`][crmcore.segments.Segment]s (a record counts in every
+            segment it matches) or a function of the record.
+
+    Examples:
+        >>> from datetime import datetime, timezone
+        >>> from crmcore.kpis import WinRate
+        >>> t = datetime(2026, 3, 1, tzinfo=timezone.utc)
+        >>> deals = [dict(outcome=o, owner=who, created_at=t, closed_at=t, amount=1,
+        ...               currency="EUR")
+        ...          for o, who in [("won", "ana"), ("lost", "ana"), ("won", "bo")]]
+        >>> table = grouped(WinRate(), deals, per="owner")
+        >>> [str(r.value) for r in table.groups.values()]
+        ['0.5', '1']
+    """
+    return Grouped(kpi, per).update(records).result()
