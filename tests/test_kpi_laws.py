@@ -1,0 +1,242 @@
+"""Laws every KPI accumulator obeys, tested over the whole catalogue.
+
+* merge is associative and the empty accumulator is an identity;
+* any partition of the input, merged, gives exactly the single-pass result;
+* input order does not matter; merging never changes its inputs.
+
+Plus the domain invariants: the MRR bridge, GRR <= 1, GRR <= NRR, and
+retention and churn in [0, 1].
+"""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmcore.calendar import Interval, period_of
+from crmcore.kpis import (
+    Arpa,
+    AverageDealSize,
+    CohortRetention,
+    CustomerRetention,
+    GrossRevenueRetention,
+    Grouped,
+    LeadConversion,
+    LogoChurn,
+    MarketingSpend,
+    Mrr,
+    MrrMovements,
+    NetRevenueRetention,
+    NewCustomers,
+    OpenPipeline,
+    PipelineVelocity,
+    QuickRatio,
+    RevenueChurn,
+    SalesCycle,
+    WeightedPipeline,
+    WinRate,
+    by_period,
+)
+from crmcore.money import Money
+from crmcore.sample import sample_pipeline
+from tests.kpi_strategies import deals, leads, spend_rows, subscriptions
+
+Q1 = period_of(datetime(2026, 2, 1, tzinfo=UTC), "quarter")
+MARCH = period_of(datetime(2026, 3, 1, tzinfo=UTC), "month")
+AS_OF = datetime(2026, 4, 15, tzinfo=UTC)
+HALF = Interval(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 7, 1, tzinfo=UTC))
+
+CATALOGUE = {
+    "win_rate": (WinRate, deals()),
+    "win_rate_q1": (lambda: WinRate(Q1), deals()),
+    "win_rate_value": (
+        lambda: WinRate(Q1, by="value", exclude_reasons={"disqualified"}),
+        deals(),
+    ),
+    "deal_size": (lambda: AverageDealSize(Q1), deals()),
+    "cycle": (lambda: SalesCycle(Q1), deals()),
+    "cycle_closed": (
+        lambda: SalesCycle(basis="closed", exclude_reasons={"price"}),
+        deals(),
+    ),
+    "open_now": (OpenPipeline, deals()),
+    "open_at": (lambda: OpenPipeline(as_of=AS_OF), deals()),
+    "weighted": (lambda: WeightedPipeline(sample_pipeline(), as_of=AS_OF), deals()),
+    "weighted_bare": (WeightedPipeline, deals()),
+    "velocity": (lambda: PipelineVelocity(Q1), deals()),
+    "win_rate_per_month": (
+        lambda: Grouped(WinRate(), by_period("month")),
+        deals(),
+    ),
+    "cycle_per_owner": (lambda: Grouped(SalesCycle(), "owner"), deals()),
+    "lead_cohort": (
+        lambda: LeadConversion(Q1, window=timedelta(days=30), as_of=AS_OF),
+        leads(),
+    ),
+    "lead_period": (lambda: LeadConversion(Q1, method="period"), leads()),
+    "lead_per_quarter": (
+        lambda: Grouped(LeadConversion(method="period"), by_period("quarter")),
+        leads(),
+    ),
+    "mrr": (lambda: Mrr(as_of=AS_OF), subscriptions()),
+    "arpa": (lambda: Arpa(as_of=AS_OF), subscriptions()),
+    "movements": (lambda: MrrMovements(MARCH), subscriptions()),
+    "quick_ratio": (lambda: QuickRatio(Q1), subscriptions()),
+    "retention": (lambda: CustomerRetention(Q1), subscriptions()),
+    "retention_classic": (
+        lambda: CustomerRetention(Q1, method="classic"),
+        subscriptions(),
+    ),
+    "logo_churn": (lambda: LogoChurn(HALF), subscriptions()),
+    "gross_churn": (lambda: RevenueChurn(Q1), subscriptions()),
+    "net_churn": (lambda: RevenueChurn(Q1, kind="net"), subscriptions()),
+    "nrr": (lambda: NetRevenueRetention(as_of=AS_OF, months=3), subscriptions()),
+    "grr": (lambda: GrossRevenueRetention(HALF), subscriptions()),
+    "new_customers": (
+        lambda: NewCustomers(Q1, channels={"c1": "paid_search", "c2": "events"}),
+        subscriptions(),
+    ),
+    "cohorts": (
+        lambda: CohortRetention(start=datetime(2025, 12, 1, tzinfo=UTC), as_of=AS_OF),
+        subscriptions(),
+    ),
+    "spend": (lambda: MarketingSpend(Q1), spend_rows()),
+    "spend_per_channel": (lambda: Grouped(MarketingSpend(), "channel"), spend_rows()),
+}
+
+NAMES = sorted(CATALOGUE)
+
+
+@st.composite
+def case(draw, name):
+    factory, records = CATALOGUE[name]
+    items = draw(st.lists(records, max_size=25))
+    cuts = sorted(draw(st.lists(st.integers(0, len(items)), max_size=4)))
+    parts, last = [], 0
+    for cut in [*cuts, len(items)]:
+        parts.append(items[last:cut])
+        last = cut
+    return factory, items, parts
+
+
+def run(factory, items):
+    return factory().update(items).result()
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=30)
+@given(data=st.data())
+def test_any_partition_merged_equals_one_pass(name, data):
+    factory, items, parts = data.draw(case(name))
+    single = run(factory, items)
+    accumulators = [factory().update(part) for part in parts]
+    merged = accumulators[0]
+    for acc in accumulators[1:]:
+        merged = merged.merge(acc)
+    assert merged.result() == single
+    # Merging in the other direction (a right fold) agrees too.
+    folded = accumulators[-1]
+    for acc in reversed(accumulators[:-1]):
+        folded = acc.merge(folded)
+    assert folded.result() == single
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=30)
+@given(data=st.data())
+def test_merge_is_associative_and_leaves_inputs_alone(name, data):
+    factory, _, _ = data.draw(case(name))
+    records = CATALOGUE[name][1]
+    a, b, c = (
+        factory().update(data.draw(st.lists(records, max_size=8))) for _ in range(3)
+    )
+    before = (a.result(), b.result(), c.result())
+    left = a.merge(b).merge(c)
+    right = a.merge(b.merge(c))
+    assert left.result() == right.result()
+    assert (a.result(), b.result(), c.result()) == before
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=30)
+@given(data=st.data())
+def test_empty_is_an_identity_and_order_does_not_matter(name, data):
+    factory, items, _ = data.draw(case(name))
+    acc = factory().update(items)
+    expected = acc.result()
+    assert acc.empty().merge(acc).result() == expected
+    assert acc.merge(acc.empty()).result() == expected
+    assert acc.empty().result() == factory().result()
+    shuffled = data.draw(st.permutations(items))
+    assert run(factory, shuffled) == expected
+    # One record at a time, through add(), is the same as update().
+    one_by_one = factory()
+    for item in items:
+        one_by_one.add(item)
+    assert one_by_one.result() == expected
+
+
+# ---------------------------------------------------------------------------
+# Domain invariants on random subscription histories
+# ---------------------------------------------------------------------------
+def _mrr_at(subs, instant):
+    total = {}
+    for sub in subs:
+        customer = sub["customer_id"] if isinstance(sub, dict) else sub.customer_id
+        mrr = sub["mrr"] if isinstance(sub, dict) else sub.mrr
+        start = sub["start"] if isinstance(sub, dict) else sub.start
+        end = sub["end"] if isinstance(sub, dict) else sub.end
+        if start <= instant and (end is None or instant < end):
+            total[customer] = total.get(customer, 0) + mrr.amount
+    return total
+
+
+@given(st.lists(subscriptions(), max_size=30))
+def test_mrr_bridge_identity_and_ranges(subs):
+    moves = MrrMovements(MARCH).update(subs).result().components
+    start, end = _mrr_at(subs, MARCH.start), _mrr_at(subs, MARCH.end)
+    start_mrr = sum(start.values(), 0)
+    end_mrr = sum(end.values(), 0)
+    if start_mrr or end_mrr:
+        assert moves["start_mrr"].amount == start_mrr
+        assert moves["end_mrr"].amount == end_mrr
+        bridge = (
+            moves["start_mrr"]
+            + moves["new"]
+            + moves["reactivation"]
+            + moves["expansion"]
+            - moves["contraction"]
+            - moves["churn"]
+        )
+        assert bridge == moves["end_mrr"]
+    nrr = NetRevenueRetention(MARCH).update(subs).result()
+    grr = GrossRevenueRetention(MARCH).update(subs).result()
+    if grr.defined:
+        assert 0 <= grr.value <= 1
+        assert grr.value <= nrr.value
+    retention = CustomerRetention(MARCH).update(subs).result()
+    churn = LogoChurn(MARCH).update(subs).result()
+    assert retention.defined == churn.defined
+    if retention.defined:
+        assert 0 <= retention.value <= 1
+        assert 0 <= churn.value <= 1
+        assert retention.value + churn.value == 1
+    gross = RevenueChurn(MARCH).update(subs).result()
+    if gross.defined:
+        assert 0 <= gross.value <= 1
+
+
+@given(st.lists(deals(), max_size=30))
+def test_win_rate_lies_in_zero_one_and_weighted_never_exceeds_open(items):
+    for by in ("count", "value"):
+        rate = WinRate(by=by).update(items).result()
+        if rate.defined:
+            assert 0 <= rate.value <= 1
+    forecast = WeightedPipeline(sample_pipeline()).update(items).result()
+    if forecast.defined:
+        assert forecast.value <= forecast.components["open_value"]
+        assert (
+            sum(forecast.components["by_category"].values(), Money(0, "EUR"))
+            == forecast.value
+        )
