@@ -41,6 +41,7 @@ from crmcore.kpis import (
     customer_retention,
     discounted_lifetime_value,
     goal_status,
+    gross_revenue_retention,
     grouped,
     lead_conversion,
     lifetime_value,
@@ -776,3 +777,80 @@ def test_marketing_spend_grouping_and_mixed_currencies():
     with pytest.raises(CurrencyMismatchError):
         marketing_spend([*rows, {**rows[0], "currency": "USD"}])
     assert MarketingSpend(Q1).update([]).result().reason == "no spend in the period"
+
+
+def test_more_grouping_keys_and_views():
+    from crmcore.conditions import field
+    from crmcore.segments import Tier, Tiering
+
+    tiers = Tiering("size", (Tier("big", field("amount") >= 2000),), default="small")
+    per_tier = win_rate(DEALS, Q1, per=tiers)
+    assert [(k, r.denominator) for k, r in per_tier.items()] == [
+        ("big", 2),
+        ("small", 2),
+    ]
+    by_created = win_rate(DEALS, per=by_period("quarter", field="created_at"))
+    assert [str(k) for k in by_created] == ["2025-Q4", "2026-Q1", "2026-Q2"]
+    # Keys that do not compare fall back to ordering by repr.
+    odd = grouped(WinRate(), DEALS, lambda d: (1, "a") if d.amount > 1000 else (1, 2))
+    assert list(odd) == [(1, "a"), (1, 2)] or list(odd) == [(1, 2), (1, "a")]
+    assert win_rate(DEALS, where=field("amount") >= 2000).denominator == 3  # d2 d3 d7
+    forecast = weighted_pipeline(DEALS, PIPELINE).to_dict()
+    assert forecast["by_category"] == {"best_case": D(2000), "pipeline": D(510)}
+    explicit = pipeline_velocity(DEALS, Q1, as_of=at(2026, 3, 5))
+    assert explicit.components["open_deals"] == 1  # d5 only
+    assert gross_revenue_retention(SUBS, MARCH).value == D(250) / D(470)
+
+
+def test_stage_without_probability_is_unweighted_with_a_pipeline():
+    pipeline = Pipeline(
+        "p",
+        (
+            StageDefinition("new", "New"),
+            StageDefinition("won", "Won", kind="won"),
+        ),
+    )
+    open_deal = deal("n", "open", at(2026, 1, 1), None, 700, stage="new")
+    result = weighted_pipeline([open_deal], pipeline)
+    assert result.value == Money(0, "EUR")
+    assert result.components["unweighted_value"] == Money(700, "EUR")
+
+
+def test_composition_inputs_are_checked():
+    spend = marketing_spend(
+        [{"at": at(2026, 1, 5), "amount": 10, "currency": "EUR", "channel": "a"}]
+    )
+    with pytest.raises(DataTypeError, match="spend"):
+        acquisition_cost(D(10), 2)
+    with pytest.raises(DataTypeError, match="spend"):
+        acquisition_cost(Money(10, "EUR"), 2, paid_channels={"a"})
+    with pytest.raises(DataError, match="channels="):
+        acquisition_cost(spend, new_customers(SUBS, Q1), paid_channels={"a"})
+    with pytest.raises(DataTypeError, match="new_customers"):
+        acquisition_cost(spend, "2")
+    undefined_arpa = arpa([], as_of=MARCH.end)
+    assert cac_payback(Money(1, "EUR"), undefined_arpa).reason.startswith("arpa is")
+    assert lifetime_value(undefined_arpa, D("0.1")).reason.startswith("arpa is")
+    assert discounted_lifetime_value(undefined_arpa, D("0.9"), 0).reason
+    with pytest.raises(DataError, match="max_months"):
+        lifetime_value(Money(1, "EUR"), D("0.1"), max_months=0)
+    with pytest.raises(CurrencyMismatchError):
+        cac_payback(Money(1, "EUR"), Money(1, "USD"))
+    down = Goal("churn", D("0.05"), D("0.03"), at(2026, 1, 1), at(2026, 7, 1))
+    seen = [(at(2026, 2, 1), D("0.05")), (at(2026, 3, 1), D("0.04"))]
+    assert goal_status(down, seen, as_of=at(2026, 3, 2)).projected_to_reach is True
+
+
+def test_more_bad_records():
+    with pytest.raises(DataTypeError, match="created_at"):
+        lead_conversion([{"created_at": datetime(2026, 1, 1), "converted_at": None}])
+    row = {"customer_id": "c", "mrr": Money(-1, "EUR"), "start": at(2026, 1, 1)}
+    with pytest.raises(DataError, match="non-negative"):
+        mrr([row], as_of=MARCH.end)
+
+
+def test_unknown_stage_with_own_probability_is_still_an_error():
+    row = {"outcome": "open", "created_at": at(2026, 1, 1), "amount": 1,
+           "currency": "EUR", "stage": "ghost", "probability": D("0.5")}  # fmt: skip
+    with pytest.raises(DataError, match="a stage of the pipeline"):
+        weighted_pipeline([row], PIPELINE)

@@ -277,11 +277,6 @@ def check_window(value: object, field: str = "period") -> Window | None:
     raise DataTypeError(field, value, "a Period, an Interval or None")
 
 
-def bounds(window: Window) -> tuple[datetime, datetime]:
-    """The ``[start, end)`` instants of a window."""
-    return window.start, window.end
-
-
 def check_instant(value: object, field: str) -> datetime | None:
     """Validate an optional aware instant."""
     if value is None:
@@ -314,10 +309,10 @@ class Reader:
     def __init__(self, required: Sequence[str], optional: Sequence[str] = ()) -> None:
         self.names = (*required, *optional)
         self.required = len(required)
-        # Two names at least, so both getters always return tuples.
-        padded = self.names if len(self.names) > 1 else (*self.names, *self.names)
-        self._attr = operator.attrgetter(*padded)
-        self._item = operator.itemgetter(*padded)
+        if len(self.names) < 2:
+            raise ValueError("a Reader reads two fields or more")  # pragma: no cover
+        self._attr = operator.attrgetter(*self.names)
+        self._item = operator.itemgetter(*self.names)
 
     def getter(self, cls: type) -> Callable[[object], tuple[Any, ...]]:
         """The fast getter for records of one type."""
@@ -337,8 +332,6 @@ class Reader:
                     )
                 value = None
             values.append(value)
-        if len(self.names) == 1:
-            values.append(values[0])
         return tuple(values)
 
     def rows(self, records: Iterable[Any]) -> Iterator[tuple[tuple[Any, ...], Any]]:
