@@ -138,7 +138,7 @@ except ImportError:  # the example must run without it
     print("matplotlib is not installed: skipping the chart")
 else:
     figure, axis = plt.subplots(figsize=(7, 3))
-    axis.bar(list(named), list(named.values()))
+    axis.bar([str(name) for name in named], list(named.values()))
     axis.set_title("RFM segments")
     axis.tick_params(axis="x", rotation=45)
     figure.tight_layout()

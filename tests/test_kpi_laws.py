@@ -9,6 +9,7 @@ retention and churn in [0, 1].
 """
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
@@ -181,7 +182,7 @@ def test_empty_is_an_identity_and_order_does_not_matter(name, data):
 # Domain invariants on random subscription histories
 # ---------------------------------------------------------------------------
 def _mrr_at(subs, instant):
-    total = {}
+    total: dict[str, Decimal] = {}
     for sub in subs:
         customer = sub["customer_id"] if isinstance(sub, dict) else sub.customer_id
         mrr = sub["mrr"] if isinstance(sub, dict) else sub.mrr

@@ -24,9 +24,14 @@ import attrs
 
 from crmcore.calendar import Interval, Period, PeriodUnit, period_of, require_aware
 from crmcore.conditions import _is_condition, compile_condition
-from crmcore.errors import CurrencyMismatchError, DataError, DataTypeError
+from crmcore.errors import (
+    CurrencyMismatchError,
+    DataError,
+    DataTypeError,
+    NaiveDatetimeError,
+)
 from crmcore.money import Money
-from crmcore.records import MISSING, FrozenMap, get_field, parse_path
+from crmcore.records import MISSING, FrozenMap, field_getter, get_field, parse_path
 
 __all__ = [
     "Accumulator",
@@ -314,7 +319,7 @@ class Reader:
         self._attr = operator.attrgetter(*self.names)
         self._item = operator.itemgetter(*self.names)
 
-    def getter(self, cls: type) -> Callable[[object], tuple[Any, ...]]:
+    def getter(self, cls: type) -> Callable[[Any], Any]:
         """The fast getter for records of one type."""
         if issubclass(cls, Mapping):
             return self._item
@@ -337,7 +342,7 @@ class Reader:
     def rows(self, records: Iterable[Any]) -> Iterator[tuple[tuple[Any, ...], Any]]:
         """Yield ``(fields, record)`` for every record."""
         cls: type | None = None
-        get = self._attr
+        get: Callable[[Any], Any] = self._attr
         slow = self.slow
         for record in records:
             if type(record) is not cls:
@@ -364,8 +369,6 @@ def check_aware(value: object, field: str, record: object) -> datetime:
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value
     if isinstance(value, datetime):
-        from crmcore.errors import NaiveDatetimeError
-
         raise NaiveDatetimeError(f"{field} ({record_label(record)})", value)
     raise DataTypeError(
         f"{field} ({record_label(record)})", value, "a timezone-aware datetime"
@@ -552,13 +555,13 @@ def _period_keys(
         if instant is None or instant is MISSING:
             return None
         start, end, period = last
-        if start is not None and start <= instant < end:  # type: ignore[operator]
+        if start is not None and start <= instant < end:
             return period  # type: ignore[no-any-return]
         found = period_of(instant, unit, tz=tz)  # type: ignore[arg-type]
         last[:] = [found.start, found.end, found]
         return found
 
-    getters = [lambda r, p=p: get_field(r, p) for p in paths]
+    getters = [field_getter(p) for p in paths]
 
     def keys(record: Any) -> tuple[Hashable, ...]:
         if len(getters) == 1:
@@ -655,7 +658,7 @@ class GroupedResult:
 
     def to_rows(self) -> list[dict[str, Any]]:
         """One plain row per group (and per row of a table result)."""
-        rows = []
+        rows: list[dict[str, Any]] = []
         for key, result in self.groups.items():
             label = _plain(key)
             inner = (
@@ -723,6 +726,7 @@ class Grouped:
         for key in {*self._groups, *other._groups}:
             mine, theirs = self._groups.get(key), other._groups.get(key)
             if mine is None:
+                assert theirs is not None  # the key came from one of the two
                 merged._groups[key] = theirs.merge(theirs.empty())  # a copy
             elif theirs is None:
                 merged._groups[key] = mine.merge(mine.empty())

@@ -68,7 +68,7 @@ class CohortRow:
 
 @attrs.frozen
 class CohortTable:
-    """Retention by cohort and age; see [`CohortRetention`][crmcore.kpis.CohortRetention].
+    """Retention by cohort and age (see [`CohortRetention`][crmcore.kpis.CohortRetention]).
 
     Attributes:
         unit: The period unit of cohorts and ages.
@@ -168,12 +168,12 @@ class CohortRetention(Kpi):
         >>> from datetime import datetime, timezone
         >>> from crmcore.money import Money
         >>> from crmcore.records import Subscription
-        >>> utc = timezone.utc
-        >>> subs = [Subscription("a", Money(10, "EUR"), datetime(2026, 1, 5, tzinfo=utc)),
-        ...         Subscription("b", Money(10, "EUR"), datetime(2026, 1, 9, tzinfo=utc),
-        ...                      end=datetime(2026, 2, 10, tzinfo=utc))]
-        >>> table = CohortRetention(start=datetime(2026, 1, 1, tzinfo=utc),
-        ...                         as_of=datetime(2026, 4, 1, tzinfo=utc)).update(subs).result()
+        >>> def day(m, d):
+        ...     return datetime(2026, m, d, tzinfo=timezone.utc)
+        >>> subs = [Subscription("a", Money(10, "EUR"), day(1, 5)),
+        ...         Subscription("b", Money(10, "EUR"), day(1, 9), end=day(2, 10))]
+        >>> kpi = CohortRetention(start=day(1, 1), as_of=day(4, 1))
+        >>> table = kpi.update(subs).result()
         >>> [str(v) for v in table.matrix()[0]]
         ['1', '0.5', '0.5']
     """

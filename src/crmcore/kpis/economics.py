@@ -256,7 +256,8 @@ def cac_payback(
     """Months to earn back CAC: CAC / (ARPA × gross margin).
 
     Examples:
-        >>> cac_payback(Money(1200, "EUR"), Money(200, "EUR"), margin=Decimal("0.8")).value
+        >>> cac, arpa = Money(1200, "EUR"), Money(200, "EUR")
+        >>> cac_payback(cac, arpa, margin=Decimal("0.8")).value
         Decimal('7.5')
     """
     reason = _undefined_input(cac) or _undefined_input(arpa)
@@ -295,7 +296,8 @@ def lifetime_value(
         max_months: Cap the expected lifetime; makes zero churn defined.
 
     Examples:
-        >>> lifetime_value(Money(100, "EUR"), Decimal("0.02"), margin=Decimal("0.8")).value
+        >>> arpa, churn = Money(100, "EUR"), Decimal("0.02")
+        >>> lifetime_value(arpa, churn, margin=Decimal("0.8")).value
         Money('4000', 'EUR')
     """
     share = _fraction(margin, "margin")
@@ -350,7 +352,8 @@ def discounted_lifetime_value(
         count_first: Count the first payment too.
 
     Examples:
-        >>> discounted_lifetime_value(Money(100, "EUR"), Decimal("0.9"), Decimal("0.1")).value
+        >>> margin = Money(100, "EUR")
+        >>> discounted_lifetime_value(margin, Decimal("0.9"), Decimal("0.1")).value
         Money('450', 'EUR')
     """
     reason = _undefined_input(margin_per_period) or _undefined_input(retention)

@@ -124,7 +124,7 @@ class Goal:
         return "up" if self.target > self.baseline else "down"
 
     def progress(self, value: object) -> Decimal:
-        """(value − baseline) / (target − baseline): 0 at the baseline, 1 at the target."""
+        """(value − baseline) / (target − baseline): 0 at baseline, 1 at target."""
         return divide(
             _number(value, "value") - self.baseline, self.target - self.baseline
         )
@@ -240,7 +240,8 @@ def goal_status(
         >>> from datetime import datetime, timezone
         >>> utc = timezone.utc
         >>> goal = Goal("win_rate", Decimal("0.20"), Decimal("0.30"),
-        ...             datetime(2026, 1, 1, tzinfo=utc), datetime(2027, 1, 1, tzinfo=utc))
+        ...             datetime(2026, 1, 1, tzinfo=utc),
+        ...             datetime(2027, 1, 1, tzinfo=utc))
         >>> seen = [(datetime(2026, 4, 1, tzinfo=utc), Decimal("0.23")),
         ...         (datetime(2026, 7, 1, tzinfo=utc), Decimal("0.26"))]
         >>> goal_status(goal, seen, as_of=datetime(2026, 7, 2, tzinfo=utc)).status
@@ -294,7 +295,8 @@ class Alert:
 
     def __str__(self) -> str:
         shown = " → ".join(str(v) for v in self.values)
-        return f"{self.metric} moved {'down' if self.desired == 'up' else 'up'} for {self.periods} periods: {shown}"
+        moved = "down" if self.desired == "up" else "up"
+        return f"{self.metric} moved {moved} for {self.periods} periods: {shown}"
 
 
 def _series_item(item: object) -> tuple[str, Decimal | None]:

@@ -104,7 +104,9 @@ class CustomerFacts:
             raise DataError(f"mrr ({record_label(record)})", mrr, "a non-negative MRR")
         start = check_aware(start, "start", record)
         # Only called when the fast path failed, so one check always fails.
-        if end is not None and check_aware(end, "end", record) <= start:  # pragma: no branch
+        if (
+            end is not None and check_aware(end, "end", record) <= start
+        ):  # pragma: no branch
             raise DataError(
                 f"end ({record_label(record)})", end, "an instant after start, or None"
             )
@@ -291,7 +293,6 @@ class _RevenueKpi(Kpi):
         return self._facts.currency()
 
 
-
 class MrrMovements(_RevenueKpi):
     """The MRR bridge of a period: new, reactivation, expansion, contraction, churn.
 
@@ -304,8 +305,10 @@ class MrrMovements(_RevenueKpi):
         >>> from crmcore.money import Money
         >>> from crmcore.records import Subscription
         >>> jan = period_of(datetime(2026, 1, 1, tzinfo=timezone.utc), "month")
-        >>> subs = [Subscription("a", Money(100, "EUR"), datetime(2025, 6, 1, tzinfo=timezone.utc)),
-        ...         Subscription("b", Money(50, "EUR"), datetime(2026, 1, 15, tzinfo=timezone.utc))]
+        >>> def day(y, m, d):
+        ...     return datetime(y, m, d, tzinfo=timezone.utc)
+        >>> subs = [Subscription("a", Money(100, "EUR"), day(2025, 6, 1)),
+        ...         Subscription("b", Money(50, "EUR"), day(2026, 1, 15))]
         >>> moves = MrrMovements(jan).update(subs).result()
         >>> moves.value, moves.components["new"]
         (Money('50', 'EUR'), Money('50', 'EUR'))
@@ -677,7 +680,7 @@ def arpa(
 def mrr_movements(
     subscriptions: Iterable[Any], period: Window, *, where: Any = None
 ) -> KpiResult:
-    """[`MrrMovements`][crmcore.kpis.MrrMovements] over any iterable of subscriptions."""
+    """[`MrrMovements`][crmcore.kpis.MrrMovements] over any subscriptions."""
     return MrrMovements(period, where=where).update(subscriptions).result()
 
 
@@ -742,7 +745,7 @@ def gross_revenue_retention(
     months: int = 12,
     where: Any = None,
 ) -> KpiResult:
-    """[`GrossRevenueRetention`][crmcore.kpis.GrossRevenueRetention] over subscriptions."""
+    """[`GrossRevenueRetention`][crmcore.kpis.GrossRevenueRetention], one call."""
     kpi = GrossRevenueRetention(period, as_of=as_of, months=months, where=where)
     return kpi.update(subscriptions).result()
 
