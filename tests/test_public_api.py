@@ -23,6 +23,7 @@ PUBLIC_MODULES = [
     "pipelines",
     "lifecycle",
     "stage_analytics",
+    "kpis",
     "records",
     "serialization",
     "sample",

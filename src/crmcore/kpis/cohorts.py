@@ -68,7 +68,7 @@ class CohortRow:
 
 @attrs.frozen
 class CohortTable:
-    """Retention by cohort and age (see [`CohortRetention`][crmcore.kpis.CohortRetention]).
+    """Retention by cohort and age: the result of a cohort retention KPI.
 
     Attributes:
         unit: The period unit of cohorts and ages.
