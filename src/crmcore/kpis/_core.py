@@ -16,21 +16,28 @@ import decimal
 import html
 import operator
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Final, Protocol, Self, TypeAlias, TypeVar, final
 
 import attrs
 
-from crmcore.calendar import Interval, Period, PeriodUnit, period_of, require_aware
+from crmcore.calendar import (
+    Interval,
+    Period,
+    PeriodUnit,
+    _as_unit,
+    period_of,
+    require_aware,
+    resolve_zone,
+)
 from crmcore.conditions import _is_condition, compile_condition
 from crmcore.errors import (
     CurrencyMismatchError,
     DataError,
     DataTypeError,
-    NaiveDatetimeError,
 )
-from crmcore.money import Money
+from crmcore.money import Money, to_decimal
 from crmcore.records import MISSING, FrozenMap, field_getter, get_field, parse_path
 
 __all__ = [
@@ -53,6 +60,7 @@ R_co = TypeVar("R_co", covariant=True)
 # decimal context is: results never depend on global state.
 _DIV: Final = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
 _ZERO: Final = Decimal(0)
+_ONE: Final = Decimal(1)
 _US_PER_DAY: Final = Decimal(86_400_000_000)
 MICROSECOND: Final = timedelta(microseconds=1)
 
@@ -235,9 +243,7 @@ class KpiResult:
         return html_table(["", ""], [(k, v) for k, v in row.items() if v is not None])
 
 
-def undefined(
-    kpi: str, unit: str, reason: str, **details: Any
-) -> KpiResult:  # pragma: no mutate
+def undefined(kpi: str, unit: str, reason: str, **details: Any) -> KpiResult:
     """An undefined result with its reason."""
     return KpiResult(kpi, None, unit, reason=reason, **details)
 
@@ -275,6 +281,29 @@ def quotient(
 # ---------------------------------------------------------------------------
 # Options shared by every KPI
 # ---------------------------------------------------------------------------
+def choice(value: object, field: str, options: tuple[str, ...]) -> str:
+    """``value`` if it is one of ``options``, else a DataError listing them."""
+    if value not in options:
+        raise DataError(field, value, " or ".join(repr(o) for o in options))
+    return value
+
+
+def fraction(value: object, field: str, *, upper: Decimal | None = _ONE) -> Decimal:
+    """A number (or a KPI result's value) between 0 and ``upper``, exactly."""
+    if isinstance(value, KpiResult):
+        value = value.value
+    number = to_decimal(value, field)
+    if number < 0 or (upper is not None and number > upper):
+        bound = f" and {upper}" if upper is not None else ""
+        raise DataError(field, value, f"a fraction between 0{bound}")
+    return number
+
+
+def check_unit(value: object) -> PeriodUnit:
+    """A period unit or the name of a calendar unit, as a PeriodUnit."""
+    return value if isinstance(value, PeriodUnit) else _as_unit(value)
+
+
 def check_window(value: object, field: str = "period") -> Window | None:
     """Validate an optional window argument."""
     if value is None or isinstance(value, (Period, Interval)):
@@ -300,6 +329,14 @@ def one_currency(currencies: Iterable[str], field: str) -> str | None:
 # ---------------------------------------------------------------------------
 # Reading records fast, whatever their shape
 # ---------------------------------------------------------------------------
+class Invalid(Exception):  # noqa: N818 - a signal, not an error users see
+    """Raised in a fast loop for a record it will not handle.
+
+    The loop then asks its checked path, which raises the crmcore error that
+    names the field, the value and what was expected.
+    """
+
+
 class Reader:
     """Read a fixed set of fields from dicts, attrs objects, dataclasses, rows.
 
@@ -366,13 +403,7 @@ def record_label(record: object) -> str:
 
 def check_aware(value: object, field: str, record: object) -> datetime:
     """An aware datetime, or a crmcore error naming the field and the record."""
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value
-    if isinstance(value, datetime):
-        raise NaiveDatetimeError(f"{field} ({record_label(record)})", value)
-    raise DataTypeError(
-        f"{field} ({record_label(record)})", value, "a timezone-aware datetime"
-    )
+    return require_aware(value, f"{field} ({record_label(record)})")
 
 
 def check_amount(value: object, field: str, record: object) -> Decimal:
@@ -528,7 +559,8 @@ def by_period(
         >>> by_period("quarter").unit
         'quarter'
     """
-    period_of(datetime(2000, 1, 1, tzinfo=UTC), unit, tz=tz)  # validates both
+    check_unit(unit)
+    resolve_zone(tz)
     if field is not None:
         parse_path(field)
     return PeriodKey(unit, tz, field)
@@ -596,12 +628,13 @@ def _key_function(by: object, anchors: tuple[str, ...]) -> Callable[[Any], Any]:
     if isinstance(by, Sequence) and all(
         callable(getattr(s, "matches", None)) for s in by
     ):
-        segments = tuple(by)
-        if not segments:
+        if not by:
             raise DataError("by", by, "at least one segment")
+        # Compiled once: grouping evaluates closures, never condition trees.
+        tests = tuple((s.name, compile_condition(s.condition).bind(None)) for s in by)
 
         def by_segments(record: Any) -> tuple[Hashable, ...]:
-            names = tuple(s.name for s in segments if s.matches(record))
+            names = tuple(name for name, test in tests if test(record))
             return names or (None,)
 
         return by_segments

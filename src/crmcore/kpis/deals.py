@@ -28,6 +28,7 @@ from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
     MICROSECOND,
     GroupKey,
+    Invalid,
     Kpi,
     KpiResult,
     Reader,
@@ -36,6 +37,7 @@ from crmcore.kpis._core import (
     check_aware,
     check_instant,
     check_window,
+    choice,
     days,
     divide,
     grouped,
@@ -72,10 +74,6 @@ _READER: Final = Reader(
 # Medians of more durations than this are found by merging sorted chunks, so
 # the working memory stays small when streaming tens of millions of deals.
 _CHUNK: Final = 1 << 18
-
-
-class _InvalidError(Exception):
-    """A record the fast path will not handle; the checked path explains it."""
 
 
 class DealFacts:
@@ -217,22 +215,22 @@ class DealFacts:
                     ) = row
                     value = amount + zero
                     if value < zero or created.tzinfo is None:
-                        raise _InvalidError
+                        raise Invalid
                     # Everything that can fail happens before any counting.
                     if outcome == "open":
                         if closed is not None:
-                            raise _InvalidError
+                            raise Invalid
                         in_window = False
                         is_open = track_open and (at is None or created <= at)
                     elif outcome in {"won", "lost"}:
                         if closed.tzinfo is None or closed < created:
-                            raise _InvalidError
+                            raise Invalid
                         in_window = start is None or start <= closed < end
                         is_open = (
                             track_open and at is not None and created <= at < closed
                         )
                     else:
-                        raise _InvalidError
+                        raise Invalid
                     counted = (
                         forecast and outcome == "open" and (at is None or created <= at)
                     )
@@ -243,7 +241,7 @@ class DealFacts:
                     if counted:
                         if probability is not None:
                             if not 0 <= probability <= 1 or type(probability) is float:
-                                raise _InvalidError
+                                raise Invalid
                             weight = value * probability
                             if stages is not None:
                                 category = stages[stage][1]
@@ -383,12 +381,6 @@ def _exclusions(value: object) -> frozenset[str]:
     return reasons
 
 
-def _choice(value: object, field: str, options: tuple[str, ...]) -> str:
-    if value not in options:
-        raise DataError(field, value, " or ".join(repr(o) for o in options))
-    return value
-
-
 def _pipeline(value: object) -> Pipeline | None:
     if value is None or isinstance(value, Pipeline):
         return value
@@ -462,7 +454,7 @@ class WinRate(_DealKpi):
         exclude_reasons: Iterable[str] = (),
         where: Any = None,
     ) -> None:
-        _choice(by, "by", ("count", "value"))
+        choice(by, "by", ("count", "value"))
         self._build(
             {
                 "period": period,
@@ -583,7 +575,7 @@ class SalesCycle(_DealKpi):
         exclude_reasons: Iterable[str] = (),
         where: Any = None,
     ) -> None:
-        _choice(basis, "basis", ("won", "closed"))
+        choice(basis, "basis", ("won", "closed"))
         self._build(
             {
                 "period": period,

@@ -31,12 +31,13 @@ from crmcore.kpis._core import (
     check_aware,
     check_window,
     divide,
+    fraction,
     grouped,
     one_currency,
     record_label,
     undefined,
 )
-from crmcore.money import Money, _check_currency, to_decimal
+from crmcore.money import Money, _check_currency
 
 __all__ = [
     "MarketingSpend",
@@ -168,16 +169,6 @@ def _undefined_input(value: object) -> str | None:
     return None
 
 
-def _fraction(value: object, field: str, *, upper: Decimal | None = _ONE) -> Decimal:
-    if isinstance(value, KpiResult):
-        value = value.value
-    number = to_decimal(value, field)
-    if number < 0 or (upper is not None and number > upper):
-        bound = f" and {upper}" if upper is not None else ""
-        raise DataError(field, value, f"a fraction between 0{bound}")
-    return number
-
-
 def acquisition_cost(
     spend: KpiResult | Money,
     new_customers: KpiResult | int,
@@ -261,7 +252,7 @@ def cac_payback(
         Decimal('7.5')
     """
     reason = _undefined_input(cac) or _undefined_input(arpa)
-    share = _fraction(margin, "margin")
+    share = fraction(margin, "margin")
     if reason is None:
         cost, revenue = _money_of(cac, "cac"), _money_of(arpa, "arpa")
         one_currency({cost.currency, revenue.currency}, "arpa")
@@ -300,7 +291,7 @@ def lifetime_value(
         >>> lifetime_value(arpa, churn, margin=Decimal("0.8")).value
         Money('4000', 'EUR')
     """
-    share = _fraction(margin, "margin")
+    share = fraction(margin, "margin")
     if max_months is not None and (
         isinstance(max_months, bool)
         or not isinstance(max_months, int)
@@ -312,7 +303,7 @@ def lifetime_value(
     if reason is not None:
         return undefined("ltv", "money", reason, components=components)
     revenue = _money_of(arpa, "arpa")
-    rate = _fraction(churn, "churn")
+    rate = fraction(churn, "churn")
     components["churn"] = rate
     if rate:
         lifetime = divide(1, rate)
@@ -357,12 +348,12 @@ def discounted_lifetime_value(
         Money('450', 'EUR')
     """
     reason = _undefined_input(margin_per_period) or _undefined_input(retention)
-    rate = _fraction(discount_rate, "discount_rate", upper=None)
+    rate = fraction(discount_rate, "discount_rate", upper=None)
     components: dict[str, Any] = {"discount_rate": rate, "count_first": count_first}
     if reason is not None:
         return undefined("discounted_ltv", "money", reason, components=components)
     margin = _money_of(margin_per_period, "margin_per_period")
-    kept = _fraction(retention, "retention")
+    kept = fraction(retention, "retention")
     components["retention"] = kept
     denominator = 1 + rate - kept
     if not denominator:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final, Literal
 
@@ -30,7 +30,14 @@ import attrs
 from crmcore._checks import name as _name
 from crmcore.calendar import Period, PeriodUnit, period_of, require_aware
 from crmcore.errors import DataError, DataTypeError
-from crmcore.kpis._core import KpiResult, divide, html_table
+from crmcore.kpis._core import (
+    KpiResult,
+    check_unit,
+    choice,
+    divide,
+    fraction,
+    html_table,
+)
 from crmcore.money import Money, to_decimal
 
 __all__ = [
@@ -67,11 +74,8 @@ def _aware(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
     require_aware(value, attribute.name)
 
 
-def _fraction(value: object) -> Decimal:
-    number = to_decimal(value, "tolerance")
-    if not 0 <= number <= 1:
-        raise DataError("tolerance", value, "a fraction between 0 and 1")
-    return number
+def _tolerance(value: object) -> Decimal:
+    return fraction(value, "tolerance")
 
 
 @attrs.frozen
@@ -103,7 +107,7 @@ class Goal:
     start: datetime = attrs.field(validator=_aware)
     deadline: datetime = attrs.field(validator=_aware)
     tolerance: Decimal = attrs.field(
-        default=Decimal("0.1"), converter=_fraction, kw_only=True
+        default=Decimal("0.1"), converter=_tolerance, kw_only=True
     )
 
     def __attrs_post_init__(self) -> None:
@@ -339,8 +343,7 @@ def wrong_direction(
         >>> wrong_direction([30, 28, 29, 25], desired="up") is None
         True
     """
-    if desired not in ("up", "down"):
-        raise DataError("desired", desired, "'up' or 'down'")
+    choice(desired, "desired", ("up", "down"))
     if isinstance(periods, bool) or not isinstance(periods, int) or periods < 1:
         raise DataError("periods", periods, "a positive number of periods")
     items = [_series_item(item) for item in series]
@@ -362,8 +365,7 @@ def wrong_direction(
 
 
 def _kind(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value not in ("operational", "strategic"):
-        raise DataError(attribute.name, value, "'operational' or 'strategic'")
+    choice(value, attribute.name, ("operational", "strategic"))
 
 
 @attrs.frozen
@@ -383,7 +385,7 @@ class KpiReview:
 
 
 def _unit(value: object) -> PeriodUnit | str:
-    period_of(datetime(2000, 1, 1, tzinfo=UTC), value)  # type: ignore[arg-type]
+    check_unit(value)
     return value  # type: ignore[return-value]
 
 

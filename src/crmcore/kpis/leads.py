@@ -21,6 +21,7 @@ from typing import Any, Final, Literal
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
     GroupKey,
+    Invalid,
     Kpi,
     KpiResult,
     Reader,
@@ -28,6 +29,7 @@ from crmcore.kpis._core import (
     check_aware,
     check_instant,
     check_window,
+    choice,
     grouped,
     quotient,
     record_label,
@@ -91,11 +93,11 @@ class LeadFacts:
                 created, reached = row[0], row[1]
                 try:
                     if created.tzinfo is None:
-                        raise DataError("created_at", created, "aware")
+                        raise Invalid
                     if reached is not None and (
                         reached.tzinfo is None or reached < created
                     ):
-                        raise DataError("reached", reached, "valid")
+                        raise Invalid
                     if as_of is not None and reached is not None and reached > as_of:
                         reached = None  # not yet, as of as_of
                     created_in = start is None or start <= created < end
@@ -190,8 +192,7 @@ class LeadConversion(Kpi):
         reached: FieldPath = "converted_at",
         where: Any = None,
     ) -> None:
-        if method not in ("cohort", "period"):
-            raise DataError("method", method, "'cohort' or 'period'")
+        choice(method, "method", ("cohort", "period"))
         span = check_window(period)
         within = _window_arg(window)
         at = check_instant(as_of, "as_of")

@@ -33,6 +33,7 @@ from typing import Any, Final, Literal
 from crmcore.calendar import Interval, add_calendar
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
+    Invalid,
     Kpi,
     KpiResult,
     Reader,
@@ -40,6 +41,7 @@ from crmcore.kpis._core import (
     check_aware,
     check_instant,
     check_window,
+    choice,
     divide,
     one_currency,
     quotient,
@@ -126,11 +128,11 @@ class CustomerFacts:
                     amount = mrr.amount + zero
                     currency = mrr.currency
                     if amount < zero or start.tzinfo is None:
-                        raise DataError("mrr", mrr, "valid")
+                        raise Invalid
                     if end is None:
                         last = count
                     elif end.tzinfo is None or end <= start:
-                        raise DataError("end", end, "valid")
+                        raise Invalid
                     else:
                         last = bisect_left(instants, end)
                     first = bisect_left(instants, start)
@@ -401,8 +403,7 @@ class CustomerRetention(_RevenueKpi):
         method: Literal["cohort", "classic"] = "cohort",
         where: Any = None,
     ) -> None:
-        if method not in ("cohort", "classic"):
-            raise DataError("method", method, "'cohort' or 'classic'")
+        choice(method, "method", ("cohort", "classic"))
         self._window(period, where, method=method)
 
     def result(self) -> KpiResult:
@@ -463,8 +464,7 @@ class RevenueChurn(_RevenueKpi):
         kind: Literal["gross", "net"] = "gross",
         where: Any = None,
     ) -> None:
-        if kind not in ("gross", "net"):
-            raise DataError("kind", kind, "'gross' or 'net'")
+        choice(kind, "kind", ("gross", "net"))
         self._window(period, where, kind=kind)
 
     def result(self) -> KpiResult:
