@@ -21,15 +21,19 @@ def test_demo_prints_the_pipeline_and_revenue_report():
         "Open pipeline by stage",
         "Closed deals",
         "Lost reasons",
-        "Headline figures",
+        "Headline KPIs",
     ):
         assert heading in out
     for figure in (
-        "win rate (by count)",
-        "median sales cycle",
-        "MRR as of",
-        "ARPA",
-        "paying customers",
+        "win_rate ",
+        "sales_cycle ",
+        "weighted_pipeline ",
+        "lead_conversion ",
+        "net_revenue_retention ",
+        "mrr ",
+        "arpa ",
+        "cac ",
+        "ltv_to_cac ",
     ):
         assert figure in out
     assert "prospecting" in out and "negotiation" in out
@@ -63,8 +67,8 @@ def test_large_runs_show_progress_on_stderr_unless_quiet(monkeypatch):
 def test_undefined_figures_are_said_not_hidden():
     report = demo_report(generate_sample(0, months=1))
     assert "undefined (nothing to divide by)" in report
-    assert "undefined (no won deals)" in report
-    assert "undefined (no customers)" in report
+    assert "undefined (no deals won in the period)" in report
+    assert "undefined (no customers are active at the instant)" in report
 
 
 def test_sample_writes_json_lines(tmp_path):

@@ -11,6 +11,7 @@ from crmcore.sample import (
     DEFAULT_START,
     LOST_REASONS,
     OPEN_STAGES,
+    PAID_CHANNELS,
     generate_sample,
     iter_opportunities,
     sample_pipeline,
@@ -266,3 +267,45 @@ def test_sample_pipeline_allows_every_sample_move(data):
         assert evaluate(pipeline, record, change.to_stage, as_of=change.at).allowed, (
             change
         )
+
+
+def test_marketing_spend_is_leads_times_cost_per_lead(data):
+    rows = data.marketing_spend()
+    cost = {
+        "organic": 50,
+        "paid_search": 300,
+        "webinar": 150,
+        "referral": 100,
+        "outbound": 350,
+        "event": 500,
+        "partner": 200,
+    }
+    leads = Counter(
+        (lead.created_at.replace(day=1, hour=0, minute=0, second=0), lead.source)
+        for lead in data.leads
+    )
+    assert len(rows) == len(leads)
+    for row in rows:
+        key = (row["at"], row["channel"])
+        assert row["amount"] == leads[key] * cost[row["channel"]]
+        assert row["currency"] == "EUR" and row["at"].day == 1
+    assert rows == sorted(rows, key=lambda r: (r["at"], r["channel"]))
+    assert sum(r["amount"] for r in rows) == sum(
+        cost[lead.source] for lead in data.leads
+    )
+
+
+def test_acquisition_channels_cover_every_account_in_proportion(data):
+    channels = data.acquisition_channels()
+    assert set(channels) == {a.id for a in data.accounts}
+    shares = Counter(channels.values())
+    assert set(shares) <= set(PAID_CHANNELS) | {
+        "organic",
+        "webinar",
+        "referral",
+        "outbound",
+    }
+    # Organic is the biggest source (26 % of the weights), events the smallest.
+    assert shares.most_common(1)[0][0] == "organic"
+    assert abs(shares["organic"] / len(channels) - 0.26) < 0.03
+    assert channels == data.acquisition_channels()

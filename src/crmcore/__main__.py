@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from crmcore._version import __version__
+from crmcore.calendar import Interval, add_calendar
 from crmcore.conditions import field
 from crmcore.errors import CrmcoreError
+from crmcore.kpis import kpi_report, open_pipeline
 from crmcore.money import Money, sum_money
-from crmcore.records import Opportunity, Subscription
+from crmcore.records import Opportunity
 from crmcore.rfm import rfm_scores, rfm_segments
 from crmcore.sample import (
     LOST_REASONS,
     OPEN_STAGES,
+    PAID_CHANNELS,
     SampleData,
     generate_sample,
     sample_pipeline,
@@ -93,21 +95,10 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
     return lines
 
 
-def _mrr_at(
-    subscriptions: Sequence[Subscription], at: Any, currency: str
-) -> tuple[Money, int]:
-    active = [
-        s for s in subscriptions if s.start <= at and (s.end is None or at < s.end)
-    ]
-    customers = len({s.customer_id for s in active})
-    return sum_money((s.mrr for s in active), currency=currency), customers
-
-
 def demo_report(data: SampleData) -> str:
     """Render the demo's pipeline and revenue report for a sample."""
     currency = data.currency
     deals = data.opportunities
-    open_deals = [d for d in deals if d.outcome == "open"]
     won = [d for d in deals if d.outcome == "won"]
     lost = [d for d in deals if d.outcome == "lost"]
 
@@ -126,14 +117,17 @@ def demo_report(data: SampleData) -> str:
         "",
         "Open pipeline by stage",
     ]
-    by_stage = {
-        stage: [d for d in open_deals if d.stage == stage] for stage in OPEN_STAGES
-    }
-    rows = [
-        [stage, f"{len(items):,}", _money(total(items))]
-        for stage, items in by_stage.items()
-    ]
-    rows.append(["total", f"{len(open_deals):,}", _money(total(open_deals))])
+    by_stage = open_pipeline(deals, per="stage").groups
+    everything = open_pipeline(deals)
+    rows = []
+    for stage, found in [
+        *((s, by_stage.get(s)) for s in OPEN_STAGES),
+        ("total", everything),
+    ]:
+        if found is None or not found.defined:
+            rows.append([stage, "0", _money(Money.zero(currency))])
+        else:
+            rows.append([stage, f"{found.components['deals']:,}", _money(found.value)])
     lines += _table(["stage", "deals", "amount"], rows)
 
     lines += ["", "Closed deals"]
@@ -150,47 +144,28 @@ def demo_report(data: SampleData) -> str:
         ["reason", "deals", "share"],
         [[r, f"{reasons[r]:,}", _pct(reasons[r], len(lost))] for r in LOST_REASONS],
     )
-
-    won_value = total(won).amount
-    closed_value = won_value + total(lost).amount
-    cycles = [
-        (d.closed_at - d.created_at).total_seconds() / 86_400
-        for d in won
-        if d.closed_at
-    ]
-    lines += ["", "Headline figures"]
-    headline = [
-        ["win rate (by count)", _pct(len(won), len(won) + len(lost))],
-        ["win rate (by value)", _pct(won_value, closed_value)],
-        [
-            "average won deal",
-            _money(total(won) / len(won)) if won else "undefined (no won deals)",
-        ],
-        [
-            "median sales cycle (won)",
-            f"{statistics.median(cycles):.1f} days"
-            if cycles
-            else "undefined (no won deals)",
-        ],
-    ]
-    mrr, customers = _mrr_at(data.subscriptions, data.as_of, currency)
-    year_ago = data.as_of.replace(year=data.as_of.year - 1)
-    mrr_before, customers_before = _mrr_at(data.subscriptions, year_ago, currency)
-    headline += [
-        [f"MRR as of {data.as_of.date()}", _money(mrr)],
-        ["paying customers", f"{customers:,}"],
-        ["ARPA", _money(mrr / customers) if customers else "undefined (no customers)"],
-        [f"MRR as of {year_ago.date()}", _money(mrr_before)],
-        [
-            "MRR growth over 12 months",
-            _pct(mrr.amount - mrr_before.amount, mrr_before.amount),
-        ],
-        ["customers 12 months earlier", f"{customers_before:,}"],
-    ]
-    lines += _table(["figure", "value"], headline)
+    lines += _kpi_report(data)
     lines += _funnel_report(data)
     lines += _segment_report(data)
     return "\n".join(lines) + "\n"
+
+
+def _kpi_report(data: SampleData) -> list[str]:
+    """The headline KPIs of the last twelve months (or the whole window)."""
+    start = max(data.start, add_calendar(data.as_of, months=-12))
+    report = kpi_report(
+        Interval(start, data.as_of),
+        deals=data.opportunities,
+        leads=data.leads,
+        subscriptions=data.subscriptions,
+        spend=data.marketing_spend(),
+        pipeline=sample_pipeline(),
+        channels=data.acquisition_channels(),
+        paid_channels=PAID_CHANNELS,
+        margin=Decimal("0.8"),
+    )
+    title = f"Headline KPIs, {start.date()} to {data.as_of.date()} (gross margin 80 %)"
+    return ["", title, *("  " + line if line else line for line in report.lines())]
 
 
 # The demo's ideal customer: software and finance companies of 50 to 1,000

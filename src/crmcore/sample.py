@@ -61,6 +61,7 @@ __all__ = [
     "DEFAULT_START",
     "LOST_REASONS",
     "OPEN_STAGES",
+    "PAID_CHANNELS",
     "SampleData",
     "generate_sample",
     "iter_opportunities",
@@ -121,6 +122,13 @@ _SOURCES: Final = (
     "partner",
 )
 _SOURCE_WEIGHTS: Final = (26, 20, 12, 10, 16, 8, 8)
+# What a lead from each source costs the sample company, in whole currency
+# units: content for organic leads, ads, events, partner fees, the SDR team.
+_COST_PER_LEAD: Final = (50, 300, 150, 100, 350, 500, 200)
+PAID_CHANNELS: Final = ("paid_search", "event", "partner")
+"""The sample's paid acquisition channels (for paid CAC)."""
+# Golden-ratio steps spread account numbers evenly over [0, 1) without a draw.
+_GOLDEN: Final = 0.6180339887498949
 _ACTIVITY_KINDS: Final = (
     "email_open",
     "page_view",
@@ -401,6 +409,54 @@ class SampleData:
             for deal in self.opportunities
             if deal.outcome == "won"
         ]
+
+    def marketing_spend(self) -> list[dict[str, Any]]:
+        """Monthly sales and marketing spend per channel, from the leads.
+
+        One row per calendar month of the window and lead source that
+        produced leads that month: ``at`` (the month's first instant),
+        ``amount`` (leads × the source's fixed cost per lead, a Decimal),
+        ``currency`` and ``channel`` (the source). It draws nothing random,
+        so it changes no other sample value. The input of
+        [`MarketingSpend`][crmcore.kpis.MarketingSpend].
+
+        Examples:
+            >>> rows = generate_sample(200).marketing_spend()
+            >>> sorted(rows[0])
+            ['amount', 'at', 'channel', 'currency']
+        """
+        cost = dict(zip(_SOURCES, _COST_PER_LEAD, strict=True))
+        counts: dict[tuple[datetime, str], int] = {}
+        for lead in self.leads:
+            created = lead.created_at
+            month = created.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+            key = (month, lead.source or "organic")
+            counts[key] = counts.get(key, 0) + 1
+        return [
+            {
+                "at": month,
+                "amount": Decimal(count * cost[channel]),
+                "currency": self.currency,
+                "channel": channel,
+            }
+            for (month, channel), count in sorted(counts.items())
+        ]
+
+    def acquisition_channels(self) -> dict[str, str]:
+        """The channel that brought each account, by account id.
+
+        Spread over the lead sources in their proportions, without a random
+        draw; pass it as ``channels=`` to
+        [`NewCustomers`][crmcore.kpis.NewCustomers] for paid CAC.
+
+        Examples:
+            >>> generate_sample(100).acquisition_channels()["acc-000001"]
+            'referral'
+        """
+        return {
+            account.id: _source((number * _GOLDEN) % 1.0)
+            for number, account in enumerate(self.accounts, start=1)
+        }
 
     def collections(self) -> dict[str, tuple[object, ...]]:
         """Every collection of records by name, in a fixed order.

@@ -68,6 +68,7 @@ from crmcore.kpis.goals import (
     wrong_direction,
 )
 from crmcore.kpis.leads import LeadConversion, lead_conversion
+from crmcore.kpis.report import HeadlineKpis, KpiReport, kpi_report
 from crmcore.kpis.revenue import (
     Arpa,
     CustomerRetention,
@@ -105,6 +106,8 @@ __all__ = [
     "GrossRevenueRetention",
     "Grouped",
     "GroupedResult",
+    "HeadlineKpis",
+    "KpiReport",
     "KpiResult",
     "KpiReview",
     "LeadConversion",
@@ -136,6 +139,7 @@ __all__ = [
     "goal_status",
     "gross_revenue_retention",
     "grouped",
+    "kpi_report",
     "lead_conversion",
     "lifetime_value",
     "logo_churn",
