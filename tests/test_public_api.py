@@ -24,6 +24,7 @@ PUBLIC_MODULES = [
     "lifecycle",
     "stage_analytics",
     "kpis",
+    "frames",
     "records",
     "serialization",
     "sample",
