@@ -99,7 +99,7 @@ def test_money_columns_auto_explicit_and_off():
     rows = list(frames.records(frame, money={"fee": "currency"}))
     assert rows[0]["fee"] == Money(1, "EUR") and rows[1]["fee"] is None
     assert rows[0]["mrr"] == D("99.9")
-    assert list(frames.records(frame, money={}))[0]["mrr"] == D("99.9")
+    assert next(iter(frames.records(frame, money={})))["mrr"] == D("99.9")
     # MRR over a frame equals MRR over the records it came from.
     assert frames.to_frame(mrr(frames.records(frame), as_of=T))["value"][0] == 109.9
 

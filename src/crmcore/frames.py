@@ -85,11 +85,10 @@ def _column(series: pd.Series, name: str) -> list[Any]:
             )
         values: list[Any] = list(series.dt.to_pydatetime())
     elif kind == "m":
-        values = [
+        return [
             None if value is pd.NaT else value.to_pytimedelta()
             for value in series.tolist()
         ]
-        return values
     elif kind == "f":
         values = [Decimal(repr(value)) for value in series.tolist()]
         for index, value in enumerate(values):
