@@ -8,6 +8,7 @@ Plus the domain invariants: the MRR bridge, GRR <= 1, GRR <= NRR, and
 retention and churn in [0, 1].
 """
 
+import pickle
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -16,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmcore.calendar import Interval, period_of
+from crmcore.conditions import field
 from crmcore.kpis import (
     Arpa,
     AverageDealSize,
@@ -71,6 +73,10 @@ CATALOGUE = {
         deals(),
     ),
     "cycle_per_owner": (lambda: Grouped(SalesCycle(), "owner"), deals()),
+    "win_rate_where": (
+        lambda: WinRate(Q1, where=field("owner").is_in({"ana", "bo"})),
+        deals(),
+    ),
     "lead_cohort": (
         lambda: LeadConversion(Q1, window=timedelta(days=30), as_of=AS_OF),
         leads(),
@@ -176,6 +182,19 @@ def test_empty_is_an_identity_and_order_does_not_matter(name, data):
     for item in items:
         one_by_one.add(item)
     assert one_by_one.result() == expected
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=15)
+@given(data=st.data())
+def test_accumulators_pickle_for_other_processes(name, data):
+    # What a Dask or Spark worker does: build, fill, pickle, merge elsewhere.
+    factory, items, parts = data.draw(case(name))
+    shipped = [pickle.loads(pickle.dumps(factory().update(p))) for p in parts]
+    merged = shipped[0]
+    for acc in shipped[1:]:
+        merged = merged.merge(acc)
+    assert merged.result() == run(factory, items)
 
 
 # ---------------------------------------------------------------------------

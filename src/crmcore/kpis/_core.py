@@ -434,6 +434,23 @@ class Facts(Protocol):
     def cleared(self) -> Any: ...
 
 
+def _compile_where(options: Mapping[str, Any]) -> Callable[[Any], bool] | None:
+    """The compiled ``where`` filter of a KPI's options (``None``: keep all)."""
+    where = options.get("where")
+    if where is None:
+        return None
+    if not _is_condition(where):
+        test = getattr(where, "matches", None)
+        if test is None or not callable(test):
+            raise DataTypeError("where", where, "a condition, a Segment or None")
+        where = where.condition
+    as_of = options.get("as_of")
+    period = options.get("period")
+    if as_of is None and period is not None:
+        as_of = period.end
+    return compile_condition(where).bind(as_of)
+
+
 class Kpi:
     """Base of the catalogue's accumulators: options, a filter and facts.
 
@@ -451,20 +468,21 @@ class Kpi:
     def _setup(self, options: dict[str, Any], facts: Any) -> None:
         self._options = options
         self._facts = facts
-        where = options.get("where")
-        if where is None:
-            self._keep = None
-            return
-        if not _is_condition(where):
-            test = getattr(where, "matches", None)
-            if test is None or not callable(test):
-                raise DataTypeError("where", where, "a condition, a Segment or None")
-            where = where.condition
-        as_of = options.get("as_of")
-        period = options.get("period")
-        if as_of is None and period is not None:
-            as_of = period.end
-        self._keep = compile_condition(where).bind(as_of)
+        self._keep = _compile_where(options)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the compiled filter; loading compiles it again.
+
+        Accumulators travel between processes (Dask, Spark, multiprocessing)
+        as long as their options pickle.
+        """
+        state = dict(self.__dict__)
+        state.pop("_keep", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._keep = _compile_where(self._options)
 
     @property
     def options(self) -> Mapping[str, Any]:
@@ -721,6 +739,20 @@ class Grouped:
         anchors = getattr(template, "anchors", ())
         self._keys = _key_function(by, anchors)
         self._groups: dict[Any, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the key function; loading builds it again from ``by``.
+
+        A grouped accumulator pickles when its KPI and its ``by`` do (a field
+        path, a period key, a Tiering, segments or a module-level function).
+        """
+        state = dict(self.__dict__)
+        del state["_keys"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._keys = _key_function(self._by, getattr(self._template, "anchors", ()))
 
     def _group(self, key: Any) -> Any:
         acc = self._groups.get(key)
