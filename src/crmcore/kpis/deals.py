@@ -19,7 +19,7 @@ import heapq
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import islice
 from typing import Any, Final, Literal
@@ -66,6 +66,9 @@ __all__ = [
 ]
 
 _ZERO: Final = Decimal(0)
+_EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
+_LATEST: Final = datetime.max.replace(tzinfo=UTC)
+# Indexes of the per-currency sums (the hot loop writes them as literals).
 _WON, _LOST, _EXCLUDED, _OPEN, _FORECAST, _WEIGHTED, _UNWEIGHTED = range(7)
 _READER: Final = Reader(
     ("outcome", "created_at", "amount", "currency"),
@@ -185,11 +188,16 @@ class DealFacts:
     def update(self, records: Iterable[Any]) -> None:  # noqa: PLR0915 - one hot loop
         """Count records (the hot loop: one pass, no per-record allocation)."""
         window = self.window
-        start, end = window if window is not None else (None, None)
+        # No window: every closed deal is in it (the sentinels compare with
+        # any aware datetime). No ``at``: every open deal counts as open now.
+        start, end = window if window is not None else (_EARLIEST, _LATEST)
         at = self.at
+        open_at_any = at is None
+        track_at = self.track_open and at is not None
+        forecast_at = self.forecast and not open_at_any
+        forecast_any = self.forecast and open_at_any
         exclude = self.exclude
         stages = self.stages
-        forecast = self.forecast
         track_open = self.track_open
         cycles, lost_cycles = self.cycles, self.lost_cycles
         sums = self.sums
@@ -200,9 +208,36 @@ class DealFacts:
         vec: list[Decimal] = []
         zero = _ZERO
         us = MICROSECOND
+        cls: type | None = None
+        mapping = False
+        slow = _READER.slow
         try:
-            for row, record in _READER.rows(records):
+            for record in records:
+                # Fields are read inline (faster than any getter object); a
+                # record missing a field goes through the explained slow path.
+                if type(record) is not cls:
+                    cls = type(record)
+                    mapping = issubclass(cls, Mapping)
                 try:
+                    if mapping:
+                        outcome = record["outcome"]
+                        created = record["created_at"]
+                        amount = record["amount"]
+                        currency = record["currency"]
+                        closed = record.get("closed_at")
+                        stage = record.get("stage")
+                        probability = record.get("probability")
+                        reason = record.get("lost_reason")
+                    else:
+                        outcome = record.outcome
+                        created = record.created_at
+                        amount = record.amount
+                        currency = record.currency
+                        closed = record.closed_at
+                        stage = record.stage
+                        probability = record.probability
+                        reason = record.lost_reason
+                except (AttributeError, KeyError, TypeError):
                     (
                         outcome,
                         created,
@@ -212,30 +247,31 @@ class DealFacts:
                         stage,
                         probability,
                         reason,
-                    ) = row
-                    value = amount + zero
+                    ) = slow(record)
+                try:
+                    # Exact amounts only: Decimal + float raises.
+                    value = amount if type(amount) is Decimal else amount + zero
                     if value < zero or created.tzinfo is None:
                         raise Invalid
                     # Everything that can fail happens before any counting.
-                    if outcome == "open":
+                    if outcome == "won" or outcome == "lost":  # noqa: PLR1714 - faster
+                        if closed.tzinfo is None or closed < created:
+                            raise Invalid
+                        in_window = start <= closed < end
+                        is_open = track_at and created <= at < closed
+                        if not (in_window or is_open):
+                            continue
+                        counted = False
+                    elif outcome == "open":
                         if closed is not None:
                             raise Invalid
                         in_window = False
-                        is_open = track_open and (at is None or created <= at)
-                    elif outcome in {"won", "lost"}:
-                        if closed.tzinfo is None or closed < created:
-                            raise Invalid
-                        in_window = start is None or start <= closed < end
-                        is_open = (
-                            track_open and at is not None and created <= at < closed
-                        )
+                        is_open = track_open and (open_at_any or created <= at)
+                        counted = forecast_any or (forecast_at and created <= at)
+                        if not (is_open or counted):
+                            continue
                     else:
                         raise Invalid
-                    counted = (
-                        forecast and outcome == "open" and (at is None or created <= at)
-                    )
-                    if not (in_window or is_open or counted):
-                        continue
                     weight: Decimal | None = None
                     category = "pipeline"
                     if counted:
@@ -259,32 +295,44 @@ class DealFacts:
                         duration = (closed - created) // us
                         if outcome == "won":
                             won += 1
-                            vec[_WON] += value
+                            vec[0] += value  # won
                             if cycles is not None:
                                 cycles.append(duration)
                         elif reason in exclude:
                             reasons[reason] += 1
-                            vec[_EXCLUDED] += value
+                            vec[2] += value  # excluded
                         else:
                             lost += 1
-                            vec[_LOST] += value
+                            vec[1] += value  # lost
                             if lost_cycles is not None:
                                 lost_cycles.append(duration)
                     if is_open:
                         open_at += 1
-                        vec[_OPEN] += value
+                        vec[3] += value  # open
                     if counted:
-                        vec[_FORECAST] += value
+                        vec[4] += value  # forecast
                         if weight is None:
                             unweighted += 1
-                            vec[_UNWEIGHTED] += value
+                            vec[6] += value  # unweighted
                         else:
                             weighted_deals += 1
-                            vec[_WEIGHTED] += weight
+                            vec[5] += weight  # weighted
                             key = (currency, category)
                             categories[key] = categories.get(key, zero) + weight
                 except Exception as error:
-                    self._check(row, record)
+                    self._check(
+                        (
+                            outcome,
+                            created,
+                            amount,
+                            currency,
+                            closed,
+                            stage,
+                            probability,
+                            reason,
+                        ),
+                        record,
+                    )
                     raise error from None  # pragma: no cover - _check raises first
         finally:
             self.won += won

@@ -89,7 +89,18 @@ class LeadFacts:
         within, as_of = self.within, self.as_of
         leads = converted = in_period = immature = 0
         try:
-            for row, record in self.reader.rows(records):
+            reader = self.reader
+            cls: type | None = None
+            get = reader.getter(object)
+            for record in records:
+                # The reading is inlined: a generator per record costs more.
+                if type(record) is not cls:
+                    cls = type(record)
+                    get = reader.getter(cls)
+                try:
+                    row = get(record)
+                except (AttributeError, KeyError, TypeError):
+                    row = reader.slow(record)
                 created, reached = row[0], row[1]
                 try:
                     if created.tzinfo is None:

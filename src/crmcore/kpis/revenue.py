@@ -80,7 +80,14 @@ _READER: Final = Reader(("customer_id", "mrr", "start"), ("end",))
 class CustomerFacts:
     """Per customer: first payment, and MRR at each observation instant."""
 
-    __slots__ = ("currencies", "customers", "index", "instants", "subscriptions")
+    __slots__ = (
+        "bridges",
+        "currencies",
+        "customers",
+        "index",
+        "instants",
+        "subscriptions",
+    )
 
     def __init__(self, instants: Iterable[datetime]) -> None:
         self.instants = tuple(sorted(set(instants)))
@@ -89,6 +96,9 @@ class CustomerFacts:
         self.customers: dict[Any, list[Any]] = {}
         self.currencies: set[str] = set()
         self.subscriptions = 0
+        # Bridges computed since the last update (a report asks for several
+        # KPIs of the same bridge).
+        self.bridges: dict[tuple[datetime, datetime], dict[str, Any]] = {}
 
     def _check(self, row: tuple[Any, ...], record: object) -> None:
         customer, mrr, start, end = row
@@ -113,7 +123,7 @@ class CustomerFacts:
                 f"end ({record_label(record)})", end, "an instant after start, or None"
             )
 
-    def update(self, records: Iterable[Any]) -> None:
+    def update(self, records: Iterable[Any]) -> None:  # noqa: PLR0915 - one hot loop
         """Count subscriptions."""
         instants = self.instants
         count = len(instants)
@@ -121,8 +131,20 @@ class CustomerFacts:
         currencies = self.currencies
         zero = _ZERO
         seen = 0
+        self.bridges.clear()
         try:
-            for row, record in _READER.rows(records):
+            reader = _READER
+            cls: type | None = None
+            get = reader.getter(object)
+            for record in records:
+                # The reading is inlined: a generator per record costs more.
+                if type(record) is not cls:
+                    cls = type(record)
+                    get = reader.getter(cls)
+                try:
+                    row = get(record)
+                except (AttributeError, KeyError, TypeError):
+                    row = reader.slow(record)
                 customer, mrr, start, end = row
                 try:
                     amount = mrr.amount + zero
@@ -199,6 +221,12 @@ class CustomerFacts:
 
     def bridge(self, start: datetime, end: datetime) -> dict[str, Any]:
         """Every additive figure between two observed instants."""
+        found = self.bridges.get((start, end))
+        if found is None:
+            found = self.bridges[start, end] = self._bridge(start, end)
+        return dict(found)
+
+    def _bridge(self, start: datetime, end: datetime) -> dict[str, Any]:
         a, b = self.index[start], self.index[end]
         zero = _ZERO
         figures: dict[str, Any] = dict.fromkeys(
