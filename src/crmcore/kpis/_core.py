@@ -66,8 +66,15 @@ MICROSECOND: Final = timedelta(microseconds=1)
 
 
 def divide(numerator: Decimal | int, denominator: Decimal | int) -> Decimal:
-    """Exact-input division to 28 significant digits (denominator non-zero)."""
-    return _DIV.divide(Decimal(numerator), Decimal(denominator))
+    """Exact-input division to 28 significant digits (denominator non-zero).
+
+    Whole results show no exponent: 1 / 0.02 is ``Decimal('50')``, not
+    ``Decimal('5E+1')`` (the same number, written for people).
+    """
+    quotient = _DIV.divide(Decimal(numerator), Decimal(denominator))
+    if quotient.as_tuple().exponent > 0:  # type: ignore[operator]
+        return quotient.quantize(_ONE, context=_DIV)
+    return quotient
 
 
 def days(microseconds: int | Decimal) -> Decimal:
