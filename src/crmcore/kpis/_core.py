@@ -383,20 +383,16 @@ class Reader:
             values.append(value)
         return tuple(values)
 
-    def rows(self, records: Iterable[Any]) -> Iterator[tuple[tuple[Any, ...], Any]]:
-        """Yield ``(fields, record)`` for every record."""
-        cls: type | None = None
-        get: Callable[[Any], Any] = self._attr
-        slow = self.slow
-        for record in records:
-            if type(record) is not cls:
-                cls = type(record)
-                get = self.getter(cls)
-            try:
-                row = get(record)
-            except (AttributeError, KeyError, TypeError):
-                row = slow(record)
-            yield row, record
+    def read(self, record: object) -> tuple[Any, ...]:
+        """One record's fields: the fast getter, else field by field.
+
+        Hot loops inline this (a call per record costs more than the read).
+        """
+        try:
+            row: tuple[Any, ...] = self.getter(type(record))(record)
+        except (AttributeError, KeyError, TypeError):
+            row = self.slow(record)
+        return row
 
 
 def record_label(record: object) -> str:

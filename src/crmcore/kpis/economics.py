@@ -68,8 +68,8 @@ class SpendFacts:
         """Count spend rows."""
         start, end = self.window if self.window is not None else (None, None)
         sums = self.sums
-        for row, record in _READER.rows(records):
-            at, amount, currency, channel = row
+        for record in records:
+            at, amount, currency, channel = _READER.read(record)
             check_aware(at, "at", record)
             value = check_amount(amount, "amount", record)
             _check_currency(currency, f"currency ({record_label(record)})")
@@ -289,7 +289,7 @@ def lifetime_value(
     Examples:
         >>> arpa, churn = Money(100, "EUR"), Decimal("0.02")
         >>> lifetime_value(arpa, churn, margin=Decimal("0.8")).value
-        Money('4000', 'EUR')
+        Money('4000.0', 'EUR')
     """
     share = fraction(margin, "margin")
     if max_months is not None and (
