@@ -852,3 +852,16 @@ def test_unknown_stage_with_own_probability_is_still_an_error():
            "currency": "EUR", "stage": "ghost", "probability": D("0.5")}  # fmt: skip
     with pytest.raises(DataError, match="a stage of the pipeline"):
         weighted_pipeline([row], PIPELINE)
+
+
+def test_spend_rows_missing_a_field_are_explained():
+    row = {"at": at(2026, 1, 5), "amount": 100, "currency": "EUR"}
+    with pytest.raises(DataError, match="channel: expected a record with a 'channel'"):
+        marketing_spend([row])
+
+    class Row:
+        def __init__(self):
+            self.at, self.amount, self.currency = at(2026, 1, 5), 100, "EUR"
+            self.channel = "events"
+
+    assert marketing_spend([Row()]).value == Money(100, "EUR")
