@@ -320,19 +320,7 @@ class DealFacts:
                             key = (currency, category)
                             categories[key] = categories.get(key, zero) + weight
                 except Exception as error:
-                    self._check(
-                        (
-                            outcome,
-                            created,
-                            amount,
-                            currency,
-                            closed,
-                            stage,
-                            probability,
-                            reason,
-                        ),
-                        record,
-                    )
+                    self._check(_READER.read(record), record)
                     raise error from None  # pragma: no cover - _check raises first
         finally:
             self.won += won

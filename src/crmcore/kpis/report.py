@@ -36,12 +36,9 @@ from crmcore.kpis._core import (
     html_table,
 )
 from crmcore.kpis.deals import (
-    AverageDealSize,
     DealFacts,
-    OpenPipeline,
-    SalesCycle,
     WeightedPipeline,
-    WinRate,
+    _deal_results,
     _exclusions,
     _pipeline,
     velocity_from,
@@ -356,19 +353,12 @@ class HeadlineKpis:
     # -- results ---------------------------------------------------------
     def _sales(self) -> dict[str, KpiResult]:
         o = self._options
-        cut, exclude = o["window"], o["exclude_reasons"]
-        kpis = {
-            "win_rate": WinRate(cut, exclude_reasons=exclude),
-            "win_rate_by_value": WinRate(cut, by="value", exclude_reasons=exclude),
-            "average_deal_size": AverageDealSize(cut),
-            "sales_cycle": SalesCycle(cut, exclude_reasons=exclude),
-            "open_pipeline": OpenPipeline(as_of=cut.end),
-            "weighted_pipeline": WeightedPipeline(o["pipeline"], as_of=cut.end),
-        }
-        results = {}
-        for key, kpi in kpis.items():
-            kpi._facts = self._deals
-            results[key] = kpi.result()
+        cut = o["window"]
+        options = {"period": cut, "exclude_reasons": o["exclude_reasons"]}
+        results = _deal_results(self._deals, options)
+        forecast = WeightedPipeline(o["pipeline"], as_of=cut.end)
+        forecast._facts = self._deals
+        results["weighted_pipeline"] = forecast.result()
         results["pipeline_velocity"] = velocity_from(
             results["open_pipeline"],
             results["average_deal_size"],
