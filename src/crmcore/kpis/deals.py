@@ -48,6 +48,7 @@ from crmcore.kpis._core import (
 )
 from crmcore.money import Money, _check_currency
 from crmcore.pipelines import Pipeline
+from crmcore.records import get_field
 
 __all__ = [
     "AverageDealSize",
@@ -70,13 +71,40 @@ _EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
 _LATEST: Final = datetime.max.replace(tzinfo=UTC)
 # Indexes of the per-currency sums (the hot loop writes them as literals).
 _WON, _LOST, _EXCLUDED, _OPEN, _FORECAST, _WEIGHTED, _UNWEIGHTED = range(7)
+_INFINITY: Final = Decimal("Infinity")
 _READER: Final = Reader(
     ("outcome", "created_at", "amount", "currency"),
     ("closed_at", "stage", "probability", "lost_reason"),
 )
+# The fields every deal needs; the others are read only where a figure uses them.
+_REQUIRED: Final = Reader(
+    ("outcome", "created_at", "amount", "currency"), ("closed_at",)
+)
 # Medians of more durations than this are found by merging sorted chunks, so
 # the working memory stays small when streaming tens of millions of deals.
 _CHUNK: Final = 1 << 18
+
+
+def _exact(value: object) -> Decimal:
+    """An int (not a bool) or Decimal subclass as a Decimal, else ``Invalid``."""
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        raise Invalid
+    return Decimal(value)
+
+
+def _optional(record: object, name: str) -> Any:
+    """An optional field of a record without the attribute: ``None`` if absent."""
+    return get_field(record, name, None)
+
+
+def _reason(record: Any, mapping: bool) -> Any:
+    """A deal's lost reason (``None`` if the record has none)."""
+    if mapping:
+        return record.get("lost_reason")
+    try:
+        return record.lost_reason
+    except AttributeError:
+        return _optional(record, "lost_reason")
 
 
 class DealFacts:
@@ -111,6 +139,7 @@ class DealFacts:
         cycles: bool,
         forecast: bool,
         track_open: bool,
+        lost_cycles: bool = False,
     ) -> None:
         self.window = None if window is None else (window.start, window.end)
         self.at = at
@@ -131,7 +160,7 @@ class DealFacts:
         self.sums: dict[str, list[Decimal]] = {}
         self.categories: dict[tuple[str, str], Decimal] = {}
         self.cycles: array[int] | None = array("q") if cycles else None
-        self.lost_cycles: array[int] | None = array("q") if cycles else None
+        self.lost_cycles: array[int] | None = array("q") if lost_cycles else None
 
     # -- reading ---------------------------------------------------------
     def _check(self, row: tuple[Any, ...], record: object) -> None:
@@ -186,7 +215,13 @@ class DealFacts:
             )
 
     def update(self, records: Iterable[Any]) -> None:  # noqa: PLR0915 - one hot loop
-        """Count records (the hot loop: one pass, no per-record allocation)."""
+        """Count records (the hot loop: one pass, no per-record allocation).
+
+        Only the fields a record's figures need are read: ``stage`` and
+        ``probability`` for deals in the forecast, ``lost_reason`` for lost
+        deals when reasons are excluded. A naive datetime fails the first
+        comparison with an aware one, so closed deals need no explicit check.
+        """
         window = self.window
         # No window: every closed deal is in it (the sentinels compare with
         # any aware datetime). No ``at``: every open deal counts as open now.
@@ -204,13 +239,16 @@ class DealFacts:
         categories = self.categories
         reasons = self.reasons
         won = lost = open_at = weighted_deals = unweighted = 0
-        currency_now: object = None
-        vec: list[Decimal] = []
         zero = _ZERO
+        # The sums of the current currency live in locals, written back to
+        # ``sums`` when the currency changes and at the end.
+        currency_now: Any = None
+        won_sum = lost_sum = excluded_sum = open_sum = zero
+        forecast_sum = weighted_sum = unweighted_sum = zero
         us = MICROSECOND
         cls: type | None = None
         mapping = False
-        slow = _READER.slow
+        slow = _REQUIRED.slow
         try:
             for record in records:
                 # Fields are read inline (faster than any getter object); a
@@ -225,37 +263,23 @@ class DealFacts:
                         amount = record["amount"]
                         currency = record["currency"]
                         closed = record.get("closed_at")
-                        stage = record.get("stage")
-                        probability = record.get("probability")
-                        reason = record.get("lost_reason")
                     else:
                         outcome = record.outcome
                         created = record.created_at
                         amount = record.amount
                         currency = record.currency
                         closed = record.closed_at
-                        stage = record.stage
-                        probability = record.probability
-                        reason = record.lost_reason
                 except (AttributeError, KeyError, TypeError):
-                    (
-                        outcome,
-                        created,
-                        amount,
-                        currency,
-                        closed,
-                        stage,
-                        probability,
-                        reason,
-                    ) = slow(record)
+                    outcome, created, amount, currency, closed = slow(record)
                 try:
-                    # Exact amounts only: Decimal + float raises.
-                    value = amount if type(amount) is Decimal else amount + zero
-                    if value < zero or created.tzinfo is None:
+                    # Exact amounts only (Decimal, or int made Decimal).
+                    value = amount if type(amount) is Decimal else _exact(amount)
+                    if not zero <= value < _INFINITY:
                         raise Invalid
                     # Everything that can fail happens before any counting.
                     if outcome == "won" or outcome == "lost":  # noqa: PLR1714 - faster
-                        if closed.tzinfo is None or closed < created:
+                        # Raises TypeError for a naive datetime or a non-datetime.
+                        if closed < created:
                             raise Invalid
                         in_window = start <= closed < end
                         is_open = track_at and created <= at < closed
@@ -263,7 +287,7 @@ class DealFacts:
                             continue
                         counted = False
                     elif outcome == "open":
-                        if closed is not None:
+                        if closed is not None or created.tzinfo is None:
                             raise Invalid
                         in_window = False
                         is_open = track_open and (open_at_any or created <= at)
@@ -275,8 +299,20 @@ class DealFacts:
                     weight: Decimal | None = None
                     category = "pipeline"
                     if counted:
+                        if mapping:
+                            probability = record.get("probability")
+                            stage = record.get("stage")
+                        else:
+                            try:
+                                probability = record.probability
+                                stage = record.stage
+                            except AttributeError:
+                                probability = _optional(record, "probability")
+                                stage = _optional(record, "stage")
                         if probability is not None:
-                            if not 0 <= probability <= 1 or type(probability) is float:
+                            if type(probability) is not Decimal:
+                                probability = _exact(probability)
+                            if not 0 <= probability <= 1:
                                 raise Invalid
                             weight = value * probability
                             if stages is not None:
@@ -286,43 +322,73 @@ class DealFacts:
                             if default is not None:
                                 weight = value * default
                     if currency != currency_now:
+                        if currency_now is not None:
+                            sums[currency_now] = [
+                                won_sum,
+                                lost_sum,
+                                excluded_sum,
+                                open_sum,
+                                forecast_sum,
+                                weighted_sum,
+                                unweighted_sum,
+                            ]
                         found = sums.get(currency)
                         if found is None:
                             _check_currency(currency)
-                            found = sums[currency] = [zero] * 7
-                        vec, currency_now = found, currency
+                            found = [zero] * 7
+                        (
+                            won_sum,
+                            lost_sum,
+                            excluded_sum,
+                            open_sum,
+                            forecast_sum,
+                            weighted_sum,
+                            unweighted_sum,
+                        ) = found
+                        currency_now = currency
                     if in_window:
-                        duration = (closed - created) // us
                         if outcome == "won":
                             won += 1
-                            vec[0] += value  # won
+                            won_sum += value
                             if cycles is not None:
-                                cycles.append(duration)
-                        elif reason in exclude:
+                                cycles.append((closed - created) // us)
+                        elif (
+                            exclude and (reason := _reason(record, mapping)) in exclude
+                        ):
                             reasons[reason] += 1
-                            vec[2] += value  # excluded
+                            excluded_sum += value
                         else:
                             lost += 1
-                            vec[1] += value  # lost
+                            lost_sum += value
                             if lost_cycles is not None:
-                                lost_cycles.append(duration)
+                                lost_cycles.append((closed - created) // us)
                     if is_open:
                         open_at += 1
-                        vec[3] += value  # open
+                        open_sum += value
                     if counted:
-                        vec[4] += value  # forecast
+                        forecast_sum += value
                         if weight is None:
                             unweighted += 1
-                            vec[6] += value  # unweighted
+                            unweighted_sum += value
                         else:
                             weighted_deals += 1
-                            vec[5] += weight  # weighted
+                            weighted_sum += weight
                             key = (currency, category)
                             categories[key] = categories.get(key, zero) + weight
                 except Exception as error:
                     self._check(_READER.read(record), record)
                     raise error from None  # pragma: no cover - _check raises first
         finally:
+            if currency_now is not None:
+                sums[currency_now] = [
+                    won_sum,
+                    lost_sum,
+                    excluded_sum,
+                    open_sum,
+                    forecast_sum,
+                    weighted_sum,
+                    unweighted_sum,
+                ]
             self.won += won
             self.lost += lost
             self.open_at += open_at
@@ -362,7 +428,8 @@ class DealFacts:
                 merged.categories[key] = merged.categories.get(key, _ZERO) + amount
             if merged.cycles is not None:
                 merged.cycles.extend(part.cycles)  # type: ignore[arg-type]
-                merged.lost_cycles.extend(part.lost_cycles)  # type: ignore[arg-type,union-attr]
+            if merged.lost_cycles is not None:
+                merged.lost_cycles.extend(part.lost_cycles)  # type: ignore[arg-type]
         return merged
 
     # -- figures ---------------------------------------------------------
@@ -432,6 +499,7 @@ class _DealKpi(Kpi):
         options: dict[str, Any],
         *,
         cycles: bool = False,
+        lost_cycles: bool = False,
         forecast: bool = False,
         track_open: bool = False,
         at: datetime | None = None,
@@ -447,6 +515,7 @@ class _DealKpi(Kpi):
             cycles=cycles,
             forecast=forecast,
             track_open=track_open,
+            lost_cycles=lost_cycles,
         )
         self._setup(options, facts)
 
@@ -620,6 +689,7 @@ class SalesCycle(_DealKpi):
                 "where": where,
             },
             cycles=True,
+            lost_cycles=basis == "closed",
         )
 
     def result(self) -> KpiResult:

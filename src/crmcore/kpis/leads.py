@@ -15,7 +15,7 @@ lead-like record.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 from crmcore.errors import DataError, DataTypeError
@@ -39,6 +39,8 @@ from crmcore.records import FieldPath, parse_path
 __all__ = ["LeadConversion", "lead_conversion"]
 
 _UNSET: Final = object()
+_EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
+_LATEST: Final = datetime.max.replace(tzinfo=UTC)
 
 
 class LeadFacts:
@@ -84,9 +86,16 @@ class LeadFacts:
                 )
 
     def update(self, records: Iterable[Any]) -> None:
-        """Count leads."""
-        start, end = self.window if self.window is not None else (None, None)
+        """Count leads (the hot loop).
+
+        A naive datetime fails its first comparison with an aware one, so no
+        record needs an explicit time-zone check.
+        """
+        # Sentinels: no window takes every lead; no as_of, every conversion.
+        start, end = self.window if self.window is not None else (_EARLIEST, _LATEST)
         within, as_of = self.within, self.as_of
+        cutoff = _LATEST if as_of is None else as_of
+        maturing = within is not None and as_of is not None
         leads = converted = in_period = immature = 0
         try:
             reader = self.reader
@@ -98,39 +107,28 @@ class LeadFacts:
                     cls = type(record)
                     get = reader.getter(cls)
                 try:
-                    row = get(record)
+                    created, reached = get(record)
                 except (AttributeError, KeyError, TypeError):
-                    row = reader.slow(record)
-                created, reached = row[0], row[1]
+                    created, reached = reader.slow(record)
                 try:
-                    if created.tzinfo is None:
-                        raise Invalid
-                    if reached is not None and (
-                        reached.tzinfo is None or reached < created
-                    ):
-                        raise Invalid
-                    if as_of is not None and reached is not None and reached > as_of:
-                        reached = None  # not yet, as of as_of
-                    created_in = start is None or start <= created < end
-                    if created_in:
-                        young = (
-                            within is not None
-                            and as_of is not None
-                            and created + within > as_of
-                        )
-                        hit = reached is not None and (
-                            within is None or reached - created <= within
-                        )
-                    if reached is not None and (
-                        start is None or start <= reached < end
-                    ):
-                        in_period += 1
+                    created_in = start <= created < end
+                    if reached is not None:
+                        if reached < created:
+                            raise Invalid
+                        if reached > cutoff:
+                            reached = None  # not yet, as of as_of
+                        elif start <= reached < end:
+                            in_period += 1
                     if created_in:
                         leads += 1
-                        converted += hit
-                        immature += young
+                        if reached is not None and (
+                            within is None or reached - created <= within
+                        ):
+                            converted += 1
+                        if maturing and created + within > as_of:
+                            immature += 1
                 except Exception as error:
-                    self._check(row, record)
+                    self._check((created, reached), record)
                     raise error from None  # pragma: no cover - _check raises first
         finally:
             self.leads += leads
@@ -182,7 +180,7 @@ class LeadConversion(Kpi):
     when unknown).
 
     Examples:
-        >>> from datetime import datetime, timedelta, timezone
+        >>> from datetime import UTC, datetime, timedelta, timezone
         >>> t = datetime(2026, 1, 10, tzinfo=timezone.utc)
         >>> leads = [{"created_at": t, "converted_at": t + timedelta(days=d)}
         ...          for d in (3, 40)] + [{"created_at": t, "converted_at": None}]
