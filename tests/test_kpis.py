@@ -865,3 +865,81 @@ def test_spend_rows_missing_a_field_are_explained():
             self.channel = "events"
 
     assert marketing_spend([Row()]).value == Money(100, "EUR")
+
+
+def test_the_deal_fast_path_refuses_what_the_explained_path_refuses():
+    good = {"outcome": "won", "created_at": at(2026, 1, 1), "closed_at": at(2026, 1, 2),
+            "amount": D(5), "currency": "EUR", "id": "o-1"}  # fmt: skip
+    refused = {
+        "amount": [True, D("Infinity"), D("NaN"), "5"],
+        "closed_at": [datetime(2026, 1, 2), "2026-01-02"],
+        "created_at": [datetime(2026, 1, 1)],
+    }
+    for key, values in refused.items():
+        for value in values:
+            with pytest.raises((DataError, DataTypeError), match=key):
+                win_rate([{**good, key: value}])
+    # Both instants naive: the comparison with the period still refuses them.
+    naive = {"created_at": datetime(2026, 1, 1), "closed_at": datetime(2026, 1, 2)}
+    with pytest.raises(DataTypeError, match="created_at"):
+        win_rate([{**good, **naive}], Q1)
+    opened = {**good, "outcome": "open", "closed_at": None}
+    with pytest.raises(DataTypeError, match="created_at"):
+        open_pipeline([{**opened, "created_at": datetime(2026, 1, 1)}])
+    with pytest.raises(DataTypeError, match="probability"):
+        weighted_pipeline([{**opened, "probability": True}])
+    # Ints are exact: as amounts and as probabilities (0 or 1).
+    assert win_rate([{**good, "amount": 5}]).value == 1
+    assert weighted_pipeline([{**opened, "probability": 1}]).value == Money(5, "EUR")
+
+
+def test_deals_without_the_optional_attributes_read_them_as_none():
+    class Bare:
+        """A deal object with only the fields every deal needs."""
+
+        def __init__(self, outcome, closed, amount):
+            self.outcome, self.created_at, self.closed_at = (
+                outcome,
+                at(2026, 1, 1),
+                closed,
+            )
+            self.amount, self.currency = D(amount), "EUR"
+
+    bare = [Bare("won", at(2026, 1, 9), 10), Bare("lost", at(2026, 1, 3), 30),
+            Bare("open", None, 50)]  # fmt: skip
+    # No lost_reason: nothing is excluded. 1 won of 2 closed.
+    assert win_rate(bare, exclude_reasons={"duplicate"}).value == D("0.5")
+    # No probability and no stage: the open deal is unweighted.
+    forecast = weighted_pipeline(bare)
+    assert forecast.value == Money(0, "EUR")
+    assert forecast.components["unweighted_value"] == Money(50, "EUR")
+    # Lost reasons are read from objects and mappings alike.
+    lost = deal("x", "lost", at(2026, 1, 1), at(2026, 1, 5), 100, lost_reason="dup")
+    excluded = win_rate([*bare, lost], exclude_reasons={"dup"})
+    assert excluded.denominator == 2  # the won and the bare lost deal
+    assert excluded.components["excluded"] == 1
+    row = {"outcome": "lost", "created_at": at(2026, 1, 1), "closed_at": at(2026, 1, 2),
+           "amount": 1, "currency": "EUR", "lost_reason": "dup"}  # fmt: skip
+    assert (
+        "1 excluded by lost reason" in win_rate([row], exclude_reasons={"dup"}).reason
+    )
+
+
+def test_sales_cycle_over_closed_deals_merges_lost_durations():
+    # Won after 8 days and lost after 2 days: mean (8 + 2) / 2 = 5 days.
+    deals = [deal("w", "won", at(2026, 1, 1), at(2026, 1, 9), 10),
+             deal("l", "lost", at(2026, 1, 1), at(2026, 1, 3), 10)]  # fmt: skip
+    left = SalesCycle(basis="closed").update(deals[:1])
+    right = SalesCycle(basis="closed").update(deals[1:])
+    assert left.merge(right).result().value == D(5)
+    assert SalesCycle().update(deals).result().value == D(8)
+
+
+def test_leads_with_naive_conversion_instants_are_refused():
+    lead = {
+        "id": "l",
+        "created_at": at(2026, 1, 1),
+        "converted_at": datetime(2026, 2, 1),
+    }
+    with pytest.raises(DataTypeError, match="converted_at"):
+        lead_conversion([lead])
