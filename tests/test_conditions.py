@@ -1056,6 +1056,7 @@ def test_every_value_type_survives_the_text_form(value, kind):
         'ends_with(email, "@acme.example")',
         "missing(phone)",
         'country not in {"US", "CA"}',
+        "a in {}",
         "between(employees, 10, 50, neither)",
         "older_than(last_seen, 1y6mo)",
         "after(created_at, @2026-01-01T00:00:00+01:00)",

@@ -870,7 +870,7 @@ def test_spend_rows_missing_a_field_are_explained():
 def test_the_deal_fast_path_refuses_what_the_explained_path_refuses():
     good = {"outcome": "won", "created_at": at(2026, 1, 1), "closed_at": at(2026, 1, 2),
             "amount": D(5), "currency": "EUR", "id": "o-1"}  # fmt: skip
-    refused = {
+    refused: dict[str, list[object]] = {
         "amount": [True, D("Infinity"), D("NaN"), "5"],
         "closed_at": [datetime(2026, 1, 2), "2026-01-02"],
         "created_at": [datetime(2026, 1, 1)],
@@ -943,3 +943,15 @@ def test_leads_with_naive_conversion_instants_are_refused():
     }
     with pytest.raises(DataTypeError, match="converted_at"):
         lead_conversion([lead])
+
+
+def test_mrr_at_an_instant_agrees_with_a_remembered_bridge():
+    from crmcore.kpis.revenue import CustomerFacts
+
+    facts = CustomerFacts((MARCH.start, MARCH.end))
+    facts.update(SUBS)
+    computed = facts.at(MARCH.end)  # no bridge yet: summed from the customers
+    facts.bridge(MARCH.start, MARCH.start)  # remembered, but ends elsewhere
+    assert facts.at(MARCH.end) == computed
+    bridge = facts.bridge(MARCH.start, MARCH.end)
+    assert facts.at(MARCH.end) == computed == (bridge["end_mrr"], bridge["active_end"])

@@ -16,7 +16,7 @@ import decimal
 import html
 import operator
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, Final, Protocol, Self, TypeAlias, TypeVar, final
 
@@ -336,6 +336,24 @@ def one_currency(currencies: Iterable[str], field: str) -> str | None:
 # ---------------------------------------------------------------------------
 # Reading records fast, whatever their shape
 # ---------------------------------------------------------------------------
+INFINITY: Final = Decimal("Infinity")
+# Window sentinels: every aware datetime lies between them, and comparing a
+# naive one with them raises TypeError (which the hot loops rely on).
+EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
+LATEST: Final = datetime.max.replace(tzinfo=UTC)
+
+
+def exact(value: object) -> Decimal:
+    """An int (not a bool) or Decimal subclass as a Decimal, else ``Invalid``.
+
+    The hot loops test ``type(amount) is Decimal`` first and call this for
+    anything else; their checked path then explains the refusal.
+    """
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        raise Invalid
+    return Decimal(value)
+
+
 class Invalid(Exception):  # noqa: N818 - a signal, not an error users see
     """Raised in a fast loop for a record it will not handle.
 

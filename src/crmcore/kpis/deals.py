@@ -18,14 +18,17 @@ from __future__ import annotations
 import heapq
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from itertools import islice
 from typing import Any, Final, Literal
 
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
+    EARLIEST,
+    INFINITY,
+    LATEST,
     MICROSECOND,
     GroupKey,
     Invalid,
@@ -40,6 +43,7 @@ from crmcore.kpis._core import (
     choice,
     days,
     divide,
+    exact,
     grouped,
     one_currency,
     quotient,
@@ -67,11 +71,8 @@ __all__ = [
 ]
 
 _ZERO: Final = Decimal(0)
-_EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
-_LATEST: Final = datetime.max.replace(tzinfo=UTC)
 # Indexes of the per-currency sums (the hot loop writes them as literals).
 _WON, _LOST, _EXCLUDED, _OPEN, _FORECAST, _WEIGHTED, _UNWEIGHTED = range(7)
-_INFINITY: Final = Decimal("Infinity")
 _READER: Final = Reader(
     ("outcome", "created_at", "amount", "currency"),
     ("closed_at", "stage", "probability", "lost_reason"),
@@ -83,13 +84,6 @@ _REQUIRED: Final = Reader(
 # Medians of more durations than this are found by merging sorted chunks, so
 # the working memory stays small when streaming tens of millions of deals.
 _CHUNK: Final = 1 << 18
-
-
-def _exact(value: object) -> Decimal:
-    """An int (not a bool) or Decimal subclass as a Decimal, else ``Invalid``."""
-    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
-        raise Invalid
-    return Decimal(value)
 
 
 def _optional(record: object, name: str) -> Any:
@@ -225,7 +219,7 @@ class DealFacts:
         window = self.window
         # No window: every closed deal is in it (the sentinels compare with
         # any aware datetime). No ``at``: every open deal counts as open now.
-        start, end = window if window is not None else (_EARLIEST, _LATEST)
+        start, end = window if window is not None else (EARLIEST, LATEST)
         at = self.at
         open_at_any = at is None
         track_at = self.track_open and at is not None
@@ -273,8 +267,8 @@ class DealFacts:
                     outcome, created, amount, currency, closed = slow(record)
                 try:
                     # Exact amounts only (Decimal, or int made Decimal).
-                    value = amount if type(amount) is Decimal else _exact(amount)
-                    if not zero <= value < _INFINITY:
+                    value = amount if type(amount) is Decimal else exact(amount)
+                    if not zero <= value < INFINITY:
                         raise Invalid
                     # Everything that can fail happens before any counting.
                     if outcome == "won" or outcome == "lost":  # noqa: PLR1714 - faster
@@ -311,7 +305,7 @@ class DealFacts:
                                 stage = _optional(record, "stage")
                         if probability is not None:
                             if type(probability) is not Decimal:
-                                probability = _exact(probability)
+                                probability = exact(probability)
                             if not 0 <= probability <= 1:
                                 raise Invalid
                             weight = value * probability
@@ -441,16 +435,6 @@ class DealFacts:
         return currency, self.sums[currency][index]
 
 
-def _sorted_runs(values: array[int], chunk: int) -> Iterator[int]:
-    """The values in ascending order, sorting at most ``chunk`` at a time."""
-    if len(values) <= chunk:
-        return iter(sorted(values))
-    runs = [
-        array("q", sorted(values[i : i + chunk])) for i in range(0, len(values), chunk)
-    ]
-    return heapq.merge(*runs)
-
-
 def cycle_stats(
     values: array[int], chunk: int = _CHUNK
 ) -> tuple[Decimal, Decimal, Decimal]:
@@ -460,12 +444,21 @@ def cycle_stats(
     lower = (count - 1) // 2  # 0-based positions of the median pair
     upper = count // 2
     wanted = {lower, upper, p90_rank - 1}
-    ordered = _sorted_runs(values, chunk)
-    found = {
-        position: value
-        for position, value in enumerate(islice(ordered, max(wanted) + 1))
-        if position in wanted
-    }
+    if count <= chunk:
+        ordered = sorted(values)
+        found = {position: ordered[position] for position in wanted}
+    else:
+        # Sort at most ``chunk`` at a time and merge the sorted runs lazily.
+        runs = [
+            array("q", sorted(values[i : i + chunk])) for i in range(0, count, chunk)
+        ]
+        found = {
+            position: value
+            for position, value in enumerate(
+                islice(heapq.merge(*runs), max(wanted) + 1)
+            )
+            if position in wanted
+        }
     mean = days(divide(sum(values), count))
     median = days(Decimal(found[lower] + found[upper]) / 2)
     return mean, median, days(found[p90_rank - 1])

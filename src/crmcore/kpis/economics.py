@@ -22,7 +22,11 @@ from typing import Any, Final
 
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
+    EARLIEST,
+    INFINITY,
+    LATEST,
     GroupKey,
+    Invalid,
     Kpi,
     KpiResult,
     Reader,
@@ -31,6 +35,7 @@ from crmcore.kpis._core import (
     check_aware,
     check_window,
     divide,
+    exact,
     fraction,
     grouped,
     one_currency,
@@ -64,23 +69,45 @@ class SpendFacts:
         self.sums: dict[tuple[str, str], Decimal] = {}
         self.rows = 0
 
+    def _check(self, row: tuple[Any, ...], record: object) -> None:
+        """Raise the crmcore error that explains why ``row`` is not valid."""
+        at, amount, currency, channel = row
+        check_aware(at, "at", record)
+        check_amount(amount, "amount", record)
+        _check_currency(currency, f"currency ({record_label(record)})")
+        # Only called when the fast path failed, so one check always fails.
+        if not isinstance(channel, str):  # pragma: no branch
+            raise DataTypeError(
+                f"channel ({record_label(record)})", channel, "a channel name"
+            )
+
     def update(self, records: Iterable[Any]) -> None:
-        """Count spend rows."""
-        start, end = self.window if self.window is not None else (None, None)
+        """Count spend rows: every row is checked, those in the window summed."""
+        start, end = self.window if self.window is not None else (EARLIEST, LATEST)
         sums = self.sums
-        for record in records:
-            at, amount, currency, channel = _READER.read(record)
-            check_aware(at, "at", record)
-            value = check_amount(amount, "amount", record)
-            _check_currency(currency, f"currency ({record_label(record)})")
-            if not isinstance(channel, str):
-                raise DataTypeError(
-                    f"channel ({record_label(record)})", channel, "a channel name"
-                )
-            if start is None or start <= at < end:
-                key = (currency, channel)
-                sums[key] = sums.get(key, _ZERO) + value
-                self.rows += 1
+        zero = _ZERO
+        checked: set[str] = set()
+        rows = 0
+        try:
+            for record in records:
+                row = _READER.read(record)
+                at, amount, currency, channel = row
+                try:
+                    value = amount if type(amount) is Decimal else exact(amount)
+                    if not zero <= value < INFINITY or not isinstance(channel, str):
+                        raise Invalid
+                    if currency not in checked:
+                        checked.add(_check_currency(currency))
+                    # Raises TypeError for a naive or non-datetime ``at``.
+                    if start <= at < end:
+                        key = (currency, channel)
+                        sums[key] = sums.get(key, zero) + value
+                        rows += 1
+                except Exception as error:
+                    self._check(row, record)
+                    raise error from None  # pragma: no cover - _check raises first
+        finally:
+            self.rows += rows
 
     def cleared(self) -> SpendFacts:
         """An empty copy."""

@@ -15,11 +15,13 @@ lead-like record.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
+    EARLIEST,
+    LATEST,
     GroupKey,
     Invalid,
     Kpi,
@@ -39,8 +41,6 @@ from crmcore.records import FieldPath, parse_path
 __all__ = ["LeadConversion", "lead_conversion"]
 
 _UNSET: Final = object()
-_EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
-_LATEST: Final = datetime.max.replace(tzinfo=UTC)
 
 
 class LeadFacts:
@@ -92,9 +92,9 @@ class LeadFacts:
         record needs an explicit time-zone check.
         """
         # Sentinels: no window takes every lead; no as_of, every conversion.
-        start, end = self.window if self.window is not None else (_EARLIEST, _LATEST)
+        start, end = self.window if self.window is not None else (EARLIEST, LATEST)
         within, as_of = self.within, self.as_of
-        cutoff = _LATEST if as_of is None else as_of
+        cutoff = LATEST if as_of is None else as_of
         maturing = within is not None and as_of is not None
         leads = converted = in_period = immature = 0
         try:
@@ -180,7 +180,7 @@ class LeadConversion(Kpi):
     when unknown).
 
     Examples:
-        >>> from datetime import UTC, datetime, timedelta, timezone
+        >>> from datetime import datetime, timedelta, timezone
         >>> t = datetime(2026, 1, 10, tzinfo=timezone.utc)
         >>> leads = [{"created_at": t, "converted_at": t + timedelta(days=d)}
         ...          for d in (3, 40)] + [{"created_at": t, "converted_at": None}]

@@ -403,6 +403,8 @@ class HeadlineKpis:
                 as_of=end, months=self._options["retention_months"]
             ),
         }
+        # The period's bridge first: MRR and ARPA at its end then read from it.
+        self._customers.bridge(cut.start, end)
         results = {}
         for key, kpi in kpis.items():
             kpi._facts = self._customers

@@ -209,6 +209,9 @@ class CustomerFacts:
 
     def at(self, instant: datetime) -> tuple[Decimal, int]:
         """Total MRR and active customers at one observed instant."""
+        for (_, end), found in self.bridges.items():
+            if end == instant:  # a bridge computed since the last update has it
+                return found["end_mrr"], found["active_end"]
         k = self.index[instant]
         total = _ZERO
         active = 0
@@ -229,65 +232,64 @@ class CustomerFacts:
     def _bridge(self, start: datetime, end: datetime) -> dict[str, Any]:
         a, b = self.index[start], self.index[end]
         zero = _ZERO
-        figures: dict[str, Any] = dict.fromkeys(
-            (
-                "start_mrr",
-                "end_mrr",
-                "new",
-                "reactivation",
-                "expansion",
-                "contraction",
-                "churn",
-                "kept",
-            ),
-            zero,
-        )
-        counts = dict.fromkeys(
-            (
-                "active_start",
-                "active_end",
-                "retained",
-                "new_customers",
-                "reactivated_customers",
-                "expanded_customers",
-                "contracted_customers",
-                "churned_customers",
-                "joined",
-                "joined_and_churned",
-            ),
-            0,
-        )
+        start_mrr = end_mrr = new = reactivation = zero
+        expansion = contraction = churn = kept = zero
+        active_start = active_end = retained = joined = joined_and_churned = 0
+        new_customers = reactivated = expanded = contracted = churned = 0
         for paid, _first, values in self.customers.values():
             before, after = values[a], values[b]
-            joined = paid is not None and start <= paid < end
-            counts["joined"] += joined
-            figures["start_mrr"] += before
-            figures["end_mrr"] += after
+            came = paid is not None and start <= paid < end
+            joined += came
             if before:
-                counts["active_start"] += 1
-                figures["kept"] += min(before, after)
+                active_start += 1
+                start_mrr += before
                 if not after:
-                    figures["churn"] += before
-                    counts["churned_customers"] += 1
+                    churn += before
+                    churned += 1
+                    continue
+                active_end += 1
+                end_mrr += after
+                retained += 1
+                if after > before:
+                    kept += before
+                    expansion += after - before
+                    expanded += 1
                 else:
-                    counts["retained"] += 1
-                    if after > before:
-                        figures["expansion"] += after - before
-                        counts["expanded_customers"] += 1
-                    elif after < before:
-                        figures["contraction"] += before - after
-                        counts["contracted_customers"] += 1
+                    kept += after
+                    if after < before:
+                        contraction += before - after
+                        contracted += 1
             elif after:
+                active_end += 1
+                end_mrr += after
                 if paid is not None and paid < start:
-                    figures["reactivation"] += after
-                    counts["reactivated_customers"] += 1
+                    reactivation += after
+                    reactivated += 1
                 else:
-                    figures["new"] += after
-                    counts["new_customers"] += 1
-            elif joined:
-                counts["joined_and_churned"] += 1
-            counts["active_end"] += bool(after)
-        return {**figures, **counts}
+                    new += after
+                    new_customers += 1
+            elif came:
+                joined_and_churned += 1
+        return {
+            "start_mrr": start_mrr,
+            "end_mrr": end_mrr,
+            "new": new,
+            "reactivation": reactivation,
+            "expansion": expansion,
+            "contraction": contraction,
+            "churn": churn,
+            "kept": kept,
+            "active_start": active_start,
+            "active_end": active_end,
+            "retained": retained,
+            "new_customers": new_customers,
+            "reactivated_customers": reactivated,
+            "expanded_customers": expanded,
+            "contracted_customers": contracted,
+            "churned_customers": churned,
+            "joined": joined,
+            "joined_and_churned": joined_and_churned,
+        }
 
 
 # ---------------------------------------------------------------------------
