@@ -10,8 +10,10 @@ from decimal import Decimal
 import attrs
 from hypothesis import strategies as st
 
+from crmcore.calendar import Interval
 from crmcore.money import Money
 from crmcore.records import Lead, Opportunity, Subscription
+from crmcore.testing import spend_rows as public_spend_rows
 
 START = datetime(2025, 12, 1, tzinfo=UTC)
 END = datetime(2026, 8, 1, tzinfo=UTC)
@@ -95,11 +97,9 @@ def leads(draw: st.DrawFn) -> object:
 
 
 def spend_rows(currency: str = "EUR") -> st.SearchStrategy[dict[str, object]]:
-    return st.fixed_dictionaries(
-        {
-            "at": instants(),
-            "amount": amounts(),
-            "currency": st.just(currency),
-            "channel": st.sampled_from(CHANNELS),
-        }
+    # The public strategy, crowded into the same months as the other records.
+    return public_spend_rows(
+        currency=currency,
+        within=Interval(START, END),
+        channels=st.sampled_from(CHANNELS),
     )

@@ -10,12 +10,32 @@ values (an ISO 8601 string keeps the offset, not the IANA zone). Pass
 ``timezones=iana_timezones()`` to stress DST handling: those zones include
 clock changes at midnight, half-hour shifts and a skipped calendar day.
 
+Random instants between 1990 and 2060 would almost never fall in a KPI's
+window. For KPI tests, crowd the records with ``within=``: an interval a
+little wider than the window, so records straddle its edges. Give
+[`subscriptions`][crmcore.testing.subscriptions] a few ``customers`` so
+their MRR expands, contracts, churns and reactivates.
+
 Examples:
     >>> from hypothesis import given
     >>> @given(opportunities())
     ... def test_amount_is_never_negative(deal):
     ...     assert deal.amount >= 0
     >>> test_amount_is_never_negative()
+
+    A KPI law over dense deals (created within a month of the year 2026):
+
+    >>> from hypothesis import strategies as st
+    >>> from crmcore.calendar import period_of
+    >>> from crmcore.kpis import WinRate
+    >>> year = period_of(datetime(2026, 1, 1, tzinfo=UTC), "year")
+    >>> span = Interval(year.start - timedelta(days=31), year.end + timedelta(days=31))
+    >>> @given(st.lists(opportunities(currency="EUR", within=span)), st.integers(0, 9))
+    ... def test_any_split_merges_to_the_single_pass(deals, cut):
+    ...     head = WinRate(year).update(deals[:cut])
+    ...     tail = WinRate(year).update(deals[cut:])
+    ...     assert head.merge(tail).result() == WinRate(year).update(deals).result()
+    >>> test_any_split_merges_to_the_single_pass()
 """
 
 from __future__ import annotations
@@ -39,6 +59,7 @@ from crmcore.calendar import (
     Period,
     PeriodUnit,
 )
+from crmcore.errors import DataError, DataTypeError
 from crmcore.money import CURRENCY_MINOR_UNITS, Money
 from crmcore.pipelines import (
     MustHold,
@@ -79,6 +100,7 @@ __all__ = [
     "periods",
     "pipelines",
     "segments",
+    "spend_rows",
     "stage_changes",
     "subscriptions",
     "tierings",
@@ -167,6 +189,33 @@ def aware_datetimes(
         max_value=max_value,
         timezones=timezones if timezones is not None else _fixed_offsets(),
     )
+
+
+def _within(interval: Interval | None) -> st.SearchStrategy[datetime]:
+    """Instants in ``[start, end)`` of ``interval`` (any instant when ``None``).
+
+    Drawn to the second and shown in UTC or a fixed offset, so the records'
+    instants are equal-but-differently-written values, as real exports are.
+    """
+    if interval is None:
+        return aware_datetimes()
+    if not isinstance(interval, Interval):
+        raise DataTypeError("within", interval, "an Interval or None")
+    seconds = int((interval.end - interval.start).total_seconds())
+    if seconds < 1:
+        raise DataError("within", interval, "an interval of one second or longer")
+    return st.builds(
+        lambda offset, zone: (interval.start + timedelta(seconds=offset)).astimezone(
+            zone
+        ),
+        st.integers(0, seconds - 1),
+        _fixed_offsets(),
+    )
+
+
+def _delays(interval: Interval | None, days: int) -> timedelta:
+    """The longest delay after a first instant: the interval's length, or days."""
+    return timedelta(days=days) if interval is None else interval.end - interval.start
 
 
 def ids(prefix: str = "") -> st.SearchStrategy[str]:
@@ -258,13 +307,23 @@ def contacts() -> st.SearchStrategy[Contact]:
     )
 
 
+def leads(*, within: Interval | None = None) -> st.SearchStrategy[Lead]:
+    """Valid leads; a converted lead converts at or after creation.
+
+    Args:
+        within: Create every lead inside this interval, and convert it no
+            later than the interval's length after (for KPI tests: pass an
+            interval a little wider than the KPI's window).
+    """
+    return _leads(_within(within), _delays(within, 400))
+
+
 @st.composite
-def leads(draw: st.DrawFn) -> Lead:
-    """Valid leads; a converted lead converts at or after creation."""
-    created = draw(aware_datetimes())
-    converted = draw(
-        _opt(st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=400)))
-    )
+def _leads(
+    draw: st.DrawFn, instants: st.SearchStrategy[datetime], longest: timedelta
+) -> Lead:
+    created = draw(instants)
+    converted = draw(_opt(st.timedeltas(min_value=timedelta(0), max_value=longest)))
     return Lead(
         draw(ids("lead-")),
         created,
@@ -285,29 +344,44 @@ def leads(draw: st.DrawFn) -> Lead:
     )
 
 
-@st.composite
 def opportunities(
-    draw: st.DrawFn,
     *,
     outcomes: tuple[str, ...] = ("open", "won", "lost"),
     currency: str | None = None,
     stages: tuple[str, ...] = ("prospecting", "discovery", "proposal", "negotiation"),
-) -> Opportunity:
+    within: Interval | None = None,
+) -> st.SearchStrategy[Opportunity]:
     """Valid opportunities whose close facts agree with their outcome.
 
     Args:
-        draw: Supplied by hypothesis; callers never pass it.
         outcomes: The outcomes to draw from.
         currency: Fix the currency; random when ``None``.
         stages: The open stage keys to draw from.
+        within: Create every deal inside this interval, and close it no later
+            than the interval's length after (for KPI tests: pass an interval
+            a little wider than the KPI's window, so deals straddle its edges).
     """
+    return _opportunities(
+        outcomes, currency, stages, _within(within), _delays(within, 720)
+    )
+
+
+@st.composite
+def _opportunities(  # noqa: PLR0917 - the public function's options
+    draw: st.DrawFn,
+    outcomes: tuple[str, ...],
+    currency: str | None,
+    stages: tuple[str, ...],
+    instants: st.SearchStrategy[datetime],
+    longest: timedelta,
+) -> Opportunity:
     outcome = draw(st.sampled_from(outcomes))
-    created = draw(aware_datetimes())
+    created = draw(instants)
     closed_at = None
     stage = draw(st.sampled_from(stages))
     if outcome != "open":
         closed_at = created + draw(
-            st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=720))
+            st.timedeltas(min_value=timedelta(0), max_value=longest)
         )
         stage = "closed_won" if outcome == "won" else "closed_lost"
     amount = Decimal(draw(st.integers(0, 10**10))).scaleb(-draw(st.integers(0, 2)))
@@ -352,24 +426,79 @@ def activities() -> st.SearchStrategy[Activity]:
     )
 
 
+def subscriptions(
+    *,
+    currency: str | None = None,
+    within: Interval | None = None,
+    customers: st.SearchStrategy[str] | None = None,
+) -> st.SearchStrategy[Subscription]:
+    """Valid subscriptions with non-negative MRR and ``end`` after ``start``.
+
+    Args:
+        currency: Fix the currency; random when ``None``.
+        within: Start every subscription inside this interval, and end it (if
+            at all) no later than the interval's length after.
+        customers: The customer ids to draw from; a few (e.g.
+            ``st.sampled_from(["c1", "c2", "c3"])``) give each customer several
+            subscriptions, so MRR expands, contracts, churns and reactivates.
+    """
+    return _subscriptions(
+        currency,
+        _within(within),
+        _delays(within, 1500),
+        customers if customers is not None else ids("acc-"),
+    )
+
+
 @st.composite
-def subscriptions(draw: st.DrawFn, *, currency: str | None = None) -> Subscription:
-    """Valid subscriptions with non-negative MRR and ``end`` after ``start``."""
-    start = draw(aware_datetimes())
+def _subscriptions(
+    draw: st.DrawFn,
+    currency: str | None,
+    instants: st.SearchStrategy[datetime],
+    longest: timedelta,
+    customers: st.SearchStrategy[str],
+) -> Subscription:
+    start = draw(instants)
     length = draw(
-        _opt(
-            st.timedeltas(
-                min_value=timedelta(seconds=1), max_value=timedelta(days=1500)
-            )
-        )
+        _opt(st.timedeltas(min_value=timedelta(seconds=1), max_value=longest))
     )
     return Subscription(
-        draw(ids("acc-")),
+        draw(customers),
         draw(money(currency, min_amount=0, max_amount=10**7, max_places=2)),
         start,
         end=None if length is None else start + length,
         id=draw(_opt(ids("sub-"))),
         plan=draw(_opt(_labels)),
+    )
+
+
+def spend_rows(
+    *,
+    currency: str | None = None,
+    within: Interval | None = None,
+    channels: st.SearchStrategy[str] | None = None,
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Marketing-spend rows, as [`MarketingSpend`][crmcore.kpis.MarketingSpend] reads.
+
+    Each row is a dict with ``at`` (aware), ``amount`` (a non-negative Decimal
+    with up to 2 places), ``currency`` and ``channel``.
+
+    Args:
+        currency: Fix the currency; random when ``None``.
+        within: Spend every row inside this interval.
+        channels: The channel names to draw from (default: a few common ones).
+    """
+    return st.fixed_dictionaries(
+        {
+            "at": _within(within),
+            "amount": st.builds(
+                lambda cents: Decimal(cents).scaleb(-2), st.integers(0, 10**9)
+            ),
+            "currency": st.just(currency) if currency is not None else currencies(),
+            "channel": channels
+            if channels is not None
+            else st.sampled_from(["paid_search", "paid_social", "events", "organic"]),
+        }
     )
 
 
