@@ -871,7 +871,7 @@ def test_the_deal_fast_path_refuses_what_the_explained_path_refuses():
     good = {"outcome": "won", "created_at": at(2026, 1, 1), "closed_at": at(2026, 1, 2),
             "amount": D(5), "currency": "EUR", "id": "o-1"}  # fmt: skip
     refused: dict[str, list[object]] = {
-        "amount": [True, D("Infinity"), D("NaN"), "5"],
+        "amount": [True, D("Infinity"), D("-Infinity"), D("NaN"), D("-1"), "5"],
         "closed_at": [datetime(2026, 1, 2), "2026-01-02"],
         "created_at": [datetime(2026, 1, 1)],
     }
@@ -888,8 +888,14 @@ def test_the_deal_fast_path_refuses_what_the_explained_path_refuses():
         open_pipeline([{**opened, "created_at": datetime(2026, 1, 1)}])
     with pytest.raises(DataTypeError, match="probability"):
         weighted_pipeline([{**opened, "probability": True}])
-    # Ints are exact: as amounts and as probabilities (0 or 1).
+    # Ints are exact: as amounts and as probabilities (0 or 1). -0 is 0.
     assert win_rate([{**good, "amount": 5}]).value == 1
+    assert average_deal_size([{**good, "amount": D("-0")}]).value == Money(0, "EUR")
+    spend = {"at": at(2026, 1, 1), "amount": D("-0"), "currency": "EUR", "channel": "x"}
+    assert marketing_spend([spend]).value == Money(0, "EUR")
+    for amount in (D("NaN"), D("-2"), True):
+        with pytest.raises((DataError, DataTypeError), match="amount"):
+            marketing_spend([{**spend, "amount": amount}])
     assert weighted_pipeline([{**opened, "probability": 1}]).value == Money(5, "EUR")
 
 

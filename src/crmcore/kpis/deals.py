@@ -27,7 +27,6 @@ from typing import Any, Final, Literal
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
     EARLIEST,
-    INFINITY,
     LATEST,
     MICROSECOND,
     GroupKey,
@@ -89,6 +88,19 @@ _CHUNK: Final = 1 << 18
 def _optional(record: object, name: str) -> Any:
     """An optional field of a record without the attribute: ``None`` if absent."""
     return get_field(record, name, None)
+
+
+def _switch(
+    sums: dict[str, list[Decimal]], old: Any, new: Any, current: list[Decimal]
+) -> list[Decimal]:
+    """Store the current currency's sums and return those of the next one."""
+    if old is not None:
+        sums[old] = current
+    found = sums.get(new)
+    if found is None:
+        _check_currency(new)
+        found = [_ZERO] * 7
+    return found
 
 
 def _reason(record: Any, mapping: bool) -> Any:
@@ -266,12 +278,12 @@ class DealFacts:
                 except (AttributeError, KeyError, TypeError):
                     outcome, created, amount, currency, closed = slow(record)
                 try:
-                    # Exact amounts only (Decimal, or int made Decimal).
+                    # Exact, finite, non-negative amounts only (-0 is 0).
                     value = amount if type(amount) is Decimal else exact(amount)
-                    if not zero <= value < INFINITY:
+                    if (value.is_signed() and value) or not value.is_finite():
                         raise Invalid
                     # Everything that can fail happens before any counting.
-                    if outcome == "won" or outcome == "lost":  # noqa: PLR1714 - faster
+                    if outcome == "lost" or outcome == "won":  # noqa: PLR1714 - faster
                         # Raises TypeError for a naive datetime or a non-datetime.
                         if closed < created:
                             raise Invalid
@@ -279,17 +291,61 @@ class DealFacts:
                         is_open = track_at and created <= at < closed
                         if not (in_window or is_open):
                             continue
-                        counted = False
-                    elif outcome == "open":
-                        if closed is not None or created.tzinfo is None:
-                            raise Invalid
-                        in_window = False
-                        is_open = track_open and (open_at_any or created <= at)
-                        counted = forecast_any or (forecast_at and created <= at)
-                        if not (is_open or counted):
-                            continue
-                    else:
+                        if currency != currency_now:
+                            (
+                                won_sum,
+                                lost_sum,
+                                excluded_sum,
+                                open_sum,
+                                forecast_sum,
+                                weighted_sum,
+                                unweighted_sum,
+                            ) = _switch(
+                                sums,
+                                currency_now,
+                                currency,
+                                [
+                                    won_sum,
+                                    lost_sum,
+                                    excluded_sum,
+                                    open_sum,
+                                    forecast_sum,
+                                    weighted_sum,
+                                    unweighted_sum,
+                                ],
+                            )
+                            currency_now = currency
+                        if in_window:
+                            if outcome == "won":
+                                won += 1
+                                won_sum += value
+                                if cycles is not None:
+                                    cycles.append((closed - created) // us)
+                            elif (
+                                exclude
+                                and (reason := _reason(record, mapping)) in exclude
+                            ):
+                                reasons[reason] += 1
+                                excluded_sum += value
+                            else:
+                                lost += 1
+                                lost_sum += value
+                                if lost_cycles is not None:
+                                    lost_cycles.append((closed - created) // us)
+                        if is_open:
+                            open_at += 1
+                            open_sum += value
+                        continue
+                    if (
+                        outcome != "open"
+                        or closed is not None
+                        or created.tzinfo is None
+                    ):
                         raise Invalid
+                    is_open = track_open and (open_at_any or created <= at)
+                    counted = forecast_any or (forecast_at and created <= at)
+                    if not (is_open or counted):
+                        continue
                     weight: Decimal | None = None
                     category = "pipeline"
                     if counted:
@@ -316,20 +372,6 @@ class DealFacts:
                             if default is not None:
                                 weight = value * default
                     if currency != currency_now:
-                        if currency_now is not None:
-                            sums[currency_now] = [
-                                won_sum,
-                                lost_sum,
-                                excluded_sum,
-                                open_sum,
-                                forecast_sum,
-                                weighted_sum,
-                                unweighted_sum,
-                            ]
-                        found = sums.get(currency)
-                        if found is None:
-                            _check_currency(currency)
-                            found = [zero] * 7
                         (
                             won_sum,
                             lost_sum,
@@ -338,24 +380,21 @@ class DealFacts:
                             forecast_sum,
                             weighted_sum,
                             unweighted_sum,
-                        ) = found
+                        ) = _switch(
+                            sums,
+                            currency_now,
+                            currency,
+                            [
+                                won_sum,
+                                lost_sum,
+                                excluded_sum,
+                                open_sum,
+                                forecast_sum,
+                                weighted_sum,
+                                unweighted_sum,
+                            ],
+                        )
                         currency_now = currency
-                    if in_window:
-                        if outcome == "won":
-                            won += 1
-                            won_sum += value
-                            if cycles is not None:
-                                cycles.append((closed - created) // us)
-                        elif (
-                            exclude and (reason := _reason(record, mapping)) in exclude
-                        ):
-                            reasons[reason] += 1
-                            excluded_sum += value
-                        else:
-                            lost += 1
-                            lost_sum += value
-                            if lost_cycles is not None:
-                                lost_cycles.append((closed - created) // us)
                     if is_open:
                         open_at += 1
                         open_sum += value

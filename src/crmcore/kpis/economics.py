@@ -23,7 +23,6 @@ from typing import Any, Final
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
     EARLIEST,
-    INFINITY,
     LATEST,
     GroupKey,
     Invalid,
@@ -94,7 +93,9 @@ class SpendFacts:
                 at, amount, currency, channel = row
                 try:
                     value = amount if type(amount) is Decimal else exact(amount)
-                    if not zero <= value < INFINITY or not isinstance(channel, str):
+                    if (value.is_signed() and value) or not value.is_finite():
+                        raise Invalid  # -0 is 0; negatives, NaN, infinities fail
+                    if not isinstance(channel, str):
                         raise Invalid
                     if currency not in checked:
                         checked.add(_check_currency(currency))
