@@ -220,6 +220,41 @@ class DealFacts:
                 f"a stage of the pipeline: {', '.join(stages)}",
             )
 
+    def _weigh(
+        self,
+        record: Any,
+        mapping: bool,
+        value: Decimal,
+    ) -> tuple[Decimal | None, str]:
+        """A forecast deal's weighted value (None: unweighted) and category.
+
+        Its own probability wins over its stage's default; raises for a
+        probability outside [0, 1] or an unknown stage (the loop explains).
+        """
+        if mapping:
+            probability = record.get("probability")
+            stage = record.get("stage")
+        else:
+            try:
+                probability = record.probability
+                stage = record.stage
+            except AttributeError:
+                probability = _optional(record, "probability")
+                stage = _optional(record, "stage")
+        stages = self.stages
+        if probability is not None:
+            if type(probability) is not Decimal:
+                probability = exact(probability)
+            if not 0 <= probability <= 1:
+                raise Invalid
+            return value * probability, (
+                "pipeline" if stages is None else stages[stage][1]
+            )
+        if stages is None:
+            return None, "pipeline"
+        default, category = stages[stage]
+        return (None if default is None else value * default), category
+
     def update(self, records: Iterable[Any]) -> None:  # noqa: PLR0915 - one hot loop
         """Count records (the hot loop: one pass, no per-record allocation).
 
@@ -238,7 +273,6 @@ class DealFacts:
         forecast_at = self.forecast and not open_at_any
         forecast_any = self.forecast and open_at_any
         exclude = self.exclude
-        stages = self.stages
         track_open = self.track_open
         cycles, lost_cycles = self.cycles, self.lost_cycles
         sums = self.sums
@@ -291,86 +325,19 @@ class DealFacts:
                         is_open = track_at and created <= at < closed
                         if not (in_window or is_open):
                             continue
-                        if currency != currency_now:
-                            (
-                                won_sum,
-                                lost_sum,
-                                excluded_sum,
-                                open_sum,
-                                forecast_sum,
-                                weighted_sum,
-                                unweighted_sum,
-                            ) = _switch(
-                                sums,
-                                currency_now,
-                                currency,
-                                [
-                                    won_sum,
-                                    lost_sum,
-                                    excluded_sum,
-                                    open_sum,
-                                    forecast_sum,
-                                    weighted_sum,
-                                    unweighted_sum,
-                                ],
-                            )
-                            currency_now = currency
-                        if in_window:
-                            if outcome == "won":
-                                won += 1
-                                won_sum += value
-                                if cycles is not None:
-                                    cycles.append((closed - created) // us)
-                            elif (
-                                exclude
-                                and (reason := _reason(record, mapping)) in exclude
-                            ):
-                                reasons[reason] += 1
-                                excluded_sum += value
-                            else:
-                                lost += 1
-                                lost_sum += value
-                                if lost_cycles is not None:
-                                    lost_cycles.append((closed - created) // us)
-                        if is_open:
-                            open_at += 1
-                            open_sum += value
-                        continue
-                    if (
-                        outcome != "open"
-                        or closed is not None
-                        or created.tzinfo is None
-                    ):
-                        raise Invalid
-                    is_open = track_open and (open_at_any or created <= at)
-                    counted = forecast_any or (forecast_at and created <= at)
-                    if not (is_open or counted):
-                        continue
-                    weight: Decimal | None = None
-                    category = "pipeline"
-                    if counted:
-                        if mapping:
-                            probability = record.get("probability")
-                            stage = record.get("stage")
-                        else:
-                            try:
-                                probability = record.probability
-                                stage = record.stage
-                            except AttributeError:
-                                probability = _optional(record, "probability")
-                                stage = _optional(record, "stage")
-                        if probability is not None:
-                            if type(probability) is not Decimal:
-                                probability = exact(probability)
-                            if not 0 <= probability <= 1:
-                                raise Invalid
-                            weight = value * probability
-                            if stages is not None:
-                                category = stages[stage][1]
-                        elif stages is not None:
-                            default, category = stages[stage]
-                            if default is not None:
-                                weight = value * default
+                        counted = False
+                    else:
+                        if outcome != "open" or closed is not None:
+                            raise Invalid
+                        if created.tzinfo is None:  # no comparison may catch it
+                            raise Invalid
+                        in_window = False
+                        is_open = track_open and (open_at_any or created <= at)
+                        counted = forecast_any or (forecast_at and created <= at)
+                        if not (is_open or counted):
+                            continue
+                        if counted:
+                            weight, category = self._weigh(record, mapping, value)
                     if currency != currency_now:
                         (
                             won_sum,
@@ -395,6 +362,22 @@ class DealFacts:
                             ],
                         )
                         currency_now = currency
+                    if in_window:
+                        if outcome == "won":
+                            won += 1
+                            won_sum += value
+                            if cycles is not None:
+                                cycles.append((closed - created) // us)
+                        elif (
+                            exclude and (reason := _reason(record, mapping)) in exclude
+                        ):
+                            reasons[reason] += 1
+                            excluded_sum += value
+                        else:
+                            lost += 1
+                            lost_sum += value
+                            if lost_cycles is not None:
+                                lost_cycles.append((closed - created) // us)
                     if is_open:
                         open_at += 1
                         open_sum += value
