@@ -80,6 +80,7 @@ def test_sample_writes_json_lines(tmp_path):
         "activities.jsonl",
         "contacts.jsonl",
         "leads.jsonl",
+        "marketing_spend.jsonl",
         "opportunities.jsonl",
         "stage_changes.jsonl",
         "subscriptions.jsonl",
@@ -87,6 +88,8 @@ def test_sample_writes_json_lines(tmp_path):
     rows = (tmp_path / "crm" / "opportunities.jsonl").read_text().splitlines()
     assert len(rows) == 100
     assert json.loads(rows[0])["currency"] == "EUR"
+    spend = (tmp_path / "crm" / "marketing_spend.jsonl").read_text().splitlines()
+    assert sorted(json.loads(spend[0])) == ["amount", "at", "channel", "currency"]
     assert "wrote" in err
 
 

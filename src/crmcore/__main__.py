@@ -96,7 +96,7 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
 
 
 def demo_report(data: SampleData) -> str:
-    """Render the demo's pipeline and revenue report for a sample."""
+    """Render the demo report (pipeline, KPIs, funnel, segments) for a sample."""
     currency = data.currency
     deals = data.opportunities
     won = [d for d in deals if d.outcome == "won"]
@@ -285,7 +285,9 @@ def _segment_report(data: SampleData) -> list[str]:
 def _write_sample(data: SampleData, out: Path, stderr: TextIO) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, records in data.collections().items():
+    # The record collections, and the spend rows derived from the leads.
+    files = {**data.collections(), "marketing_spend": data.marketing_spend()}
+    for name, records in files.items():
         path = out / f"{name}.jsonl"
         with path.open("w", encoding="utf-8") as handle:
             for record in records:
@@ -329,18 +331,19 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser(
         "demo",
-        help="print a pipeline and revenue report on sample data",
-        description="Generate a deterministic sample CRM and print a pipeline and "
-        "revenue report: open pipeline by stage, won and lost, lost reasons, win "
-        "rate, deal size, sales cycle, MRR and customers.",
+        help="print a CRM report (pipeline, KPIs, segments) on sample data",
+        description="Generate a deterministic sample CRM and print a report: open "
+        "pipeline by stage, closed deals, the headline KPIs (sales, leads, "
+        "recurring revenue, unit economics), the funnel and time in stage, stuck "
+        "deals, size tiers, ICP fit, segments and RFM segments.",
     )
     sample_options(demo, 2_000)
     sample = commands.add_parser(
         "sample",
         help="write sample data as JSON Lines",
         description="Generate a deterministic sample CRM and write one JSON Lines "
-        "file per record type into a directory, ready for "
-        "pandas.read_json(lines=True).",
+        "file per record type (and the monthly marketing spend) into a directory, "
+        "ready for pandas.read_json(lines=True).",
     )
     sample_options(sample, 2_000)
     sample.add_argument(
