@@ -70,7 +70,8 @@ __all__ = [
 ]
 
 _ZERO: Final = Decimal(0)
-# Indexes of the per-currency sums (the hot loop writes them as literals).
+# Indexes of the per-currency sums (the hot loop keeps them in locals, in this
+# order, and stores them as a list of seven).
 _WON, _LOST, _EXCLUDED, _OPEN, _FORECAST, _WEIGHTED, _UNWEIGHTED = range(7)
 _READER: Final = Reader(
     ("outcome", "created_at", "amount", "currency"),
