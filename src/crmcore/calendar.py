@@ -36,6 +36,7 @@ Examples:
 from __future__ import annotations
 
 import bisect
+import decimal
 import functools
 import zoneinfo
 from collections.abc import Iterable, Iterator
@@ -75,6 +76,17 @@ UnitKind = Literal[
 """The kinds of calendar period crmcore knows."""
 
 _KINDS: Final = frozenset(get_args(UnitKind))
+
+MICROSECOND: Final = timedelta(microseconds=1)
+"""Divide a ``timedelta`` by this for exact integer microseconds."""
+_MICROSECONDS_PER_DAY: Final = Decimal(86_400_000_000)
+# A fixed context, so a caller's changed decimal context never changes a figure.
+_EXACT: Final = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
+
+
+def days_from_microseconds(microseconds: int | Decimal, per: int = 1) -> Decimal:
+    """``microseconds / per`` as days of 24 hours, rounded once (28 digits)."""
+    return _EXACT.divide(Decimal(microseconds), _MICROSECONDS_PER_DAY * per)
 
 
 def require_aware(value: object, field: str) -> datetime:
@@ -695,8 +707,7 @@ class BusinessCalendar:
 
     def business_days(self, start: datetime, end: datetime) -> Decimal:
         """The business time between two instants, in days of 24 hours."""
-        elapsed = self.business_time(start, end)
-        return Decimal(elapsed // timedelta(microseconds=1)) / Decimal(86_400_000_000)
+        return days_from_microseconds(self.business_time(start, end) // MICROSECOND)
 
 
 @functools.lru_cache(maxsize=64)

@@ -44,13 +44,18 @@ value is a mean of per-period sums, like the calibration one.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Final, Literal
 
 import attrs
 
-from crmcore.calendar import require_aware, resolve_zone
+from crmcore.calendar import (
+    MICROSECOND,
+    days_from_microseconds,
+    require_aware,
+    resolve_zone,
+)
 from crmcore.conditions import field
 from crmcore.errors import (
     CurrencyMismatchError,
@@ -544,17 +549,14 @@ def rfm_scores(
             f"at least one purchase at or before {as_of}",
         )
     # Microseconds since the last purchase, as integers: exact ranks.
-    age = {
-        key: (as_of - when) // timedelta(microseconds=1) for key, when in last.items()
-    }
+    age = {key: (as_of - when) // MICROSECOND for key, when in last.items()}
     r = _scores({key: -value for key, value in age.items()}, bins)
     f = _scores(dict(count), bins)
     m = _scores(dict(total), bins)
-    microseconds_per_day = Decimal(86_400_000_000)
     return {
         key: RfmScore(
             customer=key,
-            recency_days=Decimal(age[key]) / microseconds_per_day,
+            recency_days=days_from_microseconds(age[key]),
             frequency=count[key],
             monetary=total[key],
             r=r[key],

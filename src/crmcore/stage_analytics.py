@@ -46,13 +46,18 @@ from __future__ import annotations
 import html
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any
 
 import attrs
 
-from crmcore.calendar import BusinessCalendar, require_aware
+from crmcore.calendar import (
+    MICROSECOND,
+    BusinessCalendar,
+    days_from_microseconds,
+    require_aware,
+)
 from crmcore.errors import DataError, DataTypeError, NaiveDatetimeError
 from crmcore.pipelines import Pipeline
 from crmcore.records import field_getter
@@ -66,17 +71,11 @@ __all__ = [
     "stage_analytics",
 ]
 
-_MICROSECONDS_PER_DAY: Final = Decimal(86_400_000_000)
-_ONE_MICROSECOND: Final = timedelta(microseconds=1)
 
 _record_id = field_getter("record_id")
 _to_stage = field_getter("to_stage")
 _from_stage = field_getter("from_stage")
 _at = field_getter("at")
-
-
-def _days(microseconds: int) -> Decimal:
-    return Decimal(microseconds) / _MICROSECONDS_PER_DAY
 
 
 @attrs.frozen
@@ -238,8 +237,8 @@ class StageAnalytics:
     def _elapsed(self, start: datetime, end: datetime) -> int:
         """Microseconds from start to end: elapsed, or business time with a calendar."""
         if self.calendar is None:
-            return (end - start) // _ONE_MICROSECOND
-        return self.calendar.business_time(start, end) // _ONE_MICROSECOND
+            return (end - start) // MICROSECOND
+        return self.calendar.business_time(start, end) // MICROSECOND
 
     def _position(self, stage: object) -> int:
         """Open stages 0..k-1 in order, won k, lost -1; unknown stages are an error."""
@@ -313,7 +312,13 @@ class StageAnalytics:
             age = self._elapsed(last_at, as_of)
             if rotting is not None and age > rotting * 86_400_000_000:
                 self.stuck.append(
-                    StuckDeal(record_id, last_stage, last_at, _days(age), rotting)
+                    StuckDeal(
+                        record_id,
+                        last_stage,
+                        last_at,
+                        days_from_microseconds(age),
+                        rotting,
+                    )
                 )
 
     def update(self, histories: Iterable[Iterable[Any]]) -> StageAnalytics:
@@ -362,17 +367,18 @@ class StageAnalytics:
             if count:
                 # One division from exact integer microseconds per figure:
                 # rounding is monotone, so median <= p90 always holds.
-                mean: Decimal | None = Decimal(sum(ordered)) / (
-                    count * _MICROSECONDS_PER_DAY
-                )
+                mean: Decimal | None = days_from_microseconds(sum(ordered), count)
                 middle = count // 2
                 median: Decimal | None = (
-                    _days(ordered[middle])
+                    days_from_microseconds(ordered[middle])
                     if count % 2
-                    else Decimal(ordered[middle - 1] + ordered[middle])
-                    / (2 * _MICROSECONDS_PER_DAY)
+                    else days_from_microseconds(
+                        ordered[middle - 1] + ordered[middle], 2
+                    )
                 )
-                p90: Decimal | None = _days(_nearest_rank(ordered, Decimal("0.9")))
+                p90: Decimal | None = days_from_microseconds(
+                    _nearest_rank(ordered, Decimal("0.9"))
+                )
             else:
                 mean = median = p90 = None
             stats.append(

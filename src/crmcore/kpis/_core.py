@@ -16,7 +16,7 @@ import decimal
 import html
 import operator
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Final, Protocol, Self, TypeAlias, TypeVar, final
 
@@ -61,8 +61,6 @@ R_co = TypeVar("R_co", covariant=True)
 _DIV: Final = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
 _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
-_US_PER_DAY: Final = Decimal(86_400_000_000)
-MICROSECOND: Final = timedelta(microseconds=1)
 
 
 def divide(numerator: Decimal | int, denominator: Decimal | int) -> Decimal:
@@ -75,11 +73,6 @@ def divide(numerator: Decimal | int, denominator: Decimal | int) -> Decimal:
     if quotient.as_tuple().exponent > 0:  # type: ignore[operator]
         return quotient.quantize(_ONE, context=_DIV)
     return quotient
-
-
-def days(microseconds: int | Decimal) -> Decimal:
-    """Microseconds as fractional days."""
-    return _DIV.divide(Decimal(microseconds), _US_PER_DAY)
 
 
 class Accumulator(Protocol[R_co]):

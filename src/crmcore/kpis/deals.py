@@ -24,11 +24,11 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any, Final, Literal
 
+from crmcore.calendar import MICROSECOND, days_from_microseconds
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
     EARLIEST,
     LATEST,
-    MICROSECOND,
     GroupKey,
     Invalid,
     Kpi,
@@ -40,7 +40,6 @@ from crmcore.kpis._core import (
     check_instant,
     check_window,
     choice,
-    days,
     divide,
     exact,
     grouped,
@@ -482,9 +481,9 @@ def cycle_stats(
             )
             if position in wanted
         }
-    mean = days(divide(sum(values), count))
-    median = days(Decimal(found[lower] + found[upper]) / 2)
-    return mean, median, days(found[p90_rank - 1])
+    mean = days_from_microseconds(divide(sum(values), count))
+    median = days_from_microseconds(Decimal(found[lower] + found[upper]) / 2)
+    return mean, median, days_from_microseconds(found[p90_rank - 1])
 
 
 # ---------------------------------------------------------------------------
@@ -733,7 +732,7 @@ class SalesCycle(_DealKpi):
             self.name,
             mean,
             "days",
-            numerator=days(sum(values)),
+            numerator=days_from_microseconds(sum(values)),
             denominator=len(values),
             components={**components, "median_days": median, "p90_days": p90},
             **self._details(),

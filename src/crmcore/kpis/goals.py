@@ -21,14 +21,20 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, Literal
 
 import attrs
 
 from crmcore._checks import name as _name
-from crmcore.calendar import Period, PeriodUnit, period_of, require_aware
+from crmcore.calendar import (
+    MICROSECOND,
+    Period,
+    PeriodUnit,
+    period_of,
+    require_aware,
+)
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
     KpiResult,
@@ -53,7 +59,6 @@ __all__ = [
 ]
 
 _ZERO: Final = Decimal(0)
-_MICRO: Final = timedelta(microseconds=1)
 
 
 def _number(value: object, field: str) -> Decimal:
@@ -138,7 +143,7 @@ class Goal:
         require_aware(as_of, "as_of")
         total = self.deadline - self.start
         elapsed = min(max(as_of - self.start, total * 0), total)
-        return divide(elapsed // _MICRO, total // _MICRO)
+        return divide(elapsed // MICROSECOND, total // MICROSECOND)
 
 
 @attrs.frozen
@@ -215,7 +220,7 @@ def _observation(item: object) -> tuple[datetime, Decimal]:
 def _trend(points: Sequence[tuple[datetime, Decimal]], at: datetime) -> Decimal | None:
     """Least-squares line through the points, evaluated at ``at`` (exact)."""
     origin = points[0][0]
-    xs = [Decimal((t - origin) // _MICRO) for t, _ in points]
+    xs = [Decimal((t - origin) // MICROSECOND) for t, _ in points]
     ys = [v for _, v in points]
     n = len(points)
     mean_x = divide(sum(xs, _ZERO), n)
@@ -225,7 +230,7 @@ def _trend(points: Sequence[tuple[datetime, Decimal]], at: datetime) -> Decimal 
         return None
     sxy = sum(((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)), _ZERO)
     slope = divide(sxy, sxx)
-    return mean_y + slope * (Decimal((at - origin) // _MICRO) - mean_x)
+    return mean_y + slope * (Decimal((at - origin) // MICROSECOND) - mean_x)
 
 
 def goal_status(
