@@ -44,3 +44,21 @@ def tuple_of(
         if not isinstance(entry, cls):
             raise DataTypeError(f"{label}[{index}]", entry, item or cls.__name__)
     return items
+
+
+def names(values: object, label: str, *, plural: str, item: str) -> tuple[str, ...]:
+    """Convert a list of non-empty strings (keys, roles) to a tuple.
+
+    Args:
+        values: The list (any iterable but a string or mapping).
+        label: The field name used in errors (``label[3]`` for an item).
+        plural: What the whole list is, e.g. ``"a list of stage keys"``.
+        item: What one item is, e.g. ``"a stage key"``.
+    """
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise DataTypeError(label, values, plural)
+    items = tuple(values)
+    for index, entry in enumerate(items):
+        if not isinstance(entry, str) or not entry.strip():
+            raise DataTypeError(f"{label}[{index}]", entry, item)
+    return items

@@ -51,8 +51,8 @@ from typing import Any, ClassVar, Final, Literal, Protocol, TypeAlias
 import attrs
 
 from crmcore._checks import name as _name
+from crmcore._checks import names, tuple_of
 from crmcore._checks import text as _text
-from crmcore._checks import tuple_of
 from crmcore.calendar import require_aware
 from crmcore.conditions import (
     AllOf,
@@ -73,8 +73,13 @@ from crmcore.errors import (
     Problem,
     UnknownKindError,
 )
-from crmcore.money import to_decimal
-from crmcore.records import MISSING, StageChange, field_getter, parse_path
+from crmcore.records import (
+    MISSING,
+    StageChange,
+    _opt_probability,
+    field_getter,
+    parse_path,
+)
 
 __all__ = [
     "Approval",
@@ -395,13 +400,9 @@ class RequiredActivity:
 
 
 def _names(values: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(values, str) or not isinstance(values, Iterable):
-        raise DataTypeError("roles", values, "a list of role names")
-    items = tuple(values)
-    for index, item in enumerate(items):
-        if not isinstance(item, str) or not item.strip():
-            raise DataTypeError(f"roles[{index}]", item, "a non-empty role name")
-    return items
+    return names(
+        values, "roles", plural="a list of role names", item="a non-empty role name"
+    )
 
 
 @attrs.frozen
@@ -496,15 +497,6 @@ def structure_criterion(data: object, structure_cls: Any) -> Any:
 # ---------------------------------------------------------------------------
 # Stages, policy, pipeline
 # ---------------------------------------------------------------------------
-def _probability(value: object) -> Decimal | None:
-    if value is None:
-        return None
-    number = to_decimal(value, "probability")
-    if not 0 <= number <= 1:
-        raise DataError("probability", value, "a probability between 0 and 1, or None")
-    return number
-
-
 def _criteria(values: Iterable[Any]) -> tuple[Any, ...]:
     if isinstance(values, (str, Mapping)) or not isinstance(values, Iterable):
         raise DataTypeError("exit_criteria", values, "a list of exit criteria")
@@ -564,7 +556,7 @@ class StageDefinition:
         default="open", validator=_choice(_KINDS), kw_only=True
     )
     probability: Decimal | None = attrs.field(
-        default=None, converter=_probability, kw_only=True
+        default=None, converter=_opt_probability, kw_only=True
     )
     forecast_category: ForecastCategory | None = attrs.field(
         default=None, validator=_opt_category, kw_only=True
@@ -600,13 +592,7 @@ class Transition:
 
 
 def _keys(values: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(values, str) or not isinstance(values, Iterable):
-        raise DataTypeError("stages", values, "a list of stage keys")
-    items = tuple(values)
-    for index, item in enumerate(items):
-        if not isinstance(item, str) or not item.strip():
-            raise DataTypeError(f"[{index}]", item, "a stage key")
-    return items
+    return names(values, "stages", plural="a list of stage keys", item="a stage key")
 
 
 def _transitions(values: Iterable[Transition]) -> tuple[Transition, ...]:
