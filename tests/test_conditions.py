@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from crmcore import conditions as c
 from crmcore.conditions import (
+    CONDITION_KINDS,
     MAX_DEPTH,
     MAX_NODES,
     After,
@@ -49,6 +50,7 @@ from crmcore.conditions import (
     condition_kinds,
     explain,
     field,
+    fused,
     matches,
     not_,
     register_condition,
@@ -65,7 +67,7 @@ from crmcore.errors import (
 from crmcore.money import Money
 from crmcore.records import MISSING, Opportunity
 from crmcore.serialization import from_json, structure, to_json, unstructure
-from crmcore.testing import conditions
+from crmcore.testing import condition_records, conditions
 
 AS_OF = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -527,22 +529,15 @@ def test_compiled_conditions_bind_once_per_as_of():
 
 # -- laws -------------------------------------------------------------------------------------
 # Well-typed records for the laws: a, b, c hold small ints or None or are
-# missing; d holds {"e": ...}, {}, None or is missing. (Type errors are tested
-# separately: explain() evaluates every branch, the predicate short-circuits.)
-_scalar = st.one_of(st.none(), st.integers(0, 3))
-records = st.fixed_dictionaries(
-    {},
-    optional={
-        "a": _scalar,
-        "b": _scalar,
-        "c": _scalar,
-        "d": st.one_of(st.none(), st.just({}), st.builds(lambda e: {"e": e}, _scalar)),
-    },
-)
+# missing; d holds {"e": ...}, {}, None or is missing; s a short string, t an
+# instant, items a list of item records (crmcore.testing.condition_records).
+# (Type errors are tested separately: explain() evaluates every branch, the
+# predicate short-circuits.)
+records = condition_records()
 
 
 def verdict(condition, record):
-    return matches(condition, record)
+    return matches(condition, record, as_of=AS_OF)
 
 
 @given(conditions(), conditions(), records)
@@ -571,8 +566,8 @@ def test_identity_absorption_and_double_negation(p, q, record):
 
 @given(conditions(), records)
 def test_compiled_verdict_equals_explanation_verdict(p, record):
-    explanation = explain(p, record)
-    assert explanation.holds is compile_condition(p).matches(record)
+    explanation = explain(p, record, as_of=AS_OF)
+    assert explanation.holds is compile_condition(p).matches(record, as_of=AS_OF)
     for leaf in explanation.leaves():
         assert isinstance(leaf.holds, bool)
 
@@ -589,9 +584,9 @@ def test_round_trip_keeps_behaviour(p, record):
 @given(conditions(), st.lists(records, max_size=20))
 def test_filtering_a_stream_equals_filtering_a_list(p, rows):
     compiled = compile_condition(p)
-    expected = [r for r in rows if compiled.matches(r)]
-    assert list(compiled.filter(iter(rows))) == expected
-    assert list(compiled.filter(r for r in rows)) == expected
+    expected = [r for r in rows if compiled.matches(r, as_of=AS_OF)]
+    assert list(compiled.filter(iter(rows), as_of=AS_OF)) == expected
+    assert list(compiled.filter((r for r in rows), as_of=AS_OF)) == expected
 
 
 def test_values_of_every_type_round_trip():
@@ -732,11 +727,8 @@ class ActiveSince:
 
 @pytest.fixture
 def vendor_kinds():
-    register_condition(SignedNda)
-    register_condition(ActiveSince)
-    yield
-    c._REGISTRY.pop("signed_nda")
-    c._REGISTRY.pop("active_since")
+    with CONDITION_KINDS.scoped(SignedNda, ActiveSince):
+        yield
 
 
 @pytest.mark.usefixtures("vendor_kinds")
@@ -766,7 +758,7 @@ def test_registered_kinds_work_in_json_evaluation_and_explanations():
     ):
         structure({"kind": "signed_ndaa"}, Condition)
     with pytest.raises(UnknownKindError) as caught:
-        c._lookup("signed_ndaa")
+        CONDITION_KINDS.lookup("signed_ndaa")
     assert "signed_nda" in caught.value.known
 
 
@@ -810,12 +802,9 @@ def test_unhashable_vendor_conditions_still_evaluate(vendor_kinds):
         def test(self, record: Any, as_of: datetime | None) -> bool:
             return record in self.items
 
-    register_condition(Mutable)
-    try:
+    with CONDITION_KINDS.scoped(Mutable):
         assert matches(Mutable(["x"]), "x")
-        assert explain(Mutable(["x"]), "y").text == "mutable_kind(...)"
-    finally:
-        c._REGISTRY.pop("mutable_kind")
+        assert explain(Mutable(["x"]), "y").text == 'mutable_kind({"x"})'
 
 
 def test_entry_points_register_plugin_kinds(monkeypatch):
@@ -844,11 +833,10 @@ def test_entry_points_register_plugin_kinds(monkeypatch):
             else []
         ),
     )
-    try:
+    with CONDITION_KINDS.scoped():
         assert c.load_entry_points() == ["from_plugin"]
         assert c.load_entry_points() == []
-    finally:
-        c._REGISTRY.pop("from_plugin")
+    assert "from_plugin" not in CONDITION_KINDS
 
 
 # -- the fast paths agree with the exact path ---------------------------------------------
@@ -894,7 +882,7 @@ def shapes(record: dict[str, Any]) -> list[object]:
 
 def reference(condition: Any, record: object) -> bool:
     """The exact evaluation: explain() walks every leaf with its exact test."""
-    return explain(condition, record).holds
+    return explain(condition, record, as_of=AS_OF).holds
 
 
 flat_conditions = conditions(fields=("a", "b", "c"))
@@ -902,7 +890,7 @@ flat_conditions = conditions(fields=("a", "b", "c"))
 
 @given(flat_conditions, records)
 def test_fused_predicates_equal_the_exact_path_on_every_record_shape(p, record):
-    predicate = compile_condition(p).bind()
+    predicate = compile_condition(p).bind(AS_OF)
     for shape in shapes(record):
         assert predicate(shape) == reference(p, shape), shape
 
@@ -916,11 +904,11 @@ def test_column_filter_equals_per_record_filter(children, rows):
         for shape_index in range(4):
             shaped = [shapes(r)[shape_index] for r in rows]
             expected = [r for r in shaped if reference(combined, r)]
-            assert list(compiled.filter(shaped)) == expected
+            assert list(compiled.filter(shaped, as_of=AS_OF)) == expected
 
 
 def test_column_filter_falls_back_per_chunk_and_streams(monkeypatch):
-    monkeypatch.setattr(c, "_CHUNK", 3)
+    monkeypatch.setattr(fused, "_CHUNK", 3)
     rule = (field("a") >= 1) & (field("b") == 2)
     rows: list[Any] = [
         {"a": 1, "b": 2},
@@ -997,15 +985,12 @@ def test_numpy_style_booleans_are_tested_for_truth():
         def bind(self, as_of: datetime | None) -> Any:
             return lambda record: Truthy(bool(record.get(self.name)))
 
-    register_condition(Flag)
-    try:
+    with CONDITION_KINDS.scoped(Flag):
         rule = AllOf([field("a") == 1, Flag("x")])
         assert not matches(rule, {"a": 1, "x": False})
         assert matches(rule, {"a": 1, "x": True})
         assert matches(AnyOf([field("a") == 1, Flag("x")]), {"a": 0, "x": True})
         assert not matches(AnyOf([field("a") == 1, Flag("x")]), {"a": 0, "x": False})
-    finally:
-        c._REGISTRY.pop("flag_kind")
 
 
 def test_any_over_other_mappings_decides_both_ways():
@@ -1025,7 +1010,7 @@ def test_text_round_trip_keeps_text_and_behaviour(p, record):
     text = to_text(p)
     again = parse_condition(text)
     assert to_text(again) == text
-    assert matches(again, record) == matches(p, record)
+    assert matches(again, record, as_of=AS_OF) == matches(p, record, as_of=AS_OF)
 
 
 text_values = st.one_of(
@@ -1135,3 +1120,44 @@ def test_long_groups_of_nested_paths_use_the_plain_loops():
     assert not matches(nested, {"x": {**record["x"], "d": 0}})
     either = AnyOf([Eq("x.a", 0), Eq("x.b", 0), Eq("x.c", 3)])
     assert matches(either, record) and not matches(either, {"x": {}})
+
+
+class CountedEquality:
+    """A field value that counts how often it is compared."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __eq__(self, other: object) -> bool:
+        self.calls += 1
+        return True
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("children", [2, 3, 4])
+def test_fused_all_tests_each_child_once(children):
+    names = "abcd"[:children]
+    rule = AllOf([field(name) == 1 for name in names])
+    predicate = compile_condition(rule).bind()
+    values = {name: CountedEquality() for name in names}
+    assert predicate(values)
+    assert [value.calls for value in values.values()] == [1] * children
+    objects = Obj(**{name: CountedEquality() for name in names if name in "abc"})
+    if children <= 3:
+        assert predicate(objects)
+        assert [objects.a.calls, objects.b.calls] == [1, 1]
+
+
+def test_fused_paths_decide_plain_records_deterministically():
+    either = AnyOf([field("a") == 1, field("b") == 2])
+    assert not matches(either, {"a": 0, "b": 0})
+    assert matches(either, {"a": 0, "b": 2})
+    both = AllOf([field("a") >= 0, field("b") >= 0])
+    rows = [{"a": 1, "b": 1}, {"a": -1, "b": 1}, {"a": 2, "b": 3}]
+    assert list(compile_condition(both).filter(rows)) == [rows[0], rows[2]]
+    objects = [Obj(a=1, b=1), Obj(a=1, b=-1)]
+    assert list(compile_condition(both).filter(objects)) == [objects[0]]
+    for verdict, row in ((True, {"a": 1, "b": 1}), (False, {"a": 1, "b": -1})):
+        assert matches(both, MappingProxyType(row)) is verdict
+        assert matches(both, Obj(**row)) is verdict

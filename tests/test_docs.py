@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from crmcore import conditions
+from crmcore.conditions import CONDITION_KINDS
+from crmcore.pipelines import CRITERION_KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -44,10 +45,10 @@ def _checked(source: str) -> str:
 def test_code_in_the_docs_runs_and_prints_what_it_says(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     # Pages may register condition kinds; keep them out of other tests.
-    monkeypatch.setattr(conditions, "_REGISTRY", dict(conditions._REGISTRY))
     namespace: dict[str, object] = {"__check": _check, "__name__": "__docs__"}
-    for block in BLOCK.findall(page.read_text()):
-        exec(compile(_checked(block), str(page), "exec"), namespace)
+    with CONDITION_KINDS.scoped(), CRITERION_KINDS.scoped():
+        for block in BLOCK.findall(page.read_text()):
+            exec(compile(_checked(block), str(page), "exec"), namespace)
 
 
 def test_checked_prints_are_really_checked():

@@ -765,8 +765,7 @@ class SignedNda:
 
 
 def test_registered_criteria_work_in_pipelines_and_json():
-    register_criterion(SignedNda)
-    try:
+    with CRITERION_KINDS.scoped(SignedNda):
         pipeline = Pipeline(
             "nda_first",
             (
@@ -788,8 +787,7 @@ def test_registered_criteria_work_in_pipelines_and_json():
             as_of=AS_OF,
         ).allowed
         assert "signed_nda" in criterion_kinds()
-    finally:
-        pl._CRITERIA.pop("signed_nda")
+    assert "signed_nda" not in criterion_kinds()
 
 
 def test_criterion_registration_is_validated():
@@ -952,7 +950,7 @@ def test_stages_listed_after_the_target_never_gate_it():
 
 # -- exit conditions for fast checks over many deals ----------------------------------------------------
 from crmcore.conditions import AllOf, compile_condition, matches  # noqa: E402
-from crmcore.pipelines import exit_condition  # noqa: E402
+from crmcore.pipelines import CRITERION_KINDS, exit_condition  # noqa: E402
 
 
 @given(deals)

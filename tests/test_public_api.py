@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = ROOT / "docs" / "reference"
 PUBLIC_MODULES = [
     "errors",
+    "registry",
     "money",
     "calendar",
     "conditions",

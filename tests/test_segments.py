@@ -206,16 +206,17 @@ def test_merging_partitions_equals_one_pass_and_order_does_not_matter(
     rules, rows, data
 ):
     segments = [Segment(f"s{i}", rule) for i, rule in enumerate(rules)]
-    single = SegmentCounter.of(segments).update(rows)
+    single = SegmentCounter.of(segments, as_of=AS_OF).update(rows)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(rows)), max_size=3)))
     parts = [rows[i:j] for i, j in zip([0, *cuts], [*cuts, len(rows)], strict=True)]
-    merged = SegmentCounter.of(segments)
+    merged = SegmentCounter.of(segments, as_of=AS_OF)
     for part in parts:
-        merged = merged.merge(SegmentCounter.of(segments).update(part))
+        merged = merged.merge(SegmentCounter.of(segments, as_of=AS_OF).update(part))
     assert merged.result() == single.result()
     shuffled = list(rows)
     random.Random(data.draw(st.integers(0, 1000))).shuffle(shuffled)
-    assert SegmentCounter.of(segments).update(shuffled).result() == single.result()
+    shuffled_counter = SegmentCounter.of(segments, as_of=AS_OF).update(shuffled)
+    assert shuffled_counter.result() == single.result()
     result = single.result()
     assert result.total == len(rows)
     for i in range(len(segments)):
@@ -227,10 +228,10 @@ def test_merging_partitions_equals_one_pass_and_order_does_not_matter(
                 <= min(result.counts[i], result.counts[j])
             )
     assert result.counts == tuple(
-        sum(1 for r in rows if s.matches(r)) for s in segments
+        sum(1 for r in rows if s.matches(r, as_of=AS_OF)) for s in segments
     )
     assert result.in_none == sum(
-        1 for r in rows if not any(s.matches(r) for s in segments)
+        1 for r in rows if not any(s.matches(r, as_of=AS_OF) for s in segments)
     )
 
 

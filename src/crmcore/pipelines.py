@@ -42,11 +42,19 @@ Examples:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Final, Literal, Protocol, TypeAlias
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Final,
+    Literal,
+    Protocol,
+    TypeAlias,
+    TypeVar,
+)
 
 import attrs
 
@@ -55,23 +63,24 @@ from crmcore._checks import names, tuple_of
 from crmcore._checks import text as _text
 from crmcore.calendar import require_aware
 from crmcore.conditions import (
+    CONDITION_KINDS,
     AllOf,
     Condition,
     Duration,
     Exists,
-    _is_condition,
-    _present,
     all_of,
     compile_condition,
+    is_present,
     to_text,
 )
+from crmcore.conditions.text import parse_kind
+from crmcore.conditions.values import CONDITION, DURATION
 from crmcore.errors import (
     CrmcoreError,
     DataError,
     DataTypeError,
     DefinitionError,
     Problem,
-    UnknownKindError,
 )
 from crmcore.records import (
     MISSING,
@@ -80,9 +89,17 @@ from crmcore.records import (
     field_getter,
     parse_path,
 )
+from crmcore.registry import Registry
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from crmcore.registry import KindDraws
 
 __all__ = [
+    "CRITERION_KINDS",
     "Approval",
+    "CriterionOperators",
     "ExitCriterion",
     "ForecastCategory",
     "MustHold",
@@ -102,6 +119,7 @@ __all__ = [
     "criterion_kinds",
     "evaluate",
     "exit_condition",
+    "parse_criterion",
     "register_criterion",
     "what_next",
 ]
@@ -190,6 +208,42 @@ class UnmetCriterion:
         return f"[{self.stage}] {self.message} ({detail})"
 
 
+class CriterionOperators:
+    """``a & b`` lists exit criteria that must all hold; ``str(a)`` is the text form.
+
+    The built-in criteria inherit these; registering a vendor criterion gives
+    it the ones it does not define. A stage's criteria always must all hold,
+    so ``&`` (a tuple for ``exit_criteria``) is their only operator.
+
+    Examples:
+        >>> both = RequiredFields(("budget",)) & RequiredApproval("discount")
+        >>> [str(criterion) for criterion in both]
+        ['required_fields({"budget"})', 'required_approval("discount")']
+    """
+
+    __slots__ = ()
+
+    def __and__(self, other: object) -> tuple[Any, ...]:
+        if isinstance(other, tuple):
+            return (self, *other)
+        return (self, other)
+
+    def __rand__(self, other: object) -> tuple[Any, ...]:
+        if isinstance(other, tuple):
+            return (*other, self)
+        return NotImplemented
+
+    def __str__(self) -> str:
+        return to_text(self)  # type: ignore[arg-type]
+
+
+def _give_operators(cls: type[Any]) -> None:
+    """Give a newly registered criterion the operators of the built-ins."""
+    for name in ("__and__", "__rand__", "__str__"):
+        if not any(name in vars(base) for base in cls.__mro__[:-1]):
+            setattr(cls, name, getattr(CriterionOperators, name))
+
+
 class ExitCriterion(Protocol):
     """What every exit-criterion kind provides (built-in and registered alike).
 
@@ -225,7 +279,7 @@ def _paths(values: Iterable[str]) -> tuple[str, ...]:
 
 
 @attrs.frozen
-class RequiredFields:
+class RequiredFields(CriterionOperators):
     """Fields that must be present and non-empty before the stage can be left.
 
     Examples:
@@ -241,6 +295,13 @@ class RequiredFields:
     fields: tuple[str, ...] = attrs.field(converter=_paths)
     message: str = attrs.field(default="", validator=_text, kw_only=True)
 
+    @classmethod
+    def strategy(cls, draws: KindDraws) -> SearchStrategy[Any]:
+        """One to three drawn fields."""
+        from hypothesis import strategies as st  # noqa: PLC0415 - testing only
+
+        return st.builds(cls, st.lists(draws.any_paths, min_size=1, max_size=3))
+
     def as_condition(self) -> Condition:
         """The same test as a condition: every field exists."""
         return all_of(*(Exists(path) for path in self.fields))
@@ -250,7 +311,7 @@ class RequiredFields:
         unmet = []
         for path in self.fields:
             value = field_getter(path)(context.record)
-            if not _present(value):
+            if not is_present(value):
                 unmet.append(
                     UnmetCriterion(
                         self.kind,
@@ -265,12 +326,12 @@ class RequiredFields:
 
 
 def _condition(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not _is_condition(value):
+    if not CONDITION_KINDS.holds(value):
         raise DataTypeError(attribute.name, value, "a condition")
 
 
 @attrs.frozen
-class MustHold:
+class MustHold(CriterionOperators):
     """Any condition of the rule language, with a message for when it does not hold.
 
     Every unmet leaf of the condition becomes an unmet item with its field,
@@ -278,8 +339,15 @@ class MustHold:
     """
 
     kind: ClassVar[str] = "must_hold"
-    condition: Condition = attrs.field(validator=_condition)
+    condition: Condition = attrs.field(validator=_condition, metadata=CONDITION)
     message: str = attrs.field(default="", validator=_text, kw_only=True)
+
+    @classmethod
+    def strategy(cls, draws: KindDraws) -> SearchStrategy[Any]:
+        """A drawn condition."""
+        from hypothesis import strategies as st  # noqa: PLC0415 - testing only
+
+        return st.builds(cls, draws.children)
 
     def as_condition(self) -> Condition:
         """The condition itself."""
@@ -329,7 +397,7 @@ def _since(value: Duration | str | None) -> Duration | Literal["stage_entry"] | 
 
 
 @attrs.frozen
-class RequiredActivity:
+class RequiredActivity(CriterionOperators):
     """At least ``count`` activities of ``activity_kind`` since the stage was entered.
 
     ``where`` narrows the activities further (e.g. only completed meetings:
@@ -343,15 +411,28 @@ class RequiredActivity:
     activity_kind: str = attrs.field(validator=_name)
     count: int = attrs.field(default=1, validator=_positive, kw_only=True)
     where: Condition | None = attrs.field(
-        default=None, validator=_opt_condition, kw_only=True
+        default=None, validator=_opt_condition, kw_only=True, metadata=CONDITION
     )
     since: Duration | Literal["stage_entry"] = attrs.field(
         default="stage_entry",
         converter=_since,
-        metadata={"crmcore": "duration"},
+        metadata=DURATION,
         kw_only=True,
     )
     message: str = attrs.field(default="", validator=_text, kw_only=True)
+
+    @classmethod
+    def strategy(cls, draws: KindDraws) -> SearchStrategy[Any]:
+        """A meeting or call count, narrowed or not, since entry or a duration."""
+        from hypothesis import strategies as st  # noqa: PLC0415 - testing only
+
+        return st.builds(
+            cls,
+            st.sampled_from(["meeting", "call"]),
+            count=st.integers(1, 3),
+            where=st.none() | draws.items,
+            since=st.just("stage_entry") | draws.durations,
+        )
 
     def check(self, context: StageContext, stage: str) -> tuple[UnmetCriterion, ...]:
         """One unmet item when fewer activities than ``count`` were found."""
@@ -406,13 +487,24 @@ def _names(values: Iterable[str]) -> tuple[str, ...]:
 
 
 @attrs.frozen
-class RequiredApproval:
+class RequiredApproval(CriterionOperators):
     """An approval named ``approval`` must be on record, by one of ``roles`` if any."""
 
     kind: ClassVar[str] = "required_approval"
     approval: str = attrs.field(validator=_name)
     roles: tuple[str, ...] = attrs.field(default=(), converter=_names, kw_only=True)
     message: str = attrs.field(default="", validator=_text, kw_only=True)
+
+    @classmethod
+    def strategy(cls, draws: KindDraws) -> SearchStrategy[Any]:
+        """A discount or legal approval, by any role or a drawn one."""
+        from hypothesis import strategies as st  # noqa: PLC0415 - testing only
+
+        return st.builds(
+            cls,
+            st.sampled_from(["discount", "legal"]),
+            roles=st.lists(st.sampled_from(["cfo", "sales_manager"]), max_size=2),
+        )
 
     def check(self, context: StageContext, stage: str) -> tuple[UnmetCriterion, ...]:
         """One unmet item when no matching approval is on record."""
@@ -435,63 +527,67 @@ class RequiredApproval:
 # ---------------------------------------------------------------------------
 # Registry of criterion kinds
 # ---------------------------------------------------------------------------
-_CRITERIA: dict[str, type[Any]] = {}
+CRITERION_KINDS: Final = Registry(
+    "exit criterion kind",
+    group="crmcore.criteria",
+    protocol=ExitCriterion,
+    methods=(("check",),),
+    needs="a check(context, stage) method",
+    on_register=_give_operators,
+)
+"""The registry of exit-criterion kinds: the built-ins and every registered one."""
+
+_K = TypeVar("_K", bound=type)
 
 
-def register_criterion(cls: type[Any]) -> type[Any]:
+def register_criterion(cls: _K) -> _K:
     """Register an exit-criterion kind so pipelines (and their JSON) can use it.
 
     The class must be an attrs class with a lower-case ``kind`` class variable
     and a ``check(self, context, stage) -> tuple[UnmetCriterion, ...]``
-    method. Use it as a decorator.
+    method. Use it as a decorator, or list it under the ``crmcore.criteria``
+    entry-point group and call ``CRITERION_KINDS.load_entry_points()``; in
+    tests, ``with CRITERION_KINDS.scoped(MyCriterion):`` registers it for one
+    block.
 
     Raises:
         DefinitionError: When the class lacks what is needed or the kind is taken.
     """
-    problems = []
-    kind = getattr(cls, "kind", None)
-    if not isinstance(kind, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", kind):
-        problems.append(
-            Problem("$.kind", "a lower-case name such as 'signed_nda' is needed")
-        )
-    elif kind in _CRITERIA and _CRITERIA[kind] is not cls:
-        problems.append(Problem("$.kind", f"{kind!r} is already registered"))
-    if not attrs.has(cls):
-        problems.append(
-            Problem("$", "the class must be an attrs class (@attrs.frozen)")
-        )
-    if not callable(getattr(cls, "check", None)):
-        problems.append(Problem("$", "the class needs a check(context, stage) method"))
-    if problems:
-        raise DefinitionError(
-            f"exit criterion kind {getattr(cls, '__name__', cls)!r}", problems
-        )
-    _CRITERIA[kind] = cls  # type: ignore[index]
-    return cls
+    return CRITERION_KINDS.register(cls)
 
 
 for _builtin in (RequiredFields, MustHold, RequiredActivity, RequiredApproval):
-    register_criterion(_builtin)
+    CRITERION_KINDS.register(_builtin)
+
+
+def parse_criterion(text: str) -> ExitCriterion:
+    """Read an exit criterion's text form (what ``str(criterion)`` prints).
+
+    Every kind, built-in or registered, reads and writes its function form
+    (see [`TextParser`][crmcore.conditions.TextParser]).
+
+    Raises:
+        DefinitionError: With the column of the first problem.
+
+    Examples:
+        >>> from crmcore.conditions import field
+        >>> rule = MustHold(field("amount") > 0, message="price it")
+        >>> str(rule)
+        'must_hold(amount > 0, message="price it")'
+        >>> parse_criterion(str(rule)) == rule
+        True
+    """
+    found: ExitCriterion = parse_kind(text, CRITERION_KINDS)
+    return found
 
 
 def criterion_kinds() -> dict[str, type[Any]]:
     """Every registered exit-criterion kind and its class (a copy)."""
-    return dict(_CRITERIA)
+    return CRITERION_KINDS.kinds()
 
 
 def _is_criterion(value: object) -> bool:
-    return _CRITERIA.get(getattr(type(value), "kind", None)) is type(value)  # type: ignore[arg-type]
-
-
-def structure_criterion(data: object, structure_cls: Any) -> Any:
-    """Structure JSON data into the criterion class its ``kind`` names."""
-    if not isinstance(data, Mapping):
-        raise DataTypeError("value", data, "an exit criterion object with a 'kind'")
-    kind = data.get("kind")
-    cls = _CRITERIA.get(kind) if isinstance(kind, str) else None
-    if cls is None:
-        raise UnknownKindError("exit criterion kind", kind, _CRITERIA, path="$.kind")
-    return structure_cls({k: v for k, v in data.items() if k != "kind"}, cls)
+    return CRITERION_KINDS.holds(value)
 
 
 # ---------------------------------------------------------------------------

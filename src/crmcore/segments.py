@@ -42,9 +42,9 @@ from crmcore._checks import name as _name
 from crmcore._checks import text as _text
 from crmcore._checks import tuple_of as _tuple_of
 from crmcore.conditions import (
+    CONDITION_KINDS,
     Condition,
     Explanation,
-    _is_condition,
     compile_condition,
     field,
 )
@@ -70,7 +70,7 @@ __all__ = [
 
 
 def _condition(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not _is_condition(value):
+    if not CONDITION_KINDS.holds(value):
         raise DataTypeError(attribute.name, value, "a condition")
 
 

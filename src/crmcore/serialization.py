@@ -48,7 +48,7 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn, override
 
-from crmcore import conditions, pipelines
+from crmcore import pipelines  # noqa: F401 - registers the criterion kinds
 from crmcore.calendar import PeriodUnit, require_aware
 from crmcore.errors import (
     DataError,
@@ -60,6 +60,7 @@ from crmcore.errors import (
 )
 from crmcore.money import to_decimal
 from crmcore.records import FrozenMap, _to_frozen_map
+from crmcore.registry import _REGISTRIES, Registry, registry_of, unstructure_kind
 
 __all__ = [
     "converter",
@@ -188,7 +189,7 @@ def _attrs_structure_factory(conv: cattrs.Converter) -> Callable[[type[Any]], An
         # (comparison values, durations) take raw JSON: their converters
         # decode the tagged forms themselves.
         passthrough = frozenset(
-            a.name for a in attrs.fields(cls) if a.metadata.get("crmcore")
+            a.name for a in attrs.fields(cls) if a.metadata.get("crmcore_raw")
         )
         overrides: dict[str, Any] = {
             name: override(struct_hook=_raw) for name in passthrough
@@ -202,12 +203,27 @@ def _attrs_structure_factory(conv: cattrs.Converter) -> Callable[[type[Any]], An
             **overrides,
         )
         name = cls.__name__
+        # A registered kind carries its ``kind`` tag in JSON: accept it (and
+        # only its own name) whether it arrives through its family or directly.
+        kind = getattr(cls, "kind", None) if registry_of(cls) is not None else None
 
         def structure_attrs(value: object, cl: type[Any]) -> Any:
             if not isinstance(value, Mapping):
                 raise DataTypeError(
                     "value", value, f"an object with the fields of {name}"
                 )
+            if kind is not None and "kind" in value:
+                if value["kind"] != kind:
+                    raise _FieldProblemsError(
+                        [
+                            Problem(
+                                "$.kind",
+                                f"expected {kind!r}, got "
+                                f"{describe_value(value['kind'])}",
+                            )
+                        ]
+                    )
+                value = {k: v for k, v in value.items() if k != "kind"}
             try:
                 return inner(value, cl)
             except Exception:
@@ -226,12 +242,23 @@ def _raw(value: object, _type: object) -> object:
     return value
 
 
-def _is_criterion_class(cls: type[Any]) -> bool:
-    return pipelines.criterion_kinds().get(getattr(cls, "kind", None)) is cls  # type: ignore[arg-type]
+def _family(cls: object) -> Registry | None:
+    """The registry whose family type (e.g. ``Condition``) ``cls`` is."""
+    for registry in _REGISTRIES:
+        if registry.protocol is cls:
+            return registry
+    return None
 
 
-def _is_condition_class(cls: type[Any]) -> bool:
-    return conditions.condition_kinds().get(getattr(cls, "kind", None)) is cls  # type: ignore[arg-type]
+def _structure_kind(
+    conv: cattrs.Converter,
+) -> Callable[[object, type[Any]], Any]:
+    def structure_kind(data: object, family: type[Any]) -> Any:
+        registry = _family(family)
+        assert registry is not None  # the hook's predicate chose it
+        return registry.structure(data, conv.structure)
+
+    return structure_kind
 
 
 def _structure_unit(value: object, _type: object) -> PeriodUnit:
@@ -280,21 +307,15 @@ def make_converter() -> cattrs.Converter:
         FrozenMap, lambda m: {k: conv.unstructure(v) for k, v in m.items()}
     )
     conv.register_structure_hook_factory(attrs.has, _attrs_structure_factory(conv))
-    conv.register_structure_hook(
-        conditions.Condition,
-        lambda data, _type: conditions.structure_condition(data, conv.structure),
+    # Every family of kinds (conditions, exit criteria, and those of later
+    # modules and vendors): the family type structures by the ``kind`` tag,
+    # and every registered class unstructures with its tag first.
+    conv.register_structure_hook_func(
+        lambda cls: _family(cls) is not None, _structure_kind(conv)
     )
     conv.register_unstructure_hook_func(
-        lambda cls: cls is conditions.Condition or _is_condition_class(cls),
-        lambda value: conditions.unstructure_condition(value, conv.unstructure),
-    )
-    conv.register_structure_hook(
-        pipelines.ExitCriterion,
-        lambda data, _type: pipelines.structure_criterion(data, conv.structure),
-    )
-    conv.register_unstructure_hook_func(
-        lambda cls: cls is pipelines.ExitCriterion or _is_criterion_class(cls),
-        lambda value: conditions.unstructure_condition(value, conv.unstructure),
+        lambda cls: _family(cls) is not None or registry_of(cls) is not None,
+        lambda value: unstructure_kind(value, conv.unstructure),
     )
     return conv
 

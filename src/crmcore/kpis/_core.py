@@ -31,7 +31,7 @@ from crmcore.calendar import (
     require_aware,
     resolve_zone,
 )
-from crmcore.conditions import _is_condition, compile_condition
+from crmcore.conditions import CONDITION_KINDS, compile_condition
 from crmcore.errors import (
     CurrencyMismatchError,
     DataError,
@@ -453,7 +453,7 @@ def _compile_where(options: Mapping[str, Any]) -> Callable[[Any], bool] | None:
     where = options.get("where")
     if where is None:
         return None
-    if not _is_condition(where):
+    if not CONDITION_KINDS.holds(where):
         test = getattr(where, "matches", None)
         if test is None or not callable(test):
             raise DataTypeError("where", where, "a condition, a Segment or None")

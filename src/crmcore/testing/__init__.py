@@ -40,14 +40,15 @@ Examples:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
 from hypothesis import strategies as st
 
-from crmcore import conditions as _c
 from crmcore.calendar import (
     DAY,
     MONTH,
@@ -59,12 +60,12 @@ from crmcore.calendar import (
     Period,
     PeriodUnit,
 )
+from crmcore.conditions import CONDITION_KINDS, Duration
 from crmcore.errors import DataError, DataTypeError
 from crmcore.money import CURRENCY_MINOR_UNITS, Money
 from crmcore.pipelines import (
-    MustHold,
+    CRITERION_KINDS,
     Pipeline,
-    RequiredFields,
     StageDefinition,
     TransitionPolicy,
 )
@@ -77,6 +78,7 @@ from crmcore.records import (
     StageChange,
     Subscription,
 )
+from crmcore.registry import KindDraws, Registry
 from crmcore.segments import IcpCriterion, IcpModel, IcpTier, Segment, Tier, Tiering
 
 __all__ = [
@@ -85,9 +87,11 @@ __all__ = [
     "activities",
     "aware_datetimes",
     "business_calendars",
+    "condition_records",
     "conditions",
     "contacts",
     "currencies",
+    "exit_criteria",
     "field_maps",
     "iana_timezones",
     "icp_models",
@@ -503,59 +507,210 @@ def spend_rows(
 
 
 _LEAF_FIELDS = ("a", "b", "c", "d.e")
+_AS_OF = datetime(2026, 1, 1, tzinfo=UTC)
+_NEAR = Interval(_AS_OF - timedelta(days=800), _AS_OF + timedelta(days=200))
+
+
+def _paths(paths: tuple[str, ...]) -> st.SearchStrategy[str]:
+    return st.sampled_from(paths) if paths else st.nothing()
+
+
+def _holds_conditions(cls: type[Any]) -> bool:
+    return any(
+        a.metadata.get("crmcore") in {"condition", "conditions"}
+        for a in attrs.fields(cls)
+    )
+
+
+def _derived(cls: type[Any], draws: KindDraws) -> st.SearchStrategy[Any]:
+    """A strategy for a kind without a ``strategy`` hook, from its attrs fields.
+
+    Fields with a role draw from ``draws``; the others from their type
+    annotation, or keep their default (drawn about half the time).
+    """
+    by_role: dict[str, st.SearchStrategy[Any]] = {
+        "path": draws.any_paths,
+        "value": draws.values,
+        "values": st.lists(draws.values, max_size=3),
+        "duration": draws.durations,
+        "instant": draws.instants,
+        "condition": draws.children,
+        "conditions": st.lists(draws.children, max_size=3),
+    }
+    attrs.resolve_types(cls)
+    fields: dict[str, st.SearchStrategy[Any]] = {}
+    for attribute in attrs.fields(cls):
+        if not attribute.init:
+            continue
+        role = attribute.metadata.get("crmcore")
+        drawn = by_role[role] if role in by_role else st.from_type(attribute.type)
+        default = attribute.default
+        if isinstance(default, attrs.Factory):  # type: ignore[arg-type]
+            default = default.factory()
+        if default is not attrs.NOTHING:
+            drawn = st.just(default) | drawn
+        fields[attribute.alias] = drawn
+    return st.builds(cls, **fields)
+
+
+def _kind_strategy(cls: type[Any], draws: KindDraws) -> st.SearchStrategy[Any]:
+    hook = getattr(cls, "strategy", None)
+    return hook(draws) if hook is not None else _derived(cls, draws)
+
+
+def _chosen(registry: Registry, kinds: Iterable[str] | None) -> list[type[Any]]:
+    """The classes of ``kinds`` (all by default), in name order."""
+    names = sorted(registry) if kinds is None else list(kinds)
+    return [registry.lookup(name, path="kinds") for name in names]
+
+
+def _draws(
+    fields: tuple[str, ...],
+    values: st.SearchStrategy[Any] | None,
+    texts: tuple[str, ...],
+    instants: tuple[str, ...],
+    collections: tuple[str, ...],
+) -> KindDraws:
+    return KindDraws(
+        paths=_paths(fields),
+        values=values if values is not None else st.integers(0, 3),
+        any_paths=_paths((*fields, *texts, *instants, *collections)),
+        text_paths=_paths(texts),
+        texts=st.text(alphabet="abAB", max_size=2),
+        instant_paths=_paths(instants),
+        instants=_within(_NEAR),
+        durations=st.builds(Duration, days=st.integers(1, 400)),
+        collection_paths=_paths(collections),
+        items=st.nothing(),
+        children=st.nothing(),
+    )
 
 
 def conditions(
     fields: tuple[str, ...] = _LEAF_FIELDS,
     *,
     values: st.SearchStrategy[Any] | None = None,
+    texts: tuple[str, ...] = ("s",),
+    instants: tuple[str, ...] = ("t",),
+    collections: tuple[str, ...] = ("items",),
+    kinds: Iterable[str] | None = None,
     max_leaves: int = 12,
 ) -> st.SearchStrategy[Any]:
-    """Random condition trees over ``fields`` (no time-relative kinds).
+    """Random condition trees of every registered kind (or of ``kinds``).
 
-    Leaves compare with small ints by default, so random records (see the
-    test suite) hit every branch: equal, unequal, missing and ``None``.
+    Each kind draws itself with its ``strategy(draws)`` hook (see
+    [`KindDraws`][crmcore.registry.KindDraws]), or from its attrs fields when
+    it has none, so a vendor kind registered before the tests run is drawn
+    too. Leaves compare scalar fields with small ints by default, so
+    records from [`condition_records`][crmcore.testing.condition_records]
+    with the same arguments hit every branch: equal, unequal, missing and
+    ``None``. Recency kinds are relative to ``as_of`` 2026-01-01 UTC (pass it
+    when evaluating).
 
     Args:
-        fields: The field paths leaves read.
+        fields: The scalar field paths leaves read.
         values: Strategy for comparison values; small ints by default.
+        texts: Fields that hold strings (text kinds read them).
+        instants: Fields that hold instants (time kinds read them).
+        collections: Fields that hold lists of item records (``count``).
+        kinds: The kind names to draw; every registered kind by default.
         max_leaves: Upper bound on the number of leaves.
+
+    Raises:
+        UnknownKindError: For a name in ``kinds`` that is not registered.
+        DataError: When ``kinds`` has no kind that holds no other conditions.
     """
-    value = values if values is not None else st.integers(0, 3)
-    path = st.sampled_from(fields)
-    leaves = st.one_of(
-        st.builds(_c.Eq, path, value),
-        st.builds(_c.Ne, path, value),
-        st.builds(_c.Lt, path, value),
-        st.builds(_c.Le, path, value),
-        st.builds(_c.Gt, path, value),
-        st.builds(_c.Ge, path, value),
-        st.builds(_c.IsIn, path, st.lists(value, max_size=3)),
-        st.builds(_c.NotIn, path, st.lists(value, max_size=3)),
-        st.builds(_c.Exists, path),
-        st.builds(_c.IsMissing, path),
-        st.builds(
-            lambda p, low, extra: _c.Between(p, low, low + extra),
-            path,
-            st.integers(0, 3),
-            st.integers(0, 2),
-        ),
-    )
+    chosen = _chosen(CONDITION_KINDS, kinds)
+    flat = [cls for cls in chosen if not _holds_conditions(cls)]
+    nested = [cls for cls in chosen if _holds_conditions(cls)]
+    if not flat:
+        raise DataError("kinds", kinds, "at least one kind that holds no conditions")
+    draws = _draws(fields, values, texts, instants, collections)
+    leaves = st.one_of([_kind_strategy(cls, draws) for cls in flat])
+    draws = attrs.evolve(draws, items=leaves)
+    if not nested:
+        return leaves
+    leaves = st.one_of([_kind_strategy(cls, draws) for cls in flat])
 
     def extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-        many = st.lists(children, max_size=4)
-        return st.one_of(
-            st.builds(_c.AllOf, many),
-            st.builds(_c.AnyOf, many),
-            st.builds(_c.Not, children),
-            many.flatmap(
-                lambda items: st.builds(
-                    _c.AtLeast, st.integers(0, len(items)), st.just(items)
-                )
-            ),
-        )
+        inner = attrs.evolve(draws, children=children)
+        return st.one_of([_kind_strategy(cls, inner) for cls in nested])
 
     return st.recursive(leaves, extend, max_leaves=max_leaves)
+
+
+def exit_criteria(
+    fields: tuple[str, ...] = _LEAF_FIELDS,
+    *,
+    kinds: Iterable[str] | None = None,
+) -> st.SearchStrategy[Any]:
+    """Random exit criteria of every registered kind (or of ``kinds``).
+
+    Like [`conditions`][crmcore.testing.conditions]: each kind draws itself
+    with its ``strategy(draws)`` hook, or from its attrs fields; conditions
+    inside criteria come from ``conditions(fields, max_leaves=4)``.
+
+    Raises:
+        UnknownKindError: For a name in ``kinds`` that is not registered.
+    """
+    chosen = _chosen(CRITERION_KINDS, kinds)
+    draws = attrs.evolve(
+        _draws(fields, None, (), (), ()),
+        items=conditions(fields, max_leaves=2),
+        children=conditions(fields, max_leaves=4),
+    )
+    return st.one_of([_kind_strategy(cls, draws) for cls in chosen])
+
+
+def condition_records(
+    fields: tuple[str, ...] = _LEAF_FIELDS,
+    *,
+    values: st.SearchStrategy[Any] | None = None,
+    texts: tuple[str, ...] = ("s",),
+    instants: tuple[str, ...] = ("t",),
+    collections: tuple[str, ...] = ("items",),
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Dict records for the conditions of [`conditions`][crmcore.testing.conditions].
+
+    Each field is absent, ``None`` or a fitting value: a small int (or a
+    ``values`` draw) for scalars, a short string, an instant near 2026, or a
+    list of up to three item records with the scalar and text fields. Dotted
+    paths become nested dicts (``"d.e"`` is ``{"d": {"e": 1}}``, ``{}``, or
+    ``{"d": None}``).
+    """
+    value = values if values is not None else st.integers(0, 3)
+    text = st.text(alphabet="abAB", max_size=3)
+
+    def shaped(
+        kinds: list[tuple[str, st.SearchStrategy[Any]]],
+    ) -> st.SearchStrategy[dict[str, Any]]:
+        @st.composite
+        def build(draw: st.DrawFn) -> dict[str, Any]:
+            record: dict[str, Any] = {}
+            for path, strategy in kinds:
+                *parents, last = path.split(".")
+                target: Any = record
+                for part in parents:
+                    if part not in target and draw(st.booleans()):
+                        target[part] = draw(st.sampled_from([{}, None]))
+                    target = target.get(part)
+                    if target is None:
+                        break
+                if target is not None and draw(st.booleans()):
+                    target[last] = draw(st.none() | strategy)
+            return record
+
+        return build()
+
+    scalars = [(path, value) for path in fields] + [(path, text) for path in texts]
+    item = shaped(scalars)
+    return shaped(
+        [
+            *scalars,
+            *((path, _within(_NEAR)) for path in instants),
+            *((path, st.lists(item, max_size=3)) for path in collections),
+        ]
+    )
 
 
 def segments(fields: tuple[str, ...] = _LEAF_FIELDS) -> st.SearchStrategy[Any]:
@@ -620,15 +775,7 @@ def pipelines() -> st.SearchStrategy[Any]:
         for index in range(count):
             criteria = draw(
                 st.lists(
-                    st.one_of(
-                        st.builds(
-                            RequiredFields,
-                            st.lists(
-                                st.sampled_from(_LEAF_FIELDS), min_size=1, max_size=3
-                            ),
-                        ),
-                        st.builds(MustHold, conditions(max_leaves=4)),
-                    ),
+                    exit_criteria(kinds=("must_hold", "required_fields")),
                     max_size=2,
                 )
             )

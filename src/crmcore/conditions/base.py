@@ -1,0 +1,204 @@
+"""What every condition kind shares: the protocol, the registry, limits, reading.
+
+Private to the rule language (``crmcore.conditions``): the modules of the
+package build on it; users import from ``crmcore.conditions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, ClassVar, Final, Protocol, TypeAlias
+
+import attrs
+
+from crmcore.errors import (
+    CurrencyMismatchError,
+    DataError,
+    DataTypeError,
+    DefinitionError,
+    NaiveDatetimeError,
+    Problem,
+)
+from crmcore.records import MISSING, field_getter, parse_path
+from crmcore.registry import Registry
+
+MAX_DEPTH: Final = 32
+"""Deepest nesting of combinators a definition may have."""
+MAX_NODES: Final = 10_000
+"""Most conditions (leaves and combinators) one definition may hold."""
+
+Predicate: TypeAlias = Callable[[Any], bool]
+"""A compiled condition: one record in, a verdict out."""
+Test: TypeAlias = Callable[[Any], bool]
+"""A test on one field value (what a leaf does once the value is read)."""
+
+
+class Condition(Protocol):
+    """The type of every condition, built-in and registered alike.
+
+    A kind is a frozen attrs class with a ``kind`` name and either
+    ``bind(as_of)`` returning the per-record predicate for one ``as_of``, or
+    ``test(record, as_of) -> bool``; see
+    [`register_condition`][crmcore.conditions.register_condition]. Only
+    registered classes are accepted where a condition is expected.
+    """
+
+    kind: ClassVar[str]
+
+
+def _limits(data: object) -> None:
+    """Reject definitions that are too deep or too large before structuring them.
+
+    Every object and list is visited once (so sub-conditions under any key of
+    any kind count); the depth is that of the objects with a ``kind``.
+    """
+    stack: list[tuple[object, int]] = [(data, 0)]
+    nodes = 0
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Mapping):
+            if "kind" in node:
+                nodes += 1
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise DefinitionError(
+                        "Condition",
+                        [Problem("$", f"nested deeper than {MAX_DEPTH} levels")],
+                    )
+                if nodes > MAX_NODES:
+                    raise DefinitionError(
+                        "Condition",
+                        [Problem("$", f"more than {MAX_NODES} conditions")],
+                    )
+            stack.extend((child, depth) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth) for child in node)
+
+
+def _give_operators(cls: type[Any]) -> None:
+    """Give a newly registered kind the operators and text of the built-ins."""
+    from crmcore.conditions.kinds import Combinable  # noqa: PLC0415 - cycle
+
+    for name in ("__and__", "__or__", "__invert__", "__str__"):
+        defined = any(name in vars(base) for base in cls.__mro__[:-1])
+        if not defined:
+            setattr(cls, name, getattr(Combinable, name))
+
+
+CONDITION_KINDS: Final = Registry(
+    "condition kind",
+    group="crmcore.conditions",
+    protocol=Condition,
+    methods=(("bind",), ("test",)),
+    needs="a bind(as_of) or test(record, as_of) method",
+    on_register=_give_operators,
+    limits=_limits,
+)
+"""The registry of condition kinds: the built-ins and every registered vendor kind."""
+
+
+def _is_condition(value: object) -> bool:
+    return CONDITION_KINDS.holds(value)
+
+
+# ---------------------------------------------------------------------------
+# Children of combinators, found from the fields' roles
+# ---------------------------------------------------------------------------
+def _children(condition: Any) -> tuple[object, ...]:
+    """The sub-conditions a condition holds (fields with a condition role)."""
+    found: list[object] = []
+    for attribute in attrs.fields(type(condition)):
+        role = attribute.metadata.get("crmcore")
+        if role == "condition":
+            child = getattr(condition, attribute.name)
+            if child is not None:
+                found.append(child)
+        elif role == "conditions":
+            found.extend(getattr(condition, attribute.name))
+    return tuple(found)
+
+
+def _check_condition(
+    _i: object, attribute: attrs.Attribute[Any], value: object
+) -> None:
+    if not _is_condition(value):
+        raise DataTypeError(attribute.name, value, "a condition")
+
+
+def _opt_condition(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not _is_condition(value):
+        raise DataTypeError(attribute.name, value, "a condition or None")
+
+
+def _to_conditions(values: object) -> tuple[Condition, ...]:
+    if not isinstance(values, Iterable) or isinstance(values, (str, Mapping)):
+        raise DataTypeError("conditions", values, "a list of conditions")
+    items = tuple(values)
+    for index, item in enumerate(items):
+        if not _is_condition(item):
+            raise DataTypeError(f"conditions[{index}]", item, "a condition")
+    return items
+
+
+def _uses_as_of(conditions: Iterable[object]) -> bool:
+    return any(getattr(c, "uses_as_of", False) for c in conditions)
+
+
+def _bind_child(condition: Any, as_of: datetime | None) -> Predicate:
+    bind = getattr(condition, "bind", None)
+    if bind is not None:
+        return bind(as_of)  # type: ignore[no-any-return]
+    test = condition.test
+    return lambda record: bool(test(record, as_of))
+
+
+# ---------------------------------------------------------------------------
+# Reading and comparing field values
+# ---------------------------------------------------------------------------
+def _incomparable(
+    path: str, actual: object, expected: object, error: Exception
+) -> bool:
+    """Decide what a failed comparison means: absent is false, anything else errs."""
+    if actual is MISSING or actual is None:
+        return False
+    if isinstance(actual, datetime) and actual.tzinfo is None:
+        raise NaiveDatetimeError(path, actual)
+    if isinstance(error, CurrencyMismatchError):
+        raise CurrencyMismatchError(path, error.currencies[0], error.currencies[1])
+    raise DataTypeError(path, actual, f"a value comparable with {expected!r}")
+
+
+def _reader(path: str) -> Callable[[object], object]:
+    return field_getter(path)
+
+
+def _check_path(_i: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str):
+        raise DataTypeError(
+            attribute.name, value, "a dotted field path like 'account.industry'"
+        )
+    try:
+        parse_path(value)
+    except DataError:
+        raise DataError(
+            attribute.name, value, "a dotted field path like 'account.industry'"
+        ) from None
+
+
+def _leaf_predicate(path: str, test: Test) -> Predicate:
+    """Read the field, then test its value."""
+    get = _reader(path)
+    parts = parse_path(path)
+    if len(parts) == 1:
+        (key,) = parts
+        missing = MISSING
+
+        def on_key(record: object) -> bool:
+            if type(record) is dict:
+                row: dict[str, object] = record
+                return test(row.get(key, missing))
+            return test(get(record))
+
+        return on_key
+    return lambda record: test(get(record))
