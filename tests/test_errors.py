@@ -122,3 +122,22 @@ def test_errors_pickle_with_their_message(error):
 
 def test_format_path():
     assert format_path(["stages", 2, "exit criteria"]) == "$.stages[2]['exit criteria']"
+
+
+def test_the_same_problem_raises_the_same_error_everywhere():
+    from crmcore.conditions import Count, Duration
+
+    caught = []
+    for build in (lambda: Duration(days="3"), lambda: Count("items", at_least="3")):
+        with pytest.raises(DataTypeError) as error:
+            build()
+        caught.append(error.value)
+    assert [(e.expected, e.value) for e in caught] == [
+        ("a non-negative int", "3"),
+        ("a non-negative int", "3"),
+    ]
+    for build in (lambda: Duration(days=-1), lambda: Count("items", at_least=-1)):
+        with pytest.raises(DataError) as out_of_range:
+            build()
+        assert type(out_of_range.value) is DataError
+        assert out_of_range.value.expected == "a non-negative int"

@@ -42,7 +42,7 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import (
@@ -58,9 +58,7 @@ from typing import (
 
 import attrs
 
-from crmcore._checks import name as _name
-from crmcore._checks import names, tuple_of
-from crmcore._checks import text as _text
+from crmcore import validators as _v
 from crmcore.calendar import require_aware
 from crmcore.conditions import (
     CONDITION_KINDS,
@@ -136,14 +134,21 @@ _CATEGORIES: Final = ("pipeline", "best_case", "commit", "closed", "omitted")
 _DEFAULT_CATEGORY: Final = {"open": "pipeline", "won": "closed", "lost": "omitted"}
 
 
+_name = _v.name()
+_text = _v.text()
+_opt_name = _v.optional(_name)
+_condition = _v.kind_of(CONDITION_KINDS, "a condition")
+_opt_condition = _v.optional(_condition)
+_positive = _v.positive_int()
+_opt_category = _v.optional(_v.one_of(*_CATEGORIES))
+_opt_days = _v.optional(_v.positive_int(expected="a positive number of days"))
+_flag = _v.boolean()
+_path = _v.field_path(expected="a field path")
+
+
 # ---------------------------------------------------------------------------
 # What criteria see and say
 # ---------------------------------------------------------------------------
-def _opt_name(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _name(_i, attribute, value)
-
-
 @attrs.frozen
 class Approval:
     """A recorded approval, e.g. a discount signed off by a sales manager.
@@ -325,11 +330,6 @@ class RequiredFields(CriterionOperators):
         return tuple(unmet)
 
 
-def _condition(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not CONDITION_KINDS.holds(value):
-        raise DataTypeError(attribute.name, value, "a condition")
-
-
 @attrs.frozen
 class MustHold(CriterionOperators):
     """Any condition of the rule language, with a message for when it does not hold.
@@ -374,16 +374,6 @@ class MustHold(CriterionOperators):
             )
             for leaf in leaves
         )
-
-
-def _positive(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if type(value) is not int or value < 1:
-        raise DataError(attribute.name, value, "a positive int")
-
-
-def _opt_condition(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _condition(_i, attribute, value)
 
 
 def _since(value: Duration | str | None) -> Duration | Literal["stage_entry"] | None:
@@ -481,7 +471,7 @@ class RequiredActivity(CriterionOperators):
 
 
 def _names(values: Iterable[str]) -> tuple[str, ...]:
-    return names(
+    return _v.names(
         values, "roles", plural="a list of role names", item="a non-empty role name"
     )
 
@@ -605,28 +595,6 @@ def _criteria(values: Iterable[Any]) -> tuple[Any, ...]:
     return items
 
 
-def _choice(options: Sequence[str]) -> Any:
-    def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if value not in options:
-            raise DataError(
-                attribute.name, value, f"one of {', '.join(repr(o) for o in options)}"
-            )
-
-    return check
-
-
-def _opt_category(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and value not in _CATEGORIES:
-        raise DataError(
-            attribute.name, value, f"one of {', '.join(_CATEGORIES)} or None"
-        )
-
-
-def _opt_days(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and (type(value) is not int or value < 1):
-        raise DataError(attribute.name, value, "a positive number of days or None")
-
-
 @attrs.frozen
 class StageDefinition:
     """One stage of a pipeline, tied to an action or milestone.
@@ -649,7 +617,7 @@ class StageDefinition:
     key: str = attrs.field(validator=_name)
     name: str = attrs.field(validator=_name)
     kind: StageKind = attrs.field(
-        default="open", validator=_choice(_KINDS), kw_only=True
+        default="open", validator=_v.one_of(*_KINDS), kw_only=True
     )
     probability: Decimal | None = attrs.field(
         default=None, converter=_opt_probability, kw_only=True
@@ -688,16 +656,11 @@ class Transition:
 
 
 def _keys(values: Iterable[str]) -> tuple[str, ...]:
-    return names(values, "stages", plural="a list of stage keys", item="a stage key")
+    return _v.names(values, "stages", plural="a list of stage keys", item="a stage key")
 
 
 def _transitions(values: Iterable[Transition]) -> tuple[Transition, ...]:
-    return tuple_of(values, Transition, "transitions", item="a Transition")
-
-
-def _flag(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, bool):
-        raise DataTypeError(attribute.name, value, "true or false")
+    return _v.tuple_of(values, Transition, "transitions", item="a Transition")
 
 
 @attrs.frozen
@@ -719,7 +682,7 @@ class TransitionPolicy:
     """
 
     mode: Literal["free", "forward_only", "no_skip", "graph"] = attrs.field(
-        default="free", validator=_choice(("free", "forward_only", "no_skip", "graph"))
+        default="free", validator=_v.one_of("free", "forward_only", "no_skip", "graph")
     )
     allow_backward: bool = attrs.field(default=True, validator=_flag, kw_only=True)
     allow_reopen: bool = attrs.field(default=False, validator=_flag, kw_only=True)
@@ -734,13 +697,7 @@ class TransitionPolicy:
 
 
 def _stages(values: Iterable[StageDefinition]) -> tuple[StageDefinition, ...]:
-    return tuple_of(values, StageDefinition, "stages", item="a StageDefinition")
-
-
-def _path(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, str):
-        raise DataTypeError(attribute.name, value, "a field path")
-    parse_path(value)
+    return _v.tuple_of(values, StageDefinition, "stages", item="a StageDefinition")
 
 
 def _policy(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:

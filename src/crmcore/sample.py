@@ -38,6 +38,7 @@ from typing import Any, Final
 
 import attrs
 
+from crmcore import validators as _v
 from crmcore.calendar import add_calendar, require_aware
 from crmcore.errors import DataError, DataTypeError
 from crmcore.money import Money, _check_currency
@@ -294,8 +295,7 @@ def _seed(_instance: object, attribute: attrs.Attribute[Any], value: object) -> 
         raise DataTypeError(attribute.name, value, "an int")
 
 
-def _aware(_instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    require_aware(value, attribute.name)
+_aware = _v.aware_instant()
 
 
 def _currency_field(

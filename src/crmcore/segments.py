@@ -38,9 +38,7 @@ from typing import Any, Final
 
 import attrs
 
-from crmcore._checks import name as _name
-from crmcore._checks import text as _text
-from crmcore._checks import tuple_of as _tuple_of
+from crmcore import validators as _v
 from crmcore.conditions import (
     CONDITION_KINDS,
     Condition,
@@ -69,9 +67,10 @@ __all__ = [
 ]
 
 
-def _condition(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not CONDITION_KINDS.holds(value):
-        raise DataTypeError(attribute.name, value, "a condition")
+_name = _v.name()
+_text = _v.text()
+_tuple_of = _v.tuple_of
+_condition = _v.kind_of(CONDITION_KINDS, "a condition")
 
 
 def _unique(kind: str, names: Iterable[str]) -> None:

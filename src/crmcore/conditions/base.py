@@ -12,9 +12,9 @@ from typing import Any, ClassVar, Final, Protocol, TypeAlias
 
 import attrs
 
+from crmcore import validators as _v
 from crmcore.errors import (
     CurrencyMismatchError,
-    DataError,
     DataTypeError,
     DefinitionError,
     NaiveDatetimeError,
@@ -32,6 +32,9 @@ Predicate: TypeAlias = Callable[[Any], bool]
 """A compiled condition: one record in, a verdict out."""
 Test: TypeAlias = Callable[[Any], bool]
 """A test on one field value (what a leaf does once the value is read)."""
+
+
+_check_path = _v.field_path()
 
 
 class Condition(Protocol):
@@ -98,6 +101,10 @@ CONDITION_KINDS: Final = Registry(
 """The registry of condition kinds: the built-ins and every registered vendor kind."""
 
 
+_check_condition = _v.kind_of(CONDITION_KINDS, "a condition")
+_opt_condition = _v.optional(_check_condition)
+
+
 def _is_condition(value: object) -> bool:
     return CONDITION_KINDS.holds(value)
 
@@ -117,18 +124,6 @@ def _children(condition: Any) -> tuple[object, ...]:
         elif role == "conditions":
             found.extend(getattr(condition, attribute.name))
     return tuple(found)
-
-
-def _check_condition(
-    _i: object, attribute: attrs.Attribute[Any], value: object
-) -> None:
-    if not _is_condition(value):
-        raise DataTypeError(attribute.name, value, "a condition")
-
-
-def _opt_condition(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not _is_condition(value):
-        raise DataTypeError(attribute.name, value, "a condition or None")
 
 
 def _to_conditions(values: object) -> tuple[Condition, ...]:
@@ -171,19 +166,6 @@ def _incomparable(
 
 def _reader(path: str) -> Callable[[object], object]:
     return field_getter(path)
-
-
-def _check_path(_i: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str):
-        raise DataTypeError(
-            attribute.name, value, "a dotted field path like 'account.industry'"
-        )
-    try:
-        parse_path(value)
-    except DataError:
-        raise DataError(
-            attribute.name, value, "a dotted field path like 'account.industry'"
-        ) from None
 
 
 def _leaf_predicate(path: str, test: Test) -> Predicate:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sized
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
+from crmcore import validators as _v
 from crmcore.conditions.base import (
     Condition,
     Predicate,
@@ -43,6 +44,10 @@ __all__ = [
     "at_least",
     "not_",
 ]
+
+
+_count_validator = _v.non_negative_int()
+_opt_count = _v.optional(_count_validator)
 
 
 def _grouped(conditions: tuple[Condition, ...]) -> bool:
@@ -208,13 +213,6 @@ class Not(_Nested):
         return st.builds(cls, draws.children)
 
 
-def _count_validator(
-    _i: object, attribute: attrs.Attribute[int], value: object
-) -> None:
-    if type(value) is not int or value < 0:
-        raise DataError(attribute.name, value, "a non-negative int")
-
-
 @attrs.frozen(cache_hash=True)
 class AtLeast(_Nested):
     """At least ``n`` of the conditions hold (stops counting once ``n`` is reached)."""
@@ -292,11 +290,6 @@ class AtLeast(_Nested):
         return st.lists(draws.children, max_size=4).flatmap(
             lambda items: st.builds(cls, st.integers(0, len(items)), st.just(items))
         )
-
-
-def _opt_count(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        _count_validator(_i, attribute, value)
 
 
 @attrs.frozen(cache_hash=True)

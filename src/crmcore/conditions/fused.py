@@ -15,9 +15,9 @@ from datetime import datetime
 from itertools import compress, islice
 from typing import Any, Final
 
+from crmcore.access import ATTRIBUTE, MAPPING, MISSING, MODES
 from crmcore.conditions.base import Predicate, Test, _bind_child
 from crmcore.conditions.kinds import _Leaf
-from crmcore.records import _ACCESS, _ATTRIBUTE, _MAPPING, MISSING
 
 
 def _all(predicates: list[Predicate]) -> Predicate:
@@ -104,7 +104,7 @@ def _fused(
 
 
 def _any_keyed(keyed: tuple[tuple[str, Test], ...], exact: Predicate) -> Predicate:
-    access, mapping, attribute = _ACCESS, _MAPPING, _ATTRIBUTE
+    access, mapping, attribute = MODES, MAPPING, ATTRIBUTE
     by_attribute = tuple((operator.attrgetter(key), test) for key, test in keyed)
 
     def any_keyed(record: Any) -> bool:
@@ -135,7 +135,7 @@ def _any_keyed(keyed: tuple[tuple[str, Test], ...], exact: Predicate) -> Predica
 
 def _all_two(keyed: tuple[tuple[str, Test], ...], exact: Predicate) -> Predicate:
     """``all`` of two keyed children: each tested once, in locals."""
-    access, mapping, attribute = _ACCESS, _MAPPING, _ATTRIBUTE
+    access, mapping, attribute = MODES, MAPPING, ATTRIBUTE
     (k0, t0), (k1, t1) = keyed
     r0, r1 = operator.attrgetter(k0), operator.attrgetter(k1)
 
@@ -169,7 +169,7 @@ def _all_keyed(keyed: tuple[tuple[str, Test], ...], exact: Predicate) -> Predica
     Most records are decided by the first few children: those are unrolled
     into locals, the rest run in a loop.
     """
-    access, mapping, attribute = _ACCESS, _MAPPING, _ATTRIBUTE
+    access, mapping, attribute = MODES, MAPPING, ATTRIBUTE
     by_attribute = tuple((operator.attrgetter(key), test) for key, test in keyed)
     (k0, t0), (k1, t1), (k2, t2) = keyed[:3]
     (r0, _), (r1, _), (r2, _) = by_attribute[:3]
@@ -209,7 +209,7 @@ def _mixed(
     steps: tuple[tuple[str | None, Test], ...], exact: Predicate, *, any_: bool
 ) -> Predicate:
     """Children of which some read the whole record (a nested or dotted one)."""
-    access, missing, mapping, attribute = _ACCESS, MISSING, _MAPPING, _ATTRIBUTE
+    access, missing, mapping, attribute = MODES, MISSING, MAPPING, ATTRIBUTE
 
     def mixed(record: Any) -> bool:
         mode = mapping if type(record) is dict else access.get(type(record))
@@ -252,9 +252,9 @@ def _column_filter(
 
     def chunk_filter(chunk: list[Any]) -> list[Any]:
         cls = type(chunk[0])
-        mode = _MAPPING if cls is dict else _ACCESS.get(cls)
+        mode = MAPPING if cls is dict else MODES.get(cls)
         pairs = (
-            by_key if mode == _MAPPING else by_attribute if mode == _ATTRIBUTE else None
+            by_key if mode == MAPPING else by_attribute if mode == ATTRIBUTE else None
         )
         if pairs is not None:
             try:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
 import attrs
 
+from crmcore import validators as _v
 from crmcore.calendar import require_aware
 from crmcore.conditions.base import (
     Condition,
@@ -92,6 +93,11 @@ _REFLECTED: Final[dict[str, Callable[[Any, Any], bool]]] = {
     "gt": operator.lt,
     "ge": operator.le,
 }
+
+
+_case = _v.boolean()
+_text_value = _v.text()
+_aware_instant = _v.aware_instant()
 
 
 def _compare_exact(kind: str, path: str, value: ConditionValue) -> Test:
@@ -311,16 +317,6 @@ def _membership(path: str, values: tuple[ConditionValue, ...], *, negate: bool) 
             return unhashable(actual)
 
     return is_in
-
-
-def _case(_i: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    if not isinstance(value, bool):
-        raise DataTypeError(attribute.name, value, "true or false")
-
-
-def _text_value(_i: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str):
-        raise DataTypeError(attribute.name, value, "a string")
 
 
 @attrs.frozen(cache_hash=True)
@@ -546,13 +542,7 @@ class IsMissing(_Leaf):
 
 
 _INCLUSIVE: Final = ("both", "neither", "left", "right")
-
-
-def _inclusive(_i: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if value not in _INCLUSIVE:
-        raise DataError(
-            attribute.name, value, "one of 'both', 'neither', 'left', 'right'"
-        )
+_inclusive = _v.one_of(*_INCLUSIVE)
 
 
 @attrs.frozen(cache_hash=True)
@@ -751,12 +741,6 @@ class OlderThan(_TimeLeaf):
         """Explain the verdict for one record."""
         cutoff = self.duration.before(_need_as_of(as_of, self))
         return _explain_leaf(self, record, as_of, f"before {cutoff.isoformat()}")
-
-
-def _aware_instant(
-    _i: object, attribute: attrs.Attribute[datetime], value: object
-) -> None:
-    require_aware(value, attribute.name)
 
 
 @attrs.frozen(cache_hash=True)

@@ -16,6 +16,7 @@ from typing import Any, Final, TypeAlias
 
 import attrs
 
+from crmcore import validators as _v
 from crmcore.calendar import add_calendar, require_aware
 from crmcore.errors import CrmcoreError, DataError, DataTypeError
 from crmcore.money import Money, to_decimal
@@ -24,6 +25,9 @@ __all__ = ["ConditionValue", "Duration"]
 
 ConditionValue: TypeAlias = str | int | bool | Decimal | datetime | date | Money
 """Values conditions compare with: exact and storable (no float, no ``None``)."""
+
+
+_non_negative = _v.non_negative_int()
 
 
 def _value(value: ConditionValue) -> ConditionValue:
@@ -119,13 +123,6 @@ _DURATION_UNITS: Final = (
     ("minutes", "m"),
     ("seconds", "s"),
 )
-
-
-def _non_negative(_i: object, attribute: attrs.Attribute[int], value: object) -> None:
-    if type(value) is not int:
-        raise DataTypeError(attribute.name, value, "a non-negative int")
-    if value < 0:
-        raise DataError(attribute.name, value, "a non-negative int")
 
 
 @attrs.frozen

@@ -27,7 +27,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from crmcore._checks import name as _name
+from crmcore import validators as _v
 from crmcore.calendar import (
     MICROSECOND,
     Period,
@@ -75,8 +75,8 @@ def _decimal(value: object) -> Decimal:
     return _number(value, "value")
 
 
-def _aware(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    require_aware(value, attribute.name)
+_name = _v.name()
+_aware = _v.aware_instant()
 
 
 def _tolerance(value: object) -> Decimal:
@@ -369,8 +369,7 @@ def wrong_direction(
     )
 
 
-def _kind(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    choice(value, attribute.name, ("operational", "strategic"))
+_kind = _v.one_of("operational", "strategic")
 
 
 @attrs.frozen

@@ -1,0 +1,251 @@
+"""The one set of validators and converters every crmcore definition type uses.
+
+Attrs-style factories, as ``attrs.validators``: ``attrs.field(validator=
+name())``. The same problem raises the same error class with the same
+message wherever it occurs: a value of the wrong **type** is a
+[`DataTypeError`][crmcore.errors.DataTypeError] (also a ``TypeError``), a
+value of the right type out of range a
+[`DataError`][crmcore.errors.DataError] (also a ``ValueError``); each names
+the field, the value and what was expected.
+
+This is an internal module shared by crmcore's packages, documented for
+vendors whose own kinds want the same messages.
+
+Examples:
+    >>> import attrs
+    >>> @attrs.frozen
+    ... class Quota:
+    ...     owner: str = attrs.field(validator=name())
+    ...     deals: int = attrs.field(validator=non_negative_int())
+    >>> Quota("ada", -1)
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.DataError: deals: expected a non-negative int, got -1 (int)
+    >>> Quota("ada", "3")
+    Traceback (most recent call last):
+    ...
+    crmcore.errors.DataTypeError: deals: expected a non-negative int, got '3' (str)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from crmcore.access import parse_path
+from crmcore.calendar import require_aware
+from crmcore.errors import DataError, DataTypeError
+from crmcore.money import _check_currency
+from crmcore.registry import Registry
+
+__all__ = [
+    "Validator",
+    "aware_instant",
+    "boolean",
+    "currency",
+    "field_path",
+    "identifier",
+    "kind_of",
+    "name",
+    "names",
+    "non_negative_int",
+    "one_of",
+    "optional",
+    "positive_int",
+    "text",
+    "tuple_of",
+]
+
+Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+"""An attrs validator ``(instance, attribute, value) -> None``; raises on bad values."""
+
+
+def name() -> Validator:
+    """A non-empty, non-blank string (a name, a key, a role)."""
+
+    def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise DataTypeError(attribute.name, value, "a non-empty name")
+
+    return check
+
+
+def text() -> Validator:
+    """Any string (empty allowed): a message, a description."""
+
+    def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, str):
+            raise DataTypeError(attribute.name, value, "a string")
+
+    return check
+
+
+def identifier() -> Validator:
+    """A non-empty string id (``""`` is a ``DataError``, a non-string a type error)."""
+
+    def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if type(value) is not str or not value:
+            error = DataError if isinstance(value, str) else DataTypeError
+            raise error(attribute.name, value, "a non-empty string id")
+
+    return check
+
+
+def boolean() -> Validator:
+    """``True`` or ``False`` (not 0 or 1)."""
+
+    def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, bool):
+            raise DataTypeError(attribute.name, value, "true or false")
+
+    return check
+
+
+def _int(least: int, expected: str) -> Validator:
+    def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if type(value) is not int:
+            raise DataTypeError(attribute.name, value, expected)
+        if value < least:
+            raise DataError(attribute.name, value, expected)
+
+    return check
+
+
+def non_negative_int(*, expected: str = "a non-negative int") -> Validator:
+    """An ``int`` (not a ``bool``) of 0 or more (``expected`` words the message)."""
+    return _int(0, expected)
+
+
+def positive_int(*, expected: str = "a positive int") -> Validator:
+    """An ``int`` (not a ``bool``) of 1 or more (``expected`` words the message)."""
+    return _int(1, expected)
+
+
+def one_of(*options: object) -> Validator:
+    """One of ``options`` (compared with ``==``; unhashable values are refused).
+
+    Examples:
+        >>> import attrs
+        >>> @attrs.frozen
+        ... class Basis:
+        ...     basis: str = attrs.field(validator=one_of("count", "value"))
+        >>> Basis("amount")
+        Traceback (most recent call last):
+        ...
+        crmcore.errors.DataError: basis: expected one of 'count', 'value', got 'amount' (str)
+    """  # noqa: E501
+    expected = f"one of {', '.join(repr(o) for o in options)}"
+
+    def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not any(type(value) is type(o) and value == o for o in options):
+            raise DataError(attribute.name, value, expected)
+
+    return check
+
+
+def aware_instant() -> Validator:
+    """A timezone-aware ``datetime`` (see [`require_aware`][crmcore.calendar.require_aware])."""  # noqa: E501
+
+    def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        # The common case in one type check; require_aware explains the rest.
+        if type(value) is not datetime or value.tzinfo is None:
+            require_aware(value, attribute.name)
+
+    return check
+
+
+def currency() -> Validator:
+    """An active ISO 4217 currency code such as ``"EUR"``."""
+
+    def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        _check_currency(value, attribute.name)
+
+    return check
+
+
+def field_path(
+    *, expected: str = "a dotted field path like 'account.industry'"
+) -> Validator:
+    """A dotted field path such as ``"account.industry"``."""
+
+    def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, str):
+            raise DataTypeError(attribute.name, value, expected)
+        try:
+            parse_path(value)
+        except DataError:
+            raise DataError(attribute.name, value, expected) from None
+
+    return check
+
+
+def kind_of(registry: Registry, expected: str) -> Validator:
+    """An instance of a kind registered in ``registry`` (e.g. a condition)."""
+
+    def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not registry.holds(value):
+            raise DataTypeError(attribute.name, value, expected)
+
+    return check
+
+
+def optional(validator: Validator) -> Validator:
+    """``None``, or what ``validator`` accepts (its message then adds "or None")."""
+
+    def check(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is None:
+            return
+        try:
+            validator(instance, attribute, value)
+        except DataError as error:
+            if type(error) not in (DataError, DataTypeError):
+                raise
+            raise type(error)(
+                error.field, error.value, f"{error.expected} or None", hint=error.hint
+            ) from None
+
+    return check
+
+
+# ---------------------------------------------------------------------------
+# Converters of lists
+# ---------------------------------------------------------------------------
+def tuple_of(
+    values: object, cls: type[Any], label: str, *, item: str | None = None
+) -> tuple[Any, ...]:
+    """Convert a list of ``cls`` instances to a tuple, checking every item.
+
+    Args:
+        values: The list (any iterable but a string or mapping).
+        cls: The type every item must have.
+        label: The field name used in errors (``label[3]`` for an item).
+        item: How to call one item in errors; the class name by default.
+    """
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise DataTypeError(label, values, f"a list of {cls.__name__}")
+    items = tuple(values)
+    for index, entry in enumerate(items):
+        if not isinstance(entry, cls):
+            raise DataTypeError(f"{label}[{index}]", entry, item or cls.__name__)
+    return items
+
+
+def names(values: object, label: str, *, plural: str, item: str) -> tuple[str, ...]:
+    """Convert a list of non-empty strings (keys, roles) to a tuple.
+
+    Args:
+        values: The list (any iterable but a string or mapping).
+        label: The field name used in errors (``label[3]`` for an item).
+        plural: What the whole list is, e.g. ``"a list of stage keys"``.
+        item: What one item is, e.g. ``"a stage key"``.
+    """
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise DataTypeError(label, values, plural)
+    items = tuple(values)
+    for index, entry in enumerate(items):
+        if not isinstance(entry, str) or not entry.strip():
+            raise DataTypeError(f"{label}[{index}]", entry, item)
+    return items
