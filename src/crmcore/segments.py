@@ -339,6 +339,19 @@ class SegmentCounter:
             compile_condition(s.condition).bind(self.as_of) for s in self.segments
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the compiled predicates (a worker compiles them again)."""
+        return {
+            "segments": self.segments,
+            "as_of": self.as_of,
+            "signatures": self.signatures,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            object.__setattr__(self, name, value)
+        self.__attrs_post_init__()
+
     @classmethod
     def of(
         cls, segments: Sequence[Segment], *, as_of: datetime | None = None
@@ -349,6 +362,10 @@ class SegmentCounter:
             raise DataError("segments", list(segments), "at least one segment")
         _unique("segments", (s.name for s in items))
         return cls(items, as_of)
+
+    def empty(self) -> SegmentCounter:
+        """A new, empty counter of the same segments and ``as_of``."""
+        return SegmentCounter(self.segments, self.as_of)
 
     def add(self, record: object) -> None:
         """Count one record."""

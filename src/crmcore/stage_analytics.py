@@ -234,6 +234,10 @@ class StageAnalytics:
             raise DataTypeError("calendar", calendar, "a BusinessCalendar or None")
         return cls(pipeline, as_of, calendar=calendar)
 
+    def empty(self) -> StageAnalytics:
+        """A new, empty accumulator of the same pipeline, ``as_of`` and calendar."""
+        return StageAnalytics(self.pipeline, self.as_of, calendar=self.calendar)
+
     def _elapsed(self, start: datetime, end: datetime) -> int:
         """Microseconds from start to end: elapsed, or business time with a calendar."""
         if self.calendar is None:
