@@ -67,15 +67,17 @@ def _joined(
 
 
 @attrs.frozen(cache_hash=True)
-class AllOf(_Nested):
-    """Every condition holds (true when there are none)."""
+class _Group(_Nested):
+    """``all`` and ``any``: a list of conditions joined by ``and`` / ``or``."""
 
     conditions: tuple[Condition, ...] = attrs.field(
         converter=_to_conditions, metadata=CONDITIONS
     )
 
-    kind: ClassVar[str] = "all"
-    text_operator: ClassVar[str] = "and"
+    kind: ClassVar[str] = ""
+    text_operator: ClassVar[str] = ""
+    _any: ClassVar[bool] = False
+    _empty_text: ClassVar[str] = ""
 
     def __attrs_post_init__(self) -> None:
         self._limit()
@@ -86,19 +88,20 @@ class AllOf(_Nested):
         return _uses_as_of(self.conditions)
 
     def bind(self, as_of: datetime | None) -> Predicate:
-        """Return the predicate (short-circuits at the first false)."""
-        exact = _all([_bind_child(c, as_of) for c in self.conditions])
+        """Return the predicate (short-circuits at the first deciding child)."""
+        children = [_bind_child(c, as_of) for c in self.conditions]
+        exact = _any(children) if self._any else _all(children)
         steps = _steps(self.conditions, as_of)
-        return exact if steps is None else _fused(steps, exact, any_=False)
+        return exact if steps is None else _fused(steps, exact, any_=self._any)
 
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record (every sub-condition is shown)."""
         children = tuple(_explain_child(c, record, as_of) for c in self.conditions)
         held = sum(child.holds for child in children)
         return Explanation(
-            holds=held == len(children),
+            holds=held > 0 if self._any else held == len(children),
             kind=self.kind,
-            text=f"all of {len(children)} ({held} held)",
+            text=f"{self.kind} of {len(children)} ({held} held)",
             children=children,
         )
 
@@ -108,8 +111,10 @@ class AllOf(_Nested):
         return _grouped(self.conditions)
 
     def text_form(self, printer: TextPrinter) -> str:
-        """``a and b and c``; ``true`` when empty."""
-        return _joined(printer, self.conditions, " and ", "true")
+        """``a and b`` / ``a or b``; ``true`` / ``false`` when empty."""
+        return _joined(
+            printer, self.conditions, f" {self.text_operator} ", self._empty_text
+        )
 
     @classmethod
     def strategy(cls, draws: KindDraws) -> SearchStrategy[Condition]:
@@ -120,56 +125,22 @@ class AllOf(_Nested):
 
 
 @attrs.frozen(cache_hash=True)
-class AnyOf(_Nested):
-    """At least one condition holds (false when there are none)."""
+class AllOf(_Group):
+    """Every condition holds (true when there are none)."""
 
-    conditions: tuple[Condition, ...] = attrs.field(
-        converter=_to_conditions, metadata=CONDITIONS
-    )
+    kind: ClassVar[str] = "all"
+    text_operator: ClassVar[str] = "and"
+    _empty_text: ClassVar[str] = "true"
+
+
+@attrs.frozen(cache_hash=True)
+class AnyOf(_Group):
+    """At least one condition holds (false when there are none)."""
 
     kind: ClassVar[str] = "any"
     text_operator: ClassVar[str] = "or"
-
-    def __attrs_post_init__(self) -> None:
-        self._limit()
-
-    @property
-    def uses_as_of(self) -> bool:
-        """Whether any sub-condition is relative to ``as_of``."""
-        return _uses_as_of(self.conditions)
-
-    def bind(self, as_of: datetime | None) -> Predicate:
-        """Return the predicate (short-circuits at the first true)."""
-        exact = _any([_bind_child(c, as_of) for c in self.conditions])
-        steps = _steps(self.conditions, as_of)
-        return exact if steps is None else _fused(steps, exact, any_=True)
-
-    def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
-        """Explain the verdict for one record (every sub-condition is shown)."""
-        children = tuple(_explain_child(c, record, as_of) for c in self.conditions)
-        held = sum(child.holds for child in children)
-        return Explanation(
-            holds=held > 0,
-            kind=self.kind,
-            text=f"any of {len(children)} ({held} held)",
-            children=children,
-        )
-
-    @property
-    def text_grouped(self) -> bool:
-        """Whether the text needs parentheses among other ``and`` / ``or`` terms."""
-        return _grouped(self.conditions)
-
-    def text_form(self, printer: TextPrinter) -> str:
-        """``a or b or c``; ``false`` when empty."""
-        return _joined(printer, self.conditions, " or ", "false")
-
-    @classmethod
-    def strategy(cls, draws: KindDraws) -> SearchStrategy[Condition]:
-        """Up to four drawn sub-conditions."""
-        from hypothesis import strategies as st  # noqa: PLC0415 - testing only
-
-        return st.builds(cls, st.lists(draws.children, max_size=4))
+    _any: ClassVar[bool] = True
+    _empty_text: ClassVar[str] = "false"
 
 
 @attrs.frozen(cache_hash=True)
