@@ -242,13 +242,6 @@ class CriterionOperators:
         return to_text(self)  # type: ignore[arg-type]
 
 
-def _give_operators(cls: type[Any]) -> None:
-    """Give a newly registered criterion the operators of the built-ins."""
-    for name in ("__and__", "__rand__", "__str__"):
-        if not any(name in vars(base) for base in cls.__mro__[:-1]):
-            setattr(cls, name, getattr(CriterionOperators, name))
-
-
 class ExitCriterion(Protocol):
     """What every exit-criterion kind provides (built-in and registered alike).
 
@@ -523,7 +516,7 @@ CRITERION_KINDS: Final = Registry(
     protocol=ExitCriterion,
     methods=(("check",),),
     needs="a check(context, stage) method",
-    on_register=_give_operators,
+    operators=lambda: CriterionOperators,
 )
 """The registry of exit-criterion kinds: the built-ins and every registered one."""
 

@@ -76,8 +76,9 @@ class Registry:
         methods: Alternatives of method names a kind must have: the class
             needs every name of at least one alternative.
         needs: Those methods in words, for the error message.
-        on_register: Called with each newly registered class (e.g. to give
-            vendor kinds the family's operators).
+        operators: Returns the mixin class whose operator methods (``&``,
+            ``str()``...) every registered class gets unless it defines them
+            itself: a function, so the mixin may live in a later module.
         limits: Called with the raw JSON data once, before the outermost kind
             of a document is structured (nested kinds are not scanned again):
             raises when the document is too deep or too large.
@@ -94,7 +95,7 @@ class Registry:
         protocol: object,
         methods: Sequence[Sequence[str]] = (),
         needs: str = "",
-        on_register: Callable[[type[Any]], None] | None = None,
+        operators: Callable[[], type] | None = None,
         limits: Callable[[object], None] | None = None,
     ) -> None:
         self.what = what
@@ -104,7 +105,7 @@ class Registry:
         self._needs = needs or " or ".join(
             " and ".join(f"{name}()" for name in names) for names in self._methods
         )
-        self._on_register = on_register
+        self._operators = operators
         self._limits = limits
         self._structuring: contextvars.ContextVar[bool] = contextvars.ContextVar(
             f"structuring {what}", default=False
@@ -145,8 +146,8 @@ class Registry:
             )
         new = self._kinds.get(kind) is not cls  # type: ignore[arg-type]
         self._kinds[kind] = cls  # type: ignore[index]
-        if new and self._on_register is not None:
-            self._on_register(cls)
+        if new and self._operators is not None:
+            _give_operators(cls, self._operators())
         return cls
 
     @contextmanager
@@ -256,6 +257,15 @@ class Registry:
             return structure_cls(data, self.lookup(data.get("kind")))
         finally:
             self._structuring.reset(token)
+
+
+def _give_operators(cls: type[Any], mixin: type) -> None:
+    """Copy the mixin's operator methods onto ``cls`` where it has none of its own."""
+    for name, method in vars(mixin).items():
+        if not (name.startswith("__") and callable(method)):
+            continue
+        if not any(name in vars(base) for base in cls.__mro__[:-1]):
+            setattr(cls, name, method)
 
 
 def registry_of(cls: object) -> Registry | None:

@@ -79,14 +79,11 @@ def _limits(data: object) -> None:
             stack.extend((child, depth) for child in node)
 
 
-def _give_operators(cls: type[Any]) -> None:
-    """Give a newly registered kind the operators and text of the built-ins."""
+def _operators() -> type:
+    """The operators every condition kind gets (defined above this module)."""
     from crmcore.conditions.kinds import Combinable  # noqa: PLC0415 - cycle
 
-    for name in ("__and__", "__or__", "__invert__", "__str__"):
-        defined = any(name in vars(base) for base in cls.__mro__[:-1])
-        if not defined:
-            setattr(cls, name, getattr(Combinable, name))
+    return Combinable
 
 
 CONDITION_KINDS: Final = Registry(
@@ -95,7 +92,7 @@ CONDITION_KINDS: Final = Registry(
     protocol=Condition,
     methods=(("bind",), ("test",)),
     needs="a bind(as_of) or test(record, as_of) method",
-    on_register=_give_operators,
+    operators=_operators,
     limits=_limits,
 )
 """The registry of condition kinds: the built-ins and every registered vendor kind."""

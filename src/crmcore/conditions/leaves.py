@@ -220,7 +220,40 @@ class Ge(_Comparison):
 # Membership, text and presence
 # ---------------------------------------------------------------------------
 @attrs.frozen(cache_hash=True)
-class IsIn(_Leaf):
+class _Membership(_Leaf):
+    """``in`` and ``not in``: the field value against a set of values."""
+
+    field: str = attrs.field(validator=_check_path, metadata=PATH)
+    values: tuple[ConditionValue, ...] = attrs.field(
+        converter=_to_values, metadata=VALUES
+    )
+
+    kind: ClassVar[str] = ""
+    text_operator: ClassVar[str] = ""
+    _negate: ClassVar[bool] = False
+
+    def _exact(self, as_of: datetime | None) -> Test:
+        return _membership(self.field, self.values, negate=self._negate)
+
+    def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
+        """Explain the verdict for one record."""
+        which = "none" if self._negate else "one"
+        return _explain_leaf(self, record, as_of, f"{which} of {_fmt_set(self.values)}")
+
+    def text_form(self, printer: TextPrinter) -> str:
+        """``field in {...}`` / ``field not in {...}``."""
+        return f"{self.field} {self.text_operator} {printer.values(self.values)}"
+
+    @classmethod
+    def strategy(cls, draws: KindDraws) -> SearchStrategy[Condition]:
+        """A scalar field against up to three drawn values."""
+        from hypothesis import strategies as st  # noqa: PLC0415 - testing only
+
+        return st.builds(cls, draws.paths, st.lists(draws.values, max_size=3))
+
+
+@attrs.frozen(cache_hash=True)
+class IsIn(_Membership):
     """The field value is one of ``values`` (false when absent).
 
     Examples:
@@ -228,65 +261,20 @@ class IsIn(_Leaf):
         True
     """
 
-    field: str = attrs.field(validator=_check_path, metadata=PATH)
-    values: tuple[ConditionValue, ...] = attrs.field(
-        converter=_to_values, metadata=VALUES
-    )
-
     kind: ClassVar[str] = "in"
     text_operator: ClassVar[str] = "in"
-
-    def _exact(self, as_of: datetime | None) -> Test:
-        return _membership(self.field, self.values, negate=False)
 
     def _fast(self, as_of: datetime | None) -> Test:
         return frozenset(self.values).__contains__
 
-    def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
-        """Explain the verdict for one record."""
-        return _explain_leaf(self, record, as_of, f"one of {_fmt_set(self.values)}")
-
-    def text_form(self, printer: TextPrinter) -> str:
-        """``field in {...}``."""
-        return f"{self.field} in {printer.values(self.values)}"
-
-    @classmethod
-    def strategy(cls, draws: KindDraws) -> SearchStrategy[Condition]:
-        """Membership of a scalar field in up to three drawn values."""
-        from hypothesis import strategies as st  # noqa: PLC0415 - testing only
-
-        return st.builds(cls, draws.paths, st.lists(draws.values, max_size=3))
-
 
 @attrs.frozen(cache_hash=True)
-class NotIn(_Leaf):
+class NotIn(_Membership):
     """The field value is present and none of ``values``."""
-
-    field: str = attrs.field(validator=_check_path, metadata=PATH)
-    values: tuple[ConditionValue, ...] = attrs.field(
-        converter=_to_values, metadata=VALUES
-    )
 
     kind: ClassVar[str] = "not_in"
     text_operator: ClassVar[str] = "not in"
-
-    def _exact(self, as_of: datetime | None) -> Test:
-        return _membership(self.field, self.values, negate=True)
-
-    def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
-        """Explain the verdict for one record."""
-        return _explain_leaf(self, record, as_of, f"none of {_fmt_set(self.values)}")
-
-    def text_form(self, printer: TextPrinter) -> str:
-        """``field not in {...}``."""
-        return f"{self.field} not in {printer.values(self.values)}"
-
-    @classmethod
-    def strategy(cls, draws: KindDraws) -> SearchStrategy[Condition]:
-        """Non-membership of a scalar field in up to three drawn values."""
-        from hypothesis import strategies as st  # noqa: PLC0415 - testing only
-
-        return st.builds(cls, draws.paths, st.lists(draws.values, max_size=3))
+    _negate: ClassVar[bool] = True
 
 
 def _membership(path: str, values: tuple[ConditionValue, ...], *, negate: bool) -> Test:
