@@ -344,3 +344,54 @@ def test_bad_options_are_explained(kwargs, error, match):
     options = {"period": Q1, **kwargs}
     with pytest.raises(error, match=match):
         HeadlineKpis(options.pop("period"), **options)
+
+
+# -- one pass, several KPIs: result_from ---------------------------------------
+def _deal(outcome, days, amount, reason=None):
+    t = datetime(2026, 1, 5, tzinfo=UTC)
+    return dict(
+        outcome=outcome,
+        created_at=t,
+        closed_at=t + timedelta(days=days),
+        amount=amount,
+        currency="EUR",
+        lost_reason=reason,
+    )
+
+
+def test_result_from_reads_facts_that_cover_the_kpi():
+    from crmcore.kpis import AverageDealSize, PipelineVelocity, SalesCycle, WinRate
+
+    january = period_of(datetime(2026, 1, 10, tzinfo=UTC), "month")
+    deals = [_deal("won", 4, 100), _deal("lost", 2, 50, "price"), _deal("won", 8, 300)]
+    velocity = PipelineVelocity(january).update(deals)
+    # Velocity gathers cycles and open deals; win rate, deal size and cycle
+    # read its facts and agree with their own single passes (by hand: 2 of 3
+    # won; (100 + 300) / 2 = 200; (4 + 8) / 2 = 6 days).
+    assert WinRate(january).result_from(velocity.facts).value == Decimal(2) / 3
+    assert AverageDealSize(january).result_from(velocity.facts).value == Money(
+        200, "EUR"
+    )
+    assert SalesCycle(january).result_from(velocity.facts).value == 6
+    for kpi in (WinRate(january), AverageDealSize(january), SalesCycle(january)):
+        alone = kpi.empty().update(deals).result()
+        assert kpi.result_from(velocity.facts) == alone
+    # The accumulator that owns the facts is unchanged by being read.
+    assert velocity.result() == PipelineVelocity(january).update(deals).result()
+
+
+def test_result_from_refuses_facts_that_do_not_cover_the_kpi():
+    from crmcore.conditions import field
+    from crmcore.kpis import LeadConversion, SalesCycle, WinRate
+
+    january = period_of(datetime(2026, 1, 10, tzinfo=UTC), "month")
+    with pytest.raises(DataTypeError, match="facts: expected DealFacts facts"):
+        WinRate().result_from(LeadConversion().facts)
+    with pytest.raises(DataError, match="facts that cover SalesCycle"):
+        SalesCycle().result_from(WinRate().facts)  # no cycles gathered
+    with pytest.raises(DataError, match="facts that cover WinRate"):
+        WinRate(january).result_from(WinRate().facts)  # another window
+    with pytest.raises(DataError, match="facts that cover WinRate"):
+        WinRate(exclude_reasons={"price"}).result_from(WinRate().facts)
+    with pytest.raises(DataError, match="without where"):
+        WinRate(where=field("outcome") == "won").result_from(WinRate().facts)

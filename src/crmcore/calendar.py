@@ -64,6 +64,7 @@ __all__ = [
     "fiscal_quarter",
     "fiscal_year",
     "period_of",
+    "period_unit",
     "periods_between",
     "require_aware",
     "resolve_zone",
@@ -268,7 +269,17 @@ def fiscal_quarter(start_month: int) -> PeriodUnit:
     return PeriodUnit("fiscal_quarter", fiscal_start_month=start_month)
 
 
-def _as_unit(unit: object) -> PeriodUnit:
+def period_unit(unit: object) -> PeriodUnit:
+    """A [`PeriodUnit`][crmcore.calendar.PeriodUnit] from itself or a unit's name.
+
+    Examples:
+        >>> period_unit("month") == MONTH
+        True
+        >>> period_unit(fiscal_year(4)).kind
+        'fiscal_year'
+    """
+    if isinstance(unit, PeriodUnit):
+        return unit
     if isinstance(unit, str) and unit in _KINDS and not unit.startswith("fiscal"):
         return PeriodUnit(unit)  # type: ignore[arg-type]
     raise DataError(
@@ -465,7 +476,7 @@ def period_of(
     if type(instant) is not datetime or instant.tzinfo is None:
         require_aware(instant, "instant")
     if not isinstance(unit, PeriodUnit):
-        unit = _as_unit(unit)
+        unit = period_unit(unit)
     zone = resolve_zone(tz)
     period = _period(unit, unit.floor(instant.astimezone(zone).date()), tz)
     # The local date can disagree with the boundaries only when a clock change

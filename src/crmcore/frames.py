@@ -43,8 +43,7 @@ except ImportError as error:
     ) from error
 
 from crmcore.errors import DataError, DataTypeError
-from crmcore.kpis import Accumulator, grouped
-from crmcore.kpis._core import GroupKey
+from crmcore.kpis import Accumulator, GroupKey, grouped
 from crmcore.kpis.report import kpi_report
 from crmcore.money import Money
 

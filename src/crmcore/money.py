@@ -40,7 +40,7 @@ import attrs
 
 from crmcore.errors import CurrencyMismatchError, DataError, DataTypeError
 
-__all__ = ["CURRENCY_MINOR_UNITS", "Money", "sum_money", "to_decimal"]
+__all__ = ["CURRENCY_MINOR_UNITS", "Money", "check_currency", "sum_money", "to_decimal"]
 
 # Unbounded precision: addition, subtraction and multiplication of finite
 # decimals are then exact, which is what "money sums are exact" promises.
@@ -130,7 +130,20 @@ def to_decimal(value: object, field: str = "amount") -> Decimal:
     return result
 
 
-def _check_currency(value: object, field: str = "currency") -> str:
+def check_currency(value: object, field: str = "currency") -> str:
+    """``value`` if it is an active ISO 4217 code, else an error naming ``field``.
+
+    A non-string is a [`DataTypeError`][crmcore.errors.DataTypeError], an
+    unknown or lower-case code a [`DataError`][crmcore.errors.DataError].
+
+    Examples:
+        >>> check_currency("EUR")
+        'EUR'
+        >>> check_currency("eur", "deal.currency")
+        Traceback (most recent call last):
+        ...
+        crmcore.errors.DataError: deal.currency: expected an active ISO 4217 currency code such as 'EUR' or 'USD' (upper case), got 'eur' (str)
+    """  # noqa: E501
     if type(value) is str and value in CURRENCY_MINOR_UNITS:
         return value
     if not isinstance(value, str):
@@ -169,7 +182,7 @@ class Money:
     """
 
     amount: Decimal = attrs.field(converter=_amount_converter)
-    currency: str = attrs.field(validator=lambda _i, _a, v: _check_currency(v))
+    currency: str = attrs.field(validator=lambda _i, _a, v: check_currency(v))
 
     # -- construction ------------------------------------------------------
     @classmethod
@@ -345,7 +358,7 @@ def sum_money(amounts: Iterable[Money], *, currency: str | None = None) -> Money
         Money('0', 'EUR')
     """
     if currency is not None:
-        _check_currency(currency)
+        check_currency(currency)
     total = Decimal(0)
     # ``+=`` inside the exact context is faster than calling _EXACT.add per item.
     with decimal.localcontext(_EXACT):

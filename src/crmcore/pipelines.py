@@ -83,7 +83,6 @@ from crmcore.errors import (
 from crmcore.records import (
     MISSING,
     StageChange,
-    _opt_probability,
     field_getter,
     parse_path,
 )
@@ -613,7 +612,7 @@ class StageDefinition:
         default="open", validator=_v.one_of(*_KINDS), kw_only=True
     )
     probability: Decimal | None = attrs.field(
-        default=None, converter=_opt_probability, kw_only=True
+        default=None, converter=_v.probability, kw_only=True
     )
     forecast_category: ForecastCategory | None = attrs.field(
         default=None, validator=_opt_category, kw_only=True

@@ -117,24 +117,37 @@ class FrozenMap(dict[str, Any]):
     def __reduce__(self) -> tuple[object, ...]:
         return (FrozenMap, (dict(self),))
 
+    @classmethod
+    def of(cls, value: object, *, field: str = "fields") -> FrozenMap:
+        """``value`` as a FrozenMap: a mapping with string keys, else a crmcore error.
+
+        A FrozenMap is returned as it is; every empty mapping becomes the
+        same empty FrozenMap.
+
+        Examples:
+            >>> FrozenMap.of({"tier": "gold"})
+            FrozenMap({'tier': 'gold'})
+            >>> FrozenMap.of({1: "x"})
+            Traceback (most recent call last):
+            ...
+            crmcore.errors.DataTypeError: fields[1]: expected string keys, got 1 (int)
+        """
+        if type(value) is FrozenMap:
+            return value
+        if isinstance(value, Mapping):
+            if not value:
+                return _EMPTY
+            bad = [k for k in value if not isinstance(k, str)]
+            if bad:
+                raise DataTypeError(f"{field}[{bad[0]!r}]", bad[0], "string keys")
+            return cls(value)
+        raise DataTypeError(field, value, "a mapping of names to values")
+
     def __repr__(self) -> str:
         return f"FrozenMap({dict.__repr__(self)})"
 
 
 _EMPTY: Final = FrozenMap()
-
-
-def _to_frozen_map(value: object) -> FrozenMap:
-    if type(value) is FrozenMap:
-        return value
-    if isinstance(value, Mapping):
-        if not value:
-            return _EMPTY
-        bad = [k for k in value if not isinstance(k, str)]
-        if bad:
-            raise DataTypeError(f"fields[{bad[0]!r}]", bad[0], "string keys")
-        return FrozenMap(value)
-    raise DataTypeError("fields", value, "a mapping of names to values")
 
 
 # ---------------------------------------------------------------------------
@@ -164,23 +177,9 @@ def _amount(value: Decimal | int | str) -> Decimal:
     return to_decimal(value, "amount")
 
 
-def _opt_probability(value: Decimal | int | str | None) -> Decimal | None:
-    if value is None:
-        return None
-    number = to_decimal(value, "probability")
-    if not 0 <= number <= 1:
-        raise DataError("probability", value, "a probability between 0 and 1, or None")
-    return number
-
-
 def _map_field(name: str) -> Any:
     def convert(value: object) -> FrozenMap:
-        try:
-            return _to_frozen_map(value)
-        except DataTypeError as error:
-            raise DataTypeError(
-                error.field.replace("fields", name, 1), error.value, error.expected
-            ) from None
+        return FrozenMap.of(value, field=name)
 
     return attrs.field(factory=FrozenMap, converter=convert, hash=False, kw_only=True)
 
@@ -343,7 +342,7 @@ class Opportunity:
     )
     owner: str | None = attrs.field(default=None, validator=_opt_text, kw_only=True)
     probability: Decimal | None = attrs.field(
-        default=None, converter=_opt_probability, kw_only=True
+        default=None, converter=_v.probability, kw_only=True
     )
     fields: Mapping[str, Any] = _map_field("fields")
 

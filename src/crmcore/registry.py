@@ -53,7 +53,7 @@ from crmcore.errors import DataTypeError, DefinitionError, Problem, UnknownKindE
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
-__all__ = ["KindDraws", "Registry", "registry_of", "unstructure_kind"]
+__all__ = ["KindDraws", "Registry", "registries", "registry_of", "unstructure_kind"]
 
 _K = TypeVar("_K", bound=type)
 
@@ -266,6 +266,20 @@ def _give_operators(cls: type[Any], mixin: type) -> None:
             continue
         if not any(name in vars(base) for base in cls.__mro__[:-1]):
             setattr(cls, name, method)
+
+
+def registries() -> tuple[Registry, ...]:
+    """Every registry built so far, in the order their modules were imported.
+
+    The converter serves each of them; later modules (and vendors) that build
+    a registry are served too.
+
+    Examples:
+        >>> from crmcore.conditions import CONDITION_KINDS
+        >>> CONDITION_KINDS in registries()
+        True
+    """
+    return tuple(_REGISTRIES)
 
 
 def registry_of(cls: object) -> Registry | None:

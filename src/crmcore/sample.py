@@ -41,7 +41,7 @@ import attrs
 from crmcore import validators as _v
 from crmcore.calendar import add_calendar, require_aware
 from crmcore.errors import DataError, DataTypeError
-from crmcore.money import Money, _check_currency
+from crmcore.money import Money, check_currency
 from crmcore.pipelines import (
     Pipeline,
     RequiredFields,
@@ -301,7 +301,7 @@ _aware = _v.aware_instant()
 def _currency_field(
     _instance: object, attribute: attrs.Attribute[Any], value: object
 ) -> None:
-    _check_currency(value, attribute.name)
+    check_currency(value, attribute.name)
 
 
 @attrs.frozen(eq=True)
@@ -694,7 +694,7 @@ def iter_opportunities(
     _check_size(count, "count", 0, MAX_OPPORTUNITIES)
     _check_size(months, "months", 1, 600)
     require_aware(start, "start")
-    _check_currency(currency)
+    check_currency(currency)
     as_of = add_calendar(start, months=months)
     return _deal_stream(count, seed, start, as_of, currency, max(1, count // 20))
 
@@ -794,7 +794,7 @@ def generate_sample(
     if type(seed) is not int:
         raise DataTypeError("seed", seed, "an int")
     require_aware(start, "start")
-    _check_currency(currency)
+    check_currency(currency)
     as_of = add_calendar(start, months=months)
     span = (as_of - start).total_seconds()
     n_accounts = max(5, opportunities // 20)

@@ -59,8 +59,8 @@ from crmcore.errors import (
     describe_value,
 )
 from crmcore.money import to_decimal
-from crmcore.records import FrozenMap, _to_frozen_map
-from crmcore.registry import _REGISTRIES, Registry, registry_of, unstructure_kind
+from crmcore.records import FrozenMap
+from crmcore.registry import Registry, registries, registry_of, unstructure_kind
 
 __all__ = [
     "converter",
@@ -244,7 +244,7 @@ def _raw(value: object, _type: object) -> object:
 
 def _family(cls: object) -> Registry | None:
     """The registry whose family type (e.g. ``Condition``) ``cls`` is."""
-    for registry in _REGISTRIES:
+    for registry in registries():
         if registry.protocol is cls:
             return registry
     return None
@@ -300,7 +300,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(date, date.isoformat)
     conv.register_structure_hook(PeriodUnit, _structure_unit)
     conv.register_structure_hook_func(
-        lambda t: t == Mapping[str, Any], lambda value, _t: _to_frozen_map(value)
+        lambda t: t == Mapping[str, Any], lambda value, _t: FrozenMap.of(value)
     )
     conv.register_unstructure_hook(PeriodUnit, _unstructure_unit)
     conv.register_unstructure_hook(

@@ -399,7 +399,18 @@ class StageAnalytics:
                     next_stage_conversion=_ratio(self.advanced[key], self.reached[key]),
                 )
             )
-        stuck = sorted(self.stuck, key=lambda s: (-s.days_in_stage, str(s.record_id)))
+        # Every field in the key: histories may repeat an id, and the order
+        # must not depend on the order the histories came in.
+        stuck = sorted(
+            self.stuck,
+            key=lambda s: (
+                -s.days_in_stage,
+                str(s.record_id),
+                s.stage,
+                s.entered_at,
+                s.rotting_days,
+            ),
+        )
         return StageReport(
             as_of=self.as_of,
             deals=self.deals,

@@ -31,20 +31,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, TypeVar
 
 import attrs
 
 from crmcore.access import parse_path
 from crmcore.calendar import require_aware
 from crmcore.errors import DataError, DataTypeError
-from crmcore.money import _check_currency
+from crmcore.money import check_currency, to_decimal
 from crmcore.registry import Registry
 
 __all__ = [
     "Validator",
     "aware_instant",
     "boolean",
+    "check_fraction",
+    "check_one_of",
     "currency",
     "field_path",
     "identifier",
@@ -55,9 +58,12 @@ __all__ = [
     "one_of",
     "optional",
     "positive_int",
+    "probability",
     "text",
     "tuple_of",
 ]
+
+_T = TypeVar("_T")
 
 Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 """An attrs validator ``(instance, attribute, value) -> None``; raises on bad values."""
@@ -124,8 +130,16 @@ def positive_int(*, expected: str = "a positive int") -> Validator:
     return _int(1, expected)
 
 
+def _expected_one_of(options: tuple[object, ...]) -> str:
+    return f"one of {', '.join(repr(o) for o in options)}"
+
+
+def _is_one_of(value: object, options: tuple[object, ...]) -> bool:
+    return any(type(value) is type(o) and value == o for o in options)
+
+
 def one_of(*options: object) -> Validator:
-    """One of ``options`` (compared with ``==``; unhashable values are refused).
+    """One of ``options`` (compared by type and ``==``, so ``True`` is not ``1``).
 
     Examples:
         >>> import attrs
@@ -137,13 +151,23 @@ def one_of(*options: object) -> Validator:
         ...
         crmcore.errors.DataError: basis: expected one of 'count', 'value', got 'amount' (str)
     """  # noqa: E501
-    expected = f"one of {', '.join(repr(o) for o in options)}"
+    expected = _expected_one_of(options)
 
     def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if not any(type(value) is type(o) and value == o for o in options):
+        if not _is_one_of(value, options):
             raise DataError(attribute.name, value, expected)
 
     return check
+
+
+def check_one_of(value: object, field: str, options: tuple[_T, ...]) -> _T:
+    """``value`` if it is one of ``options``, else the [`one_of`][crmcore.validators.one_of] error.
+
+    For arguments of functions and plain classes (attrs fields use ``one_of``).
+    """  # noqa: E501
+    if not _is_one_of(value, options):
+        raise DataError(field, value, _expected_one_of(options))
+    return value  # type: ignore[return-value]
 
 
 def aware_instant() -> Validator:
@@ -161,7 +185,7 @@ def currency() -> Validator:
     """An active ISO 4217 currency code such as ``"EUR"``."""
 
     def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        _check_currency(value, attribute.name)
+        check_currency(value, attribute.name)
 
     return check
 
@@ -208,6 +232,56 @@ def optional(validator: Validator) -> Validator:
             ) from None
 
     return check
+
+
+# ---------------------------------------------------------------------------
+# Exact fractions
+# ---------------------------------------------------------------------------
+_ONE = Decimal(1)
+
+
+def check_fraction(
+    value: object,
+    field: str,
+    *,
+    upper: Decimal | None = _ONE,
+    expected: str | None = None,
+) -> Decimal:
+    """An exact number between 0 and ``upper`` (``None``: no upper bound).
+
+    Accepts a ``Decimal``, an ``int`` or a numeric string (never a float:
+    see [`to_decimal`][crmcore.money.to_decimal]); anything else, or a
+    number out of range, is a crmcore error naming ``field``.
+
+    Examples:
+        >>> check_fraction("0.25", "margin")
+        Decimal('0.25')
+        >>> check_fraction(2, "margin")
+        Traceback (most recent call last):
+        ...
+        crmcore.errors.DataError: margin: expected a fraction between 0 and 1, got 2 (int)
+    """  # noqa: E501
+    number = to_decimal(value, field)
+    if number < 0 or (upper is not None and number > upper):
+        bound = f" and {upper}" if upper is not None else ""
+        raise DataError(field, value, expected or f"a fraction between 0{bound}")
+    return number
+
+
+def probability(value: Any) -> Decimal | None:
+    """A converter (``attrs.field(converter=probability)``): an exact probability or None.
+
+    Examples:
+        >>> probability("0.4")
+        Decimal('0.4')
+        >>> probability(None) is None
+        True
+    """  # noqa: E501
+    if value is None:
+        return None
+    return check_fraction(
+        value, "probability", expected="a probability between 0 and 1, or None"
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -26,8 +26,8 @@ from crmcore.calendar import (
     Interval,
     Period,
     PeriodUnit,
-    _as_unit,
     period_of,
+    period_unit,
     require_aware,
     resolve_zone,
 )
@@ -37,11 +37,13 @@ from crmcore.errors import (
     DataError,
     DataTypeError,
 )
-from crmcore.money import Money, to_decimal
+from crmcore.money import Money
 from crmcore.records import MISSING, FrozenMap, field_getter, get_field, parse_path
+from crmcore.validators import check_fraction
 
 __all__ = [
     "Accumulator",
+    "GroupKey",
     "Grouped",
     "GroupedResult",
     "KpiResult",
@@ -281,27 +283,11 @@ def quotient(
 # ---------------------------------------------------------------------------
 # Options shared by every KPI
 # ---------------------------------------------------------------------------
-def choice(value: object, field: str, options: tuple[str, ...]) -> str:
-    """``value`` if it is one of ``options``, else a DataError listing them."""
-    if value not in options:
-        raise DataError(field, value, " or ".join(repr(o) for o in options))
-    return value
-
-
 def fraction(value: object, field: str, *, upper: Decimal | None = _ONE) -> Decimal:
     """A number (or a KPI result's value) between 0 and ``upper``, exactly."""
     if isinstance(value, KpiResult):
         value = value.value
-    number = to_decimal(value, field)
-    if number < 0 or (upper is not None and number > upper):
-        bound = f" and {upper}" if upper is not None else ""
-        raise DataError(field, value, f"a fraction between 0{bound}")
-    return number
-
-
-def check_unit(value: object) -> PeriodUnit:
-    """A period unit or the name of a calendar unit, as a PeriodUnit."""
-    return value if isinstance(value, PeriodUnit) else _as_unit(value)
+    return check_fraction(value, field, upper=upper)
 
 
 def check_window(value: object, field: str = "period") -> Window | None:
@@ -439,13 +425,28 @@ def check_amount(value: object, field: str, record: object) -> Decimal:
 # The KPI base class
 # ---------------------------------------------------------------------------
 class Facts(Protocol):
-    """The additive state behind one or more KPIs."""
+    """The additive state behind one or more KPIs.
 
-    def update(self, records: Iterable[Any]) -> None: ...
+    One facts object can serve several KPIs (the report gathers its deal
+    facts once for win rate, deal size, cycle and both pipelines): a KPI reads
+    facts through its ``result_from`` when they ``cover`` its own.
+    """
 
-    def merged(self, other: Any) -> Any: ...
+    def update(self, records: Iterable[Any]) -> None:
+        """Count records (already filtered by the KPI's ``where``)."""
+        ...
 
-    def cleared(self) -> Any: ...
+    def merged(self, other: Any) -> Any:
+        """A new facts object holding both."""
+        ...
+
+    def cleared(self) -> Any:
+        """An empty copy with the same options."""
+        ...
+
+    def covers(self, other: Any) -> bool:
+        """Whether these facts hold everything ``other`` (same type) would."""
+        ...
 
 
 def _compile_where(options: Mapping[str, Any]) -> Callable[[Any], bool] | None:
@@ -502,6 +503,48 @@ class Kpi:
     def options(self) -> Mapping[str, Any]:
         """The options this accumulator was built with."""
         return FrozenMap(self._options)
+
+    @property
+    def facts(self) -> Facts:
+        """The additive state counted so far (read it; never change it)."""
+        facts: Facts = self._facts
+        return facts
+
+    def result_from(self, facts: Facts) -> Any:
+        """This KPI's result over facts another accumulator gathered.
+
+        One pass can then serve several KPIs: the facts must be of this KPI's
+        type and ``cover`` its options (the same window, exclusions...). Not
+        for a KPI with ``where`` (facts carry no filter). This accumulator
+        does not change.
+
+        Raises:
+            DataTypeError: When the facts are of another type.
+            DataError: When they do not cover this KPI's options, or the KPI
+                has a ``where``.
+
+        Examples:
+            >>> from crmcore.kpis import SalesCycle, WinRate
+            >>> cycle = SalesCycle()
+            >>> WinRate().result_from(cycle.facts).reason
+            'no deals closed in the period'
+            >>> cycle.result_from(WinRate().facts)  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            crmcore.errors.DataError: facts: expected facts that cover SalesCycle(basis='won', exclude_reasons=frozenset()), got <crmcore.kpis.deals.DealFacts object at ...> (DealFacts)
+        """  # noqa: E501
+        mine = self._facts
+        if type(facts) is not type(mine):
+            raise DataTypeError("facts", facts, f"{type(mine).__name__} facts")
+        if self._options.get("where") is not None:
+            raise DataError(
+                "facts", facts, "a KPI without where (facts carry no filter)"
+            )
+        if not facts.covers(mine):
+            raise DataError("facts", facts, f"facts that cover {self!r}")
+        view = copy.copy(self)
+        view._facts = facts
+        return view.result()
 
     @property
     def period(self) -> Window | None:
@@ -591,7 +634,7 @@ def by_period(
         >>> by_period("quarter").unit
         'quarter'
     """
-    check_unit(unit)
+    period_unit(unit)
     resolve_zone(tz)
     if field is not None:
         parse_path(field)
@@ -599,6 +642,9 @@ def by_period(
 
 
 GroupKey: TypeAlias = PeriodKey | str | Callable[[Any], Hashable] | Sequence[Any] | Any
+"""What ``per=`` accepts: a [`by_period`][crmcore.kpis.by_period] key, a field
+path, a [`Tiering`][crmcore.segments.Tiering], a list of
+[`Segment`][crmcore.segments.Segment]s or a function of the record."""
 
 
 def _period_keys(

@@ -39,7 +39,6 @@ from crmcore.kpis._core import (
     check_aware,
     check_instant,
     check_window,
-    choice,
     divide,
     exact,
     grouped,
@@ -48,9 +47,10 @@ from crmcore.kpis._core import (
     record_label,
     undefined,
 )
-from crmcore.money import Money, _check_currency
+from crmcore.money import Money, check_currency
 from crmcore.pipelines import Pipeline
 from crmcore.records import get_field
+from crmcore.validators import check_one_of
 
 __all__ = [
     "AverageDealSize",
@@ -98,7 +98,7 @@ def _switch(
         sums[old] = current
     found = sums.get(new)
     if found is None:
-        _check_currency(new)
+        check_currency(new)
         found = [_ZERO] * 7
     return found
 
@@ -119,6 +119,7 @@ class DealFacts:
     __slots__ = (
         "at",
         "categories",
+        "closed",
         "cycles",
         "exclude",
         "forecast",
@@ -146,8 +147,13 @@ class DealFacts:
         forecast: bool,
         track_open: bool,
         lost_cycles: bool = False,
+        closed: Literal["all", "won", "none"] = "all",
     ) -> None:
         self.window = None if window is None else (window.start, window.end)
+        # Which deals closed in the window a KPI reads: all (won and lost,
+        # so the exclusions matter), only the won, or none (the pipelines
+        # read open deals): what ``covers`` compares.
+        self.closed = closed
         self.at = at
         self.exclude = exclude
         self.stages: dict[str, tuple[Decimal | None, str]] | None = (
@@ -178,7 +184,7 @@ class DealFacts:
             )
         check_aware(created, "created_at", record)
         check_amount(amount, "amount", record)
-        _check_currency(currency, f"currency ({record_label(record)})")
+        check_currency(currency, f"currency ({record_label(record)})")
         if outcome == "open":
             if closed is not None:
                 raise DataError(
@@ -412,12 +418,34 @@ class DealFacts:
             self.unweighted += unweighted
 
     # -- merging ---------------------------------------------------------
+    def covers(self, other: DealFacts) -> bool:
+        """Whether these facts hold everything ``other`` would.
+
+        Closed deals need the same window and exclusions; open deals and the
+        forecast the same instant (and stages); and every optional fact
+        ``other`` tracks (cycles, lost cycles, forecast, open deals) must be
+        tracked here too.
+        """
+        if other.closed != "none" and self.window != other.window:
+            return False
+        if other.closed == "all" and self.exclude != other.exclude:
+            return False
+        if (other.track_open or other.forecast) and self.at != other.at:
+            return False
+        if other.forecast and not (self.forecast and self.stages == other.stages):
+            return False
+        return (
+            (self.track_open or not other.track_open)
+            and (self.cycles is not None or other.cycles is None)
+            and (self.lost_cycles is not None or other.lost_cycles is None)
+        )
+
     def cleared(self) -> DealFacts:
         """An empty copy with the same options."""
         fresh = DealFacts.__new__(DealFacts)
         fresh.window, fresh.at, fresh.exclude = self.window, self.at, self.exclude
         fresh.stages, fresh.forecast = self.stages, self.forecast
-        fresh.track_open = self.track_open
+        fresh.track_open, fresh.closed = self.track_open, self.closed
         fresh.won = fresh.lost = fresh.open_at = 0
         fresh.weighted_deals = fresh.unweighted = 0
         fresh.reasons = Counter()
@@ -518,6 +546,7 @@ class _DealKpi(Kpi):
         forecast: bool = False,
         track_open: bool = False,
         at: datetime | None = None,
+        closed: Literal["all", "won", "none"] = "all",
     ) -> None:
         period = check_window(options.get("period"))
         exclude = _exclusions(options.get("exclude_reasons", ()))
@@ -531,6 +560,7 @@ class _DealKpi(Kpi):
             forecast=forecast,
             track_open=track_open,
             lost_cycles=lost_cycles,
+            closed=closed,
         )
         self._setup(options, facts)
 
@@ -574,7 +604,7 @@ class WinRate(_DealKpi):
         exclude_reasons: Iterable[str] = (),
         where: Any = None,
     ) -> None:
-        choice(by, "by", ("count", "value"))
+        check_one_of(by, "by", ("count", "value"))
         self._build(
             {
                 "period": period,
@@ -637,7 +667,7 @@ class AverageDealSize(_DealKpi):
     name = "average_deal_size"
 
     def __init__(self, period: Window | None = None, *, where: Any = None) -> None:
-        self._build({"period": period, "where": where})
+        self._build({"period": period, "where": where}, closed="won")
 
     def result(self) -> KpiResult:
         """Won value / won deals; undefined when nothing was won."""
@@ -695,7 +725,7 @@ class SalesCycle(_DealKpi):
         exclude_reasons: Iterable[str] = (),
         where: Any = None,
     ) -> None:
-        choice(basis, "basis", ("won", "closed"))
+        check_one_of(basis, "basis", ("won", "closed"))
         self._build(
             {
                 "period": period,
@@ -752,7 +782,9 @@ class OpenPipeline(_DealKpi):
 
     def __init__(self, *, as_of: datetime | None = None, where: Any = None) -> None:
         at = check_instant(as_of, "as_of")
-        self._build({"as_of": at, "where": where}, at=at, track_open=True)
+        self._build(
+            {"as_of": at, "where": where}, at=at, track_open=True, closed="none"
+        )
 
     def result(self) -> KpiResult:
         """Open value as Money; ``deals`` is the count."""
@@ -797,6 +829,7 @@ class WeightedPipeline(_DealKpi):
             {"pipeline": pipeline, "as_of": as_of, "where": where},
             forecast=True,
             at=as_of,
+            closed="none",
         )
 
     def result(self) -> KpiResult:
@@ -970,12 +1003,10 @@ def _deal_results(facts: DealFacts, options: Mapping[str, Any]) -> dict[str, Kpi
         AverageDealSize(period),
         SalesCycle(period, exclude_reasons=exclude),
     ):
-        kpi._facts = facts
-        key = kpi.name if kpi._options.get("by") != "value" else "win_rate_by_value"
-        results[key] = kpi.result()
+        key = kpi.name if kpi.options.get("by") != "value" else "win_rate_by_value"
+        results[key] = kpi.result_from(facts)
     open_kpi = OpenPipeline(as_of=options.get("as_of") or _end(period))
-    open_kpi._facts = facts
-    results["open_pipeline"] = open_kpi.result()
+    results["open_pipeline"] = open_kpi.result_from(facts)
     return results
 
 

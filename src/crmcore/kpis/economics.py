@@ -41,7 +41,7 @@ from crmcore.kpis._core import (
     record_label,
     undefined,
 )
-from crmcore.money import Money, _check_currency
+from crmcore.money import Money, check_currency
 
 __all__ = [
     "MarketingSpend",
@@ -73,7 +73,7 @@ class SpendFacts:
         at, amount, currency, channel = row
         check_aware(at, "at", record)
         check_amount(amount, "amount", record)
-        _check_currency(currency, f"currency ({record_label(record)})")
+        check_currency(currency, f"currency ({record_label(record)})")
         # Only called when the fast path failed, so one check always fails.
         if not isinstance(channel, str):  # pragma: no branch
             raise DataTypeError(
@@ -98,7 +98,7 @@ class SpendFacts:
                     if not isinstance(channel, str):
                         raise Invalid
                     if currency not in checked:
-                        checked.add(_check_currency(currency))
+                        checked.add(check_currency(currency))
                     # Raises TypeError for a naive or non-datetime ``at``.
                     if start <= at < end:
                         key = (currency, channel)
@@ -109,6 +109,10 @@ class SpendFacts:
                     raise error from None  # pragma: no cover - _check raises first
         finally:
             self.rows += rows
+
+    def covers(self, other: SpendFacts) -> bool:
+        """Whether these facts hold everything ``other`` would (the same window)."""
+        return self.window == other.window
 
     def cleared(self) -> SpendFacts:
         """An empty copy."""

@@ -33,18 +33,18 @@ from crmcore.calendar import (
     Period,
     PeriodUnit,
     period_of,
+    period_unit,
     require_aware,
 )
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
     KpiResult,
-    check_unit,
-    choice,
     divide,
     fraction,
     html_table,
 )
 from crmcore.money import Money, to_decimal
+from crmcore.validators import check_one_of
 
 __all__ = [
     "Alert",
@@ -348,7 +348,7 @@ def wrong_direction(
         >>> wrong_direction([30, 28, 29, 25], desired="up") is None
         True
     """
-    choice(desired, "desired", ("up", "down"))
+    check_one_of(desired, "desired", ("up", "down"))
     if isinstance(periods, bool) or not isinstance(periods, int) or periods < 1:
         raise DataError("periods", periods, "a positive number of periods")
     items = [_series_item(item) for item in series]
@@ -389,7 +389,7 @@ class KpiReview:
 
 
 def _unit(value: object) -> PeriodUnit | str:
-    check_unit(value)
+    period_unit(value)
     return value  # type: ignore[return-value]
 
 

@@ -31,12 +31,12 @@ from crmcore.kpis._core import (
     check_aware,
     check_instant,
     check_window,
-    choice,
     grouped,
     quotient,
     record_label,
 )
 from crmcore.records import FieldPath, parse_path
+from crmcore.validators import check_one_of
 
 __all__ = ["LeadConversion", "lead_conversion"]
 
@@ -48,6 +48,7 @@ class LeadFacts:
 
     __slots__ = (
         "as_of",
+        "cohort",
         "converted",
         "converted_in_period",
         "immature",
@@ -64,8 +65,13 @@ class LeadFacts:
         within: timedelta | None,
         as_of: datetime | None,
         reached: str,
+        *,
+        cohort: bool = True,
     ) -> None:
         self.window = window
+        # Whether a KPI reads the cohort figures (which depend on ``within``);
+        # the period method reads only conversions in the window.
+        self.cohort = cohort
         self.within = within
         self.as_of = as_of
         self.reached_path = reached
@@ -147,6 +153,19 @@ class LeadFacts:
             self.converted_in_period += in_period
             self.immature += immature
 
+    def covers(self, other: LeadFacts) -> bool:
+        """Whether these facts hold everything ``other`` would (same options).
+
+        The cohort figures depend on ``within``; the period method's do not.
+        """
+        if other.cohort and self.within != other.within:
+            return False
+        return (self.window, self.as_of, self.reached_path) == (
+            other.window,
+            other.as_of,
+            other.reached_path,
+        )
+
     def cleared(self) -> LeadFacts:
         """An empty copy with the same options."""
         return LeadFacts(
@@ -154,6 +173,7 @@ class LeadFacts:
             self.within,
             self.as_of,
             self.reached_path,
+            cohort=self.cohort,
         )
 
     def merged(self, other: LeadFacts) -> LeadFacts:
@@ -212,7 +232,7 @@ class LeadConversion(Kpi):
         reached: FieldPath = "converted_at",
         where: Any = None,
     ) -> None:
-        choice(method, "method", ("cohort", "period"))
+        check_one_of(method, "method", ("cohort", "period"))
         span = check_window(period)
         within = _window_arg(window)
         at = check_instant(as_of, "as_of")
@@ -231,6 +251,7 @@ class LeadConversion(Kpi):
                 within if method == "cohort" else None,
                 at,
                 path,
+                cohort=method == "cohort",
             ),
         )
         self.anchors = ("created_at",) if method == "cohort" else ("created_at", path)

@@ -357,8 +357,7 @@ class HeadlineKpis:
         options = {"period": cut, "exclude_reasons": o["exclude_reasons"]}
         results = _deal_results(self._deals, options)
         forecast = WeightedPipeline(o["pipeline"], as_of=cut.end)
-        forecast._facts = self._deals
-        results["weighted_pipeline"] = forecast.result()
+        results["weighted_pipeline"] = forecast.result_from(self._deals)
         results["pipeline_velocity"] = velocity_from(
             results["open_pipeline"],
             results["average_deal_size"],
@@ -378,8 +377,7 @@ class HeadlineKpis:
             kpi = LeadConversion(
                 o["window"], method=method, window=o["lead_window"], as_of=o["as_of"]
             )
-            kpi._facts = self._leads
-            results[key] = kpi.result()
+            results[key] = kpi.result_from(self._leads)
         return results
 
     def _revenue(self) -> dict[str, KpiResult]:
@@ -403,19 +401,12 @@ class HeadlineKpis:
                 as_of=end, months=self._options["retention_months"]
             ),
         }
-        # The period's bridge first: MRR and ARPA at its end then read from it.
-        self._customers.bridge(cut.start, end)
-        results = {}
-        for key, kpi in kpis.items():
-            kpi._facts = self._customers
-            results[key] = kpi.result()
-        return results
+        return {key: kpi.result_from(self._customers) for key, kpi in kpis.items()}
 
     def _economics(self, revenue: Mapping[str, KpiResult]) -> dict[str, KpiResult]:
         o = self._options
         spend = MarketingSpend(o["window"])
-        spend._facts = self._spend
-        results = {"marketing_spend": spend.result()}
+        results = {"marketing_spend": spend.result_from(self._spend)}
         new = revenue["new_customers"]
         results["cac"] = acquisition_cost(results["marketing_spend"], new)
         if o["paid_channels"] is not None:

@@ -41,14 +41,14 @@ from crmcore.kpis._core import (
     check_aware,
     check_instant,
     check_window,
-    choice,
     divide,
     one_currency,
     quotient,
     record_label,
     undefined,
 )
-from crmcore.money import Money, _check_currency
+from crmcore.money import Money, check_currency
+from crmcore.validators import check_one_of
 
 __all__ = [
     "Arpa",
@@ -162,7 +162,7 @@ class CustomerFacts:
                     if entry is None:
                         entry = customers[customer] = [None, zero, [zero] * count]
                     if currency not in currencies:
-                        currencies.add(_check_currency(currency))
+                        currencies.add(check_currency(currency))
                 except Exception as error:
                     self._check(row, record)
                     raise error from None  # pragma: no cover - _check raises first
@@ -221,6 +221,10 @@ class CustomerFacts:
                 total += value
                 active += 1
         return total, active
+
+    def covers(self, other: CustomerFacts) -> bool:
+        """Whether these facts observe every instant ``other`` observes."""
+        return set(other.instants) <= set(self.instants)
 
     def bridge(self, start: datetime, end: datetime) -> dict[str, Any]:
         """Every additive figure between two observed instants."""
@@ -433,7 +437,7 @@ class CustomerRetention(_RevenueKpi):
         method: Literal["cohort", "classic"] = "cohort",
         where: Any = None,
     ) -> None:
-        choice(method, "method", ("cohort", "classic"))
+        check_one_of(method, "method", ("cohort", "classic"))
         self._window(period, where, method=method)
 
     def result(self) -> KpiResult:
@@ -494,7 +498,7 @@ class RevenueChurn(_RevenueKpi):
         kind: Literal["gross", "net"] = "gross",
         where: Any = None,
     ) -> None:
-        choice(kind, "kind", ("gross", "net"))
+        check_one_of(kind, "kind", ("gross", "net"))
         self._window(period, where, kind=kind)
 
     def result(self) -> KpiResult:
