@@ -349,14 +349,14 @@ def test_bad_options_are_explained(kwargs, error, match):
 # -- one pass, several KPIs: result_from ---------------------------------------
 def _deal(outcome, days, amount, reason=None):
     t = datetime(2026, 1, 5, tzinfo=UTC)
-    return dict(
-        outcome=outcome,
-        created_at=t,
-        closed_at=t + timedelta(days=days),
-        amount=amount,
-        currency="EUR",
-        lost_reason=reason,
-    )
+    return {
+        "outcome": outcome,
+        "created_at": t,
+        "closed_at": t + timedelta(days=days),
+        "amount": amount,
+        "currency": "EUR",
+        "lost_reason": reason,
+    }
 
 
 def test_result_from_reads_facts_that_cover_the_kpi():
