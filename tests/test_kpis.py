@@ -185,7 +185,7 @@ def test_average_deal_size_and_sales_cycle():
 def test_sales_cycle_fractional_days_and_chunked_quantiles():
     from array import array
 
-    from crmcore.kpis.deals import cycle_stats
+    from crmcore.kpis._deal_facts import cycle_stats
 
     # 36 hours = 1.5 days, exactly.
     one = deal("h", "won", at(2026, 1, 1), at(2026, 1, 2, 12), 5)

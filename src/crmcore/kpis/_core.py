@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import decimal
 import html
-import operator
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -341,57 +340,6 @@ class Invalid(Exception):  # noqa: N818 - a signal, not an error users see
     """
 
 
-class Reader:
-    """Read a fixed set of fields from dicts, attrs objects, dataclasses, rows.
-
-    The fast path is one C-level ``attrgetter``/``itemgetter`` call per record
-    (chosen per record type); a record that lacks an optional field falls back
-    to [`get_field`][crmcore.records.get_field], where a missing optional
-    field reads as ``None`` and a missing required one raises a ``DataError``.
-    """
-
-    __slots__ = ("_attr", "_item", "names", "required")
-
-    def __init__(self, required: Sequence[str], optional: Sequence[str] = ()) -> None:
-        self.names = (*required, *optional)
-        self.required = len(required)
-        if len(self.names) < 2:
-            raise ValueError("a Reader reads two fields or more")  # pragma: no cover
-        self._attr = operator.attrgetter(*self.names)
-        self._item = operator.itemgetter(*self.names)
-
-    def getter(self, cls: type) -> Callable[[Any], Any]:
-        """The fast getter for records of one type."""
-        if issubclass(cls, Mapping):
-            return self._item
-        return self._attr
-
-    def slow(self, record: object) -> tuple[Any, ...]:
-        """Read one record field by field (missing optional fields are None)."""
-        values = []
-        for index, name in enumerate(self.names):
-            value = get_field(record, name)
-            if value is MISSING:
-                if index < self.required:
-                    raise DataError(
-                        name, record, f"a record with a {name!r} field or key"
-                    )
-                value = None
-            values.append(value)
-        return tuple(values)
-
-    def read(self, record: object) -> tuple[Any, ...]:
-        """One record's fields: the fast getter, else field by field.
-
-        Hot loops inline this (a call per record costs more than the read).
-        """
-        try:
-            row: tuple[Any, ...] = self.getter(type(record))(record)
-        except (AttributeError, KeyError, TypeError):
-            row = self.slow(record)
-        return row
-
-
 def record_label(record: object) -> str:
     """A short name for a record in error messages: its id when it has one."""
     for name in ("id", "customer_id", "record_id"):
@@ -531,7 +479,7 @@ class Kpi:
             >>> cycle.result_from(WinRate().facts)  # doctest: +ELLIPSIS
             Traceback (most recent call last):
             ...
-            crmcore.errors.DataError: facts: expected facts that cover SalesCycle(basis='won', exclude_reasons=frozenset()), got <crmcore.kpis.deals.DealFacts object at ...> (DealFacts)
+            crmcore.errors.DataError: facts: expected facts that cover SalesCycle(basis='won', exclude_reasons=frozenset()), got <...DealFacts object at ...> (DealFacts)
         """  # noqa: E501
         mine = self._facts
         if type(facts) is not type(mine):
@@ -902,3 +850,10 @@ def grouped(
         ['0.5', '1']
     """
     return Grouped(kpi, per).update(records).result()
+
+
+def run_kpi(kpi: Accumulator[Any], records: Iterable[Any], per: GroupKey | None) -> Any:
+    """The body of every one-call function: the KPI, or the KPI per group."""
+    if per is None:
+        return kpi.update(records).result()
+    return grouped(kpi, records, per)

@@ -25,7 +25,7 @@ import attrs
 
 from crmcore.calendar import Period, PeriodUnit, period_of, require_aware
 from crmcore.errors import DataError
-from crmcore.kpis._core import Kpi, divide, html_table
+from crmcore.kpis._core import GroupKey, Kpi, divide, html_table, run_kpi
 from crmcore.kpis.revenue import CustomerFacts
 
 __all__ = ["CohortRetention", "CohortRow", "CohortTable", "cohort_retention"]
@@ -256,7 +256,12 @@ def cohort_retention(
     unit: PeriodUnit | str = "month",
     tz: str = "UTC",
     where: Any = None,
-) -> CohortTable:
-    """[`CohortRetention`][crmcore.kpis.CohortRetention] over any iterable."""
+    per: GroupKey | None = None,
+) -> Any:
+    """[`CohortRetention`][crmcore.kpis.CohortRetention] over any iterable.
+
+    Returns a [`CohortTable`][crmcore.kpis.CohortTable], or a
+    [`GroupedResult`][crmcore.kpis.GroupedResult] of tables with ``per``.
+    """
     kpi = CohortRetention(start=start, as_of=as_of, unit=unit, tz=tz, where=where)
-    return kpi.update(subscriptions).result()
+    return run_kpi(kpi, subscriptions, per)

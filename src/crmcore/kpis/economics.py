@@ -20,6 +20,7 @@ from collections.abc import Collection, Iterable
 from decimal import Decimal
 from typing import Any, Final
 
+from crmcore.access import Reader
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
     EARLIEST,
@@ -28,7 +29,6 @@ from crmcore.kpis._core import (
     Invalid,
     Kpi,
     KpiResult,
-    Reader,
     Window,
     check_amount,
     check_aware,

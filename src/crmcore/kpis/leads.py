@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
+from crmcore.access import Reader
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
     EARLIEST,
@@ -26,7 +27,6 @@ from crmcore.kpis._core import (
     Invalid,
     Kpi,
     KpiResult,
-    Reader,
     Window,
     check_aware,
     check_instant,

@@ -35,8 +35,8 @@ from crmcore.kpis._core import (
     fraction,
     html_table,
 )
+from crmcore.kpis._deal_facts import DealFacts
 from crmcore.kpis.deals import (
-    DealFacts,
     WeightedPipeline,
     _deal_results,
     _exclusions,

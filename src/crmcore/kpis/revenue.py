@@ -30,13 +30,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final, Literal
 
+from crmcore.access import Reader
 from crmcore.calendar import Interval, add_calendar
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
+    GroupKey,
     Invalid,
     Kpi,
     KpiResult,
-    Reader,
     Window,
     check_aware,
     check_instant,
@@ -45,6 +46,7 @@ from crmcore.kpis._core import (
     one_currency,
     quotient,
     record_label,
+    run_kpi,
     undefined,
 )
 from crmcore.money import Money, check_currency
@@ -310,13 +312,26 @@ class _RevenueKpi(Kpi):
     anchors = ()
     _facts: CustomerFacts
 
-    def _window(self, period: Window | None, where: Any, **options: Any) -> None:
-        window = _window_required(period)
-        self._start, self._end = window.start, window.end
+    def _window(
+        self,
+        period: Window | None,
+        where: Any,
+        *,
+        window: Window | None = None,
+        **options: Any,
+    ) -> None:
+        span = window if window is not None else _window_required(period)
+        self._span = span
+        self._start, self._end = span.start, span.end
         self._setup(
             {"period": period, **options, "where": where},
             CustomerFacts((self._start, self._end)),
         )
+
+    @property
+    def period(self) -> Window:
+        """The window the KPI describes (a trailing one from ``as_of``)."""
+        return self._span
 
     def _bridge(self) -> dict[str, Any]:
         return self._facts.bridge(self._start, self._end)
@@ -534,7 +549,8 @@ class NetRevenueRetention(_RevenueKpi):
     """NRR: the MRR that the customers active at the start still pay at the end.
 
     Σ MRR_end / Σ MRR_start over customers active at the start. Give a
-    ``period``, or ``as_of`` and ``months`` (default 12) for a trailing window.
+    ``period``, or ``as_of`` and ``months`` (default 12) for a trailing window
+    (a given ``period`` wins over ``as_of``).
     """
 
     name = "net_revenue_retention"
@@ -547,7 +563,8 @@ class NetRevenueRetention(_RevenueKpi):
         months: int = 12,
         where: Any = None,
     ) -> None:
-        self._window(_retention_window(period, as_of, months), where)
+        window = _retention_window(period, as_of, months)
+        self._window(period, where, window=window, as_of=as_of, months=months)
 
     def result(self) -> KpiResult:
         """Σ MRR at the end over Σ MRR at the start of the starting cohort."""
@@ -698,31 +715,47 @@ class NewCustomers(_RevenueKpi):
 # One-call functions
 # ---------------------------------------------------------------------------
 def mrr(
-    subscriptions: Iterable[Any], *, as_of: datetime, where: Any = None
-) -> KpiResult:
+    subscriptions: Iterable[Any],
+    *,
+    as_of: datetime,
+    where: Any = None,
+    per: GroupKey | None = None,
+) -> Any:
     """[`Mrr`][crmcore.kpis.Mrr] over any iterable of subscriptions."""
-    return Mrr(as_of=as_of, where=where).update(subscriptions).result()
+    return run_kpi(Mrr(as_of=as_of, where=where), subscriptions, per)
 
 
 def arpa(
-    subscriptions: Iterable[Any], *, as_of: datetime, where: Any = None
-) -> KpiResult:
+    subscriptions: Iterable[Any],
+    *,
+    as_of: datetime,
+    where: Any = None,
+    per: GroupKey | None = None,
+) -> Any:
     """[`Arpa`][crmcore.kpis.Arpa] over any iterable of subscriptions."""
-    return Arpa(as_of=as_of, where=where).update(subscriptions).result()
+    return run_kpi(Arpa(as_of=as_of, where=where), subscriptions, per)
 
 
 def mrr_movements(
-    subscriptions: Iterable[Any], period: Window, *, where: Any = None
-) -> KpiResult:
+    subscriptions: Iterable[Any],
+    period: Window,
+    *,
+    where: Any = None,
+    per: GroupKey | None = None,
+) -> Any:
     """[`MrrMovements`][crmcore.kpis.MrrMovements] over any subscriptions."""
-    return MrrMovements(period, where=where).update(subscriptions).result()
+    return run_kpi(MrrMovements(period, where=where), subscriptions, per)
 
 
 def quick_ratio(
-    subscriptions: Iterable[Any], period: Window, *, where: Any = None
-) -> KpiResult:
+    subscriptions: Iterable[Any],
+    period: Window,
+    *,
+    where: Any = None,
+    per: GroupKey | None = None,
+) -> Any:
     """[`QuickRatio`][crmcore.kpis.QuickRatio] over any iterable of subscriptions."""
-    return QuickRatio(period, where=where).update(subscriptions).result()
+    return run_kpi(QuickRatio(period, where=where), subscriptions, per)
 
 
 def customer_retention(
@@ -731,20 +764,23 @@ def customer_retention(
     *,
     method: Literal["cohort", "classic"] = "cohort",
     where: Any = None,
-) -> KpiResult:
+    per: GroupKey | None = None,
+) -> Any:
     """[`CustomerRetention`][crmcore.kpis.CustomerRetention] over subscriptions."""
-    return (
-        CustomerRetention(period, method=method, where=where)
-        .update(subscriptions)
-        .result()
+    return run_kpi(
+        CustomerRetention(period, method=method, where=where), subscriptions, per
     )
 
 
 def logo_churn(
-    subscriptions: Iterable[Any], period: Window, *, where: Any = None
-) -> KpiResult:
+    subscriptions: Iterable[Any],
+    period: Window,
+    *,
+    where: Any = None,
+    per: GroupKey | None = None,
+) -> Any:
     """[`LogoChurn`][crmcore.kpis.LogoChurn] over any iterable of subscriptions."""
-    return LogoChurn(period, where=where).update(subscriptions).result()
+    return run_kpi(LogoChurn(period, where=where), subscriptions, per)
 
 
 def revenue_churn(
@@ -753,9 +789,10 @@ def revenue_churn(
     *,
     kind: Literal["gross", "net"] = "gross",
     where: Any = None,
-) -> KpiResult:
+    per: GroupKey | None = None,
+) -> Any:
     """[`RevenueChurn`][crmcore.kpis.RevenueChurn] over subscriptions."""
-    return RevenueChurn(period, kind=kind, where=where).update(subscriptions).result()
+    return run_kpi(RevenueChurn(period, kind=kind, where=where), subscriptions, per)
 
 
 def net_revenue_retention(
@@ -765,10 +802,11 @@ def net_revenue_retention(
     as_of: datetime | None = None,
     months: int = 12,
     where: Any = None,
-) -> KpiResult:
+    per: GroupKey | None = None,
+) -> Any:
     """[`NetRevenueRetention`][crmcore.kpis.NetRevenueRetention] over subscriptions."""
     kpi = NetRevenueRetention(period, as_of=as_of, months=months, where=where)
-    return kpi.update(subscriptions).result()
+    return run_kpi(kpi, subscriptions, per)
 
 
 def gross_revenue_retention(
@@ -778,10 +816,11 @@ def gross_revenue_retention(
     as_of: datetime | None = None,
     months: int = 12,
     where: Any = None,
-) -> KpiResult:
-    """[`GrossRevenueRetention`][crmcore.kpis.GrossRevenueRetention], one call."""
+    per: GroupKey | None = None,
+) -> Any:
+    """[`GrossRevenueRetention`][crmcore.kpis.GrossRevenueRetention] over any subscriptions."""  # noqa: E501
     kpi = GrossRevenueRetention(period, as_of=as_of, months=months, where=where)
-    return kpi.update(subscriptions).result()
+    return run_kpi(kpi, subscriptions, per)
 
 
 def new_customers(
@@ -790,7 +829,8 @@ def new_customers(
     *,
     channels: Mapping[Any, str] | None = None,
     where: Any = None,
-) -> KpiResult:
+    per: GroupKey | None = None,
+) -> Any:
     """[`NewCustomers`][crmcore.kpis.NewCustomers] over subscriptions."""
     kpi = NewCustomers(period, channels=channels, where=where)
-    return kpi.update(subscriptions).result()
+    return run_kpi(kpi, subscriptions, per)

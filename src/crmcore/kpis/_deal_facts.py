@@ -1,0 +1,476 @@
+"""The facts behind every deal KPI, gathered in one pass over the deals."""
+
+from __future__ import annotations
+
+import heapq
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from itertools import islice
+from typing import Any, Final, Literal
+
+from crmcore.access import Reader
+from crmcore.calendar import MICROSECOND, days_from_microseconds
+from crmcore.errors import DataError, DataTypeError
+from crmcore.kpis._core import (
+    EARLIEST,
+    LATEST,
+    Invalid,
+    Window,
+    check_amount,
+    check_aware,
+    divide,
+    exact,
+    one_currency,
+    record_label,
+)
+from crmcore.money import check_currency
+from crmcore.pipelines import Pipeline
+from crmcore.records import get_field
+
+_ZERO: Final = Decimal(0)
+# Indexes of the per-currency sums (the hot loop keeps them in locals, in this
+# order, and stores them as a list of seven).
+_WON, _LOST, _EXCLUDED, _OPEN, _FORECAST, _WEIGHTED, _UNWEIGHTED = range(7)
+_READER: Final = Reader(
+    ("outcome", "created_at", "amount", "currency"),
+    ("closed_at", "stage", "probability", "lost_reason"),
+)
+# The fields every deal needs; the others are read only where a figure uses them.
+_REQUIRED: Final = Reader(
+    ("outcome", "created_at", "amount", "currency"), ("closed_at",)
+)
+# Medians of more durations than this are found by merging sorted chunks, so
+# the working memory stays small when streaming tens of millions of deals.
+_CHUNK: Final = 1 << 18
+
+
+def _optional(record: object, name: str) -> Any:
+    """An optional field of a record without the attribute: ``None`` if absent."""
+    return get_field(record, name, None)
+
+
+def _switch(
+    sums: dict[str, list[Decimal]], old: Any, new: Any, current: list[Decimal]
+) -> list[Decimal]:
+    """Store the current currency's sums and return those of the next one."""
+    if old is not None:
+        sums[old] = current
+    found = sums.get(new)
+    if found is None:
+        check_currency(new)
+        found = [_ZERO] * 7
+    return found
+
+
+def _reason(record: Any, mapping: bool) -> Any:
+    """A deal's lost reason (``None`` if the record has none)."""
+    if mapping:
+        return record.get("lost_reason")
+    try:
+        return record.lost_reason
+    except AttributeError:
+        return _optional(record, "lost_reason")
+
+
+class DealFacts:
+    """The additive facts behind every deal KPI, gathered in one pass."""
+
+    __slots__ = (
+        "at",
+        "categories",
+        "closed",
+        "cycles",
+        "exclude",
+        "forecast",
+        "lost",
+        "lost_cycles",
+        "open_at",
+        "reasons",
+        "stages",
+        "sums",
+        "track_open",
+        "unweighted",
+        "weighted_deals",
+        "window",
+        "won",
+    )
+
+    def __init__(
+        self,
+        window: Window | None,
+        at: datetime | None,
+        exclude: frozenset[str],
+        pipeline: Pipeline | None,
+        *,
+        cycles: bool,
+        forecast: bool,
+        track_open: bool,
+        lost_cycles: bool = False,
+        closed: Literal["all", "won", "none"] = "all",
+    ) -> None:
+        self.window = None if window is None else (window.start, window.end)
+        # Which deals closed in the window a KPI reads: all (won and lost,
+        # so the exclusions matter), only the won, or none (the pipelines
+        # read open deals): what ``covers`` compares.
+        self.closed = closed
+        self.at = at
+        self.exclude = exclude
+        self.stages: dict[str, tuple[Decimal | None, str]] | None = (
+            None
+            if pipeline is None
+            else {s.key: (s.win_probability, s.category) for s in pipeline.stages}
+        )
+        self.forecast = forecast
+        self.track_open = track_open
+        self.won = 0
+        self.lost = 0
+        self.reasons: Counter[str] = Counter()
+        self.open_at = 0
+        self.weighted_deals = 0
+        self.unweighted = 0
+        self.sums: dict[str, list[Decimal]] = {}
+        self.categories: dict[tuple[str, str], Decimal] = {}
+        self.cycles: array[int] | None = array("q") if cycles else None
+        self.lost_cycles: array[int] | None = array("q") if lost_cycles else None
+
+    # -- reading ---------------------------------------------------------
+    def _check(self, row: tuple[Any, ...], record: object) -> None:
+        """Raise the crmcore error that explains why ``row`` is not valid."""
+        outcome, created, amount, currency, closed, stage, probability, _ = row
+        if outcome not in ("open", "won", "lost"):
+            raise DataError(
+                f"outcome ({record_label(record)})", outcome, "'open', 'won' or 'lost'"
+            )
+        check_aware(created, "created_at", record)
+        check_amount(amount, "amount", record)
+        check_currency(currency, f"currency ({record_label(record)})")
+        if outcome == "open":
+            if closed is not None:
+                raise DataError(
+                    f"closed_at ({record_label(record)})",
+                    closed,
+                    "None while outcome is 'open'",
+                )
+        else:
+            closed = check_aware(closed, "closed_at", record)
+            # Only called when the fast path failed, so one check always fails.
+            if closed < created:  # pragma: no branch
+                raise DataError(
+                    f"closed_at ({record_label(record)})",
+                    closed,
+                    "an instant at or after created_at",
+                )
+        if probability is not None:
+            if isinstance(probability, bool) or not isinstance(
+                probability, (Decimal, int)
+            ):
+                raise DataTypeError(
+                    f"probability ({record_label(record)})",
+                    probability,
+                    "a Decimal between 0 and 1, or None",
+                )
+            if not 0 <= probability <= 1:
+                raise DataError(
+                    f"probability ({record_label(record)})",
+                    probability,
+                    "a probability between 0 and 1",
+                )
+        stages = self.stages if self.forecast and outcome == "open" else None
+        # A forecast deal that failed the fast path and got here has an
+        # unknown stage, so this test never falls through.
+        if stages is not None and stage not in stages:  # pragma: no branch
+            raise DataError(
+                f"stage ({record_label(record)})",
+                stage,
+                f"a stage of the pipeline: {', '.join(stages)}",
+            )
+
+    def _weigh(
+        self,
+        record: Any,
+        mapping: bool,
+        value: Decimal,
+    ) -> tuple[Decimal | None, str]:
+        """A forecast deal's weighted value (None: unweighted) and category.
+
+        Its own probability wins over its stage's default; raises for a
+        probability outside [0, 1] or an unknown stage (the loop explains).
+        """
+        if mapping:
+            probability = record.get("probability")
+            stage = record.get("stage")
+        else:
+            try:
+                probability = record.probability
+                stage = record.stage
+            except AttributeError:
+                probability = _optional(record, "probability")
+                stage = _optional(record, "stage")
+        stages = self.stages
+        if probability is not None:
+            if type(probability) is not Decimal:
+                probability = exact(probability)
+            if not 0 <= probability <= 1:
+                raise Invalid
+            return value * probability, (
+                "pipeline" if stages is None else stages[stage][1]
+            )
+        if stages is None:
+            return None, "pipeline"
+        default, category = stages[stage]
+        return (None if default is None else value * default), category
+
+    def update(self, records: Iterable[Any]) -> None:  # noqa: PLR0915 - one hot loop
+        """Count records (the hot loop: one pass, no per-record allocation).
+
+        Only the fields a record's figures need are read: ``stage`` and
+        ``probability`` for deals in the forecast, ``lost_reason`` for lost
+        deals when reasons are excluded. A naive datetime fails the first
+        comparison with an aware one, so closed deals need no explicit check.
+        """
+        window = self.window
+        # No window: every closed deal is in it (the sentinels compare with
+        # any aware datetime). No ``at``: every open deal counts as open now.
+        start, end = window if window is not None else (EARLIEST, LATEST)
+        at = self.at
+        open_at_any = at is None
+        track_at = self.track_open and at is not None
+        forecast_at = self.forecast and not open_at_any
+        forecast_any = self.forecast and open_at_any
+        exclude = self.exclude
+        track_open = self.track_open
+        cycles, lost_cycles = self.cycles, self.lost_cycles
+        sums = self.sums
+        categories = self.categories
+        reasons = self.reasons
+        won = lost = open_at = weighted_deals = unweighted = 0
+        zero = _ZERO
+        # The sums of the current currency live in locals, written back to
+        # ``sums`` when the currency changes and at the end.
+        currency_now: Any = None
+        won_sum = lost_sum = excluded_sum = open_sum = zero
+        forecast_sum = weighted_sum = unweighted_sum = zero
+        us = MICROSECOND
+        cls: type | None = None
+        mapping = False
+        slow = _REQUIRED.slow
+        try:
+            for record in records:
+                # Fields are read inline (faster than any getter object); a
+                # record missing a field goes through the explained slow path.
+                if type(record) is not cls:
+                    cls = type(record)
+                    mapping = issubclass(cls, Mapping)
+                try:
+                    if mapping:
+                        outcome = record["outcome"]
+                        created = record["created_at"]
+                        amount = record["amount"]
+                        currency = record["currency"]
+                        closed = record.get("closed_at")
+                    else:
+                        outcome = record.outcome
+                        created = record.created_at
+                        amount = record.amount
+                        currency = record.currency
+                        closed = record.closed_at
+                except (AttributeError, KeyError, TypeError):
+                    outcome, created, amount, currency, closed = slow(record)
+                try:
+                    # Exact, finite, non-negative amounts only (-0 is 0).
+                    value = amount if type(amount) is Decimal else exact(amount)
+                    if (value.is_signed() and value) or not value.is_finite():
+                        raise Invalid
+                    # Everything that can fail happens before any counting.
+                    if outcome == "lost" or outcome == "won":  # noqa: PLR1714 - faster
+                        # Raises TypeError for a naive datetime or a non-datetime.
+                        if closed < created:
+                            raise Invalid
+                        in_window = start <= closed < end
+                        is_open = track_at and created <= at < closed
+                        if not (in_window or is_open):
+                            continue
+                        counted = False
+                    else:
+                        if outcome != "open" or closed is not None:
+                            raise Invalid
+                        if created.tzinfo is None:  # no comparison may catch it
+                            raise Invalid
+                        in_window = False
+                        is_open = track_open and (open_at_any or created <= at)
+                        counted = forecast_any or (forecast_at and created <= at)
+                        if not (is_open or counted):
+                            continue
+                        if counted:
+                            weight, category = self._weigh(record, mapping, value)
+                    if currency != currency_now:
+                        (
+                            won_sum,
+                            lost_sum,
+                            excluded_sum,
+                            open_sum,
+                            forecast_sum,
+                            weighted_sum,
+                            unweighted_sum,
+                        ) = _switch(
+                            sums,
+                            currency_now,
+                            currency,
+                            [
+                                won_sum,
+                                lost_sum,
+                                excluded_sum,
+                                open_sum,
+                                forecast_sum,
+                                weighted_sum,
+                                unweighted_sum,
+                            ],
+                        )
+                        currency_now = currency
+                    if in_window:
+                        if outcome == "won":
+                            won += 1
+                            won_sum += value
+                            if cycles is not None:
+                                cycles.append((closed - created) // us)
+                        elif (
+                            exclude and (reason := _reason(record, mapping)) in exclude
+                        ):
+                            reasons[reason] += 1
+                            excluded_sum += value
+                        else:
+                            lost += 1
+                            lost_sum += value
+                            if lost_cycles is not None:
+                                lost_cycles.append((closed - created) // us)
+                    if is_open:
+                        open_at += 1
+                        open_sum += value
+                    if counted:
+                        forecast_sum += value
+                        if weight is None:
+                            unweighted += 1
+                            unweighted_sum += value
+                        else:
+                            weighted_deals += 1
+                            weighted_sum += weight
+                            key = (currency, category)
+                            categories[key] = categories.get(key, zero) + weight
+                except Exception as error:
+                    self._check(_READER.read(record), record)
+                    raise error from None  # pragma: no cover - _check raises first
+        finally:
+            if currency_now is not None:
+                sums[currency_now] = [
+                    won_sum,
+                    lost_sum,
+                    excluded_sum,
+                    open_sum,
+                    forecast_sum,
+                    weighted_sum,
+                    unweighted_sum,
+                ]
+            self.won += won
+            self.lost += lost
+            self.open_at += open_at
+            self.weighted_deals += weighted_deals
+            self.unweighted += unweighted
+
+    # -- merging ---------------------------------------------------------
+    def covers(self, other: DealFacts) -> bool:
+        """Whether these facts hold everything ``other`` would.
+
+        Closed deals need the same window and exclusions; open deals and the
+        forecast the same instant (and stages); and every optional fact
+        ``other`` tracks (cycles, lost cycles, forecast, open deals) must be
+        tracked here too.
+        """
+        if other.closed != "none" and self.window != other.window:
+            return False
+        if other.closed == "all" and self.exclude != other.exclude:
+            return False
+        if (other.track_open or other.forecast) and self.at != other.at:
+            return False
+        if other.forecast and not (self.forecast and self.stages == other.stages):
+            return False
+        return (
+            (self.track_open or not other.track_open)
+            and (self.cycles is not None or other.cycles is None)
+            and (self.lost_cycles is not None or other.lost_cycles is None)
+        )
+
+    def cleared(self) -> DealFacts:
+        """An empty copy with the same options."""
+        fresh = DealFacts.__new__(DealFacts)
+        fresh.window, fresh.at, fresh.exclude = self.window, self.at, self.exclude
+        fresh.stages, fresh.forecast = self.stages, self.forecast
+        fresh.track_open, fresh.closed = self.track_open, self.closed
+        fresh.won = fresh.lost = fresh.open_at = 0
+        fresh.weighted_deals = fresh.unweighted = 0
+        fresh.reasons = Counter()
+        fresh.sums = {}
+        fresh.categories = {}
+        fresh.cycles = None if self.cycles is None else array("q")
+        fresh.lost_cycles = None if self.lost_cycles is None else array("q")
+        return fresh
+
+    def merged(self, other: DealFacts) -> DealFacts:
+        """A new facts object holding both."""
+        merged = self.cleared()
+        for part in (self, other):
+            merged.won += part.won
+            merged.lost += part.lost
+            merged.open_at += part.open_at
+            merged.weighted_deals += part.weighted_deals
+            merged.unweighted += part.unweighted
+            merged.reasons.update(part.reasons)
+            for currency, vec in part.sums.items():
+                mine = merged.sums.setdefault(currency, [_ZERO] * 7)
+                merged.sums[currency] = [a + b for a, b in zip(mine, vec, strict=True)]
+            for key, amount in part.categories.items():
+                merged.categories[key] = merged.categories.get(key, _ZERO) + amount
+            if merged.cycles is not None:
+                merged.cycles.extend(part.cycles)  # type: ignore[arg-type]
+            if merged.lost_cycles is not None:
+                merged.lost_cycles.extend(part.lost_cycles)  # type: ignore[arg-type]
+        return merged
+
+    # -- figures ---------------------------------------------------------
+    def total(self, index: int, field: str) -> tuple[str | None, Decimal]:
+        """The single currency of the deals counted and the exact sum of a figure."""
+        currency = one_currency(self.sums, field)
+        if currency is None:
+            return None, _ZERO
+        return currency, self.sums[currency][index]
+
+
+def cycle_stats(
+    values: array[int], chunk: int = _CHUNK
+) -> tuple[Decimal, Decimal, Decimal]:
+    """Mean, median and nearest-rank p90 in days of microsecond durations."""
+    count = len(values)
+    p90_rank = -(-count * 9 // 10)  # ceil(0.9 n), 1-based
+    lower = (count - 1) // 2  # 0-based positions of the median pair
+    upper = count // 2
+    wanted = {lower, upper, p90_rank - 1}
+    if count <= chunk:
+        ordered = sorted(values)
+        found = {position: ordered[position] for position in wanted}
+    else:
+        # Sort at most ``chunk`` at a time and merge the sorted runs lazily.
+        runs = [
+            array("q", sorted(values[i : i + chunk])) for i in range(0, count, chunk)
+        ]
+        found = {
+            position: value
+            for position, value in enumerate(
+                islice(heapq.merge(*runs), max(wanted) + 1)
+            )
+            if position in wanted
+        }
+    mean = days_from_microseconds(divide(sum(values), count))
+    median = days_from_microseconds(Decimal(found[lower] + found[upper]) / 2)
+    return mean, median, days_from_microseconds(found[p90_rank - 1])

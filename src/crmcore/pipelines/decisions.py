@@ -1,0 +1,373 @@
+"""Stage decisions: may this record move to that stage now, and the move itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import (
+    TYPE_CHECKING,
+    Any,
+)
+
+import attrs
+
+from crmcore.calendar import require_aware
+from crmcore.conditions import (
+    AllOf,
+    Condition,
+    all_of,
+)
+from crmcore.errors import (
+    CrmcoreError,
+    DataError,
+    DataTypeError,
+)
+from crmcore.records import (
+    MISSING,
+    StageChange,
+    field_getter,
+)
+
+if TYPE_CHECKING:
+    pass
+from crmcore.pipelines.criteria import (
+    Approval,
+    StageContext,
+    UnmetCriterion,
+)
+from crmcore.pipelines.definitions import (
+    Pipeline,
+    StageDefinition,
+)
+
+
+# ---------------------------------------------------------------------------
+# Decisions
+# ---------------------------------------------------------------------------
+@attrs.frozen
+class StageDecision:
+    """The answer to "may this record move to that stage now?", with every reason.
+
+    Attributes:
+        allowed: Whether the move may happen now.
+        from_stage: The record's current stage (``None`` if it has none).
+        to_stage: The stage asked for.
+        unmet: Every unmet exit criterion of the stages being left or skipped.
+        violations: Every transition-policy rule the move breaks.
+        prompt_fields: The fields a user interface should ask for (the fields
+            of unmet criteria, plus the lost reason when one is needed).
+    """
+
+    allowed: bool
+    from_stage: str | None
+    to_stage: str
+    unmet: tuple[UnmetCriterion, ...] = ()
+    violations: tuple[str, ...] = ()
+    prompt_fields: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        verdict = "allowed" if self.allowed else "not allowed"
+        lines = [f"{self.from_stage} -> {self.to_stage}: {verdict}"]
+        lines.extend(f"  policy: {v}" for v in self.violations)
+        lines.extend(f"  unmet: {u}" for u in self.unmet)
+        if self.prompt_fields:
+            lines.append(f"  ask for: {', '.join(self.prompt_fields)}")
+        return "\n".join(lines)
+
+
+class StageMoveError(CrmcoreError, ValueError):
+    """A stage move that is not allowed; ``decision`` says why."""
+
+    def __init__(self, decision: StageDecision) -> None:
+        self.decision = decision
+        super().__init__(str(decision))
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (StageMoveError, (self.decision,))
+
+
+def _entered_at(
+    record_id: object, stage: str | None, history: Iterable[Any]
+) -> datetime | None:
+    entered = None
+    for change in history:
+        if field_getter("record_id")(change) != record_id:
+            continue
+        if field_getter("to_stage")(change) == stage:
+            at = field_getter("at")(change)
+            if isinstance(at, datetime) and (entered is None or at > entered):
+                entered = at
+    return entered
+
+
+def _policy_violations(
+    pipeline: Pipeline, current: StageDefinition | None, target: StageDefinition
+) -> list[str]:
+    policy = pipeline.policy
+    if current is None or current.key == target.key:
+        return [] if current is None else [f"the record is already in {target.key!r}"]
+    if policy.mode == "graph":
+        edges = {(t.from_stage, t.to_stage) for t in policy.transitions}
+        if (current.key, target.key) not in edges:
+            return [f"no transition from {current.key!r} to {target.key!r} is defined"]
+        return []
+    if current.kind != "open":
+        if target.kind == "open" and policy.allow_reopen:
+            return []
+        return [
+            f"{current.key!r} is closed; reopening is not allowed"
+            if target.kind == "open"
+            else f"{current.key!r} is closed; it cannot move to {target.key!r}"
+        ]
+    if target.kind == "won":
+        if policy.won_from and current.key not in policy.won_from:
+            return [f"won can only be reached from {', '.join(policy.won_from)}"]
+        return []
+    if target.kind == "lost":
+        if policy.lost_from and current.key not in policy.lost_from:
+            return [f"lost can only be reached from {', '.join(policy.lost_from)}"]
+        return []
+    step = pipeline.position(target.key) - pipeline.position(current.key)
+    if step < 0:
+        if policy.mode in {"forward_only", "no_skip"} and not policy.allow_backward:
+            return [
+                f"moving back from {current.key!r} to {target.key!r} is not allowed"
+            ]
+        return []
+    if policy.mode == "no_skip" and step > 1:
+        return [
+            f"{target.key!r} skips stages after {current.key!r}; "
+            "move one stage at a time"
+        ]
+    return []
+
+
+def _stages_to_clear(
+    pipeline: Pipeline, current: StageDefinition | None, target: StageDefinition
+) -> list[StageDefinition]:
+    """The open stages whose exit criteria a move must meet (see module docs).
+
+    For a forward move: the current stage and every open stage listed between
+    it and the target. Stages listed after the target (an open "evangelist"
+    stage after a won "customer" stage) never gate it.
+    """
+    if current is None or current.kind != "open" or target.kind == "lost":
+        return []
+    order = [s.key for s in pipeline.stages]
+    start, end = order.index(current.key), order.index(target.key)
+    if end <= start:
+        return []
+    return [s for s in pipeline.stages[start:end] if s.kind == "open"]
+
+
+def evaluate(
+    pipeline: Pipeline,
+    record: object,
+    to_stage: str,
+    *,
+    as_of: datetime,
+    history: Iterable[Any] = (),
+    entered_at: datetime | None = None,
+    activities: Iterable[Any] = (),
+    approvals: Iterable[Approval] = (),
+    lost_reason: str | None = None,
+) -> StageDecision:
+    """Decide whether ``record`` may move to ``to_stage`` now, with every reason.
+
+    Args:
+        pipeline: The pipeline the record is in.
+        record: The deal: any object or mapping with the pipeline's
+            ``stage_field`` (and an ``id`` to match history and activities).
+        to_stage: The key of the stage asked for.
+        as_of: The moment of the decision (aware).
+        history: The record's stage changes, to know when it entered its stage.
+        entered_at: When it entered its stage (overrides ``history``).
+        activities: Its engagement events, for activity criteria.
+        approvals: Its approvals, for approval criteria.
+        lost_reason: The reason, when moving to lost (else read from the
+            record's ``lost_reason_field``).
+
+    Raises:
+        DataError: For an unknown ``to_stage`` or current stage.
+        NaiveDatetimeError: For a naive ``as_of``.
+    """
+    require_aware(as_of, "as_of")
+    target = pipeline.stage(to_stage)
+    current_key = field_getter(pipeline.stage_field)(record)
+    current = None if current_key in (MISSING, None) else pipeline.stage(current_key)
+    violations = _policy_violations(pipeline, current, target)
+    prompt: list[str] = []
+    if target.kind == "lost":
+        reason = (
+            lost_reason
+            if lost_reason is not None
+            else field_getter(pipeline.lost_reason_field)(record)
+        )
+        if reason not in pipeline.policy.lost_reasons:
+            violations.append(
+                "losing needs a reason, one of "
+                f"{', '.join(pipeline.policy.lost_reasons)}"
+                + ("" if reason in (MISSING, None) else f" (got {reason!r})")
+            )
+            prompt.append(pipeline.lost_reason_field)
+    to_clear = _stages_to_clear(pipeline, current, target)
+    unmet: list[UnmetCriterion] = []
+    if to_clear:
+        record_id = field_getter("id")(record)
+        if entered_at is None and current is not None:
+            entered_at = _entered_at(record_id, current.key, history)
+        context = StageContext(
+            record, as_of, entered_at, tuple(activities), tuple(approvals)
+        )
+        for stage in to_clear:
+            for criterion in stage.exit_criteria:
+                unmet.extend(criterion.check(context, stage.key))
+    for item in unmet:
+        if item.field is not None and item.field not in prompt:
+            prompt.append(item.field)
+    return StageDecision(
+        allowed=not violations and not unmet,
+        from_stage=None if current is None else current.key,
+        to_stage=target.key,
+        unmet=tuple(unmet),
+        violations=tuple(violations),
+        prompt_fields=tuple(prompt),
+    )
+
+
+def exit_condition(pipeline: Pipeline, stage: str) -> Condition:
+    """A stage's exit criteria as one condition, to check many deals fast.
+
+    Compile it once (``compile_condition(...)``) and test or filter millions
+    of records with the rule language's fused, column-wise evaluation; use
+    [`evaluate`][crmcore.pipelines.evaluate] for the explained decision on one
+    deal. Works when every criterion reads only the record (required fields,
+    conditions, and registered kinds with an ``as_condition()`` method).
+
+    Raises:
+        DataError: For an unknown stage, or a criterion that needs activities
+            or approvals.
+
+    Examples:
+        >>> from crmcore.conditions import field, to_text
+        >>> stage = StageDefinition("proposal", "Proposal", exit_criteria=(
+        ...     RequiredFields(("amount",)), MustHold(field("amount") > 0)))
+        >>> pipeline = Pipeline("p", (stage, StageDefinition("won", "Won", kind="won")))
+        >>> to_text(exit_condition(pipeline, "proposal"))
+        'exists(amount) and amount > 0'
+    """
+    parts = []
+    for criterion in pipeline.stage(stage).exit_criteria:
+        as_condition = getattr(criterion, "as_condition", None)
+        if as_condition is None:
+            raise DataError(
+                "stage",
+                stage,
+                f"a stage whose exit criteria read only the record; {criterion.kind!r} "
+                "needs activities or approvals (use evaluate())",
+            )
+        parts.append(as_condition())
+    return all_of(*parts) if parts else AllOf([])
+
+
+def what_next(
+    pipeline: Pipeline,
+    record: object,
+    *,
+    as_of: datetime,
+    history: Iterable[Any] = (),
+    entered_at: datetime | None = None,
+    activities: Iterable[Any] = (),
+    approvals: Iterable[Approval] = (),
+) -> tuple[UnmetCriterion, ...]:
+    """The exit criteria of the record's current stage that are still unmet.
+
+    Empty when the stage can be left (or the record is closed).
+    """
+    require_aware(as_of, "as_of")
+    current_key = field_getter(pipeline.stage_field)(record)
+    current = pipeline.stage(current_key)
+    if current.kind != "open":
+        return ()
+    if entered_at is None:
+        entered_at = _entered_at(field_getter("id")(record), current.key, history)
+    context = StageContext(
+        record, as_of, entered_at, tuple(activities), tuple(approvals)
+    )
+    return tuple(
+        u for c in current.exit_criteria for u in c.check(context, current.key)
+    )
+
+
+def advance(
+    pipeline: Pipeline,
+    record: Any,
+    to_stage: str,
+    *,
+    as_of: datetime,
+    by: str | None = None,
+    history: Iterable[Any] = (),
+    entered_at: datetime | None = None,
+    activities: Iterable[Any] = (),
+    approvals: Iterable[Approval] = (),
+    lost_reason: str | None = None,
+) -> tuple[Any, StageChange]:
+    """Move a record to ``to_stage``: a new record and the stage-change event.
+
+    Nothing is mutated. The new record has the new stage; for crmcore
+    [`Opportunity`][crmcore.records.Opportunity] records (and any record
+    with ``outcome`` / ``closed_at`` fields) closing sets the outcome and close
+    time, and reopening clears them. Works on attrs instances and dicts.
+
+    Raises:
+        StageMoveError: When [`evaluate`][crmcore.pipelines.evaluate] does not
+            allow the move; the error carries the decision.
+        DataTypeError: When the record is neither a dict nor an attrs instance.
+    """
+    decision = evaluate(
+        pipeline,
+        record,
+        to_stage,
+        as_of=as_of,
+        history=history,
+        entered_at=entered_at,
+        activities=activities,
+        approvals=approvals,
+        lost_reason=lost_reason,
+    )
+    if not decision.allowed:
+        raise StageMoveError(decision)
+    target = pipeline.stage(to_stage)
+    updates: dict[str, Any] = {pipeline.stage_field: to_stage}
+    if _has(record, "outcome"):
+        updates["outcome"] = target.kind
+        updates["closed_at"] = None if target.kind == "open" else as_of
+    if _has(record, pipeline.lost_reason_field):
+        reason = (
+            lost_reason
+            if lost_reason is not None
+            else field_getter(pipeline.lost_reason_field)(record)
+        )
+        updates[pipeline.lost_reason_field] = reason if target.kind == "lost" else None
+    moved = _updated(record, updates)
+    record_id = field_getter("id")(record)
+    event = StageChange(str(record_id), decision.from_stage, to_stage, as_of, by=by)
+    return moved, event
+
+
+def _has(record: object, name: str) -> bool:
+    if isinstance(record, Mapping):
+        return name in record
+    cls: Any = type(record)
+    return attrs.has(cls) and name in attrs.fields_dict(cls)
+
+
+def _updated(record: Any, updates: dict[str, Any]) -> Any:
+    if isinstance(record, Mapping):
+        return {**record, **updates}
+    if attrs.has(type(record)):
+        names = attrs.fields_dict(type(record))
+        return attrs.evolve(record, **{k: v for k, v in updates.items() if k in names})
+    raise DataTypeError(
+        "record", record, "a dict or an attrs instance, to be copied with the new stage"
+    )
