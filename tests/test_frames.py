@@ -144,14 +144,14 @@ def test_bad_frames_are_explained(build, kwargs, error, match):
 
 def test_kpi_frame_equals_the_pure_kpi(sample):
     frame = deal_frame(sample)
-    template = WinRate(by="value")
+    template = WinRate(measure="value")
     out = frames.kpi_frame(template, frame, per="owner")
-    expected = win_rate(sample.opportunities, by="value", per="owner")
+    expected = win_rate(sample.opportunities, measure="value", per="owner")
     assert list(out["group"]) == list(expected.groups)
     assert list(out["value"]) == [float(r.value) for r in expected.groups.values()]
     # Whole-number float amounts convert exactly, so exact mode is equal too.
     exact = frames.kpi_frame(template, frame, exact=True)
-    assert exact["value"][0] == win_rate(sample.opportunities, by="value").value
+    assert exact["value"][0] == win_rate(sample.opportunities, measure="value").value
     # The template accumulator is left empty.
     assert not template.result().defined
 
@@ -162,10 +162,10 @@ def test_to_frame_takes_every_kind_of_result(sample):
     assert one.loc[0, "kpi"] == "win_rate" and one.loc[0, "value"] == float(
         result.value
     )
-    two = frames.to_frame([result, win_rate(sample.opportunities, by="value")])
+    two = frames.to_frame([result, win_rate(sample.opportunities, measure="value")])
     assert list(two["value"]) == [
         float(result.value),
-        float(win_rate(sample.opportunities, by="value").value),
+        float(win_rate(sample.opportunities, measure="value").value),
     ]
     table = cohort_retention(
         sample.subscriptions, start=sample.start, as_of=sample.as_of, unit="quarter"

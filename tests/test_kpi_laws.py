@@ -64,7 +64,7 @@ CATALOGUE = {
     "win_rate": (WinRate, deals()),
     "win_rate_q1": (lambda: WinRate(Q1), deals()),
     "win_rate_value": (
-        lambda: WinRate(Q1, by="value", exclude_reasons={"disqualified"}),
+        lambda: WinRate(Q1, measure="value", exclude_reasons={"disqualified"}),
         deals(),
     ),
     "deal_size": (lambda: AverageDealSize(Q1), deals()),
@@ -363,8 +363,8 @@ def test_mrr_bridge_identity_and_ranges(subs):
 
 @given(st.lists(deals(), max_size=30))
 def test_win_rate_lies_in_zero_one_and_weighted_never_exceeds_open(items):
-    for by in ("count", "value"):
-        rate = WinRate(by=by).update(items).result()
+    for measure in ("count", "value"):
+        rate = WinRate(measure=measure).update(items).result()
         if rate.defined:
             assert 0 <= rate.value <= 1
     forecast = WeightedPipeline(sample_pipeline()).update(items).result()

@@ -80,7 +80,7 @@ def test_every_figure_equals_its_own_kpi(sample):
     end = year.end
     expected = {
         "win_rate": win_rate(deals_, year),
-        "win_rate_by_value": win_rate(deals_, year, by="value"),
+        "win_rate_by_value": win_rate(deals_, year, measure="value"),
         "average_deal_size": average_deal_size(deals_, year),
         "sales_cycle": sales_cycle(deals_, year),
         "open_pipeline": open_pipeline(deals_, as_of=end),

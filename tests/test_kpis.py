@@ -124,12 +124,12 @@ def test_win_rate_by_count_and_value_with_exclusions():
     rate = win_rate(DEALS, Q1, exclude_reasons={"disqualified"})
     assert (rate.numerator, rate.denominator, rate.components["excluded"]) == (2, 3, 1)
     # By value: won 1000 + 3000 = 4000 of closed 4000 + 2000 + 500 = 6500.
-    rate = win_rate(DEALS, Q1, by="value")
+    rate = win_rate(DEALS, Q1, measure="value")
     assert rate.value == D(4000) / D(6500)
     assert rate.numerator == Money(4000, "EUR")
     assert rate.denominator == Money(6500, "EUR")
     # Without the disqualified 500: 4000 / 6000.
-    rate = win_rate(DEALS, Q1, by="value", exclude_reasons=["disqualified"])
+    rate = win_rate(DEALS, Q1, measure="value", exclude_reasons=["disqualified"])
     assert rate.value == D(4000) / D(6000)
     # No period: every closed deal, d7 too: won 3 of 5.
     assert win_rate(DEALS).value == D("0.6")
@@ -144,16 +144,16 @@ def test_win_rate_when_nothing_closed_is_undefined_with_a_reason():
     only_excluded = win_rate([DEALS[3]], exclude_reasons={"disqualified"})
     assert "besides 1 excluded" in only_excluded.reason
     zero = deal("z", "lost", at(2026, 1, 1), at(2026, 1, 2), 0, lost_reason="price")
-    by_value = win_rate([zero], by="value")
+    by_value = win_rate([zero], measure="value")
     assert by_value.reason == "the deals closed in the period have a total value of 0"
-    assert win_rate([], by="value").reason == "no deals closed in the period"
+    assert win_rate([], measure="value").reason == "no deals closed in the period"
 
 
 def test_one_currency_is_fine_and_two_mixed_are_an_error_for_money():
     usd = deal("u", "won", at(2026, 1, 5), at(2026, 1, 6), 10, currency="USD")
     assert win_rate([*DEALS, usd], Q1).numerator == 3  # counts ignore currency
     with pytest.raises(CurrencyMismatchError, match="EUR"):
-        win_rate([*DEALS, usd], Q1, by="value")
+        win_rate([*DEALS, usd], Q1, measure="value")
     with pytest.raises(CurrencyMismatchError):
         average_deal_size([*DEALS, usd], Q1)
 
@@ -652,11 +652,11 @@ def test_accumulators_check_their_merge_partner_and_options():
         Grouped(WinRate(), "owner").merge(Grouped(WinRate(), "stage"))
     assert (
         repr(WinRate(Q1))
-        == "WinRate(period='2026-Q1', by='count', exclude_reasons=frozenset())"
+        == "WinRate(period='2026-Q1', measure='count', exclude_reasons=frozenset())"
     )
-    assert WinRate(Q1).options["by"] == "count"
-    with pytest.raises(DataError, match="by"):
-        WinRate(by="euros")
+    assert WinRate(Q1).options["measure"] == "count"
+    with pytest.raises(DataError, match="measure"):
+        WinRate(measure="euros")
     with pytest.raises(DataError, match="basis"):
         SalesCycle(basis="open")
     with pytest.raises(DataTypeError, match="period"):
@@ -683,7 +683,7 @@ def test_accumulators_check_their_merge_partner_and_options():
         NewCustomers(MARCH, channels=["e"])
     with pytest.raises(DataTypeError, match="kpi"):
         Grouped(object(), "owner")
-    with pytest.raises(DataTypeError, match="by"):
+    with pytest.raises(DataTypeError, match="per"):
         Grouped(WinRate(), 42)
     with pytest.raises(DataError, match="segment"):
         Grouped(WinRate(), [])

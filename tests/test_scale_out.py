@@ -58,7 +58,7 @@ YEAR = period_of(datetime(2025, 3, 1, tzinfo=UTC), "year")
 @pytest.mark.parametrize("scheduler", ["sync", "threads", "processes"])
 def test_deal_kpis_on_dask_equal_one_pass(data, scheduler):
     for template in (
-        WinRate(YEAR, by="value", exclude_reasons={"disqualified"}),
+        WinRate(YEAR, measure="value", exclude_reasons={"disqualified"}),
         SalesCycle(YEAR),
         Grouped(WinRate(), by_period("quarter")),
     ):

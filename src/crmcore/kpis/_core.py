@@ -30,7 +30,7 @@ from crmcore.calendar import (
     require_aware,
     resolve_zone,
 )
-from crmcore.conditions import CONDITION_KINDS, compile_condition
+from crmcore.conditions import CONDITION_KINDS, Condition, compile_condition
 from crmcore.errors import (
     CurrencyMismatchError,
     DataError,
@@ -45,8 +45,10 @@ __all__ = [
     "GroupKey",
     "Grouped",
     "GroupedResult",
+    "HasCondition",
     "KpiResult",
     "PeriodKey",
+    "Where",
     "Window",
     "by_period",
 ]
@@ -397,21 +399,35 @@ class Facts(Protocol):
         ...
 
 
+class HasCondition(Protocol):
+    """Anything with a ``condition``: a [`Segment`][crmcore.segments.Segment]."""
+
+    @property
+    def condition(self) -> Condition:
+        """Who is in."""
+        ...
+
+
+Where: TypeAlias = "Condition | HasCondition"
+"""What ``where=`` accepts: a condition, or a segment (anything with a
+``condition``); the KPI then counts only the records it holds for."""
+
+
 def _compile_where(options: Mapping[str, Any]) -> Callable[[Any], bool] | None:
     """The compiled ``where`` filter of a KPI's options (``None``: keep all)."""
     where = options.get("where")
     if where is None:
         return None
+    condition: Condition = where
     if not CONDITION_KINDS.holds(where):
-        test = getattr(where, "matches", None)
-        if test is None or not callable(test):
+        condition = getattr(where, "condition", None)  # type: ignore[assignment]
+        if not CONDITION_KINDS.holds(condition):
             raise DataTypeError("where", where, "a condition, a Segment or None")
-        where = where.condition
     as_of = options.get("as_of")
     period = options.get("period")
     if as_of is None and period is not None:
         as_of = period.end
-    return compile_condition(where).bind(as_of)
+    return compile_condition(condition).bind(as_of)
 
 
 class Kpi:
@@ -601,7 +617,7 @@ def _period_keys(
     paths = (key.field,) if key.field is not None else anchors
     if not paths:
         raise DataError(
-            "by",
+            "per",
             key,
             "a KPI with a date to group by (this one describes instants; "
             "compute it per period instead)",
@@ -632,47 +648,47 @@ def _period_keys(
     return keys
 
 
-def _key_function(by: object, anchors: tuple[str, ...]) -> Callable[[Any], Any]:
-    """Normalize ``by`` into a function returning a tuple of group keys."""
-    if isinstance(by, PeriodKey):
-        return _period_keys(by, anchors)
-    if isinstance(by, str):
-        parse_path(by)
+def _key_function(per: object, anchors: tuple[str, ...]) -> Callable[[Any], Any]:
+    """Normalize ``per`` into a function returning a tuple of group keys."""
+    if isinstance(per, PeriodKey):
+        return _period_keys(per, anchors)
+    if isinstance(per, str):
+        parse_path(per)
 
         def by_field(record: Any) -> tuple[Hashable, ...]:
-            value = get_field(record, by)
+            value = get_field(record, per)
             return (None if value is MISSING else value,)
 
         return by_field
-    assign = getattr(by, "assign", None)
+    assign = getattr(per, "assign", None)
     if assign is not None and callable(assign):  # a Tiering
 
         def by_tier(record: Any) -> tuple[Hashable, ...]:
             return (assign(record),)
 
         return by_tier
-    if isinstance(by, Sequence) and all(
-        callable(getattr(s, "matches", None)) for s in by
+    if isinstance(per, Sequence) and all(
+        callable(getattr(s, "matches", None)) for s in per
     ):
-        if not by:
-            raise DataError("by", by, "at least one segment")
+        if not per:
+            raise DataError("per", per, "at least one segment")
         # Compiled once: grouping evaluates closures, never condition trees.
-        tests = tuple((s.name, compile_condition(s.condition).bind(None)) for s in by)
+        tests = tuple((s.name, compile_condition(s.condition).bind(None)) for s in per)
 
         def by_segments(record: Any) -> tuple[Hashable, ...]:
             names = tuple(name for name, test in tests if test(record))
             return names or (None,)
 
         return by_segments
-    if callable(by):
+    if callable(per):
 
         def by_function(record: Any) -> tuple[Hashable, ...]:
-            return (by(record),)
+            return (per(record),)
 
         return by_function
     raise DataTypeError(
-        "by",
-        by,
+        "per",
+        per,
         "a by_period(...) key, a field path, a Tiering, a list of Segments "
         "or a function of the record",
     )
@@ -738,20 +754,20 @@ class Grouped:
     Build it with [`grouped`][crmcore.kpis.grouped].
     """
 
-    def __init__(self, template: Accumulator[Any], by: GroupKey) -> None:
+    def __init__(self, template: Accumulator[Any], per: GroupKey) -> None:
         for method in ("add", "update", "merge", "empty", "result"):
             if not callable(getattr(template, method, None)):
                 raise DataTypeError("kpi", template, "a KPI accumulator")
         self._template = template.empty()
-        self._by = by
+        self._per = per
         anchors = getattr(template, "anchors", ())
-        self._keys = _key_function(by, anchors)
+        self._keys = _key_function(per, anchors)
         self._groups: dict[Any, Any] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickle without the key function; loading builds it again from ``by``.
+        """Pickle without the key function; loading builds it again from ``per``.
 
-        A grouped accumulator pickles when its KPI and its ``by`` do (a field
+        A grouped accumulator pickles when its KPI and its ``per`` do (a field
         path, a period key, a Tiering, segments or a module-level function).
         """
         state = dict(self.__dict__)
@@ -760,7 +776,7 @@ class Grouped:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._keys = _key_function(self._by, getattr(self._template, "anchors", ()))
+        self._keys = _key_function(self._per, getattr(self._template, "anchors", ()))
 
     def _group(self, key: Any) -> Any:
         acc = self._groups.get(key)
@@ -792,7 +808,7 @@ class Grouped:
 
     def merge(self, other: Self) -> Self:
         """A new grouped accumulator holding both."""
-        if not isinstance(other, Grouped) or other._by != self._by:
+        if not isinstance(other, Grouped) or other._per != self._per:
             raise DataError("other", other, "a Grouped accumulator with the same key")
         merged = self.empty()
         merged._template = self._template.merge(other._template)

@@ -25,7 +25,7 @@ import attrs
 
 from crmcore.calendar import Period, PeriodUnit, period_of, require_aware
 from crmcore.errors import DataError
-from crmcore.kpis._core import GroupKey, Kpi, divide, html_table, run_kpi
+from crmcore.kpis._core import GroupKey, Kpi, Where, divide, html_table, run_kpi
 from crmcore.kpis.revenue import CustomerFacts
 
 __all__ = ["CohortRetention", "CohortRow", "CohortTable", "cohort_retention"]
@@ -189,7 +189,7 @@ class CohortRetention(Kpi):
         as_of: datetime,
         unit: PeriodUnit | str = "month",
         tz: str = "UTC",
-        where: Any = None,
+        where: Where | None = None,
     ) -> None:
         require_aware(start, "start")
         require_aware(as_of, "as_of")
@@ -255,7 +255,7 @@ def cohort_retention(
     as_of: datetime,
     unit: PeriodUnit | str = "month",
     tz: str = "UTC",
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`CohortRetention`][crmcore.kpis.CohortRetention] over any iterable.

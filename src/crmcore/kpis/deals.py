@@ -27,6 +27,7 @@ from crmcore.kpis._core import (
     GroupKey,
     Kpi,
     KpiResult,
+    Where,
     Window,
     check_instant,
     check_window,
@@ -125,7 +126,8 @@ class WinRate(_DealKpi):
 
     Args:
         period: Count deals closed in this window (``None``: all closed deals).
-        by: ``"count"`` (default) or ``"value"`` (won amount / closed amount).
+        measure: ``"count"`` (default) or ``"value"`` (won amount / closed
+            amount).
         exclude_reasons: Lost reasons that leave the denominator (e.g.
             ``{"disqualified"}``); excluded deals are reported as components.
         where: Only records satisfying this condition or segment.
@@ -142,7 +144,7 @@ class WinRate(_DealKpi):
         >>> rate = WinRate().update(deals).result()
         >>> rate.numerator, rate.denominator, str(rate)
         (1, 3, 'win_rate: 33.33 %')
-        >>> str(WinRate(by="value").update(deals).result().value)
+        >>> str(WinRate(measure="value").update(deals).result().value)
         '0.5'
     """
 
@@ -152,15 +154,15 @@ class WinRate(_DealKpi):
         self,
         period: Window | None = None,
         *,
-        by: Literal["count", "value"] = "count",
+        measure: Literal["count", "value"] = "count",
         exclude_reasons: Iterable[str] = (),
-        where: Any = None,
+        where: Where | None = None,
     ) -> None:
-        check_one_of(by, "by", ("count", "value"))
+        check_one_of(measure, "measure", ("count", "value"))
         self._build(
             {
                 "period": period,
-                "by": by,
+                "measure": measure,
                 "exclude_reasons": exclude_reasons,
                 "where": where,
             }
@@ -178,9 +180,9 @@ class WinRate(_DealKpi):
             "won": won,
             "lost": lost,
             "excluded": excluded,
-            "by": self._options["by"],
+            "measure": self._options["measure"],
         }
-        if self._options["by"] == "count":
+        if self._options["measure"] == "count":
             return quotient(
                 self.name,
                 won,
@@ -218,7 +220,9 @@ class AverageDealSize(_DealKpi):
 
     name = "average_deal_size"
 
-    def __init__(self, period: Window | None = None, *, where: Any = None) -> None:
+    def __init__(
+        self, period: Window | None = None, *, where: Where | None = None
+    ) -> None:
         self._build({"period": period, "where": where}, closed="won")
 
     def result(self) -> KpiResult:
@@ -275,7 +279,7 @@ class SalesCycle(_DealKpi):
         *,
         basis: Literal["won", "closed"] = "won",
         exclude_reasons: Iterable[str] = (),
-        where: Any = None,
+        where: Where | None = None,
     ) -> None:
         check_one_of(basis, "basis", ("won", "closed"))
         self._build(
@@ -332,7 +336,9 @@ class OpenPipeline(_DealKpi):
     name = "open_pipeline"
     anchors = ()
 
-    def __init__(self, *, as_of: datetime | None = None, where: Any = None) -> None:
+    def __init__(
+        self, *, as_of: datetime | None = None, where: Where | None = None
+    ) -> None:
         at = check_instant(as_of, "as_of")
         self._build(
             {"as_of": at, "where": where}, at=at, track_open=True, closed="none"
@@ -374,7 +380,7 @@ class WeightedPipeline(_DealKpi):
         pipeline: Pipeline | None = None,
         *,
         as_of: datetime | None = None,
-        where: Any = None,
+        where: Where | None = None,
     ) -> None:
         check_instant(as_of, "as_of")
         self._build(
@@ -511,7 +517,7 @@ class PipelineVelocity(_DealKpi):
         *,
         as_of: datetime | None = None,
         exclude_reasons: Iterable[str] = (),
-        where: Any = None,
+        where: Where | None = None,
     ) -> None:
         at = check_instant(as_of, "as_of")
         window = check_window(period)
@@ -551,11 +557,11 @@ def _deal_results(facts: DealFacts, options: Mapping[str, Any]) -> dict[str, Kpi
     results: dict[str, KpiResult] = {}
     for kpi in (
         WinRate(period, exclude_reasons=exclude),
-        WinRate(period, by="value", exclude_reasons=exclude),
+        WinRate(period, measure="value", exclude_reasons=exclude),
         AverageDealSize(period),
         SalesCycle(period, exclude_reasons=exclude),
     ):
-        key = kpi.name if kpi.options.get("by") != "value" else "win_rate_by_value"
+        key = kpi.name if kpi.options.get("measure") != "value" else "win_rate_by_value"
         results[key] = kpi.result_from(facts)
     open_kpi = OpenPipeline(as_of=options.get("as_of") or _end(period))
     results["open_pipeline"] = open_kpi.result_from(facts)
@@ -573,9 +579,9 @@ def win_rate(
     deals: Iterable[Any],
     period: Window | None = None,
     *,
-    by: Literal["count", "value"] = "count",
+    measure: Literal["count", "value"] = "count",
     exclude_reasons: Iterable[str] = (),
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`WinRate`][crmcore.kpis.WinRate] over any iterable of deals.
@@ -584,7 +590,9 @@ def win_rate(
     [`GroupedResult`][crmcore.kpis.GroupedResult] with ``per``.
     """
     return run_kpi(
-        WinRate(period, by=by, exclude_reasons=exclude_reasons, where=where), deals, per
+        WinRate(period, measure=measure, exclude_reasons=exclude_reasons, where=where),
+        deals,
+        per,
     )
 
 
@@ -592,7 +600,7 @@ def average_deal_size(
     deals: Iterable[Any],
     period: Window | None = None,
     *,
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`AverageDealSize`][crmcore.kpis.AverageDealSize] over any iterable of deals."""
@@ -605,7 +613,7 @@ def sales_cycle(
     *,
     basis: Literal["won", "closed"] = "won",
     exclude_reasons: Iterable[str] = (),
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`SalesCycle`][crmcore.kpis.SalesCycle] over any iterable of deals."""
@@ -620,7 +628,7 @@ def open_pipeline(
     deals: Iterable[Any],
     *,
     as_of: datetime | None = None,
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`OpenPipeline`][crmcore.kpis.OpenPipeline] over any iterable of deals."""
@@ -632,7 +640,7 @@ def weighted_pipeline(
     pipeline: Pipeline | None = None,
     *,
     as_of: datetime | None = None,
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`WeightedPipeline`][crmcore.kpis.WeightedPipeline] over any deals."""
@@ -645,7 +653,7 @@ def pipeline_velocity(
     *,
     as_of: datetime | None = None,
     exclude_reasons: Iterable[str] = (),
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`PipelineVelocity`][crmcore.kpis.PipelineVelocity] over any deals."""

@@ -29,6 +29,7 @@ from crmcore.kpis._core import (
     Invalid,
     Kpi,
     KpiResult,
+    Where,
     Window,
     check_amount,
     check_aware,
@@ -145,7 +146,9 @@ class MarketingSpend(Kpi):
     anchors = ("at",)
     _facts: SpendFacts
 
-    def __init__(self, period: Window | None = None, *, where: Any = None) -> None:
+    def __init__(
+        self, period: Window | None = None, *, where: Where | None = None
+    ) -> None:
         window = check_window(period)
         self._setup(
             {"period": period, "where": where},
@@ -177,7 +180,7 @@ def marketing_spend(
     rows: Iterable[Any],
     period: Window | None = None,
     *,
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`MarketingSpend`][crmcore.kpis.MarketingSpend] over any iterable of rows."""

@@ -27,6 +27,7 @@ from crmcore.kpis._core import (
     Invalid,
     Kpi,
     KpiResult,
+    Where,
     Window,
     check_aware,
     check_instant,
@@ -230,7 +231,7 @@ class LeadConversion(Kpi):
         window: timedelta | None = None,
         as_of: datetime | None = None,
         reached: FieldPath = "converted_at",
-        where: Any = None,
+        where: Where | None = None,
     ) -> None:
         check_one_of(method, "method", ("cohort", "period"))
         span = check_window(period)
@@ -296,7 +297,7 @@ def lead_conversion(
     window: timedelta | None = None,
     as_of: datetime | None = None,
     reached: FieldPath = "converted_at",
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`LeadConversion`][crmcore.kpis.LeadConversion] over any iterable of leads."""

@@ -38,6 +38,7 @@ from crmcore.kpis._core import (
     Invalid,
     Kpi,
     KpiResult,
+    Where,
     Window,
     check_aware,
     check_instant,
@@ -315,7 +316,7 @@ class _RevenueKpi(Kpi):
     def _window(
         self,
         period: Window | None,
-        where: Any,
+        where: Where | None,
         *,
         window: Window | None = None,
         **options: Any,
@@ -367,7 +368,7 @@ class MrrMovements(_RevenueKpi):
 
     name = "mrr_movements"
 
-    def __init__(self, period: Window, *, where: Any = None) -> None:
+    def __init__(self, period: Window, *, where: Where | None = None) -> None:
         self._window(period, where)
 
     def result(self) -> KpiResult:
@@ -412,7 +413,7 @@ class QuickRatio(_RevenueKpi):
 
     name = "quick_ratio"
 
-    def __init__(self, period: Window, *, where: Any = None) -> None:
+    def __init__(self, period: Window, *, where: Where | None = None) -> None:
         self._window(period, where)
 
     def result(self) -> KpiResult:
@@ -450,7 +451,7 @@ class CustomerRetention(_RevenueKpi):
         period: Window,
         *,
         method: Literal["cohort", "classic"] = "cohort",
-        where: Any = None,
+        where: Where | None = None,
     ) -> None:
         check_one_of(method, "method", ("cohort", "classic"))
         self._window(period, where, method=method)
@@ -483,7 +484,7 @@ class LogoChurn(_RevenueKpi):
 
     name = "logo_churn"
 
-    def __init__(self, period: Window, *, where: Any = None) -> None:
+    def __init__(self, period: Window, *, where: Where | None = None) -> None:
         self._window(period, where)
 
     def result(self) -> KpiResult:
@@ -511,7 +512,7 @@ class RevenueChurn(_RevenueKpi):
         period: Window,
         *,
         kind: Literal["gross", "net"] = "gross",
-        where: Any = None,
+        where: Where | None = None,
     ) -> None:
         check_one_of(kind, "kind", ("gross", "net"))
         self._window(period, where, kind=kind)
@@ -561,7 +562,7 @@ class NetRevenueRetention(_RevenueKpi):
         *,
         as_of: datetime | None = None,
         months: int = 12,
-        where: Any = None,
+        where: Where | None = None,
     ) -> None:
         window = _retention_window(period, as_of, months)
         self._window(period, where, window=window, as_of=as_of, months=months)
@@ -604,7 +605,7 @@ class _InstantKpi(Kpi):
     anchors = ()
     _facts: CustomerFacts
 
-    def __init__(self, *, as_of: datetime, where: Any = None) -> None:
+    def __init__(self, *, as_of: datetime, where: Where | None = None) -> None:
         at = check_instant(as_of, "as_of")
         if at is None:
             raise DataError("as_of", as_of, "the instant to measure at")
@@ -678,7 +679,7 @@ class NewCustomers(_RevenueKpi):
         period: Window,
         *,
         channels: Mapping[Any, str] | None = None,
-        where: Any = None,
+        where: Where | None = None,
     ) -> None:
         if channels is not None and not isinstance(channels, Mapping):
             raise DataTypeError(
@@ -718,7 +719,7 @@ def mrr(
     subscriptions: Iterable[Any],
     *,
     as_of: datetime,
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`Mrr`][crmcore.kpis.Mrr] over any iterable of subscriptions."""
@@ -729,7 +730,7 @@ def arpa(
     subscriptions: Iterable[Any],
     *,
     as_of: datetime,
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`Arpa`][crmcore.kpis.Arpa] over any iterable of subscriptions."""
@@ -740,7 +741,7 @@ def mrr_movements(
     subscriptions: Iterable[Any],
     period: Window,
     *,
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`MrrMovements`][crmcore.kpis.MrrMovements] over any subscriptions."""
@@ -751,7 +752,7 @@ def quick_ratio(
     subscriptions: Iterable[Any],
     period: Window,
     *,
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`QuickRatio`][crmcore.kpis.QuickRatio] over any iterable of subscriptions."""
@@ -763,7 +764,7 @@ def customer_retention(
     period: Window,
     *,
     method: Literal["cohort", "classic"] = "cohort",
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`CustomerRetention`][crmcore.kpis.CustomerRetention] over subscriptions."""
@@ -776,7 +777,7 @@ def logo_churn(
     subscriptions: Iterable[Any],
     period: Window,
     *,
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`LogoChurn`][crmcore.kpis.LogoChurn] over any iterable of subscriptions."""
@@ -788,7 +789,7 @@ def revenue_churn(
     period: Window,
     *,
     kind: Literal["gross", "net"] = "gross",
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`RevenueChurn`][crmcore.kpis.RevenueChurn] over subscriptions."""
@@ -801,7 +802,7 @@ def net_revenue_retention(
     *,
     as_of: datetime | None = None,
     months: int = 12,
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`NetRevenueRetention`][crmcore.kpis.NetRevenueRetention] over subscriptions."""
@@ -815,7 +816,7 @@ def gross_revenue_retention(
     *,
     as_of: datetime | None = None,
     months: int = 12,
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`GrossRevenueRetention`][crmcore.kpis.GrossRevenueRetention] over any subscriptions."""  # noqa: E501
@@ -828,7 +829,7 @@ def new_customers(
     period: Window,
     *,
     channels: Mapping[Any, str] | None = None,
-    where: Any = None,
+    where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
     """[`NewCustomers`][crmcore.kpis.NewCustomers] over subscriptions."""
