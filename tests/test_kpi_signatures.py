@@ -73,3 +73,13 @@ def test_options_are_the_constructor_parameters(cls):
     params = inspect.signature(cls).parameters
     again = cls(**{k: v for k, v in kpi.options.items() if k in params})
     assert again.options == kpi.options
+
+
+def test_kpi_report_takes_the_four_data_sets_and_exactly_the_report_options():
+    facade = inspect.signature(kpis.kpi_report).parameters
+    data = ("deals", "leads", "subscriptions", "spend")
+    for name in data:
+        assert facade[name].kind is inspect.Parameter.KEYWORD_ONLY
+        assert facade[name].default is None
+    options = [p for name, p in facade.items() if name not in data]
+    assert options == list(inspect.signature(kpis.HeadlineKpis).parameters.values())

@@ -69,24 +69,36 @@ Validator = Callable[[Any, "attrs.Attribute[Any]", Any], None]
 """An attrs validator ``(instance, attribute, value) -> None``; raises on bad values."""
 
 
-def name() -> Validator:
-    """A non-empty, non-blank string (a name, a key, a role)."""
+def _type_check(test: Callable[[object], bool], expected: str) -> Validator:
+    """A validator raising a ``DataTypeError`` when ``test(value)`` is false."""
 
     def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, str) or not value.strip():
-            raise DataTypeError(attribute.name, value, "a non-empty name")
+        if not test(value):
+            raise DataTypeError(attribute.name, value, expected)
 
     return check
+
+
+def _is_name(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _is_text(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool)
+
+
+def name() -> Validator:
+    """A non-empty, non-blank string (a name, a key, a role)."""
+    return _type_check(_is_name, "a non-empty name")
 
 
 def text() -> Validator:
     """Any string (empty allowed): a message, a description."""
-
-    def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, str):
-            raise DataTypeError(attribute.name, value, "a string")
-
-    return check
+    return _type_check(_is_text, "a string")
 
 
 def identifier() -> Validator:
@@ -102,12 +114,7 @@ def identifier() -> Validator:
 
 def boolean() -> Validator:
     """``True`` or ``False`` (not 0 or 1)."""
-
-    def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, bool):
-            raise DataTypeError(attribute.name, value, "true or false")
-
-    return check
+    return _type_check(_is_bool, "true or false")
 
 
 def _int(least: int, expected: str) -> Validator:
