@@ -15,6 +15,7 @@ rule language and the KPI loops read ``MODES`` to pick a C-level getter.
 from __future__ import annotations
 
 import operator
+import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeAlias, final
 
@@ -23,16 +24,19 @@ from crmcore.errors import DataError, DataTypeError
 __all__ = [
     "ATTRIBUTE",
     "MAPPING",
+    "MAX_PATH",
     "MISSING",
     "MODES",
     "NOTHING",
     "ROW",
+    "UNSAFE",
     "FieldPath",
     "Missing",
     "Reader",
     "classify",
     "field_getter",
     "get_field",
+    "is_data",
     "parse_path",
 ]
 
@@ -69,6 +73,9 @@ class Missing:
 MISSING: Final = Missing()
 """Returned by field access when a record has no such field."""
 
+MAX_PATH: Final = 1_000
+"""The longest field path accepted, in characters (or parts)."""
+
 FieldPath: TypeAlias = str | Sequence[str]
 """A dotted path (``"account.industry"``) or its parts (``("fields", "a.b")``)."""
 
@@ -81,7 +88,10 @@ def parse_path(path: FieldPath) -> tuple[str, ...]:
             sequence when a key itself contains a dot).
 
     Raises:
-        DataError: For an empty path or an empty part (``"a..b"``).
+        DataError: For an empty path, an empty part (``"a..b"``), a part
+            starting with ``_`` (private names are never read: see "Safe
+            field access" in the rule-language guide) or a path over
+            ``MAX_PATH`` characters.
         DataTypeError: For anything that is not a string or sequence of strings.
 
     Examples:
@@ -102,6 +112,17 @@ def parse_path(path: FieldPath) -> tuple[str, ...]:
             path,
             "a non-empty dotted path like 'fields.region' with no empty parts",
         )
+    for part in parts:
+        if part[0] == "_":  # type: ignore[index]
+            raise DataError(
+                "path",
+                path,
+                "a path of public names (no part may start with '_')",
+                hint=f"{part!r} is private: a rule reads only mapping keys and "
+                "public data attributes; rename the key before evaluating",
+            )
+    if len(path) > MAX_PATH:
+        raise DataError("path", path, f"a path of at most {MAX_PATH} characters")
     return parts  # type: ignore[return-value]
 
 
@@ -113,12 +134,38 @@ MAPPING: Final = 0  # has .get(key, default)
 ATTRIBUTE: Final = 1  # plain object: getattr
 ROW: Final = 2  # row-like or sequence: getattr, then [key]
 NOTHING: Final = 3  # None or MISSING: every field is missing
+UNSAFE: Final = 4  # not data (code, modules, classes): never read nor returned
 MODES: dict[type, int] = {dict: MAPPING, type(None): NOTHING, Missing: NOTHING}
+
+# What is not data: a rule never reads these, nor anything through them. With
+# private names refused by parse_path, they are the known ways from a record
+# to the interpreter's internals (a function's globals, a frame's locals, a
+# module's attributes, a class's methods); every callable is refused too.
+_NOT_DATA: Final = (
+    types.ModuleType,
+    type,
+    types.FrameType,
+    types.TracebackType,
+    types.CodeType,
+    types.GeneratorType,
+    types.CoroutineType,
+    types.AsyncGeneratorType,
+    types.CellType,
+)
 
 
 def classify(cls: type) -> int:
-    """Decide (and remember) how field access reads records of type ``cls``."""
-    if issubclass(cls, Mapping):
+    """Decide (and remember) how field access reads records of type ``cls``.
+
+    Callables (functions, methods, classes, any object with ``__call__``),
+    modules, frames, code and generators are ``UNSAFE``: never read, and a
+    field holding one reads as [`MISSING`][crmcore.records.MISSING].
+    """
+    # ``__call__`` in the class's own namespaces: ``getattr(cls, "__call__")``
+    # would find the metaclass's, which every class has.
+    if issubclass(cls, _NOT_DATA) or any("__call__" in vars(k) for k in cls.__mro__):
+        mode = UNSAFE
+    elif issubclass(cls, Mapping):
         mode = MAPPING
     elif hasattr(cls, "__getitem__"):
         mode = ROW
@@ -128,26 +175,43 @@ def classify(cls: type) -> int:
     return mode
 
 
+def is_data(value: object) -> bool:
+    """Whether a rule may see ``value``: false for callables, modules, classes...
+
+    Examples:
+        >>> is_data("EMEA"), is_data(print), is_data(str)
+        (True, False, False)
+    """
+    mode = MODES.get(type(value))
+    if mode is None:
+        mode = classify(type(value))
+    return mode != UNSAFE
+
+
 def _step(obj: object, key: str) -> object:
     mode = MODES.get(type(obj))
     if mode is None:
         mode = classify(type(obj))
     if mode == MAPPING:
-        return obj.get(key, MISSING)  # type: ignore[attr-defined]
-    if mode == ATTRIBUTE:
-        return getattr(obj, key, MISSING)
-    if mode == NOTHING:
+        value = obj.get(key, MISSING)  # type: ignore[attr-defined]
+    elif mode == ATTRIBUTE:
+        value = getattr(obj, key, MISSING)
+    elif mode >= NOTHING:
         return MISSING
-    value = getattr(obj, key, MISSING)
-    if value is MISSING:
-        # Row-like objects that are not registered Mappings (sqlite3.Row, a
-        # pandas Series) and sequences addressed by a numeric part.
-        index: str | int = int(key) if key.isdigit() else key
-        try:
-            return obj[index]  # type: ignore[index]
-        except (LookupError, TypeError, ValueError):
-            return MISSING
-    return value
+    else:
+        value = getattr(obj, key, MISSING)
+        if value is MISSING:
+            # Row-like objects that are not registered Mappings (sqlite3.Row,
+            # a pandas Series) and sequences addressed by a numeric part.
+            index: str | int = int(key) if key.isdigit() else key
+            try:
+                value = obj[index]  # type: ignore[index]
+            except (LookupError, TypeError, ValueError):
+                return MISSING
+    found = MODES.get(type(value))
+    if found is None:
+        found = classify(type(value))
+    return MISSING if found == UNSAFE else value
 
 
 def field_getter(path: FieldPath) -> Callable[[object], object]:
@@ -167,13 +231,17 @@ def field_getter(path: FieldPath) -> Callable[[object], object]:
         MISSING
     """
     parts = parse_path(path)
-    missing = MISSING
+    missing, modes, unsafe = MISSING, MODES, UNSAFE
     if len(parts) == 1:
         (key,) = parts
 
         def get_one(record: object) -> object:
             if type(record) is dict:
-                return record.get(key, missing)
+                value = record.get(key, missing)
+                found = modes.get(type(value))
+                if found is None:
+                    found = classify(type(value))
+                return missing if found == unsafe else value
             return _step(record, key)
 
         return get_one
@@ -184,7 +252,11 @@ def field_getter(path: FieldPath) -> Callable[[object], object]:
             if type(record) is dict:
                 inner = record.get(first, missing)
                 if type(inner) is dict:
-                    return inner.get(second, missing)
+                    value = inner.get(second, missing)
+                    found = modes.get(type(value))
+                    if found is None:
+                        found = classify(type(value))
+                    return missing if found == unsafe else value
                 return _step(inner, second)
             return _step(_step(record, first), second)
 

@@ -207,8 +207,11 @@ def field_path(
             raise DataTypeError(attribute.name, value, expected)
         try:
             parse_path(value)
-        except DataError:
-            raise DataError(attribute.name, value, expected) from None
+        except DataError as error:
+            # A private or overlong part keeps its own words; a malformed
+            # path is described by ``expected``.
+            words = expected if error.hint is None else error.expected
+            raise DataError(attribute.name, value, words, hint=error.hint) from None
 
     return check
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 import attrs
 
 from crmcore import validators as _v
+from crmcore.access import is_data
 from crmcore.calendar import require_aware
 from crmcore.conditions.base import (
     Condition,
@@ -119,7 +120,7 @@ def _compare_exact(kind: str, path: str, value: ConditionValue) -> Test:
         def ne(actual: object) -> bool:
             if actual is missing or actual is None:
                 return False
-            return actual != value
+            return actual != value and is_data(actual)
 
         return ne
     compare = _OPERATORS[kind]
@@ -292,7 +293,9 @@ def _membership(path: str, values: tuple[ConditionValue, ...], *, negate: bool) 
             if actual is missing or actual is None:
                 return False
             try:
-                return actual not in choices
+                # ``is_data``: a fused loop reads raw values; what is not data
+                # is absent, as field access makes it.
+                return actual not in choices and is_data(actual)
             except TypeError:
                 return unhashable(actual)
 
@@ -466,6 +469,8 @@ def is_present(value: object) -> bool:
         return False
     if isinstance(value, str):
         return bool(value.strip())
+    if not is_data(value):  # read raw by a fused loop: absent, as field access says
+        return False
     if isinstance(value, Sized) and not isinstance(value, (bytes, Money)):
         return len(value) > 0
     return True

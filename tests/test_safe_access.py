@@ -1,0 +1,247 @@
+"""A stored rule reads mapping keys and public data attributes, nothing else.
+
+Rules are untrusted input (vendors store definitions their users wrote), so
+field access is safe by construction: a path part starting with ``_`` is
+refused when the rule is built, and callables, modules, classes, frames and
+the like are never reached, neither as a value nor as a step.
+"""
+
+import functools
+import os
+import sys
+import types
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from crmcore.conditions import (
+    Condition,
+    IsMissing,
+    compile_condition,
+    field,
+    parse_condition,
+)
+from crmcore.errors import CrmcoreError, DataError, DefinitionError
+from crmcore.records import MISSING, Opportunity, field_getter, get_field, parse_path
+from crmcore.serialization import structure
+
+T = datetime(2026, 1, 5, tzinfo=UTC)
+SECRET = "s3cr3t-token"
+
+
+def _opportunity():
+    return Opportunity(
+        "o-1", "a-1", Decimal(1000), "EUR", T, "discovery", fields={"region": "EMEA"}
+    )
+
+
+# -- the attack of the issue ---------------------------------------------------
+ATTACK = "__class__.__init__.__globals__._compat.inspect.os.environ.API_TOKEN"
+
+
+def test_the_globals_walk_is_refused_when_the_rule_is_built():
+    with pytest.raises(DefinitionError, match="'_'"):
+        parse_condition(f"exists({ATTACK})")
+    with pytest.raises(DataError, match="_"):
+        field(ATTACK).exists()
+    with pytest.raises(DefinitionError, match=r"\$\.field"):
+        structure({"kind": "exists", "field": ATTACK}, Condition)
+    with pytest.raises(DataError, match="_"):
+        field_getter(ATTACK)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["_private", "__class__", "a.__dict__", "fields._secret", "a._b.c", "__init__"],
+)
+def test_every_underscore_part_is_refused(path):
+    with pytest.raises(DataError) as raised:
+        parse_path(path)
+    assert "_" in str(raised.value)
+    assert path in str(raised.value) or repr(path) in str(raised.value)
+
+
+def test_public_names_and_digits_still_parse():
+    assert parse_path("fields.region") == ("fields", "region")
+    assert parse_path("items.0.name") == ("items", "0", "name")
+    assert parse_path("a_b.c_") == ("a_b", "c_")
+
+
+# -- callables, modules and classes are never reached ----------------------------
+@attrs.frozen
+class Holder:
+    """A record whose public attributes hold everything but data."""
+
+    name: str = "ok"
+    module: object = os
+    cls: object = Opportunity
+    function: object = print
+    lambda_: object = attrs.field(default=lambda: SECRET)
+    partial: object = functools.partial(print, SECRET)
+    frame: object = attrs.field(factory=sys._getframe)
+    code: object = attrs.field(factory=lambda: (lambda: SECRET).__code__)
+    generator: object = attrs.field(factory=lambda: (x for x in [SECRET]))
+
+    def method(self):
+        return SECRET
+
+    @property
+    def prop(self):
+        return "public data"
+
+
+UNSAFE = (
+    "module",
+    "cls",
+    "function",
+    "lambda_",
+    "partial",
+    "frame",
+    "code",
+    "generator",
+    "method",
+)
+
+
+@pytest.mark.parametrize("name", UNSAFE)
+def test_unsafe_values_read_as_missing(name):
+    holder = Holder()
+    assert get_field(holder, name) is MISSING
+    assert field_getter(name)(holder) is MISSING
+    # and no step goes through them
+    for inner in ("environ", "f_globals", "co_consts", "gi_frame", "args", "path"):
+        assert get_field(holder, f"{name}.{inner}") is MISSING
+
+
+def test_data_attributes_and_properties_are_read():
+    holder = Holder()
+    assert get_field(holder, "name") == "ok"
+    assert get_field(holder, "prop") == "public data"
+    assert get_field(_opportunity(), "fields.region") == "EMEA"
+    assert get_field(_opportunity(), "currency") == "EUR"
+
+
+def test_the_environment_is_unreachable_through_a_module_held_in_a_dict():
+    record = {"os": os, "env": os.environ, "f": print}
+    assert get_field(record, "os.environ") is MISSING
+    assert get_field(record, "f.args") is MISSING
+
+
+@pytest.mark.parametrize("name", UNSAFE)
+def test_conditions_on_unsafe_values_see_them_as_absent(name):
+    holder = Holder()
+    for rule in (
+        field(name).exists(),
+        field(name).missing(),
+        field(name) != "x",
+        field(name).not_in(["x"]),
+        field(name) == SECRET,
+        field(name).contains("s"),
+    ):
+        expected = isinstance(rule, IsMissing)
+        assert compile_condition(rule).bind(T)(holder) is expected, rule
+        assert rule.explain(holder, T).holds is expected
+        assert rule.explain(holder, T).actual is MISSING
+    # fused (combinators read fields themselves) agree with the leaves
+    both = field(name).exists() | (field(name) != "x")
+    assert compile_condition(both).bind(T)(holder) is False
+    assert (
+        compile_condition(field("name").exists() & field(name).exists()).bind(T)(holder)
+        is False
+    )
+
+
+# -- the law: a rule observes only what mapping keys and public data reach -------
+_PLAIN = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from(["", "a", "b"])
+)
+_UNSAFE_VALUES = st.sampled_from(
+    [
+        os,
+        Opportunity,
+        print,
+        len,
+        lambda: 1,
+        functools.partial(len, "x"),
+        types.SimpleNamespace,
+        sys,
+    ]
+)
+_NAMES = st.sampled_from(["a", "b", "c"])
+
+
+def _records():
+    leaves = st.one_of(_PLAIN, _UNSAFE_VALUES)
+
+    def nest(children):
+        return st.one_of(
+            st.dictionaries(_NAMES, children, max_size=3),
+            st.dictionaries(_NAMES, children, max_size=3).map(
+                lambda d: types.SimpleNamespace(**d)
+            ),
+        )
+
+    return st.recursive(leaves, nest, max_leaves=8)
+
+
+def _reference(record, parts):
+    """What a rule may see: mapping keys and public non-callable attributes."""
+    value = record
+    for part in parts:
+        if isinstance(value, dict):
+            value = value.get(part, MISSING)
+        elif isinstance(value, types.SimpleNamespace):
+            value = vars(value).get(part, MISSING)
+        else:
+            return MISSING
+        if callable(value) or isinstance(value, types.ModuleType):
+            return MISSING
+    return value
+
+
+@given(
+    _records(),
+    st.lists(_NAMES, min_size=1, max_size=3),
+    st.sampled_from(["exists", "is_missing", "ne", "eq", "not_in"]),
+)
+def test_a_rule_never_observes_what_is_not_public_data(record, parts, kind):
+    path = ".".join(parts)
+    assert get_field(record, path) == _reference(record, parts) or (
+        get_field(record, path) is _reference(record, parts)
+    )
+    rule = {
+        "exists": field(path).exists(),
+        "is_missing": field(path).missing(),
+        "ne": field(path) != "a",
+        "eq": field(path) == "a",
+        "not_in": field(path).not_in(["a"]),
+    }[kind]
+    seen = _reference(record, parts)
+    reference = {"a": {"x": seen}}
+    moved = {
+        "exists": field("a.x").exists(),
+        "is_missing": field("a.x").missing(),
+        "ne": field("a.x") != "a",
+        "eq": field("a.x") == "a",
+        "not_in": field("a.x").not_in(["a"]),
+    }[kind]
+    if seen is MISSING:
+        reference = {"a": {}}
+    try:
+        expected = compile_condition(moved).bind(T)(reference)
+    except CrmcoreError:
+        return
+    assert compile_condition(rule).bind(T)(record) is expected
+    # the fused path (a combinator reading its children's fields) agrees
+    fused = compile_condition(rule & field(path).exists()).bind(T)(record)
+    assert fused is compile_condition(moved & field("a.x").exists()).bind(T)(reference)
+
+
+def test_a_path_is_bounded():
+    assert len(parse_path("a." * 499 + "b")) == 500
+    with pytest.raises(DataError, match="at most 1000 characters"):
+        parse_path("a" * 1001)
