@@ -19,6 +19,9 @@ import attrs
 from _timing import compare
 
 from crmcore import compile_condition, field
+from crmcore.conditions import Condition
+from crmcore.errors import DefinitionError
+from crmcore.serialization import structure
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
 INDUSTRIES = ("saas", "fintech", "healthcare", "retail", "manufacturing", "media")
@@ -158,6 +161,40 @@ def main() -> None:
         lambda: list(compiled.filter(objects, as_of=AS_OF)),
         lambda: [r for r in objects if by_hand_object(r)],
         items=len(rows),
+    )
+    diagnosis()
+
+
+def _nested(leaf: dict[str, Any], depth: int) -> dict[str, Any]:
+    for level in range(depth):
+        if level % 2:
+            leaf = {"kind": "not", "condition": leaf}
+        else:
+            sibling = {"kind": "eq", "field": "x", "value": 1}
+            leaf = {"kind": "all", "conditions": [sibling, leaf]}
+    return leaf
+
+
+def diagnosis() -> None:
+    """Reporting a bad definition costs about what loading a good one does."""
+    good = _nested({"kind": "eq", "field": "x", "value": 1}, 31)
+    bad = _nested({"kind": "eq", "field": "x", "value": 1.5}, 31)
+    structure(good, Condition)
+
+    def refuse() -> None:
+        try:
+            structure(bad, Condition)
+        except DefinitionError:
+            return
+        raise AssertionError("the bad definition was accepted")  # pragma: no cover
+
+    print("diagnosis, structure(bad) vs structure(good), 31 levels deep:")
+    compare(
+        "a bad float 31 levels down, reported with its path",
+        refuse,
+        lambda: structure(good, Condition),
+        items=1,
+        repeat=20,
     )
 
 

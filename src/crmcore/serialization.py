@@ -37,7 +37,6 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import Any, Final, TypeVar, cast, overload
 
 import attrs
@@ -135,19 +134,45 @@ class _FieldProblemsError(Exception):
         self.problems = problems
 
 
+class _Unchecked(Exception):  # noqa: N818 - a signal, never seen by users
+    """A validator read a field that failed itself (its problem is reported)."""
+
+
+class _Checked:
+    """The fields checked so far, as a validator's ``instance`` sees them."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+    def __getattr__(self, name: str) -> Any:
+        raise _Unchecked(name)
+
+
+def _known_failures(failure: BaseException) -> dict[str, BaseException]:
+    """The fields whose structuring failed, by name, from cattrs' own error."""
+    if not isinstance(failure, ClassValidationError):
+        return {}
+    with_notes, _ = failure.group_exceptions()
+    return {note.name: sub for sub, note in with_notes}
+
+
 def _diagnose(
     conv: cattrs.Converter,
     cls: type[Any],
     value: Mapping[str, Any],
     passthrough: frozenset[str],
+    failure: BaseException,
 ) -> list[Problem]:
     """Check each field of ``cls`` on its own so that all problems are found.
 
     Runs only after structuring failed: attrs stops at the first failing
     validator, but a user fixing a definition wants to see every problem.
     ``passthrough`` names the fields whose raw value goes straight to the
-    attrs converter.
+    attrs converter. A field whose structuring already failed in ``failure``
+    is not structured again (a nested definition that failed has diagnosed
+    itself): the cost stays linear in the size of the definition.
     """
+    known = _known_failures(failure)
     fields = attrs.fields(cls)
     problems: list[Problem] = []
     names = [a.alias for a in fields if a.init]
@@ -164,6 +189,9 @@ def _diagnose(
             if field.default is attrs.NOTHING:
                 problems.append(Problem(_join("$", key), "required field is missing"))
             continue
+        if field.name in known:
+            problems.extend(_problems(known[field.name], _join("$", key)))
+            continue
         try:
             raw = value[key]
             direct = field.converter is not None and field.name in passthrough
@@ -174,8 +202,10 @@ def _diagnose(
                 if field.converter is not None:
                     converted = field.converter(converted)
             if field.validator is not None:
-                field.validator(SimpleNamespace(**seen), field, converted)
+                field.validator(_Checked(seen), field, converted)
             seen[field.name] = converted
+        except _Unchecked:
+            continue  # it depends on a field whose problem is reported
         except Exception as error:
             problems.extend(_problems(error, _join("$", key), relative=True))
     return problems
@@ -226,8 +256,8 @@ def _attrs_structure_factory(conv: cattrs.Converter) -> Callable[[type[Any]], An
                 value = {k: v for k, v in value.items() if k != "kind"}
             try:
                 return inner(value, cl)
-            except Exception:
-                problems = _diagnose(conv, cls, value, passthrough)
+            except Exception as failure:
+                problems = _diagnose(conv, cls, value, passthrough, failure)
                 if problems:
                     raise _FieldProblemsError(problems) from None
                 # Only a cross-field rule failed; its error names the field.
