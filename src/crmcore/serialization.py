@@ -190,7 +190,9 @@ def _diagnose(
                 problems.append(Problem(_join("$", key), "required field is missing"))
             continue
         if field.name in known:
-            problems.extend(_problems(known[field.name], _join("$", key)))
+            problems.extend(
+                _problems(known[field.name], _join("$", key), relative=True)
+            )
             continue
         try:
             raw = value[key]
