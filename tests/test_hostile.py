@@ -14,7 +14,7 @@ import attrs
 import pytest
 
 from crmcore.conditions import CONDITION_KINDS, Condition, register_condition
-from crmcore.errors import DefinitionError
+from crmcore.errors import DefinitionError, Problem
 from crmcore.serialization import structure
 
 # -- linear diagnosis -----------------------------------------------------------
@@ -90,3 +90,24 @@ def test_a_validator_reading_a_failed_sibling_never_shows_internals():
     assert "$.low" in text
     assert "SimpleNamespace" not in text
     assert "AttributeError" not in text
+
+
+def test_a_cross_field_rule_alone_still_names_its_field():
+    @attrs.frozen
+    class Range:
+        kind: ClassVar[str] = "range"
+        low: int = attrs.field()
+        high: int = attrs.field()
+
+        def __attrs_post_init__(self) -> None:
+            if self.high < self.low:
+                raise DefinitionError(
+                    "range", [Problem("$.high", "expected at least low")]
+                )
+
+        def test(self, record: Any, as_of: datetime | None) -> bool:
+            return True
+
+    with CONDITION_KINDS.scoped(Range), pytest.raises(DefinitionError) as raised:
+        structure({"kind": "range", "low": 3, "high": 1}, Condition)
+    assert "$.high" in str(raised.value)

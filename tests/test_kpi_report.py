@@ -395,3 +395,26 @@ def test_result_from_refuses_facts_that_do_not_cover_the_kpi():
         WinRate(exclude_reasons={"price"}).result_from(WinRate().facts)
     with pytest.raises(DataError, match="without where"):
         WinRate(where=field("outcome") == "won").result_from(WinRate().facts)
+
+
+def test_result_from_checks_the_instant_stages_and_cohort_window():
+    from crmcore.kpis import LeadConversion, OpenPipeline, WeightedPipeline
+    from crmcore.sample import sample_pipeline
+
+    end = datetime(2026, 2, 1, tzinfo=UTC)
+    with pytest.raises(DataError, match="facts that cover OpenPipeline"):
+        OpenPipeline(as_of=end).result_from(OpenPipeline().facts)  # another instant
+    with pytest.raises(DataError, match="facts that cover WeightedPipeline"):
+        WeightedPipeline(sample_pipeline(), as_of=end).result_from(
+            WeightedPipeline(None, as_of=end).facts  # other stages
+        )
+    with pytest.raises(DataError, match="facts that cover WeightedPipeline"):
+        WeightedPipeline(None, as_of=end).result_from(
+            OpenPipeline(as_of=end).facts  # no forecast gathered
+        )
+    month = timedelta(days=30)
+    with pytest.raises(DataError, match="facts that cover LeadConversion"):
+        LeadConversion(window=month).result_from(LeadConversion().facts)
+    # The period method does not read the window, so any window serves it.
+    period = LeadConversion(method="period")
+    assert period.result_from(LeadConversion(window=month).facts) == period.result()

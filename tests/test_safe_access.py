@@ -245,3 +245,8 @@ def test_a_path_is_bounded():
     assert len(parse_path("a." * 499 + "b")) == 500
     with pytest.raises(DataError, match="at most 1000 characters"):
         parse_path("a" * 1001)
+
+
+def test_a_nested_dict_value_that_is_not_data_reads_as_missing():
+    assert get_field({"a": {"b": print}}, "a.b") is MISSING
+    assert get_field({"a": {"b": "ok"}}, "a.b") == "ok"
