@@ -7,14 +7,24 @@ expected, in time proportional to the input.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import attrs
 import pytest
 
+from crmcore.calendar import resolve_zone
 from crmcore.conditions import CONDITION_KINDS, Condition, register_condition
-from crmcore.errors import DefinitionError, Problem
+from crmcore.errors import (
+    DataError,
+    DataTypeError,
+    DefinitionError,
+    NaiveDatetimeError,
+    Problem,
+    describe_value,
+)
+from crmcore.kpis import average_deal_size, by_period, win_rate
+from crmcore.money import Money
 from crmcore.serialization import structure
 
 # -- linear diagnosis -----------------------------------------------------------
@@ -111,3 +121,57 @@ def test_a_cross_field_rule_alone_still_names_its_field():
     with CONDITION_KINDS.scoped(Range), pytest.raises(DefinitionError) as raised:
         structure({"kind": "range", "low": 3, "high": 1}, Condition)
     assert "$.high" in str(raised.value)
+
+
+# -- bare built-in errors that escaped ------------------------------------------
+T = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _won(**extra: Any) -> dict[str, Any]:
+    return {
+        "outcome": "won",
+        "created_at": T,
+        "closed_at": T,
+        "amount": 1,
+        "currency": "EUR",
+        **extra,
+    }
+
+
+def test_an_unhashable_group_key_is_a_crmcore_error():
+    with pytest.raises(DataTypeError, match=r"per: expected a hashable group key"):
+        win_rate([_won(owner=["a"])], per="owner")
+
+
+def test_a_naive_instant_after_the_first_record_of_a_period_group():
+    deals = [_won(), _won(closed_at=T.replace(tzinfo=None))]
+    with pytest.raises(NaiveDatetimeError, match="closed_at"):
+        win_rate(deals, per=by_period("month"))
+
+
+def test_average_deal_size_per_period_works():
+    # It crashed: for_period rebuilt the KPI with an option it does not take.
+    (result,) = average_deal_size(
+        [_won(amount=5)], per=by_period("month")
+    ).groups.values()
+    assert result.value == Money(5, "EUR")
+
+
+@pytest.mark.parametrize(
+    "name", ["A" * 300, "../../etc/passwd", "Europe/../Berlin", "a//b", "x\x00y", ""]
+)
+def test_a_bad_time_zone_name_is_refused_before_the_zone_database(name):
+    with pytest.raises(DataError, match="tz: expected an IANA time zone name"):
+        resolve_zone(name)
+    with pytest.raises(DataError, match="tz"):
+        by_period("month", tz=name)
+
+
+def test_a_huge_int_in_an_error_message_is_summarised():
+    assert describe_value(10**5000) == "an int of about 5,001 digits (int)"
+
+    class Broken:
+        def __repr__(self) -> str:
+            raise RuntimeError("no")
+
+    assert describe_value(Broken()) == "<a Broken that cannot be shown> (Broken)"

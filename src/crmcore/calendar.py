@@ -38,6 +38,7 @@ from __future__ import annotations
 import bisect
 import decimal
 import functools
+import re
 import zoneinfo
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta, tzinfo
@@ -51,6 +52,7 @@ from crmcore.errors import DataError, DataTypeError, NaiveDatetimeError
 
 __all__ = [
     "DAY",
+    "MAX_ZONE_NAME",
     "MONTH",
     "QUARTER",
     "WEEK",
@@ -113,16 +115,23 @@ def require_aware(value: object, field: str) -> datetime:
     raise DataTypeError(field, value, "a timezone-aware datetime")
 
 
+MAX_ZONE_NAME: Final = 64
+"""The longest time-zone name accepted (IANA's longest is 32 characters)."""
+_ZONE_NAME: Final = re.compile(r"[A-Za-z0-9_+\-]+(?:/[A-Za-z0-9_+\-]+)*")
+
+
 @functools.lru_cache(maxsize=512)
 def _zone(name: str) -> tzinfo:
     if name == "UTC":
         return UTC
+    expected = "an IANA time zone name such as 'UTC' or 'Europe/Berlin'"
+    # Checked before the zone database is asked: a name is never a file path.
+    if len(name) > MAX_ZONE_NAME or not _ZONE_NAME.fullmatch(name):
+        raise DataError("tz", name, expected)
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise DataError(
-            "tz", name, "an IANA time zone name such as 'UTC' or 'Europe/Berlin'"
-        ) from None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+        raise DataError("tz", name, expected) from None
 
 
 def resolve_zone(name: object) -> tzinfo:

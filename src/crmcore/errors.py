@@ -43,8 +43,21 @@ def describe_value(value: object) -> str:
         '1.5 (float)'
         >>> describe_value("x" * 100)[:12]
         "'xxxxxxxxxxx"
+        >>> describe_value(10 ** 5000)
+        'an int of about 5,001 digits (int)'
     """
-    text = repr(value)
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and value.bit_length() > _MAX_REPR * 3
+    ):
+        # repr() of a huge int is slow, and refused past 4,300 digits.
+        digits = int(value.bit_length() * 0.30103) + 1
+        return f"an int of about {digits:,} digits (int)"
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__ must not hide the error it describes
+        text = f"<a {type(value).__name__} that cannot be shown>"
     if len(text) > _MAX_REPR:
         text = text[: _MAX_REPR - 3] + "..."
     return f"{text} ({type(value).__name__})"

@@ -625,22 +625,28 @@ def _period_keys(
     unit, tz = key.unit, key.tz
     last: list[Any] = [None, None, None]  # start, end, period
 
-    def place(instant: object) -> Hashable:
+    def place(instant: object, path: str) -> Hashable:
         if instant is None or instant is MISSING:
             return None
         start, end, period = last
-        if start is not None and start <= instant < end:
-            return period  # type: ignore[no-any-return]
+        try:
+            if start is not None and start <= instant < end:
+                return period  # type: ignore[no-any-return]
+        except TypeError:  # naive or not an instant: explained just below
+            pass
+        if type(instant) is not datetime or instant.tzinfo is None:
+            require_aware(instant, path)
         found = period_of(instant, unit, tz=tz)  # type: ignore[arg-type]
         last[:] = [found.start, found.end, found]
         return found
 
-    getters = [field_getter(p) for p in paths]
+    getters = [(field_getter(p), p) for p in paths]
 
     def keys(record: Any) -> tuple[Hashable, ...]:
         if len(getters) == 1:
-            return (place(getters[0](record)),)
-        found = dict.fromkeys(place(get(record)) for get in getters)
+            get, path = getters[0]
+            return (place(get(record), path),)
+        found = dict.fromkeys(place(get(record), path) for get, path in getters)
         if len(found) > 1:
             found.pop(None, None)
         return tuple(found)
@@ -791,16 +797,24 @@ class Grouped:
 
     def add(self, record: Any) -> None:
         """Count one record in each of its groups."""
-        for key in self._keys(record):
-            self._group(key).add(record)
+        self.update((record,))
 
     def update(self, records: Iterable[Any]) -> Self:
-        """Count every record of an iterable; return ``self``."""
+        """Count every record of an iterable; return ``self``.
+
+        Raises:
+            DataTypeError: For a group key that cannot be a key (a list...).
+        """
         keys = self._keys
         groups = self._groups
         for record in records:
             for key in keys(record):
-                acc = groups.get(key)
+                try:
+                    acc = groups.get(key)
+                except TypeError:
+                    raise DataTypeError(
+                        "per", key, "a hashable group key (a string, a number...)"
+                    ) from None
                 if acc is None:
                     acc = self._group(key)
                 acc.add(record)

@@ -103,7 +103,8 @@ class _DealKpi(Kpi):
     ) -> None:
         period = check_window(options.get("period"))
         exclude = _exclusions(options.get("exclude_reasons", ()))
-        options["exclude_reasons"] = exclude
+        if "exclude_reasons" in options:  # only the KPIs that take the option
+            options["exclude_reasons"] = exclude
         facts = DealFacts(
             period,
             at,
