@@ -8,13 +8,22 @@ expected, in time proportional to the input.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, ClassVar
 
 import attrs
 import pytest
 
 from crmcore.calendar import resolve_zone
-from crmcore.conditions import CONDITION_KINDS, Condition, register_condition
+from crmcore.conditions import (
+    CONDITION_KINDS,
+    Condition,
+    Duration,
+    compile_condition,
+    field,
+    parse_condition,
+    register_condition,
+)
 from crmcore.errors import (
     DataError,
     DataTypeError,
@@ -24,8 +33,8 @@ from crmcore.errors import (
     describe_value,
 )
 from crmcore.kpis import average_deal_size, by_period, win_rate
-from crmcore.money import Money
-from crmcore.serialization import structure
+from crmcore.money import Money, to_decimal
+from crmcore.serialization import MAX_JSON, from_json, structure
 
 # -- linear diagnosis -----------------------------------------------------------
 CHECKS: list[int] = []
@@ -175,3 +184,54 @@ def test_a_huge_int_in_an_error_message_is_summarised():
             raise RuntimeError("no")
 
     assert describe_value(Broken()) == "<a Broken that cannot be shown> (Broken)"
+
+
+# -- bounded everything ---------------------------------------------------------
+def test_from_json_refuses_deep_non_utf8_oversized_and_out_of_range_input():
+    deep = '{"kind":"not","condition":' * 100_000 + "1" + "}" * 100_000
+    cases = {
+        deep: "nested too deeply",
+        b'{"kind":"eq","field":"x","value":"\xff"}': "byte 34 is not UTF-8",
+        '{"kind":"eq","field":"x","value":' + "9" * 5000 + "}": "at most 100 digits",
+        '{"kind":"eq","field":"x","value":1E+999999999}': "at most 100 digits",
+        " " * (MAX_JSON + 1): "at most 10,000,000 characters",
+    }
+    for text, words in cases.items():
+        with pytest.raises(DefinitionError, match=words):
+            from_json(text, Condition)
+
+
+def test_numbers_have_a_documented_range():
+    with pytest.raises(DataError, match="at most 100 digits"):
+        Money(Decimal("1E+999999999"), "EUR")
+    with pytest.raises(DataError, match="at most 100 digits"):
+        Money(Decimal("1E-101"), "EUR")
+    with pytest.raises(DataError, match="at most 100 digits"):
+        field("x") == int("9" * 4000) * 10**400  # noqa: B015
+    assert Money(Decimal("9" * 100), "EUR").amount == Decimal("9" * 100)
+    assert to_decimal("0." + "1" * 100) == Decimal("0." + "1" * 100)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("count(items,", "column 13"),
+        ("within_last(t, 99999999999d)", "at most 10,000 years"),
+        ("x == " + "9" * 5000, "column 6"),
+        ("x == 1." + "5" * 300, "at most 100 digits"),
+    ],
+)
+def test_condition_text_out_of_range_is_a_definition_error(text, words):
+    with pytest.raises(DefinitionError, match=words):
+        parse_condition(text)
+
+
+def test_a_duration_is_at_most_what_a_datetime_spans():
+    with pytest.raises(DataError, match="at most 10,000 years"):
+        Duration(days=99_999_999_999)
+    # A long but valid span reaches back to the earliest instant, never an
+    # OverflowError: everything until as_of is within the last 9,000 years.
+    assert compile_condition(parse_condition("within_last(t, 9000y)")).bind(T)({"t": T})
+    assert not compile_condition(parse_condition("older_than(t, 9000y)")).bind(T)(
+        {"t": T}
+    )

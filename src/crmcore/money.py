@@ -40,7 +40,23 @@ import attrs
 
 from crmcore.errors import CurrencyMismatchError, DataError, DataTypeError
 
-__all__ = ["CURRENCY_MINOR_UNITS", "Money", "check_currency", "sum_money", "to_decimal"]
+__all__ = [
+    "CURRENCY_MINOR_UNITS",
+    "MAX_DIGITS",
+    "Money",
+    "check_currency",
+    "check_range",
+    "sum_money",
+    "to_decimal",
+]
+
+MAX_DIGITS: Final = 100
+"""Numbers crmcore reads have at most this many digits before the decimal
+point and as many after it (amounts, values of rules, JSON numbers)."""
+_MAX_INT: Final = 10**MAX_DIGITS
+_RANGE: Final = (
+    f"a number with at most {MAX_DIGITS} digits before and after the decimal point"
+)
 
 # Unbounded precision: addition, subtraction and multiplication of finite
 # decimals are then exact, which is what "money sums are exact" promises.
@@ -105,8 +121,12 @@ def to_decimal(value: object, field: str = "amount") -> Decimal:
     if cls is Decimal:
         result: Decimal = value  # type: ignore[assignment]
     elif cls is int or (isinstance(value, int) and cls is not bool):
+        if not -_MAX_INT < value < _MAX_INT:  # type: ignore[operator]
+            raise DataError(field, value, f"an int of at most {MAX_DIGITS} digits")
         result = Decimal(value)  # type: ignore[arg-type]
     elif isinstance(value, str):
+        if len(value) > 4 * MAX_DIGITS:  # longer than any number in range
+            raise DataError(field, value, _RANGE)
         try:
             result = Decimal(value.strip())
         except decimal.InvalidOperation:
@@ -127,7 +147,29 @@ def to_decimal(value: object, field: str = "amount") -> Decimal:
         raise DataTypeError(field, value, "a Decimal, int or numeric string")
     if not result.is_finite():
         raise DataError(field, value, "a finite number")
-    return result
+    return check_range(result, field)
+
+
+def check_range(number: Decimal, field: str = "amount") -> Decimal:
+    """``number`` if it has at most ``MAX_DIGITS`` digits on each side of the point.
+
+    Exact sums of numbers in this range stay small, so nothing crmcore adds
+    up can cost more memory than its input explains (``1E+999999999`` is a
+    valid Decimal of one digit whose sum with 1 has a billion).
+
+    Examples:
+        >>> check_range(Decimal("12.50"))
+        Decimal('12.50')
+        >>> check_range(Decimal("1E+999999999"))
+        Traceback (most recent call last):
+        ...
+        crmcore.errors.DataError: amount: expected a number with at most 100 digits before and after the decimal point, got Decimal('1E+999999999') (Decimal)
+    """  # noqa: E501
+    if number.is_finite():
+        exponent = number.as_tuple().exponent
+        if number.adjusted() < MAX_DIGITS and exponent >= -MAX_DIGITS:  # type: ignore[operator]
+            return number
+    raise DataError(field, number, _RANGE)
 
 
 def check_currency(value: object, field: str = "currency") -> str:

@@ -57,11 +57,12 @@ from crmcore.errors import (
     UnknownKindError,
     describe_value,
 )
-from crmcore.money import to_decimal
+from crmcore.money import MAX_DIGITS, to_decimal
 from crmcore.records import FrozenMap
 from crmcore.registry import Registry, registries, registry_of, unstructure_kind
 
 __all__ = [
+    "MAX_JSON",
     "converter",
     "from_json",
     "make_converter",
@@ -414,23 +415,54 @@ def from_json(text: str | bytes, cls: Any) -> Any:
     """Parse JSON text into a crmcore value; JSON numbers with a fraction become
     ``Decimal``, never ``float``.
 
+    The input is untrusted: at most ``MAX_JSON`` characters (or bytes, which
+    must be UTF-8), numbers in crmcore's range (``money.MAX_DIGITS`` digits
+    on each side of the point) and nesting a parser can follow; every breach
+    is a ``DefinitionError`` naming what was refused.
+
     Raises:
-        DefinitionError: For invalid JSON or any structuring problem.
+        DefinitionError: For invalid or oversized JSON or any structuring
+            problem.
     """  # noqa: D205
+    what = getattr(cls, "__name__", str(cls))
+
+    def refuse(message: str) -> DefinitionError:
+        return DefinitionError(what, [Problem("$", message)])
+
+    if len(text) > MAX_JSON:
+        raise refuse(f"JSON of at most {MAX_JSON:,} characters, got {len(text):,}")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise refuse(f"UTF-8 text; byte {error.start} is not UTF-8") from None
     try:
-        data = json.loads(text, parse_float=Decimal)
+        data = json.loads(text, parse_float=_json_decimal, parse_int=_json_int)
     except json.JSONDecodeError as error:
-        raise DefinitionError(
-            getattr(cls, "__name__", str(cls)),
-            [
-                Problem(
-                    "$",
-                    f"invalid JSON at line {error.lineno} column {error.colno}: "
-                    f"{error.msg}",
-                )
-            ],
+        raise refuse(
+            f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
         ) from None
+    except DataError as error:
+        raise refuse(_message(error)) from None
+    except RecursionError:
+        raise refuse("JSON nested too deeply to read") from None
     return structure(data, cls)
+
+
+MAX_JSON: Final = 10_000_000
+"""The largest JSON text ``from_json`` reads, in characters (or bytes)."""
+
+
+def _json_int(text: str) -> int:
+    # Checked on the digits: int() of a long string is quadratic and refused
+    # past 4,300 digits.
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise DataError("value", text, f"an integer of at most {MAX_DIGITS} digits")
+    return int(text)
+
+
+def _json_decimal(text: str) -> Decimal:
+    return to_decimal(text, "value")
 
 
 # ---------------------------------------------------------------------------

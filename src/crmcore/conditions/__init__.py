@@ -121,11 +121,12 @@ from crmcore.conditions.text import (
     parse_condition,
     to_text,
 )
-from crmcore.conditions.values import ConditionValue, Duration
+from crmcore.conditions.values import MAX_DURATION_DAYS, ConditionValue, Duration
 
 __all__ = [
     "CONDITION_KINDS",
     "MAX_DEPTH",
+    "MAX_DURATION_DAYS",
     "MAX_NODES",
     "MAX_TEXT",
     "After",

@@ -32,8 +32,14 @@ import attrs
 from crmcore.calendar import require_aware
 from crmcore.conditions.base import CONDITION_KINDS, MAX_DEPTH, Condition
 from crmcore.conditions.values import ConditionValue, Duration, _fmt, _fmt_set
-from crmcore.errors import CrmcoreError, DataTypeError, DefinitionError, Problem
-from crmcore.money import Money
+from crmcore.errors import (
+    CrmcoreError,
+    DataError,
+    DataTypeError,
+    DefinitionError,
+    Problem,
+)
+from crmcore.money import Money, to_decimal
 from crmcore.registry import Registry
 
 __all__ = ["MAX_TEXT", "TextParser", "TextPrinter", "parse_condition", "to_text"]
@@ -437,14 +443,26 @@ class TextParser:
         kind, text, position = self.take()
         if kind != "number" or "." in text:
             self.fail(position, f"a whole number, got {text or 'the end'!r}")
-        return int(text)
+        return int(self.number(text, position))
 
     def duration(self) -> Duration:
         """A duration such as ``30d``."""
         kind, text, position = self.take()
         if kind != "duration":
             self.fail(position, f"a duration such as 30d, got {text or 'the end'!r}")
-        return Duration.parse(text)
+        try:
+            return Duration.parse(text)
+        except DataError as error:
+            self.fail(position, f"{error.expected}, got {text!r}")
+
+    def number(self, text: str, position: int) -> int | Decimal:
+        """A number token as an int or Decimal, in crmcore's range of numbers."""
+        try:
+            # Checked as a Decimal first: int() of a long string is slow.
+            exact = to_decimal(text, "value")
+        except DataError as error:
+            self.fail(position, f"{error.expected}, got {text[:40]!r}")
+        return exact if "." in text else int(exact)
 
     def instant(self) -> datetime:
         """An aware instant such as ``@2026-01-01T00:00:00+00:00``."""
@@ -460,7 +478,7 @@ class TextParser:
         if kind == "string":
             return re.sub(r"\\(.)", r"\1", text[1:-1])
         if kind == "number":
-            number: int | Decimal = Decimal(text) if "." in text else int(text)
+            number = self.number(text, position)
             currency_kind, currency, _ = self.peek()
             if currency_kind == "path" and re.fullmatch(r"[A-Z]{3}", currency):
                 self.take()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final, TypeAlias
 
@@ -42,6 +42,7 @@ def _to_value(value: object, name: str = "value") -> ConditionValue:
             return require_aware(value, name)
         return value
     if isinstance(value, int):
+        to_decimal(value, name)  # in crmcore's range of numbers
         return value
     if isinstance(value, Decimal):
         return to_decimal(value, name)
@@ -125,6 +126,11 @@ _DURATION_UNITS: Final = (
 )
 
 
+MAX_DURATION_DAYS: Final = 3_660_000
+"""The longest duration, in days (about 10,000 years: what a datetime spans)."""
+_EARLIEST: Final = datetime.min.replace(tzinfo=UTC)
+
+
 @attrs.frozen
 class Duration:
     """A span of time for recency conditions, e.g. ``30d`` or ``1y6mo``.
@@ -155,6 +161,19 @@ class Duration:
     def __attrs_post_init__(self) -> None:
         if not any(getattr(self, name) for name, _ in _DURATION_UNITS):
             raise DataError("duration", str(self), "a positive duration such as '30d'")
+        days = (
+            self.years * 366
+            + self.months * 31
+            + self.weeks * 7
+            + self.days
+            + (self.hours * 3600 + self.minutes * 60 + self.seconds) / 86400
+        )
+        if days > MAX_DURATION_DAYS:
+            raise DataError(
+                "duration",
+                str(self),
+                "a duration of at most 10,000 years (what a datetime spans)",
+            )
 
     @classmethod
     def parse(cls, text: str) -> Duration:
@@ -174,6 +193,8 @@ class Duration:
         by_unit = {unit: name for name, unit in _DURATION_UNITS}
         values: dict[str, int] = {}
         for number, unit in parts:
+            if len(number) > 9:  # int() of a long string is slow; no span needs it
+                raise DataError("duration", text, "a duration of at most 10,000 years")
             if by_unit[unit] in values:
                 raise DataError("duration", text, f"each unit once (repeated {unit!r})")
             values[by_unit[unit]] = int(number)
@@ -187,15 +208,23 @@ class Duration:
         )
 
     def before(self, instant: datetime) -> datetime:
-        """Return the instant this duration before ``instant`` (see the class docs)."""
-        calendar = add_calendar(
-            instant,
-            years=-self.years,
-            months=-self.months,
-            weeks=-self.weeks,
-            days=-self.days,
-        )
-        return calendar - _elapsed(self)
+        """Return the instant this duration before ``instant`` (see the class docs).
+
+        A span reaching before year 1 gives the earliest instant a datetime
+        holds: "within the last 9,000 years" is then everything until
+        ``instant``.
+        """
+        try:
+            calendar = add_calendar(
+                instant,
+                years=-self.years,
+                months=-self.months,
+                weeks=-self.weeks,
+                days=-self.days,
+            )
+            return calendar - _elapsed(self)
+        except (OverflowError, ValueError):
+            return _EARLIEST
 
 
 def _elapsed(duration: Duration) -> timedelta:
