@@ -7,6 +7,7 @@ expected, in time proportional to the input.
 
 from __future__ import annotations
 
+import decimal
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -25,6 +26,7 @@ from crmcore.conditions import (
     register_condition,
 )
 from crmcore.errors import (
+    CurrencyMismatchError,
     DataError,
     DataTypeError,
     DefinitionError,
@@ -33,7 +35,7 @@ from crmcore.errors import (
     describe_value,
 )
 from crmcore.kpis import average_deal_size, by_period, win_rate
-from crmcore.money import Money, to_decimal
+from crmcore.money import Money, divide, to_decimal
 from crmcore.serialization import MAX_JSON, from_json, structure
 
 # -- linear diagnosis -----------------------------------------------------------
@@ -235,3 +237,34 @@ def test_a_duration_is_at_most_what_a_datetime_spans():
     assert not compile_condition(parse_condition("older_than(t, 9000y)")).bind(T)(
         {"t": T}
     )
+
+
+# -- exact arithmetic, whatever the caller's context ----------------------------
+def test_comparing_a_nan_is_a_crmcore_error():
+    rule = compile_condition(field("x") > 1).bind(None)
+    with pytest.raises(DataError, match="x: expected a number comparable with 1"):
+        rule({"x": Decimal("NaN")})
+    with pytest.raises(DataError, match="finite"):
+        average_deal_size([_won(amount=Decimal("NaN"))])
+
+
+def test_money_of_another_currency_is_refused_not_unequal():
+    for rule in (field("x") == Money(5, "EUR"), field("x") != Money(5, "EUR")):
+        with pytest.raises(CurrencyMismatchError):
+            compile_condition(rule).bind(None)({"x": Money(5, "USD")})
+    assert compile_condition(field("x") == Money(5, "EUR")).bind(None)(
+        {"x": Money(5, "EUR")}
+    )
+
+
+def test_a_callers_decimal_context_changes_no_figure():
+    deals = [_won(amount=1000), _won(amount=1)]
+    with decimal.localcontext() as caller:
+        caller.prec = 3
+        # (1000 + 1) / 2, by hand: 500.5 (it was 500 with three digits).
+        assert average_deal_size(deals).value == Money(Decimal("500.5"), "EUR")
+
+
+def test_a_whole_quotient_wider_than_28_digits_is_exact():
+    assert average_deal_size([_won(amount=10**40)]).value == Money(10**40, "EUR")
+    assert divide(10**40, 3) == Decimal("3333333333333333333333333333" + "0" * 12)

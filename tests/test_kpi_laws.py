@@ -13,6 +13,7 @@ Plus the domain invariants: the MRR bridge, GRR <= 1, GRR <= NRR, and
 retention and churn in [0, 1].
 """
 
+import decimal
 import pickle
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -374,3 +375,18 @@ def test_win_rate_lies_in_zero_one_and_weighted_never_exceeds_open(items):
             sum(forecast.components["by_category"].values(), Money(0, "EUR"))
             == forecast.value
         )
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=15)
+@given(data=st.data())
+def test_the_callers_decimal_context_changes_nothing(name, data):
+    """Every figure is computed in crmcore's own context (exact sums, 28-digit
+    quotients), so a caller's three-digit, truncating context changes nothing."""
+    factory, items, _ = data.draw(case(name))
+    expected = run(factory, items)
+    with decimal.localcontext() as caller:
+        caller.prec = 3
+        caller.rounding = decimal.ROUND_DOWN
+        caller.traps[decimal.Inexact] = False
+        assert run(factory, items) == expected

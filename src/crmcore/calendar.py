@@ -89,7 +89,9 @@ _EXACT: Final = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
 
 def days_from_microseconds(microseconds: int | Decimal, per: int = 1) -> Decimal:
     """``microseconds / per`` as days of 24 hours, rounded once (28 digits)."""
-    return _EXACT.divide(Decimal(microseconds), _MICROSECONDS_PER_DAY * per)
+    return _EXACT.divide(
+        Decimal(microseconds), _EXACT.multiply(_MICROSECONDS_PER_DAY, per)
+    )
 
 
 def require_aware(value: object, field: str) -> datetime:

@@ -31,6 +31,7 @@ Examples:
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -46,6 +47,8 @@ __all__ = [
     "Money",
     "check_currency",
     "check_range",
+    "divide",
+    "exact_arithmetic",
     "sum_money",
     "to_decimal",
 ]
@@ -69,8 +72,11 @@ _EXACT: Final = decimal.Context(
 # Division cannot be exact in general (1/3); it keeps 28 significant digits,
 # Python's default, and says so in the docs.
 _DIVISION: Final = decimal.Context(
-    prec=28, traps=[decimal.InvalidOperation, decimal.DivisionByZero]
+    prec=28,
+    rounding=ROUND_HALF_EVEN,
+    traps=[decimal.InvalidOperation, decimal.DivisionByZero],
 )
+_ONE: Final = Decimal(1)
 
 _TWO = dict.fromkeys(
     "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV "
@@ -148,6 +154,54 @@ def to_decimal(value: object, field: str = "amount") -> Decimal:
     if not result.is_finite():
         raise DataError(field, value, "a finite number")
     return check_range(result, field)
+
+
+def exact_arithmetic() -> contextlib.AbstractContextManager[decimal.Context]:
+    """Crmcore's own decimal context, for a block: exact sums and products.
+
+    Every calculator runs its arithmetic inside it, so a caller's changed
+    context (``getcontext().prec = 3``) never changes a figure: sums and
+    products of numbers in range are exact, and an invalid operation, a
+    division by zero or an overflow raise instead of giving NaN or Infinity.
+    Division keeps 28 significant digits in its own context.
+
+    Examples:
+        >>> import decimal
+        >>> with decimal.localcontext() as caller:
+        ...     caller.prec = 3
+        ...     with exact_arithmetic():
+        ...         Decimal(1000) + Decimal("0.01")
+        Decimal('1000.01')
+    """
+    return decimal.localcontext(_EXACT)
+
+
+def divide(numerator: Decimal | int, denominator: Decimal | int) -> Decimal:
+    """The one division of crmcore: 28 significant digits, half-even.
+
+    The denominator must not be zero (a ``decimal.DivisionByZero`` otherwise:
+    callers decide what an empty denominator means).
+
+    Whole results show no exponent: 1 / 0.02 is ``Decimal('50')``, not
+    ``Decimal('5E+1')`` (the same number, written for people). A whole
+    quotient wider than 28 digits is exact when the division is (10**40 / 1
+    has its 41 digits) and never raises; every quotient is independent of the
+    caller's decimal context.
+
+    Examples:
+        >>> divide(1, 3)
+        Decimal('0.3333333333333333333333333333')
+        >>> divide(1, Decimal("0.02"))
+        Decimal('50')
+    """
+    num, den = Decimal(numerator), Decimal(denominator)
+    quotient = _DIVISION.divide(num, den)
+    if quotient.as_tuple().exponent > 0:  # type: ignore[operator]
+        with exact_arithmetic() as exact:
+            if not exact.remainder(num, den):
+                return exact.divide_int(num, den)
+            return quotient.quantize(_ONE)
+    return quotient
 
 
 def check_range(number: Decimal, field: str = "amount") -> Decimal:

@@ -59,6 +59,7 @@ from crmcore.calendar import (
     require_aware,
 )
 from crmcore.errors import DataError, DataTypeError, NaiveDatetimeError
+from crmcore.money import divide
 from crmcore.pipelines import Pipeline
 from crmcore.records import field_getter
 
@@ -173,12 +174,14 @@ class StageReport:
 
 
 def _nearest_rank(ordered: Sequence[int], share: Decimal) -> int:
-    rank = int((share * len(ordered)).to_integral_value(rounding="ROUND_CEILING"))
+    # ceil(share * n) in integers: exact, whatever the decimal context.
+    numerator, denominator = share.as_integer_ratio()
+    rank = -(-numerator * len(ordered) // denominator)
     return ordered[max(rank, 1) - 1]
 
 
 def _ratio(numerator: int, denominator: int) -> Decimal | None:
-    return None if denominator == 0 else Decimal(numerator) / Decimal(denominator)
+    return None if denominator == 0 else divide(numerator, denominator)
 
 
 @attrs.define

@@ -15,6 +15,7 @@ import attrs
 from crmcore import validators as _v
 from crmcore.errors import (
     CurrencyMismatchError,
+    DataError,
     DataTypeError,
     DefinitionError,
     NaiveDatetimeError,
@@ -158,6 +159,8 @@ def _incomparable(
         raise NaiveDatetimeError(path, actual)
     if isinstance(error, CurrencyMismatchError):
         raise CurrencyMismatchError(path, error.currencies[0], error.currencies[1])
+    if isinstance(error, ArithmeticError):  # decimal.InvalidOperation: a NaN
+        raise DataError(path, actual, f"a number comparable with {expected!r}")
     raise DataTypeError(path, actual, f"a value comparable with {expected!r}")
 
 

@@ -101,6 +101,22 @@ _text_value = _v.text()
 _aware_instant = _v.aware_instant()
 
 
+def _money_test(path: str, value: Money, *, negate: bool) -> Test:
+    """``==`` / ``!=`` against money: another currency is an error, not False."""
+    missing = MISSING
+
+    def money(actual: object) -> bool:
+        if type(actual) is Money and actual.currency != value.currency:
+            raise CurrencyMismatchError(path, actual.currency, value.currency)
+        if negate:
+            if actual is missing or actual is None:
+                return False
+            return actual != value and is_data(actual)
+        return actual == value
+
+    return money
+
+
 def _compare_exact(kind: str, path: str, value: ConditionValue) -> Test:
     """The reference test of a comparison: exact semantics for every value."""
     if kind == "eq":
@@ -113,8 +129,12 @@ def _compare_exact(kind: str, path: str, value: ConditionValue) -> Test:
                 return actual == value
 
             return eq_instant
+        if isinstance(value, Money):
+            return _money_test(path, value, negate=False)
         return functools.partial(operator.eq, value)
     if kind == "ne":
+        if isinstance(value, Money):
+            return _money_test(path, value, negate=True)
         missing = MISSING
 
         def ne(actual: object) -> bool:
@@ -128,7 +148,7 @@ def _compare_exact(kind: str, path: str, value: ConditionValue) -> Test:
     def exact(actual: object) -> bool:
         try:
             return compare(actual, value)
-        except (TypeError, CurrencyMismatchError) as error:
+        except (TypeError, ArithmeticError, CurrencyMismatchError) as error:
             return _incomparable(path, actual, value, error)
 
     return exact

@@ -12,12 +12,22 @@ single-pass result.
 from __future__ import annotations
 
 import copy
-import decimal
+import functools
 import html
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Final, Protocol, Self, TypeAlias, TypeVar, final
+from typing import (
+    Any,
+    ClassVar,
+    Final,
+    ParamSpec,
+    Protocol,
+    Self,
+    TypeAlias,
+    TypeVar,
+    final,
+)
 
 import attrs
 
@@ -36,7 +46,7 @@ from crmcore.errors import (
     DataError,
     DataTypeError,
 )
-from crmcore.money import Money
+from crmcore.money import Money, divide, exact_arithmetic
 from crmcore.records import MISSING, FrozenMap, field_getter, get_field, parse_path
 from crmcore.validators import check_fraction
 
@@ -61,21 +71,8 @@ R_co = TypeVar("R_co", covariant=True)
 
 # Ratios and averages keep 28 significant digits, whatever the caller's
 # decimal context is: results never depend on global state.
-_DIV: Final = decimal.Context(prec=28, rounding=decimal.ROUND_HALF_EVEN)
 _ZERO: Final = Decimal(0)
 _ONE: Final = Decimal(1)
-
-
-def divide(numerator: Decimal | int, denominator: Decimal | int) -> Decimal:
-    """Exact-input division to 28 significant digits (denominator non-zero).
-
-    Whole results show no exponent: 1 / 0.02 is ``Decimal('50')``, not
-    ``Decimal('5E+1')`` (the same number, written for people).
-    """
-    quotient = _DIV.divide(Decimal(numerator), Decimal(denominator))
-    if quotient.as_tuple().exponent > 0:  # type: ignore[operator]
-        return quotient.quantize(_ONE, context=_DIV)
-    return quotient
 
 
 class Accumulator(Protocol[R_co]):
@@ -430,6 +427,25 @@ def _compile_where(options: Mapping[str, Any]) -> Callable[[Any], bool] | None:
     return compile_condition(condition).bind(as_of)
 
 
+_R = TypeVar("_R")
+_P = ParamSpec("_P")
+
+
+def exact_context(function: Callable[_P, _R]) -> Callable[_P, _R]:
+    """``function`` run in crmcore's decimal context (the caller's never counts).
+
+    Every calculator's arithmetic runs inside it: the accumulators' ``update``
+    and ``result`` and the compositions (CAC, LTV, velocity, goals).
+    """
+
+    @functools.wraps(function)
+    def in_exact_context(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with exact_arithmetic():
+            return function(*args, **kwargs)
+
+    return in_exact_context
+
+
 class Kpi:
     """Base of the catalogue's accumulators: options, a filter and facts.
 
@@ -443,6 +459,13 @@ class Kpi:
     _facts: Any
     _options: dict[str, Any]
     _keep: Callable[[Any], bool] | None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Run every subclass's ``result`` in crmcore's own decimal context."""
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("result")
+        if own is not None:
+            setattr(cls, "result", exact_context(own))  # noqa: B010 - typed as defined
 
     def _setup(self, options: dict[str, Any], facts: Any) -> None:
         self._options = options
@@ -523,7 +546,8 @@ class Kpi:
     def update(self, records: Iterable[Any]) -> Self:
         """Count every record of an iterable, consumed once; return ``self``."""
         keep = self._keep
-        self._facts.update(records if keep is None else filter(keep, records))
+        with exact_arithmetic():
+            self._facts.update(records if keep is None else filter(keep, records))
         return self
 
     def merge(self, other: Self) -> Self:

@@ -21,12 +21,11 @@ from crmcore.kpis._core import (
     Window,
     check_amount,
     check_aware,
-    divide,
     exact,
     one_currency,
     record_label,
 )
-from crmcore.money import check_currency
+from crmcore.money import check_currency, divide
 from crmcore.pipelines import Pipeline
 from crmcore.records import get_field
 

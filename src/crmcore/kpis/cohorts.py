@@ -25,8 +25,9 @@ import attrs
 
 from crmcore.calendar import Period, PeriodUnit, period_of, require_aware
 from crmcore.errors import DataError
-from crmcore.kpis._core import GroupKey, Kpi, Where, divide, html_table, run_kpi
+from crmcore.kpis._core import GroupKey, Kpi, Where, html_table, run_kpi
 from crmcore.kpis.revenue import CustomerFacts
+from crmcore.money import divide
 
 __all__ = ["CohortRetention", "CohortRow", "CohortTable", "cohort_retention"]
 

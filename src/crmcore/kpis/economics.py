@@ -34,15 +34,15 @@ from crmcore.kpis._core import (
     check_amount,
     check_aware,
     check_window,
-    divide,
     exact,
+    exact_context,
     fraction,
     grouped,
     one_currency,
     record_label,
     undefined,
 )
-from crmcore.money import Money, check_currency
+from crmcore.money import Money, check_currency, divide
 
 __all__ = [
     "MarketingSpend",
@@ -204,6 +204,7 @@ def _undefined_input(value: object) -> str | None:
     return None
 
 
+@exact_context
 def acquisition_cost(
     spend: KpiResult | Money,
     new_customers: KpiResult | int,
@@ -276,6 +277,7 @@ def acquisition_cost(
     )
 
 
+@exact_context
 def cac_payback(
     cac: KpiResult | Money, arpa: KpiResult | Money, *, margin: Decimal | int = 1
 ) -> KpiResult:
@@ -305,6 +307,7 @@ def cac_payback(
     return undefined("cac_payback", "months", reason, components={"margin": share})
 
 
+@exact_context
 def lifetime_value(
     arpa: KpiResult | Money,
     churn: KpiResult | Decimal,
@@ -362,6 +365,7 @@ def lifetime_value(
     )
 
 
+@exact_context
 def discounted_lifetime_value(
     margin_per_period: KpiResult | Money,
     retention: KpiResult | Decimal,
@@ -407,6 +411,7 @@ def discounted_lifetime_value(
     )
 
 
+@exact_context
 def ltv_to_cac(ltv: KpiResult | Money, cac: KpiResult | Money) -> KpiResult:
     """LTV / CAC as a multiple (3 is the usual benchmark).
 

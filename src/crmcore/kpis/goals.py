@@ -39,11 +39,11 @@ from crmcore.calendar import (
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
     KpiResult,
-    divide,
+    exact_context,
     fraction,
     html_table,
 )
-from crmcore.money import Money, to_decimal
+from crmcore.money import Money, divide, to_decimal
 from crmcore.validators import check_one_of
 
 __all__ = [
@@ -233,6 +233,7 @@ def _trend(points: Sequence[tuple[datetime, Decimal]], at: datetime) -> Decimal 
     return mean_y + slope * (Decimal((at - origin) // MICROSECOND) - mean_x)
 
 
+@exact_context
 def goal_status(
     goal: Goal, observations: Iterable[Any], *, as_of: datetime
 ) -> GoalStatus:
@@ -324,6 +325,7 @@ def _series_item(item: object) -> tuple[str, Decimal | None]:
     return "", None if item is None else _number(item, "series")
 
 
+@exact_context
 def wrong_direction(
     series: Iterable[Any],
     *,
@@ -423,6 +425,7 @@ class ReviewDue:
     last_reviewed: datetime | None
 
 
+@exact_context
 def reviews_due(
     reviews: Iterable[KpiReview],
     *,

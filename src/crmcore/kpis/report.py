@@ -65,7 +65,7 @@ from crmcore.kpis.revenue import (
     QuickRatio,
     RevenueChurn,
 )
-from crmcore.money import Money
+from crmcore.money import Money, exact_arithmetic
 from crmcore.pipelines import Pipeline
 from crmcore.records import FrozenMap
 
@@ -310,6 +310,19 @@ class HeadlineKpis:
     ) -> Self:
         """Count records of any of the four kinds; return ``self``."""
         fed = set(self._fed)
+        with exact_arithmetic():
+            self._count(fed, deals, leads, subscriptions, spend)
+        self._fed = frozenset(fed)
+        return self
+
+    def _count(
+        self,
+        fed: set[str],
+        deals: Iterable[Any] | None,
+        leads: Iterable[Any] | None,
+        subscriptions: Iterable[Any] | None,
+        spend: Iterable[Any] | None,
+    ) -> None:
         for kind, records, facts in (
             ("deals", deals, self._deals),
             ("leads", leads, self._leads),
@@ -319,8 +332,6 @@ class HeadlineKpis:
             if records is not None:
                 facts.update(records)
                 fed.add(kind)
-        self._fed = frozenset(fed)
-        return self
 
     def merge(self, other: Self) -> Self:
         """A new report accumulator holding both; neither input changes.
@@ -427,6 +438,10 @@ class HeadlineKpis:
 
     def result(self) -> KpiReport:
         """The report over everything counted so far."""
+        with exact_arithmetic():
+            return self._result()
+
+    def _result(self) -> KpiReport:
         fed = self._fed
         sections: dict[str, tuple[str, ...]] = {}
         results: dict[str, KpiResult] = {}

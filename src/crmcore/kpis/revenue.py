@@ -43,14 +43,13 @@ from crmcore.kpis._core import (
     check_aware,
     check_instant,
     check_window,
-    divide,
     one_currency,
     quotient,
     record_label,
     run_kpi,
     undefined,
 )
-from crmcore.money import Money, check_currency
+from crmcore.money import Money, check_currency, divide
 from crmcore.validators import check_one_of
 
 __all__ = [
