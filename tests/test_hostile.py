@@ -268,3 +268,12 @@ def test_a_callers_decimal_context_changes_no_figure():
 def test_a_whole_quotient_wider_than_28_digits_is_exact():
     assert average_deal_size([_won(amount=10**40)]).value == Money(10**40, "EUR")
     assert divide(10**40, 3) == Decimal("3333333333333333333333333333" + "0" * 12)
+
+
+@pytest.mark.parametrize("amount", [Decimal("1E+999999999"), Decimal("1E-999999999")])
+def test_an_amount_far_out_of_range_is_refused_in_the_hot_loop(amount):
+    # Summed exactly, 1E+999999999 + 1 has a billion digits: the loop's own
+    # context stops at the first rounding and the record is explained.
+    deals = [_won(amount=1), _won(amount=amount)]
+    with pytest.raises(DataError, match=r"amount \(dict record\): expected a number"):
+        average_deal_size(deals)

@@ -57,6 +57,23 @@ MAX_DIGITS: Final = 100
 """Numbers crmcore reads have at most this many digits before the decimal
 point and as many after it (amounts, values of rules, JSON numbers)."""
 _MAX_INT: Final = 10**MAX_DIGITS
+# The context of every calculator (exact_arithmetic): sums and products of
+# numbers in range need at most a few hundred digits, so any rounding, or
+# any number far out of range, is a signal that stops the calculation
+# (a hot loop then explains the record) instead of costing gigabytes.
+_SUMS: Final = decimal.Context(
+    prec=10 * MAX_DIGITS,
+    Emax=10 * MAX_DIGITS,
+    Emin=-10 * MAX_DIGITS,
+    traps=[
+        decimal.InvalidOperation,
+        decimal.DivisionByZero,
+        decimal.Overflow,
+        decimal.Underflow,
+        decimal.Subnormal,
+        decimal.Inexact,
+    ],
+)
 _RANGE: Final = (
     f"a number with at most {MAX_DIGITS} digits before and after the decimal point"
 )
@@ -128,8 +145,8 @@ def to_decimal(value: object, field: str = "amount") -> Decimal:
         result: Decimal = value  # type: ignore[assignment]
     elif cls is int or (isinstance(value, int) and cls is not bool):
         if not -_MAX_INT < value < _MAX_INT:  # type: ignore[operator]
-            raise DataError(field, value, f"an int of at most {MAX_DIGITS} digits")
-        result = Decimal(value)  # type: ignore[arg-type]
+            raise DataError(field, value, _RANGE)
+        return Decimal(value)  # type: ignore[arg-type] # an int in range is in range
     elif isinstance(value, str):
         if len(value) > 4 * MAX_DIGITS:  # longer than any number in range
             raise DataError(field, value, _RANGE)
@@ -173,7 +190,7 @@ def exact_arithmetic() -> contextlib.AbstractContextManager[decimal.Context]:
         ...         Decimal(1000) + Decimal("0.01")
         Decimal('1000.01')
     """
-    return decimal.localcontext(_EXACT)
+    return decimal.localcontext(_SUMS)
 
 
 def divide(numerator: Decimal | int, denominator: Decimal | int) -> Decimal:

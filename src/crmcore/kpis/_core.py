@@ -46,7 +46,7 @@ from crmcore.errors import (
     DataError,
     DataTypeError,
 )
-from crmcore.money import Money, divide, exact_arithmetic
+from crmcore.money import Money, check_range, divide, exact_arithmetic
 from crmcore.records import MISSING, FrozenMap, field_getter, get_field, parse_path
 from crmcore.validators import check_fraction
 
@@ -365,7 +365,7 @@ def check_amount(value: object, field: str, record: object) -> Decimal:
         raise DataTypeError(where, value, "a Decimal or int amount", hint=hint)
     if not Decimal(value).is_finite() or value < 0:
         raise DataError(where, value, "a finite, non-negative amount")
-    return Decimal(value)
+    return check_range(Decimal(value), where)
 
 
 # ---------------------------------------------------------------------------
