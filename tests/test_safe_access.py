@@ -193,13 +193,13 @@ def _reference(record, parts):
     value = record
     for part in parts:
         if isinstance(value, dict):
-            value = value.get(part, MISSING)
+            value = value.get(part, MISSING)  # a mapping's values as they are
         elif isinstance(value, types.SimpleNamespace):
             value = vars(value).get(part, MISSING)
+            if callable(value) or isinstance(value, types.ModuleType):
+                return MISSING  # an attribute that is not data
         else:
-            return MISSING
-        if callable(value) or isinstance(value, types.ModuleType):
-            return MISSING
+            return MISSING  # nothing is read through what is not data
     return value
 
 
@@ -247,6 +247,10 @@ def test_a_path_is_bounded():
         parse_path("a" * 1001)
 
 
-def test_a_nested_dict_value_that_is_not_data_reads_as_missing():
-    assert get_field({"a": {"b": print}}, "a.b") is MISSING
+def test_a_mapping_value_is_returned_but_never_stepped_through():
+    # A key's value is the caller's own data; nothing is read *through* it.
+    assert get_field({"a": {"b": print}}, "a.b") is print
+    assert get_field({"a": {"b": print}}, "a.b.c") is MISSING
     assert get_field({"a": {"b": "ok"}}, "a.b") == "ok"
+    # and no rule sees it as present
+    assert not compile_condition(field("a.b").exists()).bind(T)({"a": {"b": print}})

@@ -158,8 +158,9 @@ def classify(cls: type) -> int:
     """Decide (and remember) how field access reads records of type ``cls``.
 
     Callables (functions, methods, classes, any object with ``__call__``),
-    modules, frames, code and generators are ``UNSAFE``: never read, and a
-    field holding one reads as [`MISSING`][crmcore.records.MISSING].
+    modules, frames, code and generators are ``UNSAFE``: nothing is read
+    through one, and an attribute holding one reads as
+    [`MISSING`][crmcore.records.MISSING].
     """
     # ``__call__`` in the class's own namespaces: ``getattr(cls, "__call__")``
     # would find the metaclass's, which every class has.
@@ -208,6 +209,8 @@ def _step(obj: object, key: str) -> object:
                 value = obj[index]  # type: ignore[index]
             except (LookupError, TypeError, ValueError):
                 return MISSING
+    if mode == MAPPING:
+        return value
     found = MODES.get(type(value))
     if found is None:
         found = classify(type(value))
@@ -231,17 +234,16 @@ def field_getter(path: FieldPath) -> Callable[[object], object]:
         MISSING
     """
     parts = parse_path(path)
-    missing, modes, unsafe = MISSING, MODES, UNSAFE
+    # A mapping's values are returned as they are (the caller put them there);
+    # attributes that are not data read as MISSING, and nothing is read
+    # through a value that is not data (see ``classify``).
+    missing = MISSING
     if len(parts) == 1:
         (key,) = parts
 
         def get_one(record: object) -> object:
             if type(record) is dict:
-                value = record.get(key, missing)
-                found = modes.get(type(value))
-                if found is None:
-                    found = classify(type(value))
-                return missing if found == unsafe else value
+                return record.get(key, missing)
             return _step(record, key)
 
         return get_one
@@ -252,11 +254,7 @@ def field_getter(path: FieldPath) -> Callable[[object], object]:
             if type(record) is dict:
                 inner = record.get(first, missing)
                 if type(inner) is dict:
-                    value = inner.get(second, missing)
-                    found = modes.get(type(value))
-                    if found is None:
-                        found = classify(type(value))
-                    return missing if found == unsafe else value
+                    return inner.get(second, missing)
                 return _step(inner, second)
             return _step(_step(record, first), second)
 

@@ -173,14 +173,35 @@ def to_decimal(value: object, field: str = "amount") -> Decimal:
     return check_range(result, field)
 
 
-def exact_arithmetic() -> contextlib.AbstractContextManager[decimal.Context]:
-    """Crmcore's own decimal context, for a block: exact sums and products.
+class _ExactArithmetic(contextlib.ContextDecorator):
+    """A block (or, decorating, a function) in crmcore's decimal context.
+
+    Decimal contexts are per thread: each block, and each call of a decorated
+    function, enters a fresh ``localcontext`` of its own.
+    """
+
+    def __init__(self) -> None:
+        self._block = decimal.localcontext(_SUMS)
+
+    def _recreate_cm(self) -> _ExactArithmetic:
+        return _ExactArithmetic()  # one per call: safe across threads
+
+    def __enter__(self) -> decimal.Context:
+        return self._block.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._block.__exit__(*exc)  # type: ignore[arg-type]
+
+
+def exact_arithmetic() -> _ExactArithmetic:
+    """Crmcore's own decimal context, for a block or (as a decorator) a function.
 
     Every calculator runs its arithmetic inside it, so a caller's changed
     context (``getcontext().prec = 3``) never changes a figure: sums and
-    products of numbers in range are exact, and an invalid operation, a
-    division by zero or an overflow raise instead of giving NaN or Infinity.
-    Division keeps 28 significant digits in its own context.
+    products of numbers in range are exact, and a rounding, an invalid
+    operation, a division by zero or an overflow raise instead of giving a
+    rounded figure, NaN or Infinity. Division keeps 28 significant digits in
+    its own context ([`divide`][crmcore.money.divide]).
 
     Examples:
         >>> import decimal
@@ -189,8 +210,11 @@ def exact_arithmetic() -> contextlib.AbstractContextManager[decimal.Context]:
         ...     with exact_arithmetic():
         ...         Decimal(1000) + Decimal("0.01")
         Decimal('1000.01')
+        >>> @exact_arithmetic()
+        ... def total(amounts):
+        ...     return sum(amounts, Decimal(0))
     """
-    return decimal.localcontext(_SUMS)
+    return _ExactArithmetic()
 
 
 def divide(numerator: Decimal | int, denominator: Decimal | int) -> Decimal:

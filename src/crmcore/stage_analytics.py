@@ -59,7 +59,7 @@ from crmcore.calendar import (
     require_aware,
 )
 from crmcore.errors import DataError, DataTypeError, NaiveDatetimeError
-from crmcore.money import divide
+from crmcore.money import divide, exact_arithmetic
 from crmcore.pipelines import Pipeline
 from crmcore.records import field_getter
 
@@ -364,6 +364,7 @@ class StageAnalytics:
             calendar=self.calendar,
         )
 
+    @exact_arithmetic()
     def result(self) -> StageReport:
         """The report (independent of the order histories were added in)."""
         stats = []
@@ -402,17 +403,15 @@ class StageAnalytics:
                     next_stage_conversion=_ratio(self.advanced[key], self.reached[key]),
                 )
             )
-        # Every field in the key: histories may repeat an id, and the order
-        # must not depend on the order the histories came in.
+        # Longest first, then by every other field: histories may repeat an
+        # id, and the order must not depend on the order they came in.
         stuck = sorted(
-            self.stuck,
-            key=lambda s: (
-                -s.days_in_stage,
-                str(s.record_id),
-                s.stage,
-                s.entered_at,
-                s.rotting_days,
+            sorted(
+                self.stuck,
+                key=lambda s: (str(s.record_id), s.stage, s.entered_at, s.rotting_days),
             ),
+            key=lambda s: s.days_in_stage,
+            reverse=True,
         )
         return StageReport(
             as_of=self.as_of,

@@ -12,7 +12,6 @@ single-pass result.
 from __future__ import annotations
 
 import copy
-import functools
 import html
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -437,13 +436,7 @@ def exact_context(function: Callable[_P, _R]) -> Callable[_P, _R]:
     Every calculator's arithmetic runs inside it: the accumulators' ``update``
     and ``result`` and the compositions (CAC, LTV, velocity, goals).
     """
-
-    @functools.wraps(function)
-    def in_exact_context(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        with exact_arithmetic():
-            return function(*args, **kwargs)
-
-    return in_exact_context
+    return exact_arithmetic()(function)
 
 
 class Kpi:
