@@ -35,7 +35,7 @@ from crmcore.errors import (
     describe_value,
 )
 from crmcore.kpis import average_deal_size, by_period, win_rate
-from crmcore.money import Money, divide, to_decimal
+from crmcore.money import Money, check_range, divide, to_decimal
 from crmcore.serialization import MAX_JSON, from_json, structure
 
 # -- linear diagnosis -----------------------------------------------------------
@@ -277,3 +277,17 @@ def test_an_amount_far_out_of_range_is_refused_in_the_hot_loop(amount):
     deals = [_won(amount=1), _won(amount=amount)]
     with pytest.raises(DataError, match=r"amount \(dict record\): expected a number"):
         average_deal_size(deals)
+
+
+def test_money_inequality_in_rules():
+    rule = compile_condition(field("x") != Money(5, "EUR")).bind(None)
+    assert rule({"x": Money(6, "EUR")})
+    assert not rule({"x": Money(5, "EUR")})
+    assert not rule({})
+    assert not rule({"x": None})
+
+
+@pytest.mark.parametrize("number", [Decimal("NaN"), Decimal("Infinity")])
+def test_check_range_refuses_what_is_not_finite(number):
+    with pytest.raises(DataError, match="at most 100 digits"):
+        check_range(number)

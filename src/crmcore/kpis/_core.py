@@ -802,14 +802,13 @@ class Grouped:
         self._keys = _key_function(self._per, getattr(self._template, "anchors", ()))
 
     def _group(self, key: Any) -> Any:
-        acc = self._groups.get(key)
-        if acc is None:
-            template = self._template
-            if isinstance(key, Period) and hasattr(template, "for_period"):
-                acc = template.for_period(key)
-            else:
-                acc = template.empty()
-            self._groups[key] = acc
+        """A new, empty accumulator for a group seen for the first time."""
+        template = self._template
+        if isinstance(key, Period) and hasattr(template, "for_period"):
+            acc = template.for_period(key)
+        else:
+            acc = template.empty()
+        self._groups[key] = acc
         return acc
 
     def add(self, record: Any) -> None:
