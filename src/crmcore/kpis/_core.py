@@ -20,7 +20,6 @@ from typing import (
     Any,
     ClassVar,
     Final,
-    ParamSpec,
     Protocol,
     Self,
     TypeAlias,
@@ -426,19 +425,6 @@ def _compile_where(options: Mapping[str, Any]) -> Callable[[Any], bool] | None:
     return compile_condition(condition).bind(as_of)
 
 
-_R = TypeVar("_R")
-_P = ParamSpec("_P")
-
-
-def exact_context(function: Callable[_P, _R]) -> Callable[_P, _R]:
-    """``function`` run in crmcore's decimal context (the caller's never counts).
-
-    Every calculator's arithmetic runs inside it: the accumulators' ``update``
-    and ``result`` and the compositions (CAC, LTV, velocity, goals).
-    """
-    return exact_arithmetic()(function)
-
-
 class Kpi:
     """Base of the catalogue's accumulators: options, a filter and facts.
 
@@ -458,7 +444,7 @@ class Kpi:
         super().__init_subclass__(**kwargs)
         own = cls.__dict__.get("result")
         if own is not None:
-            setattr(cls, "result", exact_context(own))  # noqa: B010 - typed as defined
+            setattr(cls, "result", exact_arithmetic()(own))  # noqa: B010 - typed as defined
 
     def _setup(self, options: dict[str, Any], facts: Any) -> None:
         self._options = options

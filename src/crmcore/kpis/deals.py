@@ -31,7 +31,6 @@ from crmcore.kpis._core import (
     Window,
     check_instant,
     check_window,
-    exact_context,
     quotient,
     run_kpi,
     undefined,
@@ -46,7 +45,7 @@ from crmcore.kpis._deal_facts import (
     DealFacts,
     cycle_stats,
 )
-from crmcore.money import Money, divide
+from crmcore.money import Money, divide, exact_arithmetic
 from crmcore.pipelines import Pipeline
 from crmcore.validators import check_one_of
 
@@ -425,7 +424,7 @@ class WeightedPipeline(_DealKpi):
         )
 
 
-@exact_context
+@exact_arithmetic()
 def velocity_from(
     open_deals: KpiResult | int,
     deal_size: KpiResult,

@@ -35,14 +35,13 @@ from crmcore.kpis._core import (
     check_aware,
     check_window,
     exact,
-    exact_context,
     fraction,
     grouped,
     one_currency,
     record_label,
     undefined,
 )
-from crmcore.money import Money, check_currency, divide
+from crmcore.money import Money, check_currency, divide, exact_arithmetic
 
 __all__ = [
     "MarketingSpend",
@@ -204,7 +203,7 @@ def _undefined_input(value: object) -> str | None:
     return None
 
 
-@exact_context
+@exact_arithmetic()
 def acquisition_cost(
     spend: KpiResult | Money,
     new_customers: KpiResult | int,
@@ -277,7 +276,7 @@ def acquisition_cost(
     )
 
 
-@exact_context
+@exact_arithmetic()
 def cac_payback(
     cac: KpiResult | Money, arpa: KpiResult | Money, *, margin: Decimal | int = 1
 ) -> KpiResult:
@@ -307,7 +306,7 @@ def cac_payback(
     return undefined("cac_payback", "months", reason, components={"margin": share})
 
 
-@exact_context
+@exact_arithmetic()
 def lifetime_value(
     arpa: KpiResult | Money,
     churn: KpiResult | Decimal,
@@ -365,7 +364,7 @@ def lifetime_value(
     )
 
 
-@exact_context
+@exact_arithmetic()
 def discounted_lifetime_value(
     margin_per_period: KpiResult | Money,
     retention: KpiResult | Decimal,
@@ -411,7 +410,7 @@ def discounted_lifetime_value(
     )
 
 
-@exact_context
+@exact_arithmetic()
 def ltv_to_cac(ltv: KpiResult | Money, cac: KpiResult | Money) -> KpiResult:
     """LTV / CAC as a multiple (3 is the usual benchmark).
 

@@ -39,11 +39,10 @@ from crmcore.calendar import (
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
     KpiResult,
-    exact_context,
     fraction,
     html_table,
 )
-from crmcore.money import Money, divide, to_decimal
+from crmcore.money import Money, divide, exact_arithmetic, to_decimal
 from crmcore.validators import check_one_of
 
 __all__ = [
@@ -233,7 +232,7 @@ def _trend(points: Sequence[tuple[datetime, Decimal]], at: datetime) -> Decimal 
     return mean_y + slope * (Decimal((at - origin) // MICROSECOND) - mean_x)
 
 
-@exact_context
+@exact_arithmetic()
 def goal_status(
     goal: Goal, observations: Iterable[Any], *, as_of: datetime
 ) -> GoalStatus:
@@ -325,7 +324,7 @@ def _series_item(item: object) -> tuple[str, Decimal | None]:
     return "", None if item is None else _number(item, "series")
 
 
-@exact_context
+@exact_arithmetic()
 def wrong_direction(
     series: Iterable[Any],
     *,
@@ -425,7 +424,7 @@ class ReviewDue:
     last_reviewed: datetime | None
 
 
-@exact_context
+@exact_arithmetic()
 def reviews_due(
     reviews: Iterable[KpiReview],
     *,

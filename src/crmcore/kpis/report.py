@@ -300,6 +300,7 @@ class HeadlineKpis:
         """The options this report was built with (``window`` included)."""
         return FrozenMap(self._options)
 
+    @exact_arithmetic()
     def update(
         self,
         *,
@@ -310,19 +311,6 @@ class HeadlineKpis:
     ) -> Self:
         """Count records of any of the four kinds; return ``self``."""
         fed = set(self._fed)
-        with exact_arithmetic():
-            self._count(fed, deals, leads, subscriptions, spend)
-        self._fed = frozenset(fed)
-        return self
-
-    def _count(
-        self,
-        fed: set[str],
-        deals: Iterable[Any] | None,
-        leads: Iterable[Any] | None,
-        subscriptions: Iterable[Any] | None,
-        spend: Iterable[Any] | None,
-    ) -> None:
         for kind, records, facts in (
             ("deals", deals, self._deals),
             ("leads", leads, self._leads),
@@ -332,6 +320,8 @@ class HeadlineKpis:
             if records is not None:
                 facts.update(records)
                 fed.add(kind)
+        self._fed = frozenset(fed)
+        return self
 
     def merge(self, other: Self) -> Self:
         """A new report accumulator holding both; neither input changes.
@@ -436,12 +426,9 @@ class HeadlineKpis:
         results["ltv_to_cac"] = ltv_to_cac(results["ltv"], results["cac"])
         return results
 
+    @exact_arithmetic()
     def result(self) -> KpiReport:
         """The report over everything counted so far."""
-        with exact_arithmetic():
-            return self._result()
-
-    def _result(self) -> KpiReport:
         fed = self._fed
         sections: dict[str, tuple[str, ...]] = {}
         results: dict[str, KpiResult] = {}
