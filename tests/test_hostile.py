@@ -36,6 +36,8 @@ from crmcore.errors import (
 )
 from crmcore.kpis import average_deal_size, by_period, win_rate
 from crmcore.money import Money, check_range, divide, to_decimal
+from crmcore.rfm import btyd_summary, rfm_scores
+from crmcore.segments import IcpCriterion, IcpModel, Segment, SegmentCounter
 from crmcore.serialization import MAX_JSON, from_json, structure
 
 # -- linear diagnosis -----------------------------------------------------------
@@ -289,5 +291,76 @@ def test_money_inequality_in_rules():
 
 @pytest.mark.parametrize("number", [Decimal("NaN"), Decimal("Infinity")])
 def test_check_range_refuses_what_is_not_finite(number):
-    with pytest.raises(DataError, match="at most 100 digits"):
+    with pytest.raises(DataError, match="expected a finite number"):
         check_range(number)
+
+
+# -- RFM and BTYD read money like every calculator ------------------------------
+def _purchases(*amounts: object) -> list[dict[str, object]]:
+    return [
+        {"customer_id": "c1", "at": datetime(2024, 1, day, tzinfo=UTC), "amount": a}
+        for day, a in enumerate(amounts, start=1)
+    ]
+
+
+_NOT_AN_AMOUNT = [
+    (Decimal("NaN"), "a finite number"),
+    (Decimal("Infinity"), "a finite number"),
+    (Decimal("-Infinity"), "a finite number"),
+    (Decimal("1E+999999999"), "a number with at most 100 digits"),
+    (Decimal("-5"), "a non-negative amount"),
+    (-5, "a non-negative amount"),
+    ("-0.01", "a non-negative amount"),
+    (Money(-5, "EUR"), "a non-negative amount"),
+]
+
+
+@pytest.mark.parametrize(("amount", "expected"), _NOT_AN_AMOUNT)
+def test_btyd_summary_refuses_nan_infinity_and_negative_amounts(amount, expected):
+    end = datetime(2024, 2, 1, tzinfo=UTC)
+    with pytest.raises(DataError, match=rf"^amount: expected {expected}"):
+        btyd_summary(_purchases(10, amount), observation_end=end, amount="amount")
+
+
+@pytest.mark.parametrize(("amount", "expected"), _NOT_AN_AMOUNT)
+def test_rfm_scores_refuses_nan_infinity_and_negative_amounts(amount, expected):
+    as_of = datetime(2024, 2, 1, tzinfo=UTC)
+    with pytest.raises(DataError, match=rf"^amount: expected {expected}"):
+        rfm_scores(_purchases(10, amount), as_of=as_of)
+
+
+def test_rfm_and_btyd_figures_ignore_the_callers_context():
+    end = datetime(2024, 2, 1, tzinfo=UTC)
+    purchases = _purchases(1000, 1, 1)
+    with decimal.localcontext() as caller:
+        caller.prec = 3
+        row = btyd_summary(purchases, observation_end=end, amount="amount")["c1"]
+        # Repeat purchases on days 2 and 3, 1 each: mean 1; in units of 7 days
+        # T = (31 - 0) / 7, kept to 28 digits (3 digits would give 4.43).
+        assert row.monetary_value == Decimal(1)
+        weekly = btyd_summary(purchases, observation_end=end, multiplier=7)["c1"]
+        assert weekly.T == Decimal("4.428571428571428571428571429")
+        score = rfm_scores(purchases, as_of=end)["c1"]
+        assert score.monetary == Decimal(1002)  # 1,000 + 1 + 1, not 1.00E+3
+
+
+def test_icp_scores_and_overlap_ignore_the_callers_context():
+    profile = IcpModel(
+        "fit",
+        criteria=(
+            IcpCriterion("a", field("a") == 1, weight=Decimal("1234.5")),
+            IcpCriterion("b", field("b") == 1, weight=Decimal("0.5")),
+        )
+    )
+    record = {"a": 1, "b": 0}
+    with decimal.localcontext() as caller:
+        caller.prec = 3
+        # 100 × 1234.5 / 1235 = 99.9595..., half-even to cents: 99.96.
+        assert profile.score(record).score == Decimal("99.96")
+        assert profile.scorer()(record) == Decimal("99.96")
+        assert profile.score(record).contributions[1].points == Decimal("0.00")
+        counter = SegmentCounter.of(
+            [Segment("one", field("x") == 1), Segment("all", field("x") > 0)]
+        )
+        overlap = counter.update([{"x": 1}, {"x": 2}, {"x": 3}]).result()
+        assert overlap.jaccard("one", "all") == Decimal("0." + "3" * 28)

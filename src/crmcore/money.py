@@ -49,6 +49,7 @@ __all__ = [
     "check_range",
     "divide",
     "exact_arithmetic",
+    "round_to",
     "sum_money",
     "to_decimal",
 ]
@@ -94,6 +95,11 @@ _DIVISION: Final = decimal.Context(
     traps=[decimal.InvalidOperation, decimal.DivisionByZero],
 )
 _ONE: Final = Decimal(1)
+_ROUNDING: Final = decimal.Context(
+    prec=decimal.MAX_PREC,
+    rounding=ROUND_HALF_EVEN,
+    traps=[decimal.InvalidOperation],
+)
 
 _TWO = dict.fromkeys(
     "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV "
@@ -245,6 +251,21 @@ def divide(numerator: Decimal | int, denominator: Decimal | int) -> Decimal:
     return quotient
 
 
+def round_to(number: Decimal, places: int) -> Decimal:
+    """``number`` rounded half-even to ``places`` digits after the point.
+
+    The one rounding of crmcore's figures (scores, percentages), in its own
+    context: the caller's precision never changes it.
+
+    Examples:
+        >>> round_to(Decimal("66.665"), 2)
+        Decimal('66.66')
+        >>> round_to(Decimal("2.5"), 0)
+        Decimal('2')
+    """
+    return number.quantize(Decimal((0, (1,), -places)), context=_ROUNDING)
+
+
 def check_range(number: Decimal, field: str = "amount") -> Decimal:
     """``number`` if it has at most ``MAX_DIGITS`` digits on each side of the point.
 
@@ -260,10 +281,11 @@ def check_range(number: Decimal, field: str = "amount") -> Decimal:
         ...
         crmcore.errors.DataError: amount: expected a number with at most 100 digits before and after the decimal point, got Decimal('1E+999999999') (Decimal)
     """  # noqa: E501
-    if number.is_finite():
-        exponent = number.as_tuple().exponent
-        if number.adjusted() < MAX_DIGITS and exponent >= -MAX_DIGITS:  # type: ignore[operator]
-            return number
+    if not number.is_finite():
+        raise DataError(field, number, "a finite number")
+    exponent = number.as_tuple().exponent
+    if number.adjusted() < MAX_DIGITS and exponent >= -MAX_DIGITS:  # type: ignore[operator]
+        return number
     raise DataError(field, number, _RANGE)
 
 

@@ -62,7 +62,7 @@ from crmcore.errors import (
     DataError,
     NaiveDatetimeError,
 )
-from crmcore.money import Money, to_decimal
+from crmcore.money import Money, check_range, divide, exact_arithmetic, to_decimal
 from crmcore.records import MISSING, FieldPath, field_getter
 from crmcore.segments import Tier, Tiering
 
@@ -178,16 +178,24 @@ class _Amounts:
         assert self.get is not None
         value = self.get(record)
         if type(value) is Decimal:
-            return value
-        if isinstance(value, Money):
+            amount = check_range(value, self.label)
+        elif isinstance(value, Money):
             if self.currency is None:
                 self.currency = value.currency
             elif value.currency != self.currency:
                 raise CurrencyMismatchError(self.label, self.currency, value.currency)
-            return value.amount
-        if value is MISSING or value is None:
+            amount = value.amount
+        elif value is MISSING or value is None:
             raise DataError(self.label, value, "an amount on every transaction")
-        return to_decimal(value, self.label)
+        else:
+            amount = to_decimal(value, self.label)
+        if amount < 0:
+            raise DataError(
+                self.label,
+                value,
+                "a non-negative amount (net refunds against their purchase first)",
+            )
+        return amount
 
 
 def _collect(
@@ -256,19 +264,20 @@ def _summary_row(
     monetary: Decimal | None = None
     if with_amounts:
         monetary = (
-            sum((periods[p] for p in counted), _ZERO) / frequency
+            divide(sum((periods[p] for p in counted), _ZERO), frequency)
             if frequency
             else _ZERO
         )
     return CustomerSummary(
         customer=key,
         frequency=frequency,
-        recency=Decimal(last - first) / scale,
-        T=Decimal(end_index - first) / scale,
+        recency=divide(last - first, scale),
+        T=divide(end_index - first, scale),
         monetary_value=monetary,
     )
 
 
+@exact_arithmetic()
 def btyd_summary(
     transactions: Iterable[Any],
     *,
@@ -346,6 +355,7 @@ def btyd_summary(
     }
 
 
+@exact_arithmetic()
 def calibration_holdout(
     transactions: Iterable[Any],
     *,
@@ -406,7 +416,7 @@ def calibration_holdout(
             "<no purchase in the calibration window>",
             f"at least one purchase at or before {calibration_end.isoformat()}",
         )
-    duration = Decimal(end_index - cal_index) / scale
+    duration = divide(end_index - cal_index, scale)
     result = {}
     for key, periods in calibration.items():
         row = _summary_row(
@@ -420,7 +430,9 @@ def calibration_holdout(
         later = holdout.get(key, {})
         monetary: Decimal | None = None
         if amount is not None:
-            monetary = sum(later.values(), _ZERO) / len(later) if later else _ZERO
+            monetary = (
+                divide(sum(later.values(), _ZERO), len(later)) if later else _ZERO
+            )
         result[key] = CalibrationHoldout(
             customer=key,
             frequency_cal=row.frequency,
@@ -486,6 +498,7 @@ def _scores(values: dict[object, int | Decimal], bins: int) -> dict[object, int]
     return {key: by_value[value] for key, value in values.items()}
 
 
+@exact_arithmetic()
 def rfm_scores(
     transactions: Iterable[Any],
     *,

@@ -47,7 +47,7 @@ from crmcore.conditions import (
     field,
 )
 from crmcore.errors import DataError, DataTypeError
-from crmcore.money import to_decimal
+from crmcore.money import divide, exact_arithmetic, round_to, to_decimal
 
 __all__ = [
     "IcpContribution",
@@ -277,7 +277,7 @@ class SegmentOverlap:
         """|A ∩ B| / |A ∪ B|, or ``None`` when both are empty (undefined)."""
         both = self.overlap(first, second)
         union = self.count(first) + self.count(second) - both
-        return None if union == 0 else Decimal(both) / Decimal(union)
+        return None if union == 0 else divide(both, union)
 
     def _index(self, name: str) -> int:
         try:
@@ -496,7 +496,6 @@ def _disqualifiers(values: Iterable[Segment]) -> tuple[Segment, ...]:
 
 
 _HUNDRED: Final = Decimal(100)
-_CENT: Final = Decimal("0.01")
 
 
 @attrs.frozen(cache_hash=True)
@@ -535,7 +534,8 @@ class IcpModel:
 
     def scorer(self, *, as_of: datetime | None = None) -> Any:
         """A compiled ``record -> score`` function (Decimal 0-100) for many records."""
-        total = sum((c.weight for c in self.criteria), Decimal(0))
+        with exact_arithmetic():
+            total = sum((c.weight for c in self.criteria), Decimal(0))
         weighted = [
             (compile_condition(c.condition).bind(as_of), c.weight)
             for c in self.criteria
@@ -544,13 +544,14 @@ class IcpModel:
             compile_condition(d.condition).bind(as_of) for d in self.disqualifiers
         ]
 
+        @exact_arithmetic()
         def score(record: object) -> Decimal:
             if any(block(record) for block in blockers):
                 return Decimal("0.00")
             matched = sum(
                 (w for predicate, w in weighted if predicate(record)), Decimal(0)
             )
-            return (matched * _HUNDRED / total).quantize(_CENT)
+            return round_to(divide(matched * _HUNDRED, total), 2)
 
         return score
 
@@ -561,6 +562,7 @@ class IcpModel:
                 return tier.name
         return None
 
+    @exact_arithmetic()
     def score(self, record: object, *, as_of: datetime | None = None) -> IcpFit:
         """The fit of one record, with every criterion's contribution."""
         total = sum((c.weight for c in self.criteria), Decimal(0))
@@ -576,7 +578,7 @@ class IcpModel:
                 record, as_of=as_of
             )
             points = (
-                (criterion.weight * _HUNDRED / total).quantize(_CENT)
+                round_to(divide(criterion.weight * _HUNDRED, total), 2)
                 if matched and not blocked
                 else Decimal("0.00")
             )
@@ -587,7 +589,7 @@ class IcpModel:
             )
         if blocked:
             return IcpFit(Decimal("0.00"), None, tuple(contributions), blocked)
-        score = (matched_weight * _HUNDRED / total).quantize(_CENT)
+        score = round_to(divide(matched_weight * _HUNDRED, total), 2)
         return IcpFit(score, self.tier_for(score), tuple(contributions))
 
 
