@@ -338,8 +338,8 @@ def test_rfm_and_btyd_figures_ignore_the_callers_context():
         # Repeat purchases on days 2 and 3, 1 each: mean 1; in units of 7 days
         # T = (31 - 0) / 7, kept to 28 digits (3 digits would give 4.43).
         assert row.monetary_value == Decimal(1)
-        weekly = btyd_summary(purchases, observation_end=end, multiplier=7)["c1"]
-        assert weekly.T == Decimal("4.428571428571428571428571429")
+        weeks = btyd_summary(purchases, observation_end=end, multiplier=7)["c1"].T
+        assert weeks == Decimal("4.428571428571428571428571429")
         score = rfm_scores(purchases, as_of=end)["c1"]
         assert score.monetary == Decimal(1002)  # 1,000 + 1 + 1, not 1.00E+3
 
@@ -350,7 +350,7 @@ def test_icp_scores_and_overlap_ignore_the_callers_context():
         criteria=(
             IcpCriterion("a", field("a") == 1, weight=Decimal("1234.5")),
             IcpCriterion("b", field("b") == 1, weight=Decimal("0.5")),
-        )
+        ),
     )
     record = {"a": 1, "b": 0}
     with decimal.localcontext() as caller:

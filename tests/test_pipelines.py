@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import pickle
 from datetime import UTC, datetime, timedelta
@@ -33,7 +34,7 @@ from crmcore.pipelines import (
     what_next,
 )
 from crmcore.records import MISSING, Activity, Opportunity, StageChange
-from crmcore.serialization import structure, unstructure
+from crmcore.serialization import structure, to_json, unstructure
 
 AS_OF = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -618,7 +619,7 @@ def test_policies_that_allow():
     )
     assert decide(b2b(graph), ready(), "proposal").allowed
     assert decide(
-        b2b(), {"id": "new"}, "discovery"
+        b2b(), {"id": "new", "stage": None}, "discovery"
     ).allowed  # a record with no stage yet
 
 
@@ -679,7 +680,7 @@ def test_unknown_stages_and_naive_times_are_errors():
 # -- advance ---------------------------------------------------------------------------------------------
 def test_advance_returns_a_new_record_and_the_event():
     deal = ready()
-    moved, event = advance(
+    move = advance(
         b2b(),
         deal,
         "proposal",
@@ -688,31 +689,28 @@ def test_advance_returns_a_new_record_and_the_event():
         entered_at=days_ago(3),
         activities=[MEETING],
     )
-    assert moved == {**deal, "stage": "proposal"} and deal["stage"] == "discovery"
-    assert event == StageChange("d1", "discovery", "proposal", AS_OF, by="rep-7")
+    assert move.record == {**deal, "stage": "proposal"} and deal["stage"] == "discovery"
+    assert move.change == StageChange("d1", "discovery", "proposal", AS_OF, by="rep-7")
+    assert dict(move.updates) == {"stage": "proposal"}
+    assert move.decision.allowed and move.decision.from_stage == "discovery"
 
 
 def test_advance_closes_and_reopens_opportunities():
     pipeline = b2b(TransitionPolicy(allow_reopen=True, lost_reasons=("price",)))
     deal = Opportunity("o1", "a1", "5000", "EUR", days_ago(40), "negotiation")
-    won, _ = advance(pipeline, deal, "won", as_of=AS_OF, approvals=[APPROVAL])
+    won = advance(pipeline, deal, "won", as_of=AS_OF, approvals=[APPROVAL]).record
     assert (won.stage, won.outcome, won.closed_at, won.lost_reason) == (
         "won",
         "won",
         AS_OF,
         None,
     )
-    lost, _ = advance(pipeline, deal, "lost", as_of=AS_OF, lost_reason="price")
+    lost = advance(pipeline, deal, "lost", as_of=AS_OF, lost_reason="price").record
     assert (lost.outcome, lost.lost_reason) == ("lost", "price")
-    reopened, event = advance(
-        pipeline, lost, "proposal", as_of=AS_OF + timedelta(days=1)
-    )
-    assert (reopened.outcome, reopened.closed_at, reopened.lost_reason) == (
-        "open",
-        None,
-        None,
-    )
-    assert event.from_stage == "lost"
+    reopen = advance(pipeline, lost, "proposal", as_of=AS_OF + timedelta(days=1))
+    assert (reopen.record.outcome, reopen.record.closed_at) == ("open", None)
+    assert reopen.record.lost_reason is None
+    assert reopen.change.from_stage == "lost"
 
 
 def test_advance_refuses_with_the_decision():
@@ -733,15 +731,144 @@ def test_advance_refuses_with_the_decision():
     assert copy.decision == decision
 
 
-def test_advance_needs_a_copyable_record():
-    class Plain:
-        id = "d1"
-        stage = "proposal"
+@dataclasses.dataclass(frozen=True)
+class DataclassDeal:
+    id: str
+    stage: str
+    amount: int
+    outcome: str = "open"
+    closed_at: datetime | None = None
 
-    with pytest.raises(
-        DataTypeError, match="record: expected a dict or an attrs instance"
-    ):
-        advance(b2b(), Plain(), "discovery", as_of=AS_OF)
+
+class OrmDeal:
+    """The shape of an ORM model: plain attributes, not copyable by crmcore."""
+
+    stage: str | None
+    lost_reason: str | None
+
+    def __init__(self, **columns: Any) -> None:
+        self.__dict__.update(columns)
+
+
+def test_advance_works_on_dataclasses():
+    deal = DataclassDeal("d1", "negotiation", 5000)
+    move = advance(b2b(), deal, "won", as_of=AS_OF, approvals=[APPROVAL])
+    assert move.record == DataclassDeal("d1", "won", 5000, "won", AS_OF)
+    assert deal.stage == "negotiation"
+    assert dict(move.updates) == {"stage": "won", "outcome": "won", "closed_at": AS_OF}
+
+
+def test_advance_on_an_orm_object_returns_the_updates_to_write():
+    deal = OrmDeal(id=7, stage="negotiation", outcome="open", closed_at=None)
+    deal.lost_reason = None
+    move = advance(b2b(), deal, "lost", as_of=AS_OF, lost_reason="price", by="rep")
+    assert move.record is None  # crmcore never mutates; the app writes these
+    assert dict(move.updates) == {
+        "stage": "lost",
+        "outcome": "lost",
+        "closed_at": AS_OF,
+        "lost_reason": "price",
+    }
+    assert move.change == StageChange("7", "negotiation", "lost", AS_OF, by="rep")
+    assert deal.stage == "negotiation"
+
+
+@pytest.mark.parametrize("deal", [{"stage": "discovery"}, {"id": None, "stage": "x"}])
+def test_advance_needs_an_id_for_its_stage_change(deal):
+    # It used to emit StageChange(record_id='MISSING').
+    with pytest.raises(DataError, match=r"^id: expected the record's id"):
+        advance(b2b(), deal, "lost", as_of=AS_OF, lost_reason="price")
+
+
+def test_a_decision_and_a_move_are_plain_json():
+    deal = {"id": "d1", "stage": "discovery", "budget": None}  # no decision maker
+    refused = decide(b2b(), deal, "proposal", activities=[])
+    data = json.loads(to_json(refused))
+    assert data["allowed"] is False
+    unmet = [(u["field"], u["actual"]) for u in data["unmet"]]
+    # MISSING (no decision_maker key) is null, like the budget's None.
+    assert unmet == [("budget", None), ("decision_maker", None), (None, 0)]
+    move = advance(
+        b2b(),
+        OrmDeal(id="d1", stage="negotiation"),
+        "won",
+        as_of=AS_OF,
+        approvals=[APPROVAL],
+    )
+    data = json.loads(to_json(move))
+    assert data["updates"] == {"stage": "won"} and data["record"] is None
+    assert data["change"]["at"] == "2026-03-01T12:00:00+00:00"
+
+
+# -- failing closed ------------------------------------------------------------
+@pytest.mark.parametrize(
+    "deal",
+    [
+        {"id": "d1", "Stage": "negotiation"},  # a typo
+        {"id": "d1", "deal_stage": "negotiation"},  # another column name
+        OrmDeal(id="d1", status="negotiation"),
+    ],
+)
+def test_a_record_without_a_readable_stage_is_an_error_naming_the_field(deal):
+    # These used to move straight to won with no exit criterion checked.
+    expected = r"^stage: expected the record's current stage \(Pipeline.stage_field"
+    with pytest.raises(DataError, match=expected):
+        evaluate(b2b(), deal, "won", as_of=AS_OF)
+    with pytest.raises(DataError, match=expected):
+        advance(b2b(), deal, "won", as_of=AS_OF)
+    with pytest.raises(DataError, match=expected):
+        what_next(b2b(), deal, as_of=AS_OF)
+
+
+def test_an_unknown_current_stage_names_the_stage_field():
+    pipeline = attrs.evolve(b2b(), stage_field="deal_stage")
+    with pytest.raises(DataError, match=r"^deal_stage: expected one of discovery"):
+        evaluate(pipeline, {"deal_stage": "nope"}, "won", as_of=AS_OF)
+
+
+def test_a_record_with_no_stage_cannot_be_closed_on_entry():
+    decision = decide(b2b(), {"id": "n", "stage": None}, "won")
+    assert not decision.allowed
+    assert decision.violations == (
+        "a record with no stage enters the pipeline at an open stage; "
+        "it cannot be closed as 'won'",
+    )
+    with pytest.raises(DataError, match="current stage"):
+        what_next(b2b(), {"id": "n", "stage": None}, as_of=AS_OF)
+
+
+def test_entering_later_clears_every_earlier_open_stage():
+    # Entering at negotiation: discovery's fields and meeting and proposal's
+    # amount are all required, as if the deal had walked through them.
+    newcomer = {"id": "d1", "stage": None, "amount": 10}
+    decision = decide(b2b(), newcomer, "negotiation", activities=[])
+    assert [(u.stage, u.criterion) for u in decision.unmet] == [
+        ("discovery", "required_fields"),
+        ("discovery", "required_fields"),
+        ("discovery", "required_activity"),
+        ("proposal", "must_hold"),
+    ]
+    assert decide(b2b(), {**ready(), "stage": None}, "negotiation").allowed
+
+
+EDGES = (
+    Transition("discovery", "proposal"),
+    Transition("proposal", "negotiation"),
+    Transition("negotiation", "won"),
+    Transition("negotiation", "lost"),
+)
+
+
+@pytest.mark.parametrize("mode", ["no_skip", "graph"])
+def test_entering_without_skipping_starts_at_the_first_open_stage(mode):
+    edges = EDGES if mode == "graph" else ()
+    pipeline = b2b(TransitionPolicy(mode, lost_reasons=("x",), transitions=edges))
+    newcomer = {**ready(), "stage": None}
+    assert decide(pipeline, newcomer, "discovery").allowed
+    decision = decide(pipeline, newcomer, "proposal")
+    assert decision.violations == (
+        "a record with no stage enters the pipeline at 'discovery'",
+    )
 
 
 # -- extension ------------------------------------------------------------------------------------------------
@@ -853,8 +980,9 @@ def test_advance_succeeds_exactly_when_evaluate_allows(
             advance(pipeline, deal, target, as_of=AS_OF, **kwargs)
         assert caught.value.decision == decision
     else:
-        moved, event = advance(pipeline, deal, target, as_of=AS_OF, **kwargs)
-        assert moved["stage"] == target and event.to_stage == target
+        move = advance(pipeline, deal, target, as_of=AS_OF, **kwargs)
+        assert move.record["stage"] == target and move.change.to_stage == target
+        assert move.updates["stage"] == target
     assert decision.allowed == (not decision.unmet and not decision.violations)
 
 

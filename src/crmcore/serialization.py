@@ -57,8 +57,9 @@ from crmcore.errors import (
     UnknownKindError,
     describe_value,
 )
+from crmcore.kpis import GroupedResult
 from crmcore.money import MAX_DIGITS, to_decimal
-from crmcore.records import FrozenMap
+from crmcore.records import FrozenMap, Missing
 from crmcore.registry import Registry, registries, registry_of, unstructure_kind
 
 __all__ = [
@@ -338,8 +339,27 @@ def make_converter() -> cattrs.Converter:
         lambda t: t == Mapping[str, Any], lambda value, _t: FrozenMap.of(value)
     )
     conv.register_unstructure_hook(PeriodUnit, _unstructure_unit)
+    # MISSING (a field the record does not have) is null in JSON.
+    conv.register_unstructure_hook(Missing, lambda _missing: None)
+    # Fields typed ``object`` (an explanation's actual value, a criterion's
+    # actual) unstructure by the value's own type, like ``Any``.
+    conv.register_unstructure_hook_func(
+        lambda t: t is object,
+        lambda value: value if type(value) is object else conv.unstructure(value),
+    )
     conv.register_unstructure_hook(
         FrozenMap, lambda m: {k: conv.unstructure(v) for k, v in m.items()}
+    )
+    # Group keys may be periods, intervals or None: a list of pairs (in key
+    # order) is the JSON shape every key fits.
+    conv.register_unstructure_hook(
+        GroupedResult,
+        lambda grouped: {
+            "groups": [
+                {"group": conv.unstructure(key), "result": conv.unstructure(result)}
+                for key, result in grouped.items()
+            ]
+        },
     )
     conv.register_structure_hook_factory(attrs.has, _attrs_structure_factory(conv))
     # Every family of kinds (conditions, exit criteria, and those of later

@@ -11,8 +11,14 @@ criteria**: what must be true before a deal may leave it. A
 stage now?" with a [`StageDecision`][crmcore.pipelines.StageDecision] that
 lists **every** unmet criterion (field, expected, actual, message), the fields
 a user interface should ask for, and any policy violation, instead of a bare
-refusal. [`advance`][crmcore.pipelines.advance] performs the move on a copy of
-the record and returns the [`StageChange`][crmcore.records.StageChange] event.
+refusal. [`advance`][crmcore.pipelines.advance] performs the move: a
+[`StageMove`][crmcore.pipelines.StageMove] with the fields to write, the
+[`StageChange`][crmcore.records.StageChange] event and a copy of the record
+(dicts, attrs instances and dataclasses; ORM objects take the fields).
+
+A record whose stage field cannot be read fails closed (an error naming the
+field); a stage of ``None`` is a record entering the pipeline, which clears
+the exit criteria of every open stage listed before the one it enters.
 
 Which criteria apply to a move:
 
@@ -59,6 +65,7 @@ from crmcore.pipelines.criteria import (
 )
 from crmcore.pipelines.decisions import (
     StageDecision,
+    StageMove,
     StageMoveError,
     advance,
     evaluate,
@@ -89,6 +96,7 @@ __all__ = [
     "StageDecision",
     "StageDefinition",
     "StageKind",
+    "StageMove",
     "StageMoveError",
     "Transition",
     "TransitionPolicy",

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import (
-    TYPE_CHECKING,
-    Any,
-)
+from typing import Any
 
 import attrs
 
@@ -20,16 +18,7 @@ from crmcore.conditions import (
 from crmcore.errors import (
     CrmcoreError,
     DataError,
-    DataTypeError,
 )
-from crmcore.records import (
-    MISSING,
-    StageChange,
-    field_getter,
-)
-
-if TYPE_CHECKING:
-    pass
 from crmcore.pipelines.criteria import (
     Approval,
     StageContext,
@@ -38,6 +27,12 @@ from crmcore.pipelines.criteria import (
 from crmcore.pipelines.definitions import (
     Pipeline,
     StageDefinition,
+)
+from crmcore.records import (
+    MISSING,
+    FrozenMap,
+    StageChange,
+    field_getter,
 )
 
 
@@ -86,6 +81,35 @@ class StageMoveError(CrmcoreError, ValueError):
         return (StageMoveError, (self.decision,))
 
 
+def _current_stage(
+    pipeline: Pipeline, record: object, *, entering: bool
+) -> StageDefinition | None:
+    """The record's current stage; ``None`` only for a record entering the pipeline.
+
+    A record whose stage field cannot be read (a typo, another column name)
+    fails closed: it is an error naming the field, never a record "without a
+    stage" that may move anywhere.
+    """
+    field_name = pipeline.stage_field
+    key = field_getter(field_name)(record)
+    if key is None and entering:
+        return None
+    if key is MISSING or key is None:
+        raise DataError(
+            field_name,
+            key,
+            "the record's current stage "
+            f"(Pipeline.stage_field is {field_name!r}: does this record name it "
+            "differently?)",
+        )
+    for stage in pipeline.stages:
+        if stage.key == key:
+            return stage
+    raise DataError(
+        field_name, key, f"one of {', '.join(s.key for s in pipeline.stages)}"
+    )
+
+
 def _entered_at(
     record_id: object, stage: str | None, history: Iterable[Any]
 ) -> datetime | None:
@@ -104,8 +128,10 @@ def _policy_violations(
     pipeline: Pipeline, current: StageDefinition | None, target: StageDefinition
 ) -> list[str]:
     policy = pipeline.policy
-    if current is None or current.key == target.key:
-        return [] if current is None else [f"the record is already in {target.key!r}"]
+    if current is None:
+        return _entry_violations(pipeline, target)
+    if current.key == target.key:
+        return [f"the record is already in {target.key!r}"]
     if policy.mode == "graph":
         edges = {(t.from_stage, t.to_stage) for t in policy.transitions}
         if (current.key, target.key) not in edges:
@@ -142,6 +168,23 @@ def _policy_violations(
     return []
 
 
+def _entry_violations(pipeline: Pipeline, target: StageDefinition) -> list[str]:
+    """Where a record with no stage may enter the pipeline.
+
+    At an open stage: the first one when stages may not be skipped or only
+    listed moves are allowed.
+    """
+    first = pipeline.open_stages[0].key
+    if target.kind != "open":
+        return [
+            f"a record with no stage enters the pipeline at an open stage; "
+            f"it cannot be closed as {target.key!r}"
+        ]
+    if pipeline.policy.mode in {"no_skip", "graph"} and target.key != first:
+        return [f"a record with no stage enters the pipeline at {first!r}"]
+    return []
+
+
 def _stages_to_clear(
     pipeline: Pipeline, current: StageDefinition | None, target: StageDefinition
 ) -> list[StageDefinition]:
@@ -149,11 +192,15 @@ def _stages_to_clear(
 
     For a forward move: the current stage and every open stage listed between
     it and the target. Stages listed after the target (an open "evangelist"
-    stage after a won "customer" stage) never gate it.
+    stage after a won "customer" stage) never gate it. A record entering the
+    pipeline clears every open stage listed before the one it enters.
     """
-    if current is None or current.kind != "open" or target.kind == "lost":
-        return []
     order = [s.key for s in pipeline.stages]
+    if current is None:
+        end = order.index(target.key)
+        return [s for s in pipeline.stages[:end] if s.kind == "open"]
+    if current.kind != "open" or target.kind == "lost":
+        return []
     start, end = order.index(current.key), order.index(target.key)
     if end <= start:
         return []
@@ -178,6 +225,10 @@ def evaluate(
         pipeline: The pipeline the record is in.
         record: The deal: any object or mapping with the pipeline's
             ``stage_field`` (and an ``id`` to match history and activities).
+            A stage of ``None`` is a record entering the pipeline: it may
+            enter at an open stage (the first one in ``no_skip`` and
+            ``graph`` mode) once the exit criteria of every open stage
+            listed before it are met.
         to_stage: The key of the stage asked for.
         as_of: The moment of the decision (aware).
         history: The record's stage changes, to know when it entered its stage.
@@ -188,13 +239,14 @@ def evaluate(
             record's ``lost_reason_field``).
 
     Raises:
-        DataError: For an unknown ``to_stage`` or current stage.
+        DataError: For an unknown ``to_stage`` or current stage, and for a
+            record whose stage field cannot be read (the error names the
+            field: a record is never moved without its criteria checked).
         NaiveDatetimeError: For a naive ``as_of``.
     """
     require_aware(as_of, "as_of")
     target = pipeline.stage(to_stage)
-    current_key = field_getter(pipeline.stage_field)(record)
-    current = None if current_key in (MISSING, None) else pipeline.stage(current_key)
+    current = _current_stage(pipeline, record, entering=True)
     violations = _policy_violations(pipeline, current, target)
     prompt: list[str] = []
     if target.kind == "lost":
@@ -213,9 +265,8 @@ def evaluate(
     to_clear = _stages_to_clear(pipeline, current, target)
     unmet: list[UnmetCriterion] = []
     if to_clear:
-        record_id = field_getter("id")(record)
         if entered_at is None and current is not None:
-            entered_at = _entered_at(record_id, current.key, history)
+            entered_at = _entered_at(field_getter("id")(record), current.key, history)
         context = StageContext(
             record, as_of, entered_at, tuple(activities), tuple(approvals)
         )
@@ -285,8 +336,8 @@ def what_next(
     Empty when the stage can be left (or the record is closed).
     """
     require_aware(as_of, "as_of")
-    current_key = field_getter(pipeline.stage_field)(record)
-    current = pipeline.stage(current_key)
+    current = _current_stage(pipeline, record, entering=False)
+    assert current is not None  # not entering: a missing stage raised
     if current.kind != "open":
         return ()
     if entered_at is None:
@@ -297,6 +348,28 @@ def what_next(
     return tuple(
         u for c in current.exit_criteria for u in c.check(context, current.key)
     )
+
+
+@attrs.frozen
+class StageMove:
+    """A move that happened: what to write, on any shape of record.
+
+    Attributes:
+        decision: The decision that allowed it.
+        change: The stage-change event to record.
+        updates: The fields to write and their new values: the stage field,
+            and, where the record has them, ``outcome`` / ``closed_at`` and
+            the lost reason.
+        record: A new record with the updates (dicts, attrs instances and
+            dataclasses are copied; nothing is mutated), or ``None`` for a
+            shape crmcore cannot copy (an ORM object): write ``updates`` to it
+            in your own transaction.
+    """
+
+    decision: StageDecision
+    change: StageChange
+    updates: Mapping[str, Any] = attrs.field(converter=FrozenMap)
+    record: Any = attrs.field(default=None, eq=False)
 
 
 def advance(
@@ -311,19 +384,25 @@ def advance(
     activities: Iterable[Any] = (),
     approvals: Iterable[Approval] = (),
     lost_reason: str | None = None,
-) -> tuple[Any, StageChange]:
-    """Move a record to ``to_stage``: a new record and the stage-change event.
+) -> StageMove:
+    """Move a record to ``to_stage``: the fields to write and the stage-change event.
 
-    Nothing is mutated. The new record has the new stage; for crmcore
+    Nothing is mutated. The move's ``updates`` hold the new stage; for crmcore
     [`Opportunity`][crmcore.records.Opportunity] records (and any record
     with ``outcome`` / ``closed_at`` fields) closing sets the outcome and close
-    time, and reopening clears them. Works on attrs instances and dicts.
+    time, and reopening clears them. Dicts, attrs instances and dataclasses
+    are copied with the updates (``move.record``); for any other object (an
+    ORM model) write ``move.updates`` to it yourself.
 
     Raises:
         StageMoveError: When [`evaluate`][crmcore.pipelines.evaluate] does not
             allow the move; the error carries the decision.
-        DataTypeError: When the record is neither a dict nor an attrs instance.
+        DataError: When the record has no ``id`` for its stage change, or its
+            stage field cannot be read.
     """
+    record_id = field_getter("id")(record)
+    if record_id is MISSING or record_id is None:
+        raise DataError("id", record_id, "the record's id, for its StageChange")
     decision = evaluate(
         pipeline,
         record,
@@ -349,25 +428,24 @@ def advance(
             else field_getter(pipeline.lost_reason_field)(record)
         )
         updates[pipeline.lost_reason_field] = reason if target.kind == "lost" else None
-    moved = _updated(record, updates)
-    record_id = field_getter("id")(record)
     event = StageChange(str(record_id), decision.from_stage, to_stage, as_of, by=by)
-    return moved, event
+    return StageMove(decision, event, updates, _updated(record, updates))
 
 
 def _has(record: object, name: str) -> bool:
-    if isinstance(record, Mapping):
-        return name in record
-    cls: Any = type(record)
-    return attrs.has(cls) and name in attrs.fields_dict(cls)
+    return field_getter(name)(record) is not MISSING
 
 
 def _updated(record: Any, updates: dict[str, Any]) -> Any:
     if isinstance(record, Mapping):
         return {**record, **updates}
-    if attrs.has(type(record)):
-        names = attrs.fields_dict(type(record))
-        return attrs.evolve(record, **{k: v for k, v in updates.items() if k in names})
-    raise DataTypeError(
-        "record", record, "a dict or an attrs instance, to be copied with the new stage"
-    )
+    cls = type(record)
+    if attrs.has(cls):
+        fields = attrs.fields_dict(cls)
+        return attrs.evolve(record, **{k: v for k, v in updates.items() if k in fields})
+    if dataclasses.is_dataclass(record) and not isinstance(record, type):
+        names = {f.name for f in dataclasses.fields(record) if f.init}
+        return dataclasses.replace(
+            record, **{k: v for k, v in updates.items() if k in names}
+        )
+    return None
