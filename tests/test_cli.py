@@ -3,6 +3,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from crmcore.__main__ import demo_report, main
 from crmcore.sample import generate_sample
 
@@ -110,3 +112,70 @@ def test_module_entry_point_runs_as_a_program():
         check=True,
     )
     assert "demo" in result.stdout and "sample" in result.stdout
+
+
+# -- every bad argument or path: one line, exit 2 ---------------------------------
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["bogus"], "python -m crmcore: error: argument COMMAND: invalid choice"),
+        (["demo", "-n", "ten"], "error: argument -n/--opportunities: invalid int"),
+        (["demo", "--frobnicate"], "error: unrecognized arguments: --frobnicate"),
+        (["sample"], "error: the following arguments are required: --out"),
+        (["demo", "-n", "-5"], "crmcore: error: opportunities: expected"),
+        (["demo", "--months", "0"], "crmcore: error: months: expected"),
+        (["demo", "--currency", "eur"], "crmcore: error: currency: expected"),
+    ],
+)
+def test_a_bad_argument_is_one_line_and_exit_2(argv, expected):
+    code, out, err = run(*argv)
+    assert code == 2 and out == ""
+    assert expected in _one_line(err)
+
+
+def test_an_existing_file_as_the_output_directory(tmp_path):
+    target = tmp_path / "crm"
+    target.write_text("not a directory")
+    code, _, err = run("sample", "-n", "10", "-q", "--out", str(target))
+    assert code == 2
+    assert _one_line(err) == (
+        f"crmcore: error: --out {target}: expected a directory, got an existing file"
+    )
+    assert target.read_text() == "not a directory"
+
+
+def test_an_output_directory_that_cannot_be_made(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = run("sample", "-n", "10", "-q", "--out", str(blocker / "crm"))
+    assert code == 2
+    assert _one_line(err).startswith(
+        f"crmcore: error: --out {blocker / 'crm'}: cannot create the directory ("
+    )
+
+
+def test_an_output_file_that_cannot_be_written(tmp_path):
+    (tmp_path / "accounts.jsonl").mkdir()  # a directory where a file goes
+    code, _, err = run("sample", "-n", "10", "-q", "--out", str(tmp_path))
+    assert code == 2
+    assert _one_line(err).startswith(
+        f"crmcore: error: --out {tmp_path / 'accounts.jsonl'}: cannot write ("
+    )
+
+
+def test_a_missing_output_directory_is_created(tmp_path):
+    code, _, _ = run("sample", "-n", "10", "-q", "--out", str(tmp_path / "a" / "b"))
+    assert code == 0 and (tmp_path / "a" / "b" / "leads.jsonl").exists()
+
+
+def test_help_and_version_return_0():
+    code, out, _ = run("--help")
+    assert code == 0 and "demo" in out
+    code, out, _ = run("--version")
+    assert code == 0 and out.startswith("crmcore ")

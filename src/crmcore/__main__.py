@@ -7,13 +7,15 @@ arguments, calls the pure core and prints; the core never imports this module.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from crmcore._version import __version__
 from crmcore.calendar import Interval, add_calendar
@@ -282,24 +284,51 @@ def _segment_report(data: SampleData) -> list[str]:
     return lines
 
 
+class _OutputError(Exception):
+    """The output directory cannot be written; the message says why."""
+
+
+def _output_directory(out: Path) -> Path:
+    """``out`` as a directory to write into, made if it does not exist."""
+    if out.exists() and not out.is_dir():
+        raise _OutputError(f"--out {out}: expected a directory, got an existing file")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _OutputError(
+            f"--out {out}: cannot create the directory ({error.strerror})"
+        ) from None
+    return out
+
+
 def _write_sample(data: SampleData, out: Path, stderr: TextIO) -> list[Path]:
-    out.mkdir(parents=True, exist_ok=True)
     written = []
     # The record collections, and the spend rows derived from the leads.
     files = {**data.collections(), "marketing_spend": data.marketing_spend()}
     for name, records in files.items():
         path = out / f"{name}.jsonl"
-        with path.open("w", encoding="utf-8") as handle:
-            for record in records:
-                handle.write(json.dumps(unstructure(record), ensure_ascii=False))
-                handle.write("\n")
+        try:
+            with path.open("w", encoding="utf-8") as handle:
+                for record in records:
+                    handle.write(json.dumps(unstructure(record), ensure_ascii=False))
+                    handle.write("\n")
+        except OSError as error:
+            message = f"--out {path}: cannot write ({error.strerror})"
+            raise _OutputError(message) from None
         print(f"  wrote {path}", file=stderr)
         written.append(path)
     return written
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with every bad argument reported as one line (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m crmcore",
         description=_DESCRIPTION,
         epilog=_EPILOG,
@@ -363,7 +392,11 @@ def main(
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     parser = _parser()
-    args = parser.parse_args(argv)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a bad argument (exit 2)
+        return done.code if isinstance(done.code, int) else 2
     if args.command is None:
         parser.print_help(out)
         return 2
@@ -371,16 +404,29 @@ def main(
         print(f"crmcore {__version__}", file=out)
         return 0
     try:
+        target = _output_directory(args.out) if args.command == "sample" else None
         data = _generate(args, err)
-    except CrmcoreError as error:
+        if target is None:
+            out.write(demo_report(data))
+        else:
+            _write_sample(data, target, err)
+    except (CrmcoreError, _OutputError) as error:
         print(f"crmcore: error: {error}", file=err)
         return 2
-    if args.command == "demo":
-        out.write(demo_report(data))
-    else:
-        _write_sample(data, args.out, err)
     return 0
 
 
+def _run() -> int:  # pragma: no cover - exercised through subprocess tests
+    try:
+        return main()
+    except KeyboardInterrupt:
+        print("crmcore: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader (| head) stopped reading: not an error
+        # Python would report the pipe again when flushing stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
 if __name__ == "__main__":  # pragma: no cover - exercised through subprocess tests
-    raise SystemExit(main())
+    raise SystemExit(_run())
