@@ -293,13 +293,13 @@ class StageAnalytics:
                 elif previous >= 0 and position > previous + 1:
                     self.skips += 1
             previous_at, previous_stage, previous = at, stage, position
-        reached_positions = {change[2] for change in changes if change[2] >= 0}
+        furthest = max(change[2] for change in changes)
         for stage, index in first_entry.items():
             position = changes[index][2]
             if not 0 <= position < opens:
                 continue
             self.reached[stage] += 1
-            if any(p > position for p in reached_positions):
+            if furthest > position:
                 self.beyond[stage] += 1
             if index + 1 < len(changes) and changes[index + 1][2] == position + 1:
                 self.advanced[stage] += 1

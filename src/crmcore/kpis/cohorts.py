@@ -220,8 +220,11 @@ class CohortRetention(Kpi):
         starting = [_ZERO] * len(cohorts)
         retained: list[list[int]] = []
         mrr: list[list[Decimal]] = []
-        for cohort in cohorts:
-            observed = sum(1 for p in cohorts if p >= cohort and p.end <= as_of)
+        # Cohorts are consecutive: those whose period has ended are a prefix,
+        # and cohort i has been observed at the end of each ended one from i.
+        ended = bisect_right([p.end for p in cohorts], as_of)
+        for index in range(len(cohorts)):
+            observed = max(0, ended - index)
             retained.append([0] * observed)
             mrr.append([_ZERO] * observed)
         before = 0

@@ -102,12 +102,10 @@ def _current_stage(
             f"(Pipeline.stage_field is {field_name!r}: does this record name it "
             "differently?)",
         )
-    for stage in pipeline.stages:
-        if stage.key == key:
-            return stage
-    raise DataError(
-        field_name, key, f"one of {', '.join(s.key for s in pipeline.stages)}"
-    )
+    try:
+        return pipeline.stage(key)
+    except DataError as error:
+        raise DataError(field_name, key, error.expected) from None
 
 
 def _entered_at(

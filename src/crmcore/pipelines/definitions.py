@@ -204,10 +204,24 @@ class Pipeline:
         default="lost_reason", validator=_path, kw_only=True
     )
 
+    # Lookups by key, built once: every question about a stage is O(1), so
+    # nothing built on a pipeline grows with the square of its stages.
+    _by_key: dict[str, StageDefinition] = attrs.field(
+        init=False, repr=False, eq=False
+    )
+    _open: tuple[StageDefinition, ...] = attrs.field(init=False, repr=False, eq=False)
+    _open_index: dict[str, int] = attrs.field(init=False, repr=False, eq=False)
+
     def __attrs_post_init__(self) -> None:
         problems = _validate(self)
         if problems:
             raise DefinitionError("Pipeline", problems)
+        opened = tuple(s for s in self.stages if s.kind == "open")
+        object.__setattr__(self, "_by_key", {s.key: s for s in self.stages})
+        object.__setattr__(self, "_open", opened)
+        object.__setattr__(
+            self, "_open_index", {s.key: i for i, s in enumerate(opened)}
+        )
 
     def stage(self, key: object) -> StageDefinition:
         """The stage with this key.
@@ -215,20 +229,20 @@ class Pipeline:
         Raises:
             DataError: For an unknown key, listing the known ones.
         """
-        for stage in self.stages:
-            if stage.key == key:
-                return stage
-        raise DataError("stage", key, f"one of {', '.join(s.key for s in self.stages)}")
+        found = self._by_key.get(key) if isinstance(key, str) else None
+        if found is None:
+            known = ", ".join(s.key for s in self.stages)
+            raise DataError("stage", key, f"one of {known}")
+        return found
 
     @property
     def open_stages(self) -> tuple[StageDefinition, ...]:
         """The open stages, in order."""
-        return tuple(s for s in self.stages if s.kind == "open")
+        return self._open
 
     def position(self, key: str) -> int:
         """Index of an open stage among the open stages (-1 for won / lost)."""
-        keys = [s.key for s in self.open_stages]
-        return keys.index(key) if key in keys else -1
+        return self._open_index.get(key, -1) if isinstance(key, str) else -1
 
 
 def _validate(pipeline: Pipeline) -> list[Problem]:
