@@ -34,6 +34,7 @@ VALUES = [
         (cls, field.name, strategy)
         for cls, strategy in VALUES
         for field in attrs.fields(cls)
+        if field.init  # derived state (a pipeline's index) is not a parameter
     ],
     ids=lambda v: getattr(v, "__name__", v if isinstance(v, str) else ""),
 )

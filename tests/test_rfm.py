@@ -189,7 +189,7 @@ def test_money_amounts_and_generators():
             CurrencyMismatchError,
             "amount",
         ),
-        (LOG, {"unit": "month"}, DataError, "unit: expected 'day' or 'week'"),
+        (LOG, {"unit": "month"}, DataError, "unit: expected one of 'day', 'week'"),
         (LOG, {"multiplier": 0}, DataError, "multiplier: expected a positive number"),
         (LOG, {"multiplier": 0.5}, DataTypeError, "multiplier"),
     ],

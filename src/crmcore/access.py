@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import operator
 import types
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, TypeAlias, final
 
 from crmcore.errors import DataError, DataTypeError
@@ -37,6 +37,7 @@ __all__ = [
     "field_getter",
     "get_field",
     "is_data",
+    "iterate",
     "parse_path",
 ]
 
@@ -346,3 +347,33 @@ class Reader:
         except (AttributeError, KeyError, TypeError):
             row = self.slow(record)
         return row
+
+
+def iterate(records: object, name: str = "records") -> Iterator[Any]:
+    """An iterator over a collection of records, or an error naming ``name``.
+
+    Every calculator reads its records through this one check, so passing
+    ``None``, a number, a text or one single record where a collection is
+    expected is a [`DataTypeError`][crmcore.errors.DataTypeError], never a
+    bare ``TypeError`` or a loop over a string's characters.
+
+    Examples:
+        >>> next(iterate([{"id": 1}]))
+        {'id': 1}
+        >>> iterate({"id": 1}, "deals")
+        Traceback (most recent call last):
+        ...
+        crmcore.errors.DataTypeError: deals: expected an iterable of records (a list, a generator...); one record? wrap it in a list, got {'id': 1} (dict)
+    """  # noqa: E501
+    if isinstance(records, str | bytes | Mapping) or not isinstance(records, Iterable):
+        raise DataTypeError(
+            name,
+            records,
+            "an iterable of records (a list, a generator...)"
+            + (
+                "; one record? wrap it in a list"
+                if isinstance(records, Mapping)
+                else ""
+            ),
+        )
+    return iter(records)

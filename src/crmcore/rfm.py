@@ -50,6 +50,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from crmcore.access import iterate
 from crmcore.calendar import (
     MICROSECOND,
     days_from_microseconds,
@@ -65,6 +66,7 @@ from crmcore.errors import (
 from crmcore.money import Money, check_range, divide, exact_arithmetic, to_decimal
 from crmcore.records import MISSING, FieldPath, field_getter
 from crmcore.segments import Tier, Tiering
+from crmcore.validators import check_one_of
 
 __all__ = [
     "CalibrationHoldout",
@@ -128,9 +130,7 @@ class CalibrationHoldout:
 
 
 def _check_unit(unit: object) -> int:
-    if unit not in _UNIT_DAYS:
-        raise DataError("unit", unit, "'day' or 'week'")
-    return _UNIT_DAYS[unit]
+    return _UNIT_DAYS[check_one_of(unit, "unit", ("day", "week"))]
 
 
 def _check_multiplier(multiplier: object) -> Decimal:
@@ -221,7 +221,7 @@ def _collect(
     amounts = _Amounts(amount)
     read_amount = amounts.read if amount is not None else None
     result: list[dict[object, dict[int, Decimal]]] = [{} for _ in range(parts)]
-    for record in transactions:
+    for record in iterate(transactions, "transactions"):
         instant: Any = get_at(record)
         if type(instant) is not datetime or instant.tzinfo is None:
             if isinstance(instant, datetime) and instant.tzinfo is None:
@@ -538,7 +538,7 @@ def rfm_scores(
     last: dict[object, datetime] = {}
     count: dict[object, int] = {}
     total: dict[object, Decimal] = {}
-    for record in transactions:
+    for record in iterate(transactions, "transactions"):
         instant: Any = get_at(record)
         if isinstance(instant, datetime) and instant.tzinfo is None:
             raise NaiveDatetimeError(at_label, instant)

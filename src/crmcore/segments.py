@@ -39,6 +39,7 @@ from typing import Any, Final
 import attrs
 
 from crmcore import validators as _v
+from crmcore.access import iterate
 from crmcore.conditions import (
     CONDITION_KINDS,
     Condition,
@@ -375,7 +376,7 @@ class SegmentCounter:
         """Count every record of an iterable (streaming); return ``self``."""
         predicates = self._predicates
         signatures = self.signatures
-        for record in records:
+        for record in iterate(records):
             signatures[tuple(bool(p(record)) for p in predicates)] += 1
         return self
 

@@ -419,12 +419,27 @@ def structure(data: object, cls: Any) -> Any:
 def to_json(value: object, *, indent: int | None = None) -> str:
     """Serialize a crmcore value to a JSON string.
 
+    Raises:
+        DataTypeError: For a value with no JSON form (an arbitrary object, a
+            float NaN or infinity, a cycle), naming what was found.
+
     Examples:
         >>> from crmcore.money import Money
         >>> to_json(Money("1.50", "EUR"))
         '{"amount": "1.50", "currency": "EUR"}'
     """
-    return json.dumps(unstructure(value), indent=indent, ensure_ascii=False)
+    try:
+        return json.dumps(
+            unstructure(value), indent=indent, ensure_ascii=False, allow_nan=False
+        )
+    except (TypeError, ValueError, RecursionError) as error:
+        # A value holding something JSON has no form for (an object, a float
+        # NaN, a cycle): say what, never write invalid JSON.
+        raise DataTypeError(
+            "value",
+            value,
+            f"a value that unstructures to plain JSON ({error})",
+        ) from None
 
 
 @overload

@@ -52,6 +52,7 @@ from typing import Any
 
 import attrs
 
+from crmcore.access import iterate
 from crmcore.calendar import (
     MICROSECOND,
     BusinessCalendar,
@@ -258,7 +259,7 @@ class StageAnalytics:
         """Count one record's stage history (its changes, in any order)."""
         as_of = self.as_of
         changes: list[tuple[datetime, int, int, str, object]] = []
-        for change in history:
+        for change in iterate(history, "history"):
             at = _at(change)
             if not isinstance(at, datetime):
                 raise DataTypeError("at", at, "a timezone-aware datetime")
@@ -330,7 +331,7 @@ class StageAnalytics:
 
     def update(self, histories: Iterable[Iterable[Any]]) -> StageAnalytics:
         """Count every history of an iterable (one per record); return ``self``."""
-        for history in histories:
+        for history in iterate(histories, "histories"):
             self.add(history)
         return self
 
@@ -439,7 +440,7 @@ def group_histories(changes: Iterable[Any]) -> Iterator[list[Any]]:
     seen: set[object] = set()
     group: list[Any] = []
     current: object = None
-    for change in changes:
+    for change in iterate(changes, "changes"):
         record_id = _record_id(change)
         if group and record_id != current:
             seen.add(current)

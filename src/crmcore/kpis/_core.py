@@ -29,6 +29,7 @@ from typing import (
 
 import attrs
 
+from crmcore.access import iterate
 from crmcore.calendar import (
     Interval,
     Period,
@@ -526,7 +527,8 @@ class Kpi:
         """Count every record of an iterable, consumed once; return ``self``."""
         keep = self._keep
         with exact_arithmetic():
-            self._facts.update(records if keep is None else filter(keep, records))
+            rows = iterate(records)
+            self._facts.update(rows if keep is None else filter(keep, rows))
         return self
 
     def merge(self, other: Self) -> Self:
@@ -809,7 +811,7 @@ class Grouped:
         """
         keys = self._keys
         groups = self._groups
-        for record in records:
+        for record in iterate(records):
             for key in keys(record):
                 try:
                     acc = groups.get(key)

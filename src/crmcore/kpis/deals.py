@@ -47,7 +47,7 @@ from crmcore.kpis._deal_facts import (
 )
 from crmcore.money import Money, divide, exact_arithmetic
 from crmcore.pipelines import Pipeline
-from crmcore.validators import check_one_of
+from crmcore.validators import check_one_of, names
 
 __all__ = [
     "AverageDealSize",
@@ -70,13 +70,14 @@ __all__ = [
 # The KPIs
 # ---------------------------------------------------------------------------
 def _exclusions(value: object) -> frozenset[str]:
-    if isinstance(value, str) or not isinstance(value, Iterable):
-        raise DataTypeError("exclude_reasons", value, "a collection of lost reasons")
-    reasons = frozenset(value)
-    for reason in reasons:
-        if not isinstance(reason, str):
-            raise DataTypeError("exclude_reasons", reason, "a lost reason (a string)")
-    return reasons
+    return frozenset(
+        names(
+            value,
+            "exclude_reasons",
+            plural="a collection of lost reasons",
+            item="a lost reason (a string)",
+        )
+    )
 
 
 def _pipeline(value: object) -> Pipeline | None:
@@ -452,7 +453,9 @@ def velocity_from(
         Money('2000.00', 'EUR')
     """
     count = (
-        open_deals if isinstance(open_deals, int) else open_deals.components["deals"]
+        open_deals.components.get("deals")
+        if isinstance(open_deals, KpiResult)
+        else open_deals
     )
     if isinstance(count, bool) or not isinstance(count, int) or count < 0:
         raise DataTypeError(

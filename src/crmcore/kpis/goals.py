@@ -28,6 +28,7 @@ from typing import Any, Final, Literal
 import attrs
 
 from crmcore import validators as _v
+from crmcore.access import iterate
 from crmcore.calendar import (
     MICROSECOND,
     Period,
@@ -444,10 +445,16 @@ def reviews_due(
         [('win_rate', '2026-05')]
     """
     require_aware(as_of, "as_of")
-    cadence = cadence or ReviewCadence()
+    cadence = ReviewCadence() if cadence is None else cadence
+    if not isinstance(cadence, ReviewCadence):
+        raise DataTypeError("cadence", cadence, "a ReviewCadence or None")
+    if last_reviewed is not None and not isinstance(last_reviewed, Mapping):
+        raise DataTypeError(
+            "last_reviewed", last_reviewed, "a mapping of metric to instant, or None"
+        )
     seen = dict(last_reviewed or {})
     due = []
-    for review in reviews:
+    for review in iterate(reviews, "reviews"):
         if not isinstance(review, KpiReview):
             raise DataTypeError("reviews", review, "a KpiReview")
         unit = (

@@ -24,6 +24,7 @@ from typing import Any, Final, Literal, Self
 
 import attrs
 
+from crmcore.access import iterate
 from crmcore.calendar import Interval, add_calendar
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
@@ -318,7 +319,7 @@ class HeadlineKpis:
             ("spend", spend, self._spend),
         ):
             if records is not None:
-                facts.update(records)
+                facts.update(iterate(records, kind))
                 fed.add(kind)
         self._fed = frozenset(fed)
         return self

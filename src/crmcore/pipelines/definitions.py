@@ -206,9 +206,7 @@ class Pipeline:
 
     # Lookups by key, built once: every question about a stage is O(1), so
     # nothing built on a pipeline grows with the square of its stages.
-    _by_key: dict[str, StageDefinition] = attrs.field(
-        init=False, repr=False, eq=False
-    )
+    _by_key: dict[str, StageDefinition] = attrs.field(init=False, repr=False, eq=False)
     _open: tuple[StageDefinition, ...] = attrs.field(init=False, repr=False, eq=False)
     _open_index: dict[str, int] = attrs.field(init=False, repr=False, eq=False)
 
