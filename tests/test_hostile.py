@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import attrs
 import pytest
 
-from crmcore.calendar import resolve_zone
+from crmcore.calendar import PeriodUnit, add_calendar, resolve_zone
 from crmcore.conditions import (
     CONDITION_KINDS,
     Condition,
@@ -24,8 +24,10 @@ from crmcore.conditions import (
     field,
     parse_condition,
     register_condition,
+    to_text,
 )
 from crmcore.errors import (
+    CrmcoreError,
     CurrencyMismatchError,
     DataError,
     DataTypeError,
@@ -34,13 +36,21 @@ from crmcore.errors import (
     Problem,
     describe_value,
 )
-from crmcore.kpis import average_deal_size, by_period, cohort_retention, win_rate
-from crmcore.money import Money, check_range, divide, to_decimal
-from crmcore.pipelines import Pipeline, StageDefinition
-from crmcore.records import StageChange
+from crmcore.kpis import (
+    average_deal_size,
+    by_period,
+    cohort_retention,
+    reviews_due,
+    velocity_from,
+    win_rate,
+)
+from crmcore.money import Money, check_range, divide, sum_money, to_decimal
+from crmcore.pipelines import Pipeline, StageDecision, StageDefinition
+from crmcore.records import Opportunity, StageChange
 from crmcore.rfm import btyd_summary, rfm_scores
+from crmcore.sample import generate_sample
 from crmcore.segments import IcpCriterion, IcpModel, Segment, SegmentCounter
-from crmcore.serialization import MAX_JSON, from_json, structure
+from crmcore.serialization import MAX_JSON, from_json, structure, to_json
 from crmcore.stage_analytics import StageAnalytics
 
 # -- linear diagnosis -----------------------------------------------------------
@@ -409,3 +419,85 @@ def test_a_cohort_table_costs_what_its_cells_cost():
     lengths = [len(row.retained) for row in table.rows]
     # 1,000 daily cohorts, all ended at as_of: row i observed 1000 - i times.
     assert lengths == list(range(1000, 0, -1)) and sum(lengths) == 500_500
+
+
+# -- found by the fuzz suite (tests/test_fuzz.py), each with its exact input --------
+@pytest.mark.parametrize("records", [None, 5, "deals", {"id": "d1"}, Opportunity])
+def test_a_calculator_given_no_collection_of_records_names_it(records):
+    with pytest.raises(
+        DataTypeError, match=r"^records: expected an iterable of records"
+    ):
+        win_rate(records)
+    with pytest.raises(DataTypeError, match=r"^transactions: expected an iterable"):
+        rfm_scores(records, as_of=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_a_single_record_is_told_to_be_wrapped():
+    with pytest.raises(DataTypeError, match=r"one record\? wrap it in a list"):
+        win_rate({"id": "d1"})
+
+
+def test_to_json_never_writes_invalid_json():
+    for value in (object(), float("nan"), {"x": float("inf")}):
+        with pytest.raises(
+            DataTypeError, match=r"^value: expected a value that unstructures"
+        ):
+            to_json(value)
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (lambda: from_json(None, Money), r"^text: expected a JSON document"),
+        (lambda: to_text(Money(5, "EUR")), r"^condition: expected a condition"),
+        (lambda: sum_money(None), r"^amounts: expected an iterable of Money"),
+        (
+            lambda: add_calendar(datetime(2026, 1, 1, tzinfo=UTC), years=None),
+            r"^years: expected an int",
+        ),
+        (lambda: generate_sample(5, progress=[]), r"^progress: expected a function"),
+        (lambda: PeriodUnit([]), r"^kind: expected one of"),
+        (lambda: StageDecision(True, None, "won", unmet=None), r"^unmet: expected"),
+        (lambda: SegmentCounter(None), r"^segments: expected"),
+        (
+            lambda: StageAnalytics(None, datetime(2026, 1, 1, tzinfo=UTC)),
+            r"^pipeline: expected a Pipeline",
+        ),
+        (
+            lambda: velocity_from(None, None, None, None),
+            r"^open_deals: expected a count",
+        ),
+        (
+            lambda: win_rate([], exclude_reasons=[[]]),
+            r"^exclude_reasons\[0\]: expected a lost reason",
+        ),
+        (
+            lambda: btyd_summary(
+                [], observation_end=datetime(2026, 1, 1, tzinfo=UTC), unit=[]
+            ),
+            r"^unit: expected one of 'day', 'week'",
+        ),
+        (
+            lambda: reviews_due(None, as_of=datetime(2026, 1, 1, tzinfo=UTC)),
+            r"^reviews: expected an iterable",
+        ),
+        (
+            lambda: reviews_due(
+                [], as_of=datetime(2026, 1, 1, tzinfo=UTC), last_reviewed=[1]
+            ),
+            r"^last_reviewed: expected a mapping",
+        ),
+        (lambda: compile_condition(field("x") == 1).bind([]), r"^as_of: expected"),
+    ],
+)
+def test_bad_arguments_found_by_fuzzing_are_crmcore_errors(call, expected):
+    with pytest.raises(CrmcoreError, match=expected) as caught:
+        call()
+    assert isinstance(caught.value, ValueError | TypeError)
+
+
+def test_add_calendar_beyond_year_9999_is_a_data_error():
+    with pytest.raises(
+        DataError, match=r"^instant: expected an instant that moved by years=9000"
+    ):
+        add_calendar(datetime(2026, 1, 1, tzinfo=UTC), years=9000)

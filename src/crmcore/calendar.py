@@ -155,7 +155,7 @@ def resolve_zone(name: object) -> tzinfo:
 
 
 def _check_kind(_instance: object, _attribute: object, value: object) -> None:
-    if value not in _KINDS:
+    if not isinstance(value, str) or value not in _KINDS:
         raise DataError("kind", value, f"one of {sorted(_KINDS)}")
 
 
@@ -558,10 +558,24 @@ def add_calendar(
         datetime.date(2026, 2, 28)
     """
     require_aware(instant, "instant")
+    steps = {"years": years, "months": months, "weeks": weeks, "days": days}
+    for name, value in steps.items():
+        if type(value) is not int:
+            raise DataTypeError(name, value, "an int")
     zone = instant.tzinfo if tz is None else resolve_zone(tz)
     local = instant.astimezone(zone).replace(tzinfo=None)
-    moved = local + relativedelta(years=years, months=months, weeks=weeks, days=days)
-    return moved.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
+    try:
+        moved = local + relativedelta(
+            years=years, months=months, weeks=weeks, days=days
+        )
+        return moved.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
+    except (OverflowError, ValueError):
+        moved_by = ", ".join(f"{k}={v}" for k, v in steps.items() if v)
+        raise DataError(
+            "instant",
+            instant,
+            f"an instant that moved by {moved_by} stays within years 1 to 9999",
+        ) from None
 
 
 def _check_interval_bound(

@@ -518,6 +518,8 @@ def sum_money(amounts: Iterable[Money], *, currency: str | None = None) -> Money
     """
     if currency is not None:
         check_currency(currency)
+    if isinstance(amounts, str | bytes | Mapping) or not isinstance(amounts, Iterable):
+        raise DataTypeError("amounts", amounts, "an iterable of Money")
     total = Decimal(0)
     # ``+=`` inside the exact context is faster than calling _EXACT.add per item.
     with decimal.localcontext(_EXACT):

@@ -46,6 +46,7 @@ from crmcore.access import (
     Missing,
     field_getter,
     get_field,
+    iterate,
     parse_path,
 )
 from crmcore.calendar import require_aware
@@ -72,6 +73,7 @@ __all__ = [
     "SubscriptionLike",
     "field_getter",
     "get_field",
+    "iterate",
     "parse_path",
 ]
 

@@ -795,6 +795,8 @@ def generate_sample(
         raise DataTypeError("seed", seed, "an int")
     require_aware(start, "start")
     check_currency(currency)
+    if progress is not None and not callable(progress):
+        raise DataTypeError("progress", progress, "a function (what, done, total)")
     as_of = add_calendar(start, months=months)
     span = (as_of - start).total_seconds()
     n_accounts = max(5, opportunities // 20)

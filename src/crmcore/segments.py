@@ -312,6 +312,10 @@ class SegmentOverlap:
         )
 
 
+def _counted_segments(values: object) -> tuple[Segment, ...]:
+    return _tuple_of(values, Segment, "segments")
+
+
 @attrs.define
 class SegmentCounter:
     """Mergeable accumulator of segment membership: ``add``, ``merge``, ``result``.
@@ -330,9 +334,13 @@ class SegmentCounter:
         ((10, 10), 5, 5)
     """
 
-    segments: tuple[Segment, ...]
-    as_of: datetime | None = None
-    signatures: Counter[tuple[bool, ...]] = attrs.field(factory=Counter)
+    segments: tuple[Segment, ...] = attrs.field(converter=_counted_segments)
+    as_of: datetime | None = attrs.field(
+        default=None, validator=_v.optional(_v.aware_instant())
+    )
+    signatures: Counter[tuple[bool, ...]] = attrs.field(
+        factory=Counter, validator=_v.instance_of(Counter, "a Counter of signatures")
+    )
     _predicates: tuple[Any, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:

@@ -464,6 +464,8 @@ def from_json(text: str | bytes, cls: Any) -> Any:
     def refuse(message: str) -> DefinitionError:
         return DefinitionError(what, [Problem("$", message)])
 
+    if not isinstance(text, str | bytes | bytearray):
+        raise DataTypeError("text", text, "a JSON document (str or bytes)")
     if len(text) > MAX_JSON:
         raise refuse(f"JSON of at most {MAX_JSON:,} characters, got {len(text):,}")
     if isinstance(text, bytes):

@@ -48,16 +48,16 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
+from crmcore import validators as _v
 from crmcore.access import iterate
 from crmcore.calendar import (
     MICROSECOND,
     BusinessCalendar,
     days_from_microseconds,
-    require_aware,
 )
 from crmcore.errors import DataError, DataTypeError, NaiveDatetimeError
 from crmcore.money import divide, exact_arithmetic
@@ -185,6 +185,10 @@ def _ratio(numerator: int, denominator: int) -> Decimal | None:
     return None if denominator == 0 else divide(numerator, denominator)
 
 
+_COUNT: Final = _v.non_negative_int()
+_COUNTER: Final = _v.instance_of(Counter, "a Counter of stage keys")
+
+
 @attrs.define
 class StageAnalytics:
     """Mergeable accumulator of stage histories: ``add``, ``merge``, ``result``.
@@ -192,21 +196,29 @@ class StageAnalytics:
     Build the empty accumulator with [`of`][crmcore.stage_analytics.StageAnalytics.of].
     """
 
-    pipeline: Pipeline
-    as_of: datetime
-    deals: int = 0
-    durations: dict[str, list[int]] = attrs.field(factory=dict)
-    visits: Counter[str] = attrs.field(factory=Counter)
-    reached: Counter[str] = attrs.field(factory=Counter)
-    beyond: Counter[str] = attrs.field(factory=Counter)
-    advanced: Counter[str] = attrs.field(factory=Counter)
-    current: Counter[str] = attrs.field(factory=Counter)
-    won: int = 0
-    lost: int = 0
-    backward_moves: int = 0
-    skips: int = 0
-    stuck: list[StuckDeal] = attrs.field(factory=list)
-    calendar: BusinessCalendar | None = attrs.field(default=None, kw_only=True)
+    pipeline: Pipeline = attrs.field(validator=_v.instance_of(Pipeline, "a Pipeline"))
+    as_of: datetime = attrs.field(validator=_v.aware_instant())
+    deals: int = attrs.field(default=0, validator=_COUNT)
+    durations: dict[str, list[int]] = attrs.field(
+        factory=dict, validator=_v.instance_of(dict, "a dict of stage durations")
+    )
+    visits: Counter[str] = attrs.field(factory=Counter, validator=_COUNTER)
+    reached: Counter[str] = attrs.field(factory=Counter, validator=_COUNTER)
+    beyond: Counter[str] = attrs.field(factory=Counter, validator=_COUNTER)
+    advanced: Counter[str] = attrs.field(factory=Counter, validator=_COUNTER)
+    current: Counter[str] = attrs.field(factory=Counter, validator=_COUNTER)
+    won: int = attrs.field(default=0, validator=_COUNT)
+    lost: int = attrs.field(default=0, validator=_COUNT)
+    backward_moves: int = attrs.field(default=0, validator=_COUNT)
+    skips: int = attrs.field(default=0, validator=_COUNT)
+    stuck: list[StuckDeal] = attrs.field(
+        factory=list, validator=_v.instance_of(list, "a list of StuckDeal")
+    )
+    calendar: BusinessCalendar | None = attrs.field(
+        default=None,
+        kw_only=True,
+        validator=_v.optional(_v.instance_of(BusinessCalendar, "a BusinessCalendar")),
+    )
     _positions: dict[str, int] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
@@ -231,11 +243,6 @@ class StageAnalytics:
         With a ``calendar``, time in stage (and the stuck check against
         ``rotting_days``) is measured in business days of that calendar.
         """
-        if not isinstance(pipeline, Pipeline):
-            raise DataTypeError("pipeline", pipeline, "a Pipeline")
-        require_aware(as_of, "as_of")
-        if calendar is not None and not isinstance(calendar, BusinessCalendar):
-            raise DataTypeError("calendar", calendar, "a BusinessCalendar or None")
         return cls(pipeline, as_of, calendar=calendar)
 
     def empty(self) -> StageAnalytics:

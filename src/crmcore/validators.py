@@ -51,6 +51,7 @@ __all__ = [
     "currency",
     "field_path",
     "identifier",
+    "instance_of",
     "kind_of",
     "name",
     "names",
@@ -214,6 +215,15 @@ def field_path(
             raise DataError(attribute.name, value, words, hint=error.hint) from None
 
     return check
+
+
+def instance_of(cls: type[Any] | tuple[type[Any], ...], expected: str) -> Validator:
+    """An instance of ``cls`` (a type or a tuple of types), worded as ``expected``.
+
+    For the state of accumulators and the parts of results: a ``Counter``, a
+    ``Pipeline``, a ``BusinessCalendar``.
+    """
+    return _type_check(lambda value: isinstance(value, cls), expected)
 
 
 def kind_of(registry: Registry, expected: str) -> Validator:

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import attrs
 
+from crmcore.calendar import require_aware
 from crmcore.conditions.base import (
     Condition,
     Predicate,
@@ -45,6 +46,8 @@ class CompiledCondition:
         Raises:
             DataError: When the condition is relative to ``as_of`` and none was given.
         """
+        if as_of is not None and (type(as_of) is not datetime or as_of.tzinfo is None):
+            require_aware(as_of, "as_of")  # explains it (and keeps it out of the cache)
         if self._static is not None:
             return self._static
         condition: Any = self.condition  # hashable: attrs frozen, cache_hash

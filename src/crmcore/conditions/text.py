@@ -40,7 +40,7 @@ from crmcore.errors import (
     Problem,
 )
 from crmcore.money import Money, to_decimal
-from crmcore.registry import Registry
+from crmcore.registry import Registry, registry_of
 
 __all__ = ["MAX_TEXT", "TextParser", "TextPrinter", "parse_condition", "to_text"]
 
@@ -112,6 +112,8 @@ def to_text(condition: Condition) -> str:
         >>> to_text(rule)
         'country == "DE" or between(employees, 10, 50)'
     """
+    if registry_of(type(condition)) is None:  # conditions, criteria, vendor kinds
+        raise DataTypeError("condition", condition, "a condition")
     return _text(condition)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from crmcore import validators as _v
 from crmcore.calendar import require_aware
 from crmcore.conditions import (
     AllOf,
@@ -39,6 +40,20 @@ from crmcore.records import (
 # ---------------------------------------------------------------------------
 # Decisions
 # ---------------------------------------------------------------------------
+def _unmet(values: object) -> tuple[UnmetCriterion, ...]:
+    return _v.tuple_of(values, UnmetCriterion, "unmet", item="an UnmetCriterion")
+
+
+def _texts(values: object) -> tuple[str, ...]:
+    return _v.names(values, "violations", plural="a list of texts", item="a text")
+
+
+def _fields(values: object) -> tuple[str, ...]:
+    return _v.names(
+        values, "prompt_fields", plural="a list of field paths", item="a field path"
+    )
+
+
 @attrs.frozen
 class StageDecision:
     """The answer to "may this record move to that stage now?", with every reason.
@@ -53,12 +68,12 @@ class StageDecision:
             of unmet criteria, plus the lost reason when one is needed).
     """
 
-    allowed: bool
-    from_stage: str | None
-    to_stage: str
-    unmet: tuple[UnmetCriterion, ...] = ()
-    violations: tuple[str, ...] = ()
-    prompt_fields: tuple[str, ...] = ()
+    allowed: bool = attrs.field(validator=_v.boolean())
+    from_stage: str | None = attrs.field(validator=_v.optional(_v.name()))
+    to_stage: str = attrs.field(validator=_v.name())
+    unmet: tuple[UnmetCriterion, ...] = attrs.field(default=(), converter=_unmet)
+    violations: tuple[str, ...] = attrs.field(default=(), converter=_texts)
+    prompt_fields: tuple[str, ...] = attrs.field(default=(), converter=_fields)
 
     def __str__(self) -> str:
         verdict = "allowed" if self.allowed else "not allowed"

@@ -1,0 +1,450 @@
+"""The fuzz suite: untrusted definitions, text, records and arguments.
+
+Every public loader, the parsers, every calculator and every public callable
+of ``crmcore.__all__`` is fed hostile input. The one assertion (in
+``fuzz_values.outcome``): a call either returns a finite, exact result that
+is plain JSON, or raises a ``CrmcoreError`` that also subclasses the
+matching built-in error, within a budget no small input explains exceeding.
+
+The default and CI runs draw ``FUZZ_EXAMPLES`` (30) examples per entry
+point. The long run, on demand, draws 10,000 per entry point and prints the
+count of each::
+
+    HYPOTHESIS_PROFILE=fuzz python -m pytest tests/test_fuzz.py \\
+        --hypothesis-show-statistics -q
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import crmcore
+from crmcore import kpis, lifecycle, rfm, segments, stage_analytics
+from crmcore import pipelines as pl
+from crmcore import testing as ct
+from crmcore.conditions import (
+    CONDITION_KINDS,
+    Condition,
+    compile_condition,
+    explain,
+    parse_condition,
+    to_text,
+)
+from crmcore.pipelines import CRITERION_KINDS, ExitCriterion, parse_criterion
+from crmcore.records import (
+    Account,
+    Activity,
+    Contact,
+    Lead,
+    Opportunity,
+    StageChange,
+    Subscription,
+)
+from crmcore.sample import sample_pipeline
+from crmcore.serialization import from_json, structure, unstructure
+from tests.fuzz_values import (
+    AS_OF,
+    anything,
+    json_values,
+    outcome,
+    record_lists,
+    records,
+)
+
+LONG = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
+FUZZ_EXAMPLES = 10_000 if LONG else 30
+fuzz = settings(
+    max_examples=FUZZ_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None if LONG else settings.default.database,
+)
+
+
+# -- loaders: random JSON and mutated valid definitions -----------------------------
+def _of(
+    strategy: st.SearchStrategy[Any], cls: Any
+) -> tuple[st.SearchStrategy[Any], Any]:
+    return strategy, cls
+
+
+LOADERS: dict[str, tuple[st.SearchStrategy[Any], Any]] = {
+    "Condition": _of(ct.conditions(), Condition),
+    "ExitCriterion": _of(ct.exit_criteria(), ExitCriterion),
+    "Pipeline": _of(ct.pipelines(), pl.Pipeline),
+    "StageDefinition": _of(
+        ct.pipelines().map(lambda p: p.stages[0]), pl.StageDefinition
+    ),
+    "TransitionPolicy": _of(
+        ct.pipelines().map(lambda p: p.policy), pl.TransitionPolicy
+    ),
+    "Segment": _of(ct.segments(), segments.Segment),
+    "Tiering": _of(ct.tierings(), segments.Tiering),
+    "IcpModel": _of(ct.icp_models(), segments.IcpModel),
+    "Account": _of(ct.accounts(), Account),
+    "Contact": _of(ct.contacts(), Contact),
+    "Lead": _of(ct.leads(), Lead),
+    "Opportunity": _of(ct.opportunities(), Opportunity),
+    "Activity": _of(ct.activities(), Activity),
+    "StageChange": _of(ct.stage_changes(), StageChange),
+    "Subscription": _of(ct.subscriptions(), Subscription),
+    "Money": _of(ct.money(), crmcore.Money),
+    "Period": _of(ct.periods(), crmcore.Period),
+    "Interval": _of(ct.intervals(), crmcore.Interval),
+}
+
+
+@st.composite
+def _mutated(draw: st.DrawFn, data: Any) -> Any:
+    """``data`` with one node replaced, removed, renamed or buried deep."""
+    path: list[Any] = []
+    node = data
+    while isinstance(node, dict | list) and node and draw(st.booleans()):
+        key = draw(
+            st.sampled_from(
+                sorted(node) if isinstance(node, dict) else range(len(node))
+            )
+        )
+        path.append(key)
+        node = node[key]
+    action = draw(st.sampled_from(["replace", "remove", "extra", "bury", "number"]))
+    if action == "replace":
+        new: Any = draw(json_values())
+    elif action == "number":
+        new = draw(st.sampled_from(["NaN", "1E+999999999", 10**120, -1, 0, "-0", 2.5]))
+    elif action == "bury":
+        new = node
+        for _ in range(draw(st.integers(1, 40))):
+            new = {"kind": "not", "condition": new} if draw(st.booleans()) else [new]
+    else:
+        new = node
+    if not path:
+        return (
+            new
+            if action != "extra"
+            else {"unexpected": 1, **node}
+            if isinstance(node, dict)
+            else new
+        )
+    parent = data
+    for key in path[:-1]:
+        parent = parent[key]
+    last = path[-1]
+    if action == "remove":
+        del parent[last]
+    elif action == "extra" and isinstance(parent, dict):
+        parent[f"{last}_typo"] = parent[last]
+    else:
+        parent[last] = new
+    return data
+
+
+def _copy(data: Any) -> Any:
+    return json.loads(json.dumps(data))
+
+
+@pytest.mark.parametrize("name", sorted(LOADERS))
+@fuzz
+@given(st.data())
+def test_loaders_take_any_json(name, data):
+    _, cls = LOADERS[name]
+    document = data.draw(json_values())
+    loaded = outcome(lambda: structure(document, cls))
+    text = json.dumps(document)
+    cut = data.draw(st.integers(0, len(text)))
+    outcome(lambda: from_json(text[:cut], cls))
+    outcome(lambda: from_json(text.encode("utf-8")[:cut], cls))
+    if loaded is not None:
+        assert isinstance(loaded, cls)
+
+
+@pytest.mark.parametrize("name", sorted(LOADERS))
+@fuzz
+@given(st.data())
+def test_loaders_take_mutated_valid_definitions(name, data):
+    strategy, cls = LOADERS[name]
+    valid = data.draw(strategy)
+    document = data.draw(_mutated(_copy(unstructure(valid))))
+    loaded = outcome(lambda: structure(document, cls))
+    outcome(lambda: from_json(json.dumps(document), cls))
+    if loaded is not None:
+        # Whatever loads is a value that round-trips like any other.
+        assert structure(unstructure(loaded), cls) == loaded
+
+
+# -- the parsers: token soup and truncated text ------------------------------------
+TOKENS = [
+    "(", ")", ",", "[", "]", "{", "}", "and", "or", "not", "==", "!=", "<", "<=",
+    ">", ">=", "in", "not in", "exists", "missing", "between", "within_last",
+    "older_than", "before", "after", "count", "contains", "starts_with",
+    "all", "any", "at_least", "x", "a.b", "_x", "__class__", "'s'", '"s"', "'",
+    '"', "\\", "5", "-5", "1.5", "1E+999999999", "NaN", "30d", "6mo", "2026-01-01",
+    "2026-01-01T00:00:00+00:00", "true", "false", "null", "EUR", "5 EUR", "=",
+    "required_fields", "must_hold", "required_activity", "required_approval",
+    "&", "|", "~", "9" * 50,
+]  # fmt: skip
+soups = st.lists(st.sampled_from(TOKENS), max_size=30).flatmap(
+    lambda parts: st.sampled_from([" ".join(parts), "".join(parts)])
+)
+
+
+@st.composite
+def _truncated(draw: st.DrawFn, strategy: st.SearchStrategy[Any]) -> str:
+    text = to_text(draw(strategy)) if strategy is not None else ""
+    cut = draw(st.integers(0, len(text)))
+    return text[:cut] + draw(st.sampled_from(["", ")", "(", ",", " and", "'", "x"]))
+
+
+@pytest.mark.parametrize(
+    ("name", "parse", "valid"),
+    [
+        ("condition", parse_condition, ct.conditions()),
+        ("criterion", parse_criterion, ct.exit_criteria()),
+    ],
+    ids=["condition", "criterion"],
+)
+@fuzz
+@given(data=st.data())
+def test_the_parsers_take_any_text(name, parse, valid, data):
+    text = data.draw(
+        st.one_of(
+            soups,
+            st.text(max_size=40),
+            valid.map(str).flatmap(
+                lambda t: st.integers(0, len(t)).map(lambda cut: t[:cut])
+            ),
+        )
+    )
+    parsed = outcome(lambda: parse(text))
+    if parsed is not None:
+        # What parses prints as text that parses back to the same value.
+        assert parse(str(parsed)) == parsed
+
+
+# -- rules on hostile records ------------------------------------------------------
+@fuzz
+@given(ct.conditions(), st.lists(records(), max_size=4))
+def test_rules_evaluate_any_record(condition, rows):
+    compiled = compile_condition(condition)
+    predicate = compiled.bind(AS_OF)
+    for row in rows:
+        outcome(functools.partial(predicate, row))
+        outcome(functools.partial(explain, condition, row, as_of=AS_OF))
+    outcome(lambda: list(compiled.filter(rows, as_of=AS_OF)))
+
+
+# -- every calculator on hostile records --------------------------------------------
+PIPELINES = [
+    lifecycle.b2b_deal_pipeline(),
+    lifecycle.b2c_deal_pipeline(),
+    lifecycle.customer_lifecycle(),
+    sample_pipeline(),
+]
+
+
+def _pipeline() -> pl.Pipeline:
+    return PIPELINES[0]
+
+
+def _kpi_calls() -> dict[str, Callable[[st.DataObject], None]]:
+    """One entry point per KPI function: required arguments always drawn."""
+    calls: dict[str, Callable[[st.DataObject], None]] = {}
+    instants = st.one_of(st.just(AS_OF), ct.aware_datetimes(), anything())
+    windows = st.one_of(ct.periods(), ct.intervals(), anything())
+    special: dict[str, st.SearchStrategy[Any]] = {
+        "as_of": instants,
+        "start": instants,
+        "period": windows,
+        "per": st.one_of(
+            st.sampled_from(["owner_id", "stage", "currency", ("a", "b")]),
+            st.sampled_from(["day", "month", "quarter"]).map(kpis.by_period),
+            anything(),
+        ),
+        "pipeline": st.one_of(st.just(_pipeline()), anything()),
+        "kpi": st.one_of(
+            st.sampled_from([kpis.WinRate(), kpis.OpenPipeline()]), anything()
+        ),
+    }
+    for name in kpis.__all__:
+        function = getattr(kpis, name)
+        if not inspect.isfunction(function) or name in {"by_period"}:
+            continue
+        parameters = inspect.signature(function).parameters
+
+        def call(
+            data: st.DataObject, function: Any = function, parameters: Any = parameters
+        ) -> None:
+            args: dict[str, Any] = {}
+            for param in parameters.values():
+                if param.default is not inspect.Parameter.empty and not data.draw(
+                    st.booleans()
+                ):
+                    continue
+                if param.name in special:
+                    args[param.name] = data.draw(special[param.name])
+                elif param.name in {
+                    "deals",
+                    "leads",
+                    "subscriptions",
+                    "rows",
+                    "spend",
+                    "reviews",
+                    "records",
+                    "series",
+                    "observations",
+                }:
+                    args[param.name] = data.draw(record_lists())
+                else:
+                    args[param.name] = data.draw(anything())
+            outcome(lambda: function(**args))
+
+        calls[f"kpis.{name}"] = call
+    return calls
+
+
+def _other_calls() -> dict[str, Callable[[st.DataObject], None]]:
+    def draw_kwargs(
+        data: st.DataObject, **strategies: st.SearchStrategy[Any]
+    ) -> dict[str, Any]:
+        return {
+            k: data.draw(v) for k, v in strategies.items() if data.draw(st.booleans())
+        }
+
+    instants = st.one_of(st.just(AS_OF), ct.aware_datetimes(), anything())
+    paths = st.one_of(st.sampled_from(["customer_id", "at", "amount", "x"]), anything())
+
+    def btyd(data: st.DataObject) -> None:
+        rows, end = data.draw(record_lists()), data.draw(instants)
+        extra = draw_kwargs(
+            data,
+            customer=paths,
+            at=paths,
+            amount=paths,
+            unit=anything(),
+            multiplier=anything(),
+            include_first=anything(),
+            tz=anything(),
+        )
+        outcome(lambda: rfm.btyd_summary(rows, observation_end=end, **extra))
+
+    def holdout(data: st.DataObject) -> None:
+        rows, cal, end = (
+            data.draw(record_lists()),
+            data.draw(instants),
+            data.draw(instants),
+        )
+        extra = draw_kwargs(data, customer=paths, amount=paths, multiplier=anything())
+        outcome(
+            lambda: rfm.calibration_holdout(
+                rows, calibration_end=cal, observation_end=end, **extra
+            )
+        )
+
+    def scores(data: st.DataObject) -> None:
+        rows, as_of = data.draw(record_lists()), data.draw(instants)
+        extra = draw_kwargs(data, customer=paths, amount=paths, bins=anything())
+        outcome(lambda: rfm.rfm_scores(rows, as_of=as_of, **extra))
+
+    def analytics(data: st.DataObject) -> None:
+        pipeline = data.draw(st.one_of(st.sampled_from(PIPELINES), anything()))
+        changes, as_of = data.draw(record_lists()), data.draw(instants)
+        outcome(lambda: stage_analytics.stage_analytics(pipeline, changes, as_of=as_of))
+
+    def decisions(data: st.DataObject) -> None:
+        pipeline = data.draw(st.sampled_from(PIPELINES))
+        record = data.draw(records())
+        target = data.draw(
+            st.one_of(st.sampled_from([s.key for s in pipeline.stages]), anything())
+        )
+        as_of = data.draw(instants)
+        extra = draw_kwargs(
+            data,
+            history=record_lists(),
+            activities=record_lists(),
+            entered_at=instants,
+            lost_reason=anything(),
+            approvals=anything(),
+        )
+        outcome(lambda: pl.evaluate(pipeline, record, target, as_of=as_of, **extra))
+        outcome(lambda: pl.advance(pipeline, record, target, as_of=as_of, **extra))
+        extra.pop("lost_reason", None)
+        outcome(lambda: pl.what_next(pipeline, record, as_of=as_of, **extra))
+
+    def segment_tools(data: st.DataObject) -> None:
+        rows = data.draw(st.lists(records(), max_size=5))
+        tiering, model = data.draw(ct.tierings()), data.draw(ct.icp_models())
+        segs = data.draw(
+            st.lists(ct.segments(), min_size=1, max_size=3, unique_by=lambda s: s.name)
+        )
+        as_of = data.draw(instants)
+        for row in rows:
+            outcome(functools.partial(tiering.decide, row, as_of=as_of))
+            outcome(functools.partial(model.score, row, as_of=as_of))
+        outcome(
+            lambda: segments.SegmentCounter.of(segs, as_of=as_of).update(rows).result()
+        )
+
+    return {
+        "rfm.btyd_summary": btyd,
+        "rfm.calibration_holdout": holdout,
+        "rfm.rfm_scores": scores,
+        "stage_analytics.stage_analytics": analytics,
+        "pipelines.evaluate/advance/what_next": decisions,
+        "segments.tiering/icp/counter": segment_tools,
+    }
+
+
+CALCULATORS = {**_kpi_calls(), **_other_calls()}
+
+
+@pytest.mark.parametrize("name", sorted(CALCULATORS))
+@fuzz
+@given(data=st.data())
+def test_calculators_take_any_records(name, data):
+    CALCULATORS[name](data)
+
+
+# -- every public callable of crmcore.__all__ --------------------------------------
+def _constructible(obj: Any) -> bool:
+    if isinstance(obj, type):
+        if issubclass(obj, BaseException) or getattr(obj, "_is_protocol", False):
+            return False
+        return not inspect.isabstract(obj) and obj is not Condition
+    # Type aliases (Outcome, FieldPath...) are not callables to fuzz.
+    return inspect.isfunction(obj)
+
+
+PUBLIC = sorted(
+    name for name in crmcore.__all__ if _constructible(getattr(crmcore, name))
+)
+
+
+@pytest.mark.parametrize("name", PUBLIC)
+@fuzz
+@given(data=st.data())
+def test_every_public_callable_takes_any_arguments(name, data):
+    target = getattr(crmcore, name)
+    parameters = inspect.signature(target).parameters.values()
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for param in parameters:
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            continue
+        if param.default is not param.empty and not data.draw(st.booleans()):
+            continue
+        value = data.draw(record_lists() if data.draw(st.booleans()) else anything())
+        if param.kind is param.POSITIONAL_ONLY:
+            args.append(value)
+        else:
+            kwargs[param.name] = value
+    with CONDITION_KINDS.scoped(), CRITERION_KINDS.scoped():
+        outcome(lambda: target(*args, **kwargs), computed=not isinstance(target, type))
