@@ -45,7 +45,12 @@ from crmcore.kpis import (
     win_rate,
 )
 from crmcore.money import Money, check_range, divide, sum_money, to_decimal
-from crmcore.pipelines import Pipeline, StageDecision, StageDefinition
+from crmcore.pipelines import (
+    Pipeline,
+    StageDecision,
+    StageDefinition,
+    TransitionPolicy,
+)
 from crmcore.records import Opportunity, StageChange
 from crmcore.rfm import btyd_summary, rfm_scores
 from crmcore.sample import generate_sample
@@ -501,3 +506,26 @@ def test_add_calendar_beyond_year_9999_is_a_data_error():
         DataError, match=r"^instant: expected an instant that moved by years=9000"
     ):
         add_calendar(datetime(2026, 1, 1, tzinfo=UTC), years=9000)
+
+
+@pytest.mark.parametrize(
+    ("data", "cls", "expected"),
+    [
+        (
+            {"mode": "nope"},
+            TransitionPolicy,
+            "$.mode: expected one of 'free', 'forward_only', 'no_skip', 'graph', "
+            "got 'nope' (str)",
+        ),
+        (
+            {"key": "a", "name": "A", "kind": 5},
+            StageDefinition,
+            "$.kind: expected one of 'open', 'won', 'lost', got 5 (int)",
+        ),
+    ],
+)
+def test_a_bad_choice_in_json_names_the_choices_not_cattrs(data, cls, expected):
+    # It read "CattrsError: nope not in literal typing.Literal[...]".
+    with pytest.raises(DefinitionError) as caught:
+        structure(data, cls)
+    assert str(caught.value).splitlines()[1].strip() == expected

@@ -37,7 +37,16 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Final, TypeVar, cast, overload
+from typing import (
+    Any,
+    Final,
+    Literal,
+    TypeVar,
+    cast,
+    get_args,
+    get_origin,
+    overload,
+)
 
 import attrs
 import cattrs
@@ -61,6 +70,7 @@ from crmcore.kpis import GroupedResult
 from crmcore.money import MAX_DIGITS, to_decimal
 from crmcore.records import FrozenMap, Missing
 from crmcore.registry import Registry, registries, registry_of, unstructure_kind
+from crmcore.validators import check_one_of
 
 __all__ = [
     "MAX_JSON",
@@ -91,6 +101,11 @@ def _structure_bool(value: object, _type: object) -> bool:
     if isinstance(value, bool):
         return value
     raise DataTypeError("value", value, "true or false")
+
+
+def _structure_literal(value: object, literal: object) -> object:
+    """A ``Literal[...]`` choice: the validators' one-of message, not cattrs' own."""
+    return check_one_of(value, "value", get_args(literal))
 
 
 def _structure_decimal(value: object, _type: object) -> Decimal:
@@ -329,6 +344,9 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(int, _structure_int)
     conv.register_structure_hook(bool, _structure_bool)
     conv.register_structure_hook(Decimal, _structure_decimal)
+    conv.register_structure_hook_func(
+        lambda t: get_origin(t) is Literal, _structure_literal
+    )
     conv.register_unstructure_hook(Decimal, str)
     conv.register_structure_hook(datetime, _structure_datetime)
     conv.register_unstructure_hook(datetime, datetime.isoformat)
