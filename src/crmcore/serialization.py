@@ -345,7 +345,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(bool, _structure_bool)
     conv.register_structure_hook(Decimal, _structure_decimal)
     conv.register_structure_hook_func(
-        lambda t: get_origin(t) is Literal, _structure_literal
+        lambda t: get_origin(t) is cast(Any, Literal), _structure_literal
     )
     conv.register_unstructure_hook(Decimal, str)
     conv.register_structure_hook(datetime, _structure_datetime)
