@@ -6,19 +6,20 @@ call that takes long on them grows faster than its input explains.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from itertools import islice
-from typing import Any
+from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import attrs
 from hypothesis import strategies as st
 
-from crmcore import testing as ct
-from crmcore.calendar import Interval, Period
+from crmcore.calendar import Interval, Period, period_of
 from crmcore.errors import CrmcoreError
 from crmcore.money import Money
 from crmcore.sample import generate_sample
@@ -82,10 +83,40 @@ _EDGE_INSTANTS = [
 ]
 
 
+@functools.cache
 def _unsafe() -> st.SearchStrategy[Any]:
     return st.sampled_from([object(), object, len, lambda: 1, math, iter([1])])
 
 
+# Typed values crmcore reads (instants, money, periods), drawn once: sampling
+# them is cheap, so the long profile's 10,000 examples per entry point fit in
+# a run of minutes, not hours.
+_PRECOMPUTED: Final = [
+    *(
+        datetime(2025, 1, 1, tzinfo=UTC) + timedelta(days=d, hours=h)
+        for d in (0, 40, 400)
+        for h in (0, 13)
+    ),
+    datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Berlin")),
+    datetime(2025, 11, 2, 1, 30, tzinfo=ZoneInfo("America/New_York")),
+    date(2026, 1, 1),
+    timedelta(days=-1),
+    timedelta(days=10**6),
+    timedelta(0),
+    Money("19.99", "EUR"),
+    Money(0, "EUR"),
+    Money(-5, "EUR"),
+    Money(5, "USD"),
+    Money("0.001", "KWD"),
+    Money(10**90, "JPY"),
+    period_of(datetime(2026, 1, 15, tzinfo=UTC), "month"),
+    period_of(datetime(2025, 5, 15, tzinfo=UTC), "quarter"),
+    period_of(datetime(2024, 2, 29, tzinfo=UTC), "day"),
+    Interval(datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)),
+]
+
+
+@functools.cache
 def scalars() -> st.SearchStrategy[Any]:
     """One hostile scalar of any type crmcore might be handed."""
     return st.one_of(
@@ -99,18 +130,12 @@ def scalars() -> st.SearchStrategy[Any]:
         st.sampled_from(_EDGE_STRINGS),
         st.text(max_size=12),
         st.sampled_from(_EDGE_INSTANTS),
-        ct.aware_datetimes(),
-        st.datetimes(),
-        st.dates(),
-        st.timedeltas(),
-        ct.money(),
-        st.builds(Money, st.integers(-5, 5), st.sampled_from(["EUR", "USD"])),
-        ct.periods(),
-        ct.intervals(),
+        st.sampled_from(_PRECOMPUTED),
         _unsafe(),
     )
 
 
+@functools.cache
 def anything() -> st.SearchStrategy[Any]:
     """A hostile value: a scalar or a small container of them."""
     return st.recursive(
@@ -155,6 +180,7 @@ FIELDS = [
 ]
 
 
+@functools.cache
 def _hostile_dict() -> st.SearchStrategy[dict[str, Any]]:
     return st.dictionaries(st.sampled_from(FIELDS), anything(), max_size=8)
 
@@ -189,11 +215,14 @@ def _as_dict(record: Any) -> Any:
     return attrs.asdict(record, recurse=False) if attrs.has(type(record)) else record
 
 
-def _valid(pool: list[Any] | None = None) -> st.SearchStrategy[Any]:
-    records = st.sampled_from(pool or _VALID)
+@functools.cache
+def _valid(pool: str | None = None) -> st.SearchStrategy[Any]:
+    """A valid record (of one pool, or of any), as itself or as a dict row."""
+    records = st.sampled_from(_VALID if pool is None else _POOLS[pool])
     return st.one_of(records, records.map(_as_dict))
 
 
+@functools.cache
 def records() -> st.SearchStrategy[Any]:
     """One record: a valid crmcore record or dict row, a hostile dict, an object."""
     return st.one_of(
@@ -204,18 +233,20 @@ def records() -> st.SearchStrategy[Any]:
     )
 
 
+@functools.cache
 def record_lists() -> st.SearchStrategy[Any]:
     """What a caller passes where records are expected (mostly lists)."""
-    kinds = [st.lists(_valid(pool), max_size=8) for pool in _POOLS.values()]
+    kinds = [st.lists(_valid(pool), max_size=8) for pool in _POOLS]
     return st.one_of(
         st.lists(records(), max_size=6),
         *kinds,
         st.lists(st.one_of(_valid(), records()), max_size=8),
-        st.lists(st.lists(_valid(_POOLS["changes"]), max_size=4), max_size=3),
+        st.lists(st.lists(_valid("changes"), max_size=4), max_size=3),
         scalars(),
     )
 
 
+@functools.cache
 def json_values() -> st.SearchStrategy[Any]:
     """Any JSON document."""
     return st.recursive(

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import attrs
 import pytest
 
-from crmcore.calendar import PeriodUnit, add_calendar, resolve_zone
+from crmcore.calendar import PeriodUnit, add_calendar, period_of, resolve_zone
 from crmcore.conditions import (
     CONDITION_KINDS,
     Condition,
@@ -493,6 +493,17 @@ def test_to_json_never_writes_invalid_json():
             r"^last_reviewed: expected a mapping",
         ),
         (lambda: compile_condition(field("x") == 1).bind([]), r"^as_of: expected"),
+        (lambda: structure(Decimal("NaN"), None), r"^cls: expected a type"),
+        (lambda: to_json(1, indent=2**63), r"^indent: expected None or an int"),
+        (
+            lambda: period_of(datetime(9999, 12, 31, 23, 59, tzinfo=UTC), "week"),
+            r"^instant: expected an instant whose week lies within years 1 to 9999",
+        ),
+        (
+            lambda: win_rate([_won(amount=1)], per=object),
+            r"^per: expected a record the key function <class 'object'> accepts "
+            r"\(TypeError: object\(\) takes no arguments\)",
+        ),
     ],
 )
 def test_bad_arguments_found_by_fuzzing_are_crmcore_errors(call, expected):

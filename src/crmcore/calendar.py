@@ -489,6 +489,17 @@ def period_of(
     if not isinstance(unit, PeriodUnit):
         unit = period_unit(unit)
     zone = resolve_zone(tz)
+    try:
+        return _containing(instant, unit, zone, tz)
+    except (OverflowError, ValueError):  # a period reaching past year 9999 or 1
+        raise DataError(
+            "instant",
+            instant,
+            f"an instant whose {unit} lies within years 1 to 9999",
+        ) from None
+
+
+def _containing(instant: datetime, unit: PeriodUnit, zone: tzinfo, tz: str) -> Period:
     period = _period(unit, unit.floor(instant.astimezone(zone).date()), tz)
     # The local date can disagree with the boundaries only when a clock change
     # straddles midnight; step to the period whose instants contain ``instant``.

@@ -425,6 +425,8 @@ def structure(data: object, cls: Any) -> Any:
         >>> structure({"amount": 5, "currency": "EUR"}, Money)
         Money('5', 'EUR')
     """
+    if not isinstance(cls, type) and get_origin(cls) is None:
+        raise DataTypeError("cls", cls, "a type to structure into, such as Pipeline")
     try:
         return converter.structure(data, cls)
     except Exception as error:
@@ -439,13 +441,16 @@ def to_json(value: object, *, indent: int | None = None) -> str:
 
     Raises:
         DataTypeError: For a value with no JSON form (an arbitrary object, a
-            float NaN or infinity, a cycle), naming what was found.
+            float NaN or infinity, a cycle), naming what was found, and for
+            an ``indent`` other than ``None`` or 0 to 16.
 
     Examples:
         >>> from crmcore.money import Money
         >>> to_json(Money("1.50", "EUR"))
         '{"amount": "1.50", "currency": "EUR"}'
     """
+    if indent is not None and (type(indent) is not int or not 0 <= indent <= 16):
+        raise DataTypeError("indent", indent, "None or an int from 0 to 16")
     try:
         return json.dumps(
             unstructure(value), indent=indent, ensure_ascii=False, allow_nan=False

@@ -41,6 +41,7 @@ from crmcore.calendar import (
 )
 from crmcore.conditions import CONDITION_KINDS, Condition, compile_condition
 from crmcore.errors import (
+    CrmcoreError,
     CurrencyMismatchError,
     DataError,
     DataTypeError,
@@ -694,7 +695,18 @@ def _key_function(per: object, anchors: tuple[str, ...]) -> Callable[[Any], Any]
     if callable(per):
 
         def by_function(record: Any) -> tuple[Hashable, ...]:
-            return (per(record),)
+            try:
+                return (per(record),)
+            except CrmcoreError:
+                raise
+            except Exception as error:
+                # The caller's function failed on this record: say where.
+                raise DataError(
+                    "per",
+                    record,
+                    f"a record the key function {per!r} accepts "
+                    f"({type(error).__name__}: {error})",
+                ) from error
 
         return by_function
     raise DataTypeError(
