@@ -17,7 +17,7 @@ from __future__ import annotations
 import operator
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, Final, TypeAlias, final
+from typing import Any, Final, TypeAlias, cast, final
 
 from crmcore.errors import DataError, DataTypeError
 
@@ -365,6 +365,9 @@ def iterate(records: object, name: str = "records") -> Iterator[Any]:
         ...
         crmcore.errors.DataTypeError: deals: expected an iterable of records (a list, a generator...); one record? wrap it in a list, got {'id': 1} (dict)
     """  # noqa: E501
+    cls = type(records)
+    if cls is list or cls is tuple or cls is types.GeneratorType:
+        return iter(cast(Iterable[Any], records))  # the common cases, at once
     if isinstance(records, str | bytes | Mapping) or not isinstance(records, Iterable):
         raise DataTypeError(
             name,
