@@ -37,9 +37,13 @@ from crmcore.errors import (
     describe_value,
 )
 from crmcore.kpis import (
+    KpiResult,
     average_deal_size,
     by_period,
+    cac_payback,
     cohort_retention,
+    lifetime_value,
+    ltv_to_cac,
     reviews_due,
     velocity_from,
     win_rate,
@@ -540,3 +544,25 @@ def test_a_bad_choice_in_json_names_the_choices_not_cattrs(data, cls, expected):
     with pytest.raises(DefinitionError) as caught:
         structure(data, cls)
     assert str(caught.value).splitlines()[1].strip() == expected
+
+
+_RATIO = KpiResult("win_rate", Decimal("0.25"), "ratio")
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (lambda: cac_payback(_RATIO, _RATIO), r"^cac: expected Money or a KpiResult"),
+        (lambda: ltv_to_cac(_RATIO, _RATIO), r"^ltv: expected Money or a KpiResult"),
+        (lambda: lifetime_value(_RATIO, _RATIO), r"^arpa: expected Money"),
+        (
+            lambda: velocity_from(_RATIO, _RATIO, _RATIO, _RATIO),
+            r"^open_deals: expected a count or an OpenPipeline result",
+        ),
+    ],
+)
+def test_a_composition_given_the_wrong_result_names_the_argument(call, expected):
+    # velocity_from read components["deals"] (KeyError) or .components of
+    # None (AttributeError); every composition now names its argument.
+    with pytest.raises(DataTypeError, match=expected):
+        call()
