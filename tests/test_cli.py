@@ -179,3 +179,10 @@ def test_help_and_version_return_0():
     assert code == 0 and "demo" in out
     code, out, _ = run("--version")
     assert code == 0 and out.startswith("crmcore ")
+
+
+def test_a_bad_argument_leaves_no_output_directory_behind(tmp_path):
+    target = tmp_path / "new"
+    code, _, err = run("sample", "-n", "-5", "-q", "--out", str(target))
+    assert code == 2 and "opportunities: expected" in err
+    assert not target.exists()

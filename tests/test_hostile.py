@@ -48,7 +48,7 @@ from crmcore.kpis import (
     velocity_from,
     win_rate,
 )
-from crmcore.money import Money, check_range, divide, sum_money, to_decimal
+from crmcore.money import Money, check_range, divide, round_to, sum_money, to_decimal
 from crmcore.pipelines import (
     Pipeline,
     StageDecision,
@@ -565,4 +565,77 @@ def test_a_composition_given_the_wrong_result_names_the_argument(call, expected)
     # velocity_from read components["deals"] (KeyError) or .components of
     # None (AttributeError); every composition now names its argument.
     with pytest.raises(DataTypeError, match=expected):
+        call()
+
+
+def test_a_per_function_raising_a_crmcore_error_passes_it_on():
+    def amount_band(record: Any) -> Decimal:
+        return to_decimal(record["band"], "band")
+
+    with pytest.raises(DataError, match=r"^band: expected a numeric string"):
+        win_rate([_won(amount=1) | {"band": "wide"}], per=amount_band)
+
+
+_AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"history": 5}, r"^history: expected an iterable of records"),
+        ({"approvals": None}, r"^approvals: expected an iterable of records"),
+        ({"activities": "ab"}, r"^activities: expected an iterable of records"),
+        ({"entered_at": datetime(2026, 1, 1)}, r"^entered_at"),
+        ({"entered_at": "2026-01-01"}, r"^entered_at: expected"),
+    ],
+)
+def test_decision_arguments_are_checked(extra, expected):
+    from crmcore.lifecycle import b2b_deal_pipeline
+    from crmcore.pipelines import evaluate, what_next
+
+    pipeline = b2b_deal_pipeline()
+    deal = {"id": "d", "stage": pipeline.stages[0].key}
+    with pytest.raises(CrmcoreError, match=expected):
+        evaluate(pipeline, deal, pipeline.stages[1].key, as_of=_AS_OF, **extra)
+    with pytest.raises(CrmcoreError, match=expected):
+        what_next(pipeline, deal, as_of=_AS_OF, **extra)
+
+
+def test_a_record_entering_late_counts_every_activity_of_the_stages_it_skips():
+    # No history can exist for stages never entered: this raised "history:
+    # expected the stage history (or entered_at=)".
+    from crmcore.lifecycle import b2b_deal_pipeline
+    from crmcore.pipelines import RequiredActivity, evaluate
+
+    pipeline = b2b_deal_pipeline()
+    keys = [s.key for s in pipeline.open_stages]
+    gated = [
+        s.key
+        for s in pipeline.open_stages
+        if any(isinstance(c, RequiredActivity) for c in s.exit_criteria)
+    ]
+    assert gated, "the preset has an activity criterion"
+    target = keys[keys.index(gated[0]) + 1]
+    decision = evaluate(pipeline, {"id": "d", "stage": None}, target, as_of=_AS_OF)
+    assert any(u.criterion == "required_activity" for u in decision.unmet)
+
+
+@pytest.mark.parametrize(
+    ("call", "expected"),
+    [
+        (lambda: round_to(Decimal("NaN"), 2), r"^number: expected a finite number"),
+        (lambda: round_to("1.5", 2), r"^number: expected a Decimal"),
+        (lambda: round_to(Decimal(1), 10**9), r"^places: expected an int from 0"),
+        (lambda: to_json(1, indent=-1), r"^indent: expected None or an int"),
+        (
+            lambda: add_calendar(
+                datetime(9999, 12, 31, 23, tzinfo=UTC), tz="Pacific/Kiritimati"
+            ),
+            r"^instant: expected an instant that read in Pacific/Kiritimati stays",
+        ),
+        (lambda: win_rate(bytearray(b"ab")), r"^records: expected an iterable"),
+    ],
+)
+def test_review_findings_are_crmcore_errors(call, expected):
+    with pytest.raises(CrmcoreError, match=expected):
         call()

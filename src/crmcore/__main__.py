@@ -288,10 +288,15 @@ class _OutputError(Exception):
     """The output directory cannot be written; the message says why."""
 
 
-def _output_directory(out: Path) -> Path:
-    """``out`` as a directory to write into, made if it does not exist."""
+def _check_output(out: Path) -> None:
+    """Refuse an ``--out`` that is a file before any work is done."""
     if out.exists() and not out.is_dir():
         raise _OutputError(f"--out {out}: expected a directory, got an existing file")
+
+
+def _output_directory(out: Path) -> Path:
+    """``out`` as a directory to write into, made if it does not exist."""
+    _check_output(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -404,12 +409,13 @@ def main(
         print(f"crmcore {__version__}", file=out)
         return 0
     try:
-        target = _output_directory(args.out) if args.command == "sample" else None
-        data = _generate(args, err)
-        if target is None:
+        if args.command == "sample":
+            _check_output(args.out)
+        data = _generate(args, err)  # checks the other arguments first
+        if args.command == "demo":
             out.write(demo_report(data))
         else:
-            _write_sample(data, target, err)
+            _write_sample(data, _output_directory(args.out), err)
     except (CrmcoreError, _OutputError) as error:
         print(f"crmcore: error: {error}", file=err)
         return 2

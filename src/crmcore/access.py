@@ -360,6 +360,8 @@ def iterate(records: object, name: str = "records") -> Iterator[Any]:
     Examples:
         >>> next(iterate([{"id": 1}]))
         {'id': 1}
+        >>> sorted(iterate({"b", "a"}), reverse=True)  # any iterable but a text
+        ['b', 'a']
         >>> iterate({"id": 1}, "deals")
         Traceback (most recent call last):
         ...
@@ -368,7 +370,8 @@ def iterate(records: object, name: str = "records") -> Iterator[Any]:
     cls = type(records)
     if cls is list or cls is tuple or cls is types.GeneratorType:
         return iter(cast(Iterable[Any], records))  # the common cases, at once
-    if isinstance(records, str | bytes | Mapping) or not isinstance(records, Iterable):
+    text = str | bytes | bytearray | memoryview
+    if isinstance(records, text | Mapping) or not isinstance(records, Iterable):
         raise DataTypeError(
             name,
             records,

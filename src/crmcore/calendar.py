@@ -574,18 +574,19 @@ def add_calendar(
         if type(value) is not int:
             raise DataTypeError(name, value, "an int")
     zone = instant.tzinfo if tz is None else resolve_zone(tz)
-    local = instant.astimezone(zone).replace(tzinfo=None)
     try:
+        local = instant.astimezone(zone).replace(tzinfo=None)
         moved = local + relativedelta(
             years=years, months=months, weeks=weeks, days=days
         )
         return moved.replace(tzinfo=zone).astimezone(UTC).astimezone(zone)
     except (OverflowError, ValueError):
         moved_by = ", ".join(f"{k}={v}" for k, v in steps.items() if v)
+        where = f"moved by {moved_by}" if moved_by else f"read in {zone}"
         raise DataError(
             "instant",
             instant,
-            f"an instant that moved by {moved_by} stays within years 1 to 9999",
+            f"an instant that {where} stays within years 1 to 9999",
         ) from None
 
 

@@ -263,6 +263,11 @@ def round_to(number: Decimal, places: int) -> Decimal:
         >>> round_to(Decimal("2.5"), 0)
         Decimal('2')
     """
+    if type(places) is not int or not 0 <= places <= MAX_DIGITS:
+        raise DataError("places", places, f"an int from 0 to {MAX_DIGITS}")
+    if not isinstance(number, Decimal):
+        raise DataTypeError("number", number, "a Decimal")
+    check_range(number, "number")
     return number.quantize(Decimal((0, (1,), -places)), context=_ROUNDING)
 
 

@@ -449,8 +449,10 @@ def to_json(value: object, *, indent: int | None = None) -> str:
         >>> to_json(Money("1.50", "EUR"))
         '{"amount": "1.50", "currency": "EUR"}'
     """
-    if indent is not None and (type(indent) is not int or not 0 <= indent <= 16):
+    if indent is not None and type(indent) is not int:
         raise DataTypeError("indent", indent, "None or an int from 0 to 16")
+    if indent is not None and not 0 <= indent <= 16:
+        raise DataError("indent", indent, "None or an int from 0 to 16")
     try:
         return json.dumps(
             unstructure(value), indent=indent, ensure_ascii=False, allow_nan=False

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final
 
 import attrs
 
 from crmcore import validators as _v
+from crmcore.access import iterate
 from crmcore.calendar import require_aware
 from crmcore.conditions import (
     AllOf,
@@ -94,6 +95,11 @@ class StageMoveError(CrmcoreError, ValueError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (StageMoveError, (self.decision,))
+
+
+# A record entering the pipeline never entered the stages it skips: their
+# "since entering the stage" windows count every activity.
+_NEVER_ENTERED: Final = datetime.min.replace(tzinfo=UTC)
 
 
 def _current_stage(
@@ -258,6 +264,11 @@ def evaluate(
         NaiveDatetimeError: For a naive ``as_of``.
     """
     require_aware(as_of, "as_of")
+    if entered_at is not None:
+        require_aware(entered_at, "entered_at")
+    history = iterate(history, "history")
+    activities = tuple(iterate(activities, "activities"))
+    approvals = tuple(iterate(approvals, "approvals"))
     target = pipeline.stage(to_stage)
     current = _current_stage(pipeline, record, entering=True)
     violations = _policy_violations(pipeline, current, target)
@@ -278,11 +289,13 @@ def evaluate(
     to_clear = _stages_to_clear(pipeline, current, target)
     unmet: list[UnmetCriterion] = []
     if to_clear:
-        if entered_at is None and current is not None:
-            entered_at = _entered_at(field_getter("id")(record), current.key, history)
-        context = StageContext(
-            record, as_of, entered_at, tuple(activities), tuple(approvals)
-        )
+        if entered_at is None:
+            entered_at = (
+                _NEVER_ENTERED  # entering: every stage it skips counts all activity
+                if current is None
+                else _entered_at(field_getter("id")(record), current.key, history)
+            )
+        context = StageContext(record, as_of, entered_at, activities, approvals)
         for stage in to_clear:
             for criterion in stage.exit_criteria:
                 unmet.extend(criterion.check(context, stage.key))
@@ -349,15 +362,18 @@ def what_next(
     Empty when the stage can be left (or the record is closed).
     """
     require_aware(as_of, "as_of")
+    if entered_at is not None:
+        require_aware(entered_at, "entered_at")
+    history = iterate(history, "history")
+    activities = tuple(iterate(activities, "activities"))
+    approvals = tuple(iterate(approvals, "approvals"))
     current = _current_stage(pipeline, record, entering=False)
     assert current is not None  # not entering: a missing stage raised
     if current.kind != "open":
         return ()
     if entered_at is None:
         entered_at = _entered_at(field_getter("id")(record), current.key, history)
-    context = StageContext(
-        record, as_of, entered_at, tuple(activities), tuple(approvals)
-    )
+    context = StageContext(record, as_of, entered_at, activities, approvals)
     return tuple(
         u for c in current.exit_criteria for u in c.check(context, current.key)
     )
