@@ -1110,3 +1110,28 @@ def test_exit_condition_refuses_context_criteria():
         exit_condition(b2b(), "discovery")
     with pytest.raises(DataError, match="stage: expected one of"):
         exit_condition(b2b(), "demo")
+
+
+@dataclasses.dataclass
+class DerivedOutcome:
+    id: str
+    stage: str
+    outcome: str = dataclasses.field(default="open", init=False)
+
+
+def test_a_copy_never_misses_an_update():
+    # A field the constructor does not take, or a nested stage field, cannot
+    # be copied with every update: record is None and updates say what to write.
+    move = advance(
+        b2b(),
+        DerivedOutcome("d1", "negotiation"),
+        "won",
+        as_of=AS_OF,
+        approvals=[APPROVAL],
+    )
+    assert move.record is None
+    assert dict(move.updates) == {"stage": "won", "outcome": "won", "closed_at": AS_OF}
+    nested = attrs.evolve(b2b(), stage_field="props.stage")
+    deal = {"id": "d1", "props": {"stage": "negotiation"}}
+    move = advance(nested, deal, "won", as_of=AS_OF, approvals=[APPROVAL])
+    assert move.record is None and dict(move.updates) == {"props.stage": "won"}

@@ -390,9 +390,10 @@ class StageMove:
             and, where the record has them, ``outcome`` / ``closed_at`` and
             the lost reason.
         record: A new record with the updates (dicts, attrs instances and
-            dataclasses are copied; nothing is mutated), or ``None`` for a
-            shape crmcore cannot copy (an ORM object): write ``updates`` to it
-            in your own transaction.
+            dataclasses are copied; nothing is mutated), or ``None`` when
+            crmcore cannot copy it with every update applied (an ORM object,
+            a nested ``stage_field``, a field its constructor does not take):
+            write ``updates`` to it in your own transaction.
     """
 
     decision: StageDecision
@@ -466,15 +467,22 @@ def _has(record: object, name: str) -> bool:
 
 
 def _updated(record: Any, updates: dict[str, Any]) -> Any:
+    """A copy with every update applied, or ``None`` when one cannot be.
+
+    Never a copy that silently misses an update: a nested path
+    (``props.stage``), a field the constructor does not take (``init=False``,
+    a property over a private field) leave the copying to the application.
+    """
+    if any("." in name for name in updates):
+        return None
     if isinstance(record, Mapping):
         return {**record, **updates}
     cls = type(record)
     if attrs.has(cls):
-        fields = attrs.fields_dict(cls)
-        return attrs.evolve(record, **{k: v for k, v in updates.items() if k in fields})
+        names = {a.name for a in attrs.fields(cls) if a.init and a.alias == a.name}
+        return attrs.evolve(record, **updates) if set(updates) <= names else None
     if dataclasses.is_dataclass(record) and not isinstance(record, type):
         names = {f.name for f in dataclasses.fields(record) if f.init}
-        return dataclasses.replace(
-            record, **{k: v for k, v in updates.items() if k in names}
-        )
+        if set(updates) <= names:
+            return dataclasses.replace(record, **updates)
     return None
