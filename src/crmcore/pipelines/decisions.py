@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -42,14 +43,20 @@ from crmcore.records import (
 # Decisions
 # ---------------------------------------------------------------------------
 def _unmet(values: object) -> tuple[UnmetCriterion, ...]:
+    if values == ():
+        return ()  # the common case, at once
     return _v.tuple_of(values, UnmetCriterion, "unmet", item="an UnmetCriterion")
 
 
 def _texts(values: object) -> tuple[str, ...]:
+    if values == ():
+        return ()
     return _v.names(values, "violations", plural="a list of texts", item="a text")
 
 
 def _fields(values: object) -> tuple[str, ...]:
+    if values == ():
+        return ()
     return _v.names(
         values, "prompt_fields", plural="a list of field paths", item="a field path"
     )
@@ -97,6 +104,10 @@ class StageMoveError(CrmcoreError, ValueError):
         return (StageMoveError, (self.decision,))
 
 
+# Decisions read the same few fields (the stage field, id, the history's
+# fields) of every record: their readers are built once per path.
+_reader: Final = functools.lru_cache(maxsize=256)(field_getter)
+
 # A record entering the pipeline never entered the stages it skips: their
 # "since entering the stage" windows count every activity.
 _NEVER_ENTERED: Final = datetime.min.replace(tzinfo=UTC)
@@ -112,7 +123,7 @@ def _current_stage(
     stage" that may move anywhere.
     """
     field_name = pipeline.stage_field
-    key = field_getter(field_name)(record)
+    key = _reader(field_name)(record)
     if key is None and entering:
         return None
     if key is MISSING or key is None:
@@ -134,10 +145,10 @@ def _entered_at(
 ) -> datetime | None:
     entered = None
     for change in history:
-        if field_getter("record_id")(change) != record_id:
+        if _reader("record_id")(change) != record_id:
             continue
-        if field_getter("to_stage")(change) == stage:
-            at = field_getter("at")(change)
+        if _reader("to_stage")(change) == stage:
+            at = _reader("at")(change)
             if isinstance(at, datetime) and (entered is None or at > entered):
                 entered = at
     return entered
@@ -277,7 +288,7 @@ def evaluate(
         reason = (
             lost_reason
             if lost_reason is not None
-            else field_getter(pipeline.lost_reason_field)(record)
+            else _reader(pipeline.lost_reason_field)(record)
         )
         if reason not in pipeline.policy.lost_reasons:
             violations.append(
@@ -293,7 +304,7 @@ def evaluate(
             entered_at = (
                 _NEVER_ENTERED  # entering: every stage it skips counts all activity
                 if current is None
-                else _entered_at(field_getter("id")(record), current.key, history)
+                else _entered_at(_reader("id")(record), current.key, history)
             )
         context = StageContext(record, as_of, entered_at, activities, approvals)
         for stage in to_clear:
@@ -372,7 +383,7 @@ def what_next(
     if current.kind != "open":
         return ()
     if entered_at is None:
-        entered_at = _entered_at(field_getter("id")(record), current.key, history)
+        entered_at = _entered_at(_reader("id")(record), current.key, history)
     context = StageContext(record, as_of, entered_at, activities, approvals)
     return tuple(
         u for c in current.exit_criteria for u in c.check(context, current.key)
@@ -430,7 +441,7 @@ def advance(
         DataError: When the record has no ``id`` for its stage change, or its
             stage field cannot be read.
     """
-    record_id = field_getter("id")(record)
+    record_id = _reader("id")(record)
     if record_id is MISSING or record_id is None:
         raise DataError("id", record_id, "the record's id, for its StageChange")
     decision = evaluate(
@@ -455,7 +466,7 @@ def advance(
         reason = (
             lost_reason
             if lost_reason is not None
-            else field_getter(pipeline.lost_reason_field)(record)
+            else _reader(pipeline.lost_reason_field)(record)
         )
         updates[pipeline.lost_reason_field] = reason if target.kind == "lost" else None
     event = StageChange(str(record_id), decision.from_stage, to_stage, as_of, by=by)
@@ -463,7 +474,7 @@ def advance(
 
 
 def _has(record: object, name: str) -> bool:
-    return field_getter(name)(record) is not MISSING
+    return _reader(name)(record) is not MISSING
 
 
 def _updated(record: Any, updates: dict[str, Any]) -> Any:
