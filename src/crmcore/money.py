@@ -95,6 +95,7 @@ _DIVISION: Final = decimal.Context(
     traps=[decimal.InvalidOperation, decimal.DivisionByZero],
 )
 _ONE: Final = Decimal(1)
+_ZERO_INT: Final = Decimal(0)
 _ROUNDING: Final = decimal.Context(
     prec=decimal.MAX_PREC,
     rounding=ROUND_HALF_EVEN,
@@ -243,12 +244,13 @@ def divide(numerator: Decimal | int, denominator: Decimal | int) -> Decimal:
     """
     num, den = Decimal(numerator), Decimal(denominator)
     quotient = _DIVISION.divide(num, den)
-    if quotient.as_tuple().exponent > 0:  # type: ignore[operator]
+    if quotient.adjusted() >= _DIVISION.prec:  # whole, and wider than 28 digits
         with exact_arithmetic() as exact:
             if not exact.remainder(num, den):
                 return exact.divide_int(num, den)
-            return quotient.quantize(_ONE)
-    return quotient
+    # Adding an exact zero writes a positive exponent out (5E+1 is 50) and
+    # changes nothing else: the sum is exact in an unbounded context.
+    return _EXACT.add(quotient, _ZERO_INT)
 
 
 def round_to(number: Decimal, places: int) -> Decimal:

@@ -43,6 +43,7 @@ value is a mean of per-period sums, like the calibration one.
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -175,10 +176,31 @@ class _Amounts:
         self.currency: str | None = None
 
     def read(self, record: object) -> Decimal:
+        """The amount, finite and non-negative.
+
+        Its range is checked where it is summed: crmcore's exact context
+        traps any sum an out-of-range amount would blow up, and
+        ``out_of_range`` names the amount then.
+        """
         assert self.get is not None
         value = self.get(record)
+        if type(value) is Decimal and value.is_finite() and not value.is_signed():
+            return value  # the common case, in three C calls
+        return self._checked(value)
+
+    def out_of_range(self, value: Decimal) -> DataError:
+        """The error for an amount whose sum the exact context refused."""
+        try:
+            check_range(value, self.label)
+        except DataError as error:
+            return error
+        raise AssertionError(value)  # pragma: no cover - only out-of-range values trap
+
+    def _checked(self, value: object) -> Decimal:
         if type(value) is Decimal:
-            amount = check_range(value, self.label)
+            amount = value
+            if not value.is_finite():
+                check_range(value, self.label)  # raises: a finite number
         elif isinstance(value, Money):
             if self.currency is None:
                 self.currency = value.currency
@@ -244,8 +266,16 @@ def _collect(
         if periods is None:
             periods = per_customer[key] = {}
         value = _ZERO if read_amount is None else read_amount(record)
-        periods[index] = periods.get(index, _ZERO) + value
+        try:
+            periods[index] = periods.get(index, _ZERO) + value
+        except decimal.DecimalException:
+            raise amounts.out_of_range(value) from None
     return result
+
+
+def _in_units(periods: int, scale: Decimal) -> Decimal:
+    """A count of periods in units of ``scale`` periods (exact when whole)."""
+    return Decimal(periods) if scale == 1 else divide(periods, scale)
 
 
 def _summary_row(
@@ -271,8 +301,8 @@ def _summary_row(
     return CustomerSummary(
         customer=key,
         frequency=frequency,
-        recency=divide(last - first, scale),
-        T=divide(end_index - first, scale),
+        recency=_in_units(last - first, scale),
+        T=_in_units(end_index - first, scale),
         monetary_value=monetary,
     )
 
@@ -551,10 +581,17 @@ def rfm_scores(
         value = amounts.read(record)
         if key in last:
             count[key] += 1
-            total[key] += value
+            try:
+                total[key] += value
+            except decimal.DecimalException:
+                raise amounts.out_of_range(value) from None
             last[key] = max(last[key], instant)
         else:
-            last[key], count[key], total[key] = instant, 1, value
+            try:
+                # Added to zero so that the exact context checks its range.
+                last[key], count[key], total[key] = instant, 1, value + _ZERO
+            except decimal.DecimalException:
+                raise amounts.out_of_range(value) from None
     if not last:
         raise DataError(
             "transactions",
