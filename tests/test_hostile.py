@@ -639,3 +639,12 @@ def test_a_record_entering_late_counts_every_activity_of_the_stages_it_skips():
 def test_review_findings_are_crmcore_errors(call, expected):
     with pytest.raises(CrmcoreError, match=expected):
         call()
+
+
+@pytest.mark.parametrize("amount", [Decimal("1E+999999999"), Decimal("1E-999999999")])
+def test_an_out_of_range_first_purchase_is_named_too(amount):
+    as_of = datetime(2024, 2, 1, tzinfo=UTC)
+    with pytest.raises(DataError, match=r"^amount: expected a number with at most"):
+        rfm_scores(_purchases(amount, 10), as_of=as_of)
+    with pytest.raises(DataError, match=r"^amount: expected a number with at most"):
+        btyd_summary(_purchases(amount), observation_end=as_of, amount="amount")
