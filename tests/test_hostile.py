@@ -42,6 +42,7 @@ from crmcore.kpis import (
     by_period,
     cac_payback,
     cohort_retention,
+    kpi_report,
     lifetime_value,
     ltv_to_cac,
     reviews_due,
@@ -634,6 +635,27 @@ def test_a_record_entering_late_counts_every_activity_of_the_stages_it_skips():
             r"^instant: expected an instant that read in Pacific/Kiritimati stays",
         ),
         (lambda: win_rate(bytearray(b"ab")), r"^records: expected an iterable"),
+        # Found by the long fuzz run (10,000 examples per entry point):
+        (
+            lambda: rfm_scores([], as_of=datetime(2026, 1, 1, tzinfo=UTC), amount=None),
+            r"^amount: expected the field path of each purchase's amount",
+        ),
+        (
+            lambda: cohort_retention(
+                [],
+                start=datetime(2026, 1, 1, tzinfo=UTC),
+                as_of=datetime(9999, 12, 31, 23, 59, tzinfo=UTC),
+            ),
+            r"^period: expected a month that ends by the end of year 9999",
+        ),
+        (
+            lambda: kpi_report(
+                period_of(datetime(2026, 1, 1, tzinfo=UTC), "day"),
+                channels={"c": "ads"},
+                paid_channels=True,
+            ),
+            r"^paid_channels: expected a collection of channels",
+        ),
     ],
 )
 def test_review_findings_are_crmcore_errors(call, expected):

@@ -454,8 +454,13 @@ def _period(unit: PeriodUnit, first_day: date, tz: str) -> Period:
 @functools.lru_cache(maxsize=16_384)
 def _bounds(unit: PeriodUnit, first_day: date, tz: str) -> tuple[datetime, datetime]:
     zone = _zone(tz)
-    end_day = first_day + unit.step()
-    return _local_midnight(first_day, zone), _local_midnight(end_day, zone)
+    try:
+        end_day = first_day + unit.step()
+        return _local_midnight(first_day, zone), _local_midnight(end_day, zone)
+    except (OverflowError, ValueError):  # the period ends after year 9999
+        raise DataError(
+            "period", first_day, f"a {unit} that ends by the end of year 9999"
+        ) from None
 
 
 def period_of(

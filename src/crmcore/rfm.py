@@ -62,6 +62,7 @@ from crmcore.conditions import field
 from crmcore.errors import (
     CurrencyMismatchError,
     DataError,
+    DataTypeError,
     NaiveDatetimeError,
 )
 from crmcore.money import Money, check_range, divide, exact_arithmetic, to_decimal
@@ -564,6 +565,10 @@ def rfm_scores(
     get_customer, get_at = field_getter(customer), field_getter(at)
     at_label = at if isinstance(at, str) else ".".join(at)
     customer_label = customer if isinstance(customer, str) else ".".join(customer)
+    if amount is None:
+        raise DataTypeError(
+            "amount", amount, "the field path of each purchase's amount"
+        )
     amounts = _Amounts(amount)
     last: dict[object, datetime] = {}
     count: dict[object, int] = {}

@@ -42,6 +42,7 @@ from crmcore.kpis._core import (
     undefined,
 )
 from crmcore.money import Money, check_currency, divide, exact_arithmetic
+from crmcore.validators import names
 
 __all__ = [
     "MarketingSpend",
@@ -240,7 +241,14 @@ def acquisition_cost(
             raise DataTypeError(
                 "spend", spend, "MarketingSpend and NewCustomers results for paid CAC"
             )
-        paid = frozenset(paid_channels)
+        paid = frozenset(
+            names(
+                paid_channels,
+                "paid_channels",
+                plural="a collection of channels",
+                item="a channel",
+            )
+        )
         by_spend = spend.components["by_channel"]
         total = sum(
             (v for k, v in by_spend.items() if k in paid),

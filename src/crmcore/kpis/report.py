@@ -69,6 +69,7 @@ from crmcore.kpis.revenue import (
 from crmcore.money import Money, exact_arithmetic
 from crmcore.pipelines import Pipeline
 from crmcore.records import FrozenMap
+from crmcore.validators import names
 
 __all__ = ["HeadlineKpis", "KpiReport", "kpi_report"]
 
@@ -112,6 +113,12 @@ def _detail(result: KpiResult) -> str:
         else:
             parts.append(f"{part:,}")
     return " / ".join(parts)
+
+
+def _paid(values: object) -> tuple[str, ...]:
+    return names(
+        values, "paid_channels", plural="a collection of channels", item="a channel"
+    )
 
 
 @attrs.frozen
@@ -269,7 +276,7 @@ class HeadlineKpis:
             "channels": channels,
             "paid_channels": None
             if paid_channels is None
-            else frozenset(paid_channels),
+            else frozenset(_paid(paid_channels)),
             "margin": fraction(margin, "margin"),
             "max_lifetime_months": max_lifetime_months,
         }
