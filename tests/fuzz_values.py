@@ -327,8 +327,9 @@ def check_finite(value: Any, depth: int = 0) -> None:
             check_finite(item, depth + 1)
     elif attrs.has(type(value)):
         for attribute in attrs.fields(type(value)):
-            # An explanation's ``actual`` is the record's own value, echoed.
-            if attribute.name != "actual":
+            # An explanation's ``actual`` and a move's copied ``record`` hold
+            # the record's own values, echoed.
+            if attribute.name not in {"actual", "record"}:
                 check_finite(getattr(value, attribute.name), depth + 1)
 
 
