@@ -670,3 +670,15 @@ def test_an_out_of_range_first_purchase_is_named_too(amount):
         rfm_scores(_purchases(amount, 10), as_of=as_of)
     with pytest.raises(DataError, match=r"^amount: expected a number with at most"):
         btyd_summary(_purchases(amount), observation_end=as_of, amount="amount")
+
+
+def test_an_unhashable_record_id_in_a_stage_history_is_named():
+    # Found by the long fuzz run: `record_id in seen` raised a bare TypeError.
+    from crmcore.lifecycle import b2b_deal_pipeline
+    from crmcore.stage_analytics import stage_analytics
+
+    change = {"record_id": ["d"], "from_stage": None, "to_stage": "x", "at": _AS_OF}
+    with pytest.raises(
+        DataTypeError, match=r"^record_id: expected a hashable record id"
+    ):
+        stage_analytics(b2b_deal_pipeline(), [change], as_of=_AS_OF)

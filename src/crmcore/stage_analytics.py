@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Final
@@ -449,6 +449,8 @@ def group_histories(changes: Iterable[Any]) -> Iterator[list[Any]]:
     current: object = None
     for change in iterate(changes, "changes"):
         record_id = _record_id(change)
+        if not isinstance(record_id, Hashable):
+            raise DataTypeError("record_id", record_id, "a hashable record id")
         if group and record_id != current:
             seen.add(current)
             yield group
