@@ -19,6 +19,7 @@ PUBLIC_MODULES = [
     "validators",
     "money",
     "calendar",
+    "business_time",
     "conditions",
     "segments",
     "rfm",

@@ -325,7 +325,7 @@ def test_report_invariants(histories):
 
 
 def test_time_in_stage_in_business_days():
-    from crmcore.calendar import BusinessCalendar
+    from crmcore.business_time import BusinessCalendar
 
     # 2026-01-01 is a Thursday. qualify Thu 00:00 -> discover Mon 00:00: two business
     # days (Thu, Fri); discover Mon -> won the next Mon: five.

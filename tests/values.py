@@ -2,7 +2,8 @@
 
 from hypothesis import strategies as st
 
-from crmcore.calendar import BusinessCalendar, Interval, Period, PeriodUnit
+from crmcore.business_time import BusinessCalendar
+from crmcore.calendar import Interval, Period, PeriodUnit
 from crmcore.money import Money
 from crmcore.pipelines import Pipeline
 from crmcore.records import (

@@ -16,13 +16,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from crmcore._version import __version__
+from crmcore.business_time import BusinessCalendar
 from crmcore.calendar import (
     DAY,
     MONTH,
     QUARTER,
     WEEK,
     YEAR,
-    BusinessCalendar,
     Interval,
     Period,
     PeriodUnit,

@@ -35,12 +35,11 @@ Examples:
 
 from __future__ import annotations
 
-import bisect
 import decimal
 import functools
 import re
 import zoneinfo
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, Final, Literal, get_args
@@ -57,7 +56,6 @@ __all__ = [
     "QUARTER",
     "WEEK",
     "YEAR",
-    "BusinessCalendar",
     "Interval",
     "Period",
     "PeriodUnit",
@@ -645,124 +643,3 @@ class Interval:
         if not self.overlaps(other):
             return None
         return Interval(max(self.start, other.start), min(self.end, other.end))
-
-
-def _workdays(values: object) -> tuple[int, ...]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise DataTypeError("workdays", values, "weekday numbers, Monday 0 to Sunday 6")
-    items = tuple(values)
-    if not items or any(type(d) is not int or not 0 <= d <= 6 for d in items):
-        raise DataError(
-            "workdays", items, "at least one weekday number, Monday 0 to Sunday 6"
-        )
-    return tuple(sorted(set(items)))
-
-
-def _holidays(values: object) -> tuple[date, ...]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise DataTypeError("holidays", values, "a list of dates")
-    items = tuple(values)
-    for index, item in enumerate(items):
-        if type(item) is not date:
-            raise DataTypeError(f"holidays[{index}]", item, "a datetime.date")
-    return tuple(sorted(set(items)))
-
-
-@attrs.frozen
-class BusinessCalendar:
-    """Working days in a time zone: which weekdays work, which dates are holidays.
-
-    [`business_time`][crmcore.calendar.BusinessCalendar.business_time] measures
-    elapsed time counting only the local working days of ``tz``: the part of
-    ``[start, end)`` that falls on a working day. Friday noon to Monday noon
-    is one business day (half of Friday and half of Monday). A local day is
-    as long as the clock makes it (23 or 25 hours across DST changes).
-
-    Attributes:
-        tz: IANA zone whose calendar decides the days.
-        workdays: Working weekdays, Monday 0 to Sunday 6 (default Monday to Friday).
-        holidays: Dates that are not working days.
-
-    Examples:
-        >>> from datetime import datetime, timezone
-        >>> week = BusinessCalendar()
-        >>> friday_noon = datetime(2026, 3, 6, 12, tzinfo=timezone.utc)
-        >>> week.business_days(friday_noon, friday_noon + timedelta(days=3))
-        Decimal('1')
-    """
-
-    tz: str = attrs.field(default="UTC", validator=_check_tz)
-    workdays: tuple[int, ...] = attrs.field(
-        default=(0, 1, 2, 3, 4), converter=_workdays
-    )
-    holidays: tuple[date, ...] = attrs.field(default=(), converter=_holidays)
-
-    def is_business_day(self, day: date) -> bool:
-        """Whether a local calendar date is a working day."""
-        return day.weekday() in self.workdays and day not in self._holiday_set
-
-    @property
-    def _holiday_set(self) -> frozenset[date]:
-        return _holiday_set(self.holidays)
-
-    def business_time(self, start: datetime, end: datetime) -> timedelta:
-        """Elapsed time within ``[start, end)`` that falls on working days.
-
-        Raises:
-            NaiveDatetimeError: For a naive bound.
-            DataError: When ``end`` is before ``start``.
-        """
-        require_aware(start, "start")
-        require_aware(end, "end")
-        if end < start:
-            raise DataError(
-                "end", end, f"an instant at or after start ({start.isoformat()})"
-            )
-        zone = _zone(self.tz)
-        first = start.astimezone(zone).date()
-        last = end.astimezone(zone).date()
-        total = timedelta(0)
-        # The first and last local days may be partly inside the interval.
-        for day in {first, last}:
-            if self.is_business_day(day):
-                day_start, day_end = _bounds(DAY, day, self.tz)
-                overlap = min(end, day_end) - max(start, day_start)
-                if overlap > timedelta(0):
-                    total += overlap
-        inner_first, inner_end = first + timedelta(days=1), last
-        if inner_first >= inner_end:
-            return total
-        if zone is UTC:
-            # Every UTC day lasts 24 hours: count the days instead of walking them.
-            return total + timedelta(days=self._count_days(inner_first, inner_end))
-        day = inner_first
-        while day < inner_end:
-            if self.is_business_day(day):
-                day_start, day_end = _bounds(DAY, day, self.tz)
-                total += day_end - day_start
-            day += timedelta(days=1)
-        return total
-
-    def _count_days(self, first: date, end: date) -> int:
-        """Working days in ``[first, end)``: whole weeks, the rest, minus holidays."""
-        span = (end - first).days
-        weeks, rest = divmod(span, 7)
-        count = weeks * len(self.workdays)
-        start_weekday = first.weekday()
-        count += sum(
-            1 for offset in range(rest) if (start_weekday + offset) % 7 in self.workdays
-        )
-        low = bisect.bisect_left(self.holidays, first)
-        high = bisect.bisect_left(self.holidays, end)
-        return count - sum(
-            1 for day in self.holidays[low:high] if day.weekday() in self.workdays
-        )
-
-    def business_days(self, start: datetime, end: datetime) -> Decimal:
-        """The business time between two instants, in days of 24 hours."""
-        return days_from_microseconds(self.business_time(start, end) // MICROSECOND)
-
-
-@functools.lru_cache(maxsize=64)
-def _holiday_set(holidays: tuple[date, ...]) -> frozenset[date]:
-    return frozenset(holidays)

@@ -15,7 +15,9 @@ found, each with a JSON path such as ``$.stages[2].exit_criteria[0].field``.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Sequence
+from types import ModuleType
 
 import attrs
 
@@ -25,11 +27,13 @@ __all__ = [
     "DataError",
     "DataTypeError",
     "DefinitionError",
+    "MissingExtraError",
     "NaiveDatetimeError",
     "Problem",
     "UnknownKindError",
     "describe_value",
     "format_path",
+    "import_extra",
 ]
 
 _MAX_REPR = 80
@@ -163,6 +167,44 @@ class CurrencyMismatchError(DataError):
             hint="crmcore never mixes currencies; convert amounts explicitly first",
         )
         self.currencies = (expected_currency, got_currency)
+
+
+class MissingExtraError(CrmcoreError, ImportError):
+    """An optional integration was used without the package it needs.
+
+    Attributes:
+        extra: The crmcore extra that installs it, e.g. ``"holidays"``.
+    """
+
+    def __init__(self, module: str, extra: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"this needs the {module!r} package: pip install 'crmcore[{extra}]'",
+            name=module,
+        )
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (MissingExtraError, (self.name, self.extra))
+
+
+def import_extra(module: str, extra: str) -> ModuleType:
+    """Import an optional package when it is first needed, or say which extra installs it.
+
+    Raises:
+        MissingExtraError: When ``module`` cannot be imported.
+
+    Examples:
+        >>> import_extra("json", "none").dumps([])
+        '[]'
+        >>> import_extra("not_a_real_module", "demo")
+        Traceback (most recent call last):
+        ...
+        crmcore.errors.MissingExtraError: this needs the 'not_a_real_module' package: pip install 'crmcore[demo]'
+    """  # noqa: E501
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtraError(module, extra) from None
 
 
 class UnknownKindError(CrmcoreError, KeyError):

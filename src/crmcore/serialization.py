@@ -11,7 +11,8 @@ equal value. Conventions:
   which [`from_json`][crmcore.serialization.from_json] uses).
 * ``datetime`` becomes ISO 8601 with its UTC offset
   (``"2026-03-01T09:00:00+01:00"``); a string without an offset is rejected.
-* ``date`` becomes ``"2026-03-01"``; a calendar unit becomes ``"month"`` or,
+* ``date`` becomes ``"2026-03-01"``; a working window ``"09:00-12:00"``; a
+  calendar unit becomes ``"month"`` or,
   for fiscal units, ``{"kind": "fiscal_year", "fiscal_start_month": 4}``.
 * Unknown keys are errors (a typo in a definition must not pass silently).
 
@@ -34,6 +35,7 @@ Examples:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
@@ -57,6 +59,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, override
 
 from crmcore import pipelines  # noqa: F401 - registers the criterion kinds
+from crmcore.business_time import WorkingWindow
 from crmcore.calendar import PeriodUnit, require_aware
 from crmcore.errors import (
     DataError,
@@ -135,6 +138,15 @@ def _structure_date(value: object, _type: object) -> date:
     if type(value) is date:
         return value
     raise DataTypeError("value", value, "an ISO 8601 date string")
+
+
+def _structure_window(value: object, _type: object) -> WorkingWindow:
+    if isinstance(value, WorkingWindow):
+        return value
+    try:
+        return WorkingWindow.parse(value)
+    except DataError as error:  # the same words, for the field being structured
+        raise type(error)("value", value, error.expected, hint=error.hint) from None
 
 
 def _unstructure_unit(unit: PeriodUnit) -> object:
@@ -357,6 +369,9 @@ def make_converter() -> cattrs.Converter:
         lambda t: t == Mapping[str, Any], lambda value, _t: FrozenMap.of(value)
     )
     conv.register_unstructure_hook(PeriodUnit, _unstructure_unit)
+    # A working window is its text form, "09:00-17:00".
+    conv.register_structure_hook(WorkingWindow, _structure_window)
+    conv.register_unstructure_hook(WorkingWindow, str)
     # MISSING (a field the record does not have) is null in JSON.
     conv.register_unstructure_hook(Missing, lambda _missing: None)
     # Fields typed ``object`` (an explanation's actual value, a criterion's
@@ -533,7 +548,14 @@ def _json_decimal(text: str) -> Decimal:
 def _join(path: str, name: str | int) -> str:
     if isinstance(name, int):
         return f"{path}[{name}]"
-    return f"{path}.{name}" if name.isidentifier() else f"{path}[{name!r}]"
+    if name.isidentifier() or _RELATIVE_PATH.fullmatch(name):
+        # A name, or a path below it that a cross-field check reported
+        # (``weekday_hours[0].weekday``).
+        return f"{path}.{name}"
+    return f"{path}[{name!r}]"
+
+
+_RELATIVE_PATH: Final = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*|\[\d+\])*")
 
 
 def _message(error: BaseException) -> str:

@@ -14,7 +14,7 @@ Definitions (all as of ``as_of``; changes after it are ignored):
   counted. The last visit of an open deal is still running.
 * **Time in stage**: mean, median and p90 (nearest rank) of the *completed*
   visits, in fractional days of elapsed time, or of business time when a
-  [`BusinessCalendar`][crmcore.calendar.BusinessCalendar] is given.
+  [`BusinessCalendar`][crmcore.business_time.BusinessCalendar] is given.
 * **Conversion, reached-beyond** (default, robust to skipped stages): deals
   that reached any later stage (won counts as after every open stage) /
   deals that reached the stage.
@@ -54,11 +54,8 @@ import attrs
 
 from crmcore import validators as _v
 from crmcore.access import iterate
-from crmcore.calendar import (
-    MICROSECOND,
-    BusinessCalendar,
-    days_from_microseconds,
-)
+from crmcore.business_time import BusinessCalendar
+from crmcore.calendar import MICROSECOND, days_from_microseconds
 from crmcore.errors import DataError, DataTypeError, NaiveDatetimeError
 from crmcore.money import divide, exact_arithmetic
 from crmcore.pipelines import Pipeline

@@ -30,7 +30,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -49,6 +49,7 @@ __all__ = [
     "check_fraction",
     "check_one_of",
     "currency",
+    "dates",
     "field_path",
     "identifier",
     "instance_of",
@@ -325,6 +326,22 @@ def tuple_of(
         if not isinstance(entry, cls):
             raise DataTypeError(f"{label}[{index}]", entry, item or cls.__name__)
     return items
+
+
+def dates(values: object, label: str) -> tuple[date, ...]:
+    """Convert a list of calendar dates (never datetimes) to a sorted tuple without repeats.
+
+    Args:
+        values: The list (any iterable but a string or mapping).
+        label: The field name used in errors (``label[3]`` for an item).
+    """  # noqa: E501
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise DataTypeError(label, values, "a list of dates")
+    items = tuple(values)
+    for index, entry in enumerate(items):
+        if type(entry) is not date:
+            raise DataTypeError(f"{label}[{index}]", entry, "a datetime.date")
+    return tuple(sorted(set(items)))
 
 
 def names(values: object, label: str, *, plural: str, item: str) -> tuple[str, ...]:

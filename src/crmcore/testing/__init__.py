@@ -41,7 +41,7 @@ Examples:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,13 +49,18 @@ from zoneinfo import ZoneInfo
 import attrs
 from hypothesis import strategies as st
 
+from crmcore.business_time import (
+    WHOLE_DAY,
+    BusinessCalendar,
+    WeekdayHours,
+    WorkingWindow,
+)
 from crmcore.calendar import (
     DAY,
     MONTH,
     QUARTER,
     WEEK,
     YEAR,
-    BusinessCalendar,
     Interval,
     Period,
     PeriodUnit,
@@ -108,6 +113,7 @@ __all__ = [
     "stage_changes",
     "subscriptions",
     "tierings",
+    "working_windows",
 ]
 
 DST_TIMEZONES = (
@@ -809,14 +815,59 @@ def pipelines() -> st.SearchStrategy[Any]:
     return build()
 
 
-def business_calendars() -> st.SearchStrategy[BusinessCalendar]:
-    """Business calendars in awkward zones, with random workdays and holidays."""
-    return st.builds(
-        BusinessCalendar,
-        st.sampled_from(DST_TIMEZONES),
-        st.lists(st.integers(0, 6), min_size=1, max_size=7),
-        st.lists(
-            st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)),
-            max_size=8,
-        ),
+def working_windows(
+    *, max_windows: int = 3
+) -> st.SearchStrategy[tuple[WorkingWindow, ...]]:
+    """One to ``max_windows`` windows of a day, in order and not overlapping.
+
+    Bounds fall on any minute, DST's skipped and repeated hours included,
+    and a window may close at 24:00.
+    """
+
+    def build(marks: list[int]) -> tuple[WorkingWindow, ...]:
+        ordered = sorted(marks)
+        return tuple(
+            WorkingWindow(_minute(opens), _minute(closes))
+            for opens, closes in zip(ordered[::2], ordered[1::2], strict=True)
+        )
+
+    return (
+        st.integers(1, max_windows)
+        .flatmap(
+            lambda count: st.lists(
+                st.integers(0, 24 * 60),
+                min_size=2 * count,
+                max_size=2 * count,
+                unique=True,
+            )
+        )
+        .map(build)
+    )
+
+
+def _minute(minute: int) -> time:
+    return time(0) if minute == 24 * 60 else time(minute // 60, minute % 60)
+
+
+@st.composite
+def business_calendars(draw: st.DrawFn) -> BusinessCalendar:
+    """Business calendars in awkward zones, with random working time.
+
+    Random workdays, split shifts, weekday hours, holidays and extra
+    working days.
+    """
+    workdays = draw(st.lists(st.integers(0, 6), min_size=1, max_size=7, unique=True))
+    days = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31))
+    holidays = draw(st.lists(days, max_size=8, unique=True))
+    extra = draw(
+        st.lists(days.filter(lambda d: d not in holidays), max_size=3, unique=True)
+    )
+    special = draw(st.lists(st.sampled_from(workdays), max_size=2, unique=True))
+    return BusinessCalendar(
+        draw(st.sampled_from(DST_TIMEZONES)),
+        workdays,
+        holidays,
+        hours=draw(st.just((WHOLE_DAY,)) | working_windows()),
+        weekday_hours=[WeekdayHours(day, draw(working_windows())) for day in special],
+        extra_workdays=extra,
     )
