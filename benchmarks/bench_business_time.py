@@ -56,7 +56,9 @@ def make_tickets(count: int) -> list[tuple[datetime, datetime]]:
     tickets = []
     for _ in range(count):
         created = start + timedelta(seconds=rng.randrange(360 * 86_400))
-        tickets.append((created, created + timedelta(seconds=rng.randrange(5 * 86_400))))
+        tickets.append(
+            (created, created + timedelta(seconds=rng.randrange(5 * 86_400)))
+        )
     return tickets
 
 
@@ -100,8 +102,8 @@ def loop_between(start: datetime, end: datetime) -> timedelta:
 # -- the peer library -----------------------------------------------------------------
 def peer() -> tuple[Callable[..., datetime], Callable[..., timedelta]] | None:
     try:
-        import businesstimedelta
-        import pytz
+        import businesstimedelta  # type: ignore[import-untyped]  # noqa: PLC0415 - the optional peer
+        import pytz  # type: ignore[import-untyped]  # noqa: PLC0415 - the optional peer
     except ImportError:
         return None
     zone = pytz.timezone("Europe/Berlin")
@@ -122,7 +124,8 @@ def peer() -> tuple[Callable[..., datetime], Callable[..., timedelta]] | None:
     delta = businesstimedelta.BusinessTimeDelta(rules, hours=4)
 
     def deadline(start: datetime, _amount: timedelta) -> datetime:
-        return (start + delta).astimezone(UTC)
+        moment: datetime = start + delta
+        return moment.astimezone(UTC)
 
     def between(start: datetime, end: datetime) -> timedelta:
         difference = rules.difference(start, end)
@@ -176,7 +179,9 @@ def main() -> None:
     def our_deadlines(rows: list[tuple[datetime, datetime]] = tickets) -> list[object]:
         return [add(created, TARGET) for created, _ in rows]
 
-    def our_differences(rows: list[tuple[datetime, datetime]] = tickets) -> list[object]:
+    def our_differences(
+        rows: list[tuple[datetime, datetime]] = tickets,
+    ) -> list[object]:
         return [between(created, resolved) for created, resolved in rows]
 
     race(

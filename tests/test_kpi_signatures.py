@@ -15,6 +15,7 @@ import pytest
 
 import crmcore.kpis as kpis
 from crmcore.calendar import period_of
+from crmcore.handoffs import HandoffContract
 
 _FACADE = re.compile(r"\[`(\w+)`\]\[crmcore\.kpis\.\1\] over")
 
@@ -53,7 +54,11 @@ PERIOD = period_of(datetime(2026, 3, 1, tzinfo=UTC), "month")
 
 def _build(cls):
     """An accumulator with its other options at their defaults."""
-    given: dict[str, object] = {"period": PERIOD, "start": PERIOD.start}
+    given: dict[str, object] = {
+        "period": PERIOD,
+        "start": PERIOD.start,
+        "contracts": HandoffContract("to_sales", "marketing", "sales", "sql"),
+    }
     arguments: dict[str, object] = {}
     for parameter in inspect.signature(cls).parameters.values():
         if parameter.name == "as_of":

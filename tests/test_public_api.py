@@ -26,6 +26,7 @@ PUBLIC_MODULES = [
     "pipelines",
     "lifecycle",
     "stage_analytics",
+    "handoffs",
     "kpis",
     "frames",
     "records",

@@ -46,11 +46,13 @@ __all__ = [
     "Validator",
     "aware_instant",
     "boolean",
+    "check_field_path",
     "check_fraction",
     "check_one_of",
     "currency",
     "dates",
     "field_path",
+    "field_paths",
     "identifier",
     "instance_of",
     "kind_of",
@@ -199,23 +201,51 @@ def currency() -> Validator:
     return check
 
 
+def check_field_path(
+    value: object,
+    field: str,
+    expected: str = "a dotted field path like 'account.industry'",
+) -> str:
+    """``value`` if it is a dotted field path, else the error naming ``field``."""
+    if not isinstance(value, str):
+        raise DataTypeError(field, value, expected)
+    try:
+        parse_path(value)
+    except DataError as error:
+        # A private or overlong part keeps its own words; a malformed
+        # path is described by ``expected``.
+        words = expected if error.hint is None else error.expected
+        raise DataError(field, value, words, hint=error.hint) from None
+    return value
+
+
 def field_path(
     *, expected: str = "a dotted field path like 'account.industry'"
 ) -> Validator:
     """A dotted field path such as ``"account.industry"``."""
 
     def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, str):
-            raise DataTypeError(attribute.name, value, expected)
-        try:
-            parse_path(value)
-        except DataError as error:
-            # A private or overlong part keeps its own words; a malformed
-            # path is described by ``expected``.
-            words = expected if error.hint is None else error.expected
-            raise DataError(attribute.name, value, words, hint=error.hint) from None
+        check_field_path(value, attribute.name, expected)
 
     return check
+
+
+def field_paths(values: object, label: str, *, at_least: int = 0) -> tuple[str, ...]:
+    """Convert a list of dotted field paths to a tuple, checking every item.
+
+    Args:
+        values: The list (any iterable but a string or mapping).
+        label: The field name used in errors (``label[3]`` for an item).
+        at_least: The fewest paths accepted.
+    """
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise DataTypeError(label, values, "a list of field paths")
+    items = tuple(values)
+    if len(items) < at_least:
+        raise DataError(label, items, f"at least {at_least} field path(s)")
+    for index, item in enumerate(items):
+        check_field_path(item, f"{label}[{index}]", "a dotted field path")
+    return items
 
 
 def instance_of(cls: type[Any] | tuple[type[Any], ...], expected: str) -> Validator:

@@ -70,6 +70,14 @@ from crmcore.kpis.goals import (
     reviews_due,
     wrong_direction,
 )
+from crmcore.kpis.handoffs import (
+    HandoffAttainment,
+    HandoffBreaches,
+    TimeToAccept,
+    handoff_attainment,
+    handoff_breaches,
+    time_to_accept,
+)
 from crmcore.kpis.leads import LeadConversion, lead_conversion
 from crmcore.kpis.report import HeadlineKpis, KpiReport, kpi_report
 from crmcore.kpis.revenue import (
@@ -110,6 +118,8 @@ __all__ = [
     "GroupKey",
     "Grouped",
     "GroupedResult",
+    "HandoffAttainment",
+    "HandoffBreaches",
     "HasCondition",
     "HeadlineKpis",
     "KpiReport",
@@ -130,6 +140,7 @@ __all__ = [
     "ReviewCadence",
     "ReviewDue",
     "SalesCycle",
+    "TimeToAccept",
     "WeightedPipeline",
     "Where",
     "WinRate",
@@ -145,6 +156,8 @@ __all__ = [
     "goal_status",
     "gross_revenue_retention",
     "grouped",
+    "handoff_attainment",
+    "handoff_breaches",
     "kpi_report",
     "lead_conversion",
     "lifetime_value",
@@ -161,6 +174,7 @@ __all__ = [
     "revenue_churn",
     "reviews_due",
     "sales_cycle",
+    "time_to_accept",
     "velocity_from",
     "weighted_pipeline",
     "win_rate",

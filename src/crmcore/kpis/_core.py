@@ -112,7 +112,16 @@ class Accumulator(Protocol[R_co]):
 # ---------------------------------------------------------------------------
 Number: TypeAlias = Decimal | Money | int
 _UNITS: Final = frozenset(
-    {"ratio", "money", "money_per_day", "days", "months", "count", "multiple"}
+    {
+        "ratio",
+        "money",
+        "money_per_day",
+        "days",
+        "hours",
+        "months",
+        "count",
+        "multiple",
+    }
 )
 
 
@@ -164,8 +173,8 @@ class KpiResult:
         kpi: The KPI's name, e.g. ``"win_rate"``.
         value: The value: a ``Decimal`` (ratios, days, months, multiples) or
             [`Money`][crmcore.money.Money]; ``None`` when undefined.
-        unit: ``ratio``, ``money``, ``money_per_day``, ``days``, ``months``,
-            ``count`` or ``multiple``.
+        unit: ``ratio``, ``money``, ``money_per_day``, ``days``, ``hours``,
+            ``months``, ``count`` or ``multiple``.
         numerator: What was divided, when the KPI is a quotient.
         denominator: What it was divided by.
         components: Every other figure the value was built from, by name.

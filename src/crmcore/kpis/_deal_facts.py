@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from itertools import islice
@@ -447,9 +447,14 @@ class DealFacts:
 
 
 def cycle_stats(
-    values: array[int], chunk: int = _CHUNK
+    values: array[int],
+    chunk: int = _CHUNK,
+    unit: Callable[[int | Decimal], Decimal] = days_from_microseconds,
 ) -> tuple[Decimal, Decimal, Decimal]:
-    """Mean, median and nearest-rank p90 in days of microsecond durations."""
+    """Mean, median and nearest-rank p90 of microsecond durations, in ``unit``.
+
+    ``unit`` turns microseconds into the unit of the result (days by default).
+    """
     count = len(values)
     p90_rank = -(-count * 9 // 10)  # ceil(0.9 n), 1-based
     lower = (count - 1) // 2  # 0-based positions of the median pair
@@ -470,6 +475,6 @@ def cycle_stats(
             )
             if position in wanted
         }
-    mean = days_from_microseconds(divide(sum(values), count))
-    median = days_from_microseconds(Decimal(found[lower] + found[upper]) / 2)
-    return mean, median, days_from_microseconds(found[p90_rank - 1])
+    mean = unit(divide(sum(values), count))
+    median = unit(Decimal(found[lower] + found[upper]) / 2)
+    return mean, median, unit(found[p90_rank - 1])

@@ -37,7 +37,6 @@ from crmcore.errors import (
 from crmcore.records import (
     MISSING,
     field_getter,
-    parse_path,
 )
 from crmcore.registry import Registry
 
@@ -169,19 +168,7 @@ class ExitCriterion(Protocol):
 # Built-in criterion kinds
 # ---------------------------------------------------------------------------
 def _paths(values: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(values, str) or not isinstance(values, Iterable):
-        raise DataTypeError("fields", values, "a list of field paths")
-    items = tuple(values)
-    if not items:
-        raise DataError("fields", items, "at least one field path")
-    for index, item in enumerate(items):
-        if not isinstance(item, str):
-            raise DataTypeError(f"fields[{index}]", item, "a field path")
-        try:
-            parse_path(item)
-        except DataError:
-            raise DataError(f"fields[{index}]", item, "a dotted field path") from None
-    return items
+    return _v.field_paths(values, "fields", at_least=1)
 
 
 @attrs.frozen

@@ -1,0 +1,53 @@
+"""Handoff contracts between teams, and SLAs in business time.
+
+Two modules, imported from here:
+
+* ``sla``: SLA policies (first-response and resolution targets chosen by
+  conditions, pauses, an at-risk threshold) and their clocks, read from a
+  record's timeline of status events;
+* ``contracts``: handoff contracts (required context as exit criteria, the
+  fields that travel, the receiving team's acceptance target, escalation),
+  the handoff check and the acceptance clock.
+
+Business time comes from [`crmcore.business_time`][crmcore.business_time];
+handoff KPIs (attainment, time to accept, breaches) are accumulators in
+[`crmcore.kpis`][crmcore.kpis] like every KPI.
+"""
+
+from crmcore.handoffs.contracts import (
+    HandoffContract,
+    HandoffDecision,
+    acceptance,
+    check_handoff,
+)
+from crmcore.handoffs.sla import (
+    ClockMode,
+    ClockState,
+    SlaClock,
+    SlaPolicies,
+    SlaPolicy,
+    SlaStatus,
+    at_risk_fraction,
+    check_target,
+    measure_clock,
+    sla_status,
+    threshold,
+)
+
+__all__ = [
+    "ClockMode",
+    "ClockState",
+    "HandoffContract",
+    "HandoffDecision",
+    "SlaClock",
+    "SlaPolicies",
+    "SlaPolicy",
+    "SlaStatus",
+    "acceptance",
+    "at_risk_fraction",
+    "check_handoff",
+    "check_target",
+    "measure_clock",
+    "sla_status",
+    "threshold",
+]
