@@ -10,7 +10,9 @@ from decimal import Decimal
 import attrs
 from hypothesis import strategies as st
 
+from crmcore.business_time import BusinessCalendar
 from crmcore.calendar import Interval
+from crmcore.handoffs import HandoffContract
 from crmcore.money import Money
 from crmcore.records import Lead, Opportunity, Subscription
 from crmcore.testing import spend_rows as public_spend_rows
@@ -103,3 +105,41 @@ def spend_rows(currency: str = "EUR") -> st.SearchStrategy[dict[str, object]]:
         within=Interval(START, END),
         channels=st.sampled_from(CHANNELS),
     )
+
+
+# Two contracts with calendars in different zones, for the handoff KPIs.
+HANDOFF_CONTRACTS = (
+    HandoffContract(
+        "to_sales",
+        "marketing",
+        "sales",
+        "sql",
+        accept_within=timedelta(hours=4),
+        calendar=BusinessCalendar(
+            "Europe/Berlin", hours=["09:00-12:00", "13:00-17:00"]
+        ),
+    ),
+    HandoffContract(
+        "to_success",
+        "sales",
+        "success",
+        "won",
+        accept_within=timedelta(hours=8),
+        calendar=BusinessCalendar("America/New_York", hours=["08:00-16:00"]),
+    ),
+)
+
+
+@st.composite
+def handoff_rows(draw: st.DrawFn) -> dict[str, object]:
+    """Handoffs of both contracts: accepted (on time or late) or still open."""
+    handed = draw(instants())
+    delay = draw(
+        st.none() | st.integers(0, 96 * 60).map(lambda m: timedelta(minutes=m))
+    )
+    return {
+        "contract": draw(st.sampled_from(["to_sales", "to_success"])),
+        "handed_at": handed,
+        "accepted_at": None if delay is None else handed + delay,
+        "owner": draw(st.sampled_from(["ana", "bo"])),
+    }

@@ -21,6 +21,7 @@ import inspect
 import json
 import os
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -28,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import crmcore
-from crmcore import kpis, lifecycle, rfm, segments, stage_analytics
+from crmcore import handoffs, kpis, lifecycle, rfm, segments, stage_analytics
 from crmcore import pipelines as pl
 from crmcore import testing as ct
 from crmcore.__main__ import DEMO_ICP
@@ -60,6 +61,9 @@ from tests.fuzz_values import (
     record_lists,
     records,
 )
+from tests.kpi_strategies import HANDOFF_CONTRACTS
+from tests.test_handoffs import OFFICE, TO_SALES, TO_SUCCESS
+from tests.test_handoffs import policy as _sla_policy
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
 FUZZ_EXAMPLES = int(os.environ.get("CRMCORE_FUZZ_EXAMPLES", "10000" if LONG else "30"))
@@ -87,6 +91,27 @@ PIPELINES = [
 
 
 TIERINGS = [segments.b2b_size_tiers(), rfm.rfm_segments()]
+CALENDARS = [
+    OFFICE,
+    TO_SUCCESS.calendar,
+    *(contract.calendar for contract in HANDOFF_CONTRACTS),
+    crmcore.BusinessCalendar("Pacific/Apia", workdays=[4, 5], hours=["00:00-02:00"]),
+]
+SLA_POLICIES = [
+    _sla_policy(response=timedelta(hours=4), resolution=timedelta(hours=16)),
+    crmcore.SlaPolicies(
+        [
+            crmcore.SlaPolicy(
+                "vip",
+                response=timedelta(minutes=30),
+                when=crmcore.field("tier") == "enterprise",
+                calendar=CALENDARS[-1],
+            )
+        ],
+        default=crmcore.SlaPolicy("standard", resolution=timedelta(hours=8)),
+    ),
+]
+HANDOFF_CONTRACTS = (*HANDOFF_CONTRACTS, TO_SALES, TO_SUCCESS)
 ICP_MODELS = [DEMO_ICP]
 SEGMENT_SETS = [
     segments.b2b_segments(),
@@ -120,6 +145,9 @@ LOADERS: dict[str, tuple[st.SearchStrategy[Any], Any]] = {
     "Money": _of(ct.money(), crmcore.Money),
     "Period": _of(ct.periods(), crmcore.Period),
     "Interval": _of(ct.intervals(), crmcore.Interval),
+    "BusinessCalendar": _of(ct.business_calendars(), crmcore.BusinessCalendar),
+    "SlaPolicy": _of(ct.sla_policies(), crmcore.SlaPolicy),
+    "HandoffContract": _of(ct.handoff_contracts(), crmcore.HandoffContract),
 }
 
 
@@ -279,6 +307,7 @@ def _kpi_calls() -> dict[str, Callable[[st.DataObject], None]]:
             anything(),
         ),
         "pipeline": st.one_of(st.just(_pipeline()), anything()),
+        "contracts": st.one_of(st.just(HANDOFF_CONTRACTS), anything()),
         "kpi": st.one_of(
             st.sampled_from([kpis.WinRate(), kpis.OpenPipeline()]), anything()
         ),
@@ -310,6 +339,7 @@ def _kpi_calls() -> dict[str, Callable[[st.DataObject], None]]:
                     "records",
                     "series",
                     "observations",
+                    "handoffs",
                 }:
                     args[param.name] = data.draw(record_lists())
                 else:
@@ -401,7 +431,62 @@ def _other_calls() -> dict[str, Callable[[st.DataObject], None]]:
             lambda: segments.SegmentCounter.of(segs, as_of=as_of).update(rows).result()
         )
 
+    calendars = st.sampled_from(CALENDARS)
+    amounts = st.one_of(
+        st.integers(0, 10**7).map(lambda s: timedelta(seconds=s)),
+        st.sampled_from([timedelta.max, -timedelta(1)]),
+        anything(),
+    )
+
+    def business_time(data: st.DataObject) -> None:
+        calendar = data.draw(calendars)
+        a, b = data.draw(instants), data.draw(instants)
+        outcome(lambda: calendar.business_time(a, b))
+        outcome(lambda: calendar.add(a, data.draw(amounts)))
+        outcome(lambda: calendar.next_working(a))
+        outcome(lambda: calendar.is_working(a))
+        outcome(lambda: calendar.working_windows(data.draw(anything())))
+
+    policies = st.one_of(st.sampled_from(SLA_POLICIES), anything())
+
+    def sla(data: st.DataObject) -> None:
+        chosen, record = data.draw(policies), data.draw(records())
+        timeline, as_of = data.draw(record_lists()), data.draw(instants)
+        extra = draw_kwargs(data, started_at=instants, at_field=paths)
+        outcome(
+            lambda: handoffs.sla_status(chosen, record, timeline, as_of=as_of, **extra)
+        )
+        changes = data.draw(
+            st.one_of(record_lists(), st.lists(st.tuples(instants, anything())))
+        )
+        outcome(
+            lambda: handoffs.measure_clock(
+                data.draw(calendars),
+                data.draw(amounts),
+                data.draw(instants),
+                changes,
+                as_of=as_of,
+                **draw_kwargs(data, at_risk=anything(), name=anything()),
+            )
+        )
+
+    contracts = st.one_of(st.sampled_from(HANDOFF_CONTRACTS), anything())
+
+    def handoff_checks(data: st.DataObject) -> None:
+        contract, record, as_of = (
+            data.draw(contracts),
+            data.draw(records()),
+            data.draw(instants),
+        )
+        extra = draw_kwargs(data, activities=record_lists(), approvals=record_lists())
+        outcome(lambda: handoffs.check_handoff(contract, record, as_of=as_of, **extra))
+        fields = draw_kwargs(data, handed_field=paths, accepted_field=paths)
+        outcome(lambda: handoffs.acceptance(contract, record, as_of=as_of, **fields))
+
     return {
+        "business_time.BusinessCalendar": business_time,
+        "handoffs.sla_status/measure_clock": sla,
+        "handoffs.check_handoff/acceptance": handoff_checks,
         "rfm.btyd_summary": btyd,
         "rfm.calibration_holdout": holdout,
         "rfm.rfm_scores": scores,

@@ -31,6 +31,8 @@ from crmcore.kpis import (
     CustomerRetention,
     GrossRevenueRetention,
     Grouped,
+    HandoffAttainment,
+    HandoffBreaches,
     HeadlineKpis,
     LeadConversion,
     LogoChurn,
@@ -44,6 +46,7 @@ from crmcore.kpis import (
     QuickRatio,
     RevenueChurn,
     SalesCycle,
+    TimeToAccept,
     WeightedPipeline,
     WinRate,
     by_period,
@@ -54,7 +57,14 @@ from crmcore.sample import sample_pipeline
 from crmcore.segments import Segment, SegmentCounter
 from crmcore.stage_analytics import StageAnalytics
 from crmcore.testing import condition_records
-from tests.kpi_strategies import deals, leads, spend_rows, subscriptions
+from tests.kpi_strategies import (
+    HANDOFF_CONTRACTS,
+    deals,
+    handoff_rows,
+    leads,
+    spend_rows,
+    subscriptions,
+)
 
 Q1 = period_of(datetime(2026, 2, 1, tzinfo=UTC), "quarter")
 MARCH = period_of(datetime(2026, 3, 1, tzinfo=UTC), "month")
@@ -120,6 +130,22 @@ CATALOGUE = {
         subscriptions(),
     ),
     "spend": (lambda: MarketingSpend(Q1), spend_rows()),
+    "handoff_attainment": (
+        lambda: HandoffAttainment(HANDOFF_CONTRACTS, as_of=AS_OF),
+        handoff_rows(),
+    ),
+    "handoff_attainment_q1": (
+        lambda: HandoffAttainment(HANDOFF_CONTRACTS, Q1),
+        handoff_rows(),
+    ),
+    "time_to_accept": (
+        lambda: TimeToAccept(HANDOFF_CONTRACTS, as_of=AS_OF),
+        handoff_rows(),
+    ),
+    "handoff_breaches_per_owner": (
+        lambda: Grouped(HandoffBreaches(HANDOFF_CONTRACTS, as_of=AS_OF), "owner"),
+        handoff_rows(),
+    ),
     "spend_per_channel": (lambda: Grouped(MarketingSpend(), "channel"), spend_rows()),
 }
 

@@ -482,6 +482,21 @@ def test_required_approval_by_role_before_as_of():
     assert anyone.check(StageContext({}, AS_OF, approvals=(wrong_role,)), "n") == ()
 
 
+def test_approvals_are_read_like_any_record_and_must_say_when():
+    rule = RequiredApproval("discount", roles=("cfo",))
+    row = {"name": "discount", "by": "ida", "at": days_ago(1), "role": "cfo"}
+    assert rule.check(StageContext({}, AS_OF, approvals=(row,)), "n") == ()
+    # Approvals of other names are not read further; the one asked for must
+    # carry an aware instant.
+    other = {"name": "legal"}
+    assert len(rule.check(StageContext({}, AS_OF, approvals=(other,)), "n")) == 1
+    naive = {**row, "at": datetime(2026, 1, 1)}
+    with pytest.raises(NaiveDatetimeError, match=r"approvals\[1\].at"):
+        rule.check(StageContext({}, AS_OF, approvals=(other, naive)), "n")
+    with pytest.raises(DataTypeError, match=r"approvals\[0\].at"):
+        rule.check(StageContext({}, AS_OF, approvals=({"name": "discount"},)), "n")
+
+
 # -- decisions -----------------------------------------------------------------------------------------
 def test_a_ready_deal_may_move_forward():
     decision = decide(b2b(), ready(), "proposal")

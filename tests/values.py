@@ -4,6 +4,7 @@ from hypothesis import strategies as st
 
 from crmcore.business_time import BusinessCalendar
 from crmcore.calendar import Interval, Period, PeriodUnit
+from crmcore.handoffs import HandoffContract, SlaPolicy
 from crmcore.money import Money
 from crmcore.pipelines import Pipeline
 from crmcore.records import (
@@ -21,6 +22,7 @@ from crmcore.testing import (
     activities,
     business_calendars,
     contacts,
+    handoff_contracts,
     icp_models,
     intervals,
     leads,
@@ -30,6 +32,7 @@ from crmcore.testing import (
     periods,
     pipelines,
     segments,
+    sla_policies,
     stage_changes,
     subscriptions,
     tierings,
@@ -53,4 +56,6 @@ ROUND_TRIPS: list[tuple[type, st.SearchStrategy[object]]] = [
     (Tiering, tierings()),
     (IcpModel, icp_models()),
     (Pipeline, pipelines()),
+    (SlaPolicy, sla_policies()),
+    (HandoffContract, handoff_contracts()),
 ]

@@ -16,7 +16,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from crmcore._version import __version__
-from crmcore.business_time import BusinessCalendar
 from crmcore.calendar import (
     DAY,
     MONTH,
@@ -65,6 +64,7 @@ from crmcore.records import (
 )
 
 if TYPE_CHECKING:
+    from crmcore.business_time import BusinessCalendar
     from crmcore.conditions import (
         Condition,
         Duration,
@@ -80,6 +80,13 @@ if TYPE_CHECKING:
         parse_condition,
         register_condition,
         to_text,
+    )
+    from crmcore.handoffs import (
+        HandoffContract,
+        SlaPolicies,
+        SlaPolicy,
+        check_handoff,
+        sla_status,
     )
     from crmcore.pipelines import (
         Pipeline,
@@ -123,6 +130,7 @@ __all__ = [
     "Duration",
     "Explanation",
     "FrozenMap",
+    "HandoffContract",
     "IcpCriterion",
     "IcpModel",
     "IcpTier",
@@ -141,6 +149,8 @@ __all__ = [
     "SampleData",
     "Segment",
     "SegmentCounter",
+    "SlaPolicies",
+    "SlaPolicy",
     "StageAnalytics",
     "StageChange",
     "StageChangeLike",
@@ -160,6 +170,7 @@ __all__ = [
     "at_least",
     "btyd_summary",
     "calibration_holdout",
+    "check_handoff",
     "compile_condition",
     "explain",
     "field",
@@ -178,6 +189,7 @@ __all__ = [
     "require_aware",
     "rfm_scores",
     "rfm_segments",
+    "sla_status",
     "structure",
     "sum_money",
     "to_json",
@@ -189,6 +201,11 @@ __all__ = [
 _LAZY = {
     # stage_analytics() stays in its module: the name is the submodule's.
     "StageAnalytics": "crmcore.stage_analytics",
+    "BusinessCalendar": "crmcore.business_time",
+    **dict.fromkeys(
+        ["HandoffContract", "SlaPolicies", "SlaPolicy", "check_handoff", "sla_status"],
+        "crmcore.handoffs",
+    ),
     **dict.fromkeys(
         [
             "Pipeline",

@@ -563,6 +563,21 @@ class BusinessCalendar:
             total += day_of(ordinal)[2]
         return total
 
+    def _most_work(self, ordinal: int) -> int:
+        """More working microseconds than the days from ``ordinal`` on can hold.
+
+        Each day holds at most its windows' wall-clock length plus a DST
+        change's worth (never over two hours).
+        """
+        slack = 2 * 3_600_000_000
+
+        def length(spans: tuple[tuple[int, int], ...]) -> int:
+            return sum(closes - opens for opens, closes in spans) + slack
+
+        week = sum(length(spans) for spans in self._week[:7])
+        weeks = (_LAST_ORDINAL - ordinal) // 7 + 1
+        return weeks * week + len(self.extra_workdays) * length(self._week[7])
+
     def business_days(self, start: datetime, end: datetime) -> Decimal:
         """The business time between two instants, in days of 24 hours."""
         return days_from_microseconds(self.business_time(start, end) // MICROSECOND)
@@ -577,7 +592,8 @@ class BusinessCalendar:
         Raises:
             NaiveDatetimeError: For a naive ``start``.
             DataTypeError: When ``amount`` is not a ``timedelta``.
-            DataError: For a negative amount, or a deadline after year 9999.
+            DataError: For a negative amount, or a deadline after year 9999
+                (an amount no calendar could work by then fails at once).
         """
         moment = _in(start, "start")
         if type(amount) is not timedelta:
@@ -592,6 +608,13 @@ class BusinessCalendar:
             return moment
         day_of = self._day
         ordinal = self._ordinal(moment)
+        if left > self._most_work(ordinal):
+            # Refused at once: walking to year 9999 to find out takes seconds.
+            raise DataError(
+                "amount",
+                timedelta(microseconds=left),
+                "business time that ends before year 9999 in this calendar",
+            )
         for opens, end in day_of(ordinal)[1]:
             if end > moment:
                 start = max(opens, moment)

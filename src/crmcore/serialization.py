@@ -11,9 +11,10 @@ equal value. Conventions:
   which [`from_json`][crmcore.serialization.from_json] uses).
 * ``datetime`` becomes ISO 8601 with its UTC offset
   (``"2026-03-01T09:00:00+01:00"``); a string without an offset is rejected.
-* ``date`` becomes ``"2026-03-01"``; a working window ``"09:00-12:00"``; a
-  calendar unit becomes ``"month"`` or,
-  for fiscal units, ``{"kind": "fiscal_year", "fiscal_start_month": 4}``.
+* ``date`` becomes ``"2026-03-01"``; a working window ``"09:00-12:00"``;
+  a ``timedelta`` (elapsed or business time) ``"1h30m"``; a calendar unit
+  becomes ``"month"`` or, for fiscal units,
+  ``{"kind": "fiscal_year", "fiscal_start_month": 4}``.
 * Unknown keys are errors (a typo in a definition must not pass silently).
 
 Structuring never raises cattrs' own exceptions: every problem is collected and
@@ -37,7 +38,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import (
     Any,
@@ -138,6 +139,44 @@ def _structure_date(value: object, _type: object) -> date:
     if type(value) is date:
         return value
     raise DataTypeError("value", value, "an ISO 8601 date string")
+
+
+_ELAPSED: Final = re.compile(
+    r"(-)?(?:(\d{1,9})h)?(?:(\d{1,9})m)?(?:(\d{1,9})(?:\.(\d{1,6}))?s)?"
+)
+_ELAPSED_WORDS: Final = "a duration such as '4h', '1h30m' or '90s'"
+
+
+def _unstructure_timedelta(value: timedelta) -> str:
+    """Elapsed time as hours, minutes and seconds: ``"1h30m"``, ``"0.25s"``."""
+    sign, value = ("-", -value) if value < timedelta(0) else ("", value)
+    micro = value // timedelta(microseconds=1)
+    seconds, fraction = divmod(micro, 1_000_000)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else ""]
+    if seconds or fraction or not (hours or minutes):
+        decimals = f".{fraction:06d}".rstrip("0") if fraction else ""
+        parts.append(f"{seconds}{decimals}s")
+    return sign + "".join(parts)
+
+
+def _structure_timedelta(value: object, _type: object) -> timedelta:
+    if type(value) is timedelta:
+        return value
+    if not isinstance(value, str):
+        raise DataTypeError("value", value, _ELAPSED_WORDS)
+    found = _ELAPSED.fullmatch(value.strip())
+    if found is None or not any(found.group(2, 3, 4)):
+        raise DataError("value", value, _ELAPSED_WORDS)
+    sign, hours, minutes, seconds, fraction = found.groups()
+    amount = timedelta(
+        hours=int(hours or 0),
+        minutes=int(minutes or 0),
+        seconds=int(seconds or 0),
+        microseconds=int((fraction or "").ljust(6, "0")),
+    )
+    return -amount if sign else amount
 
 
 def _structure_window(value: object, _type: object) -> WorkingWindow:
@@ -369,6 +408,9 @@ def make_converter() -> cattrs.Converter:
         lambda t: t == Mapping[str, Any], lambda value, _t: FrozenMap.of(value)
     )
     conv.register_unstructure_hook(PeriodUnit, _unstructure_unit)
+    # Elapsed time (an SLA target) is its text form, "4h" or "1h30m".
+    conv.register_structure_hook(timedelta, _structure_timedelta)
+    conv.register_unstructure_hook(timedelta, _unstructure_timedelta)
     # A working window is its text form, "09:00-17:00".
     conv.register_structure_hook(WorkingWindow, _structure_window)
     conv.register_unstructure_hook(WorkingWindow, str)

@@ -125,8 +125,9 @@ class SlaClock:
         state: ``due``, ``at_risk``, ``paused``, ``breached`` or ``fulfilled``.
         target: The budget of business time.
         started_at: When the clock started (the record's creation).
-        deadline: When the budget runs out if the clock keeps running
-            (``None`` while it is paused or stopped short of the budget).
+        deadline: When the budget runs out if the clock keeps running; for
+            a fulfilled clock, the deadline it met or missed; ``None`` while
+            it is paused short of the budget.
         warn_at: When the at-risk threshold is reached (``None`` likewise).
         fulfilled_at: When the clock was stopped for good, if it was.
         used: Business time on the clock so far.
@@ -275,6 +276,13 @@ def _measure(
         used += spent
     last_at, last_mode = segments[-1]
     fulfilled_at = last_at if last_mode == "stopped" else None
+    if fulfilled_at is not None:
+        # Fulfilled short of the budget: the deadline it met is where the
+        # budget would have run out had the clock run on.
+        if deadline is None:
+            deadline = calendar.add(fulfilled_at, target - used)
+        if warn_at is None:
+            warn_at = calendar.add(fulfilled_at, warning - used)
     reasons: list[str] = [f"target {_hours(target)} of business time"]
     state: ClockState
     if fulfilled_at is not None:

@@ -386,9 +386,16 @@ class RequiredApproval(CriterionOperators):
 
     def check(self, context: StageContext, stage: str) -> tuple[UnmetCriterion, ...]:
         """One unmet item when no matching approval is on record."""
-        for approval in context.approvals:
-            in_time = approval.name == self.approval and approval.at <= context.as_of
-            if in_time and (not self.roles or approval.role in self.roles):
+        # Approvals are read like any record: an Approval, a mapping, an ORM
+        # row. One of the approval asked for must say when it was given.
+        name, at, role = field_getter("name"), field_getter("at"), field_getter("role")
+        for index, approval in enumerate(context.approvals):
+            if name(approval) != self.approval:
+                continue
+            when = require_aware(at(approval), f"approvals[{index}].at")
+            if when <= context.as_of and (
+                not self.roles or role(approval) in self.roles
+            ):
                 return ()
         by = f" by one of {', '.join(self.roles)}" if self.roles else ""
         return (

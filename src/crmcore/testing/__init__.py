@@ -43,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -65,8 +65,9 @@ from crmcore.calendar import (
     Period,
     PeriodUnit,
 )
-from crmcore.conditions import CONDITION_KINDS, Duration
+from crmcore.conditions import CONDITION_KINDS, Duration, field
 from crmcore.errors import DataError, DataTypeError
+from crmcore.handoffs import HandoffContract, SlaPolicy
 from crmcore.money import CURRENCY_MINOR_UNITS, Money
 from crmcore.pipelines import (
     CRITERION_KINDS,
@@ -98,6 +99,7 @@ __all__ = [
     "currencies",
     "exit_criteria",
     "field_maps",
+    "handoff_contracts",
     "iana_timezones",
     "icp_models",
     "ids",
@@ -109,6 +111,7 @@ __all__ = [
     "periods",
     "pipelines",
     "segments",
+    "sla_policies",
     "spend_rows",
     "stage_changes",
     "subscriptions",
@@ -871,3 +874,67 @@ def business_calendars(draw: st.DrawFn) -> BusinessCalendar:
         weekday_hours=[WeekdayHours(day, draw(working_windows())) for day in special],
         extra_workdays=extra,
     )
+
+
+def _budgets() -> st.SearchStrategy[timedelta]:
+    """Business-time targets from a minute to two working weeks."""
+    return st.integers(1, 80 * 60).map(lambda minutes: timedelta(minutes=minutes))
+
+
+def _fractions() -> st.SearchStrategy[Decimal]:
+    return st.integers(1, 100).map(lambda percent: Decimal(percent) / 100)
+
+
+_TICKET_FIELDS: Final = ("tier", "priority", "employees")
+_STATUSES: Final = ("open", "responded", "waiting_on_customer", "resolved", "closed")
+
+
+def sla_policies(*, when: bool | None = None) -> st.SearchStrategy[SlaPolicy]:
+    """Random SLA policies: targets, a team calendar, pauses and conditions.
+
+    ``when=True`` always draws a condition (for a list of policies),
+    ``False`` never (a default), ``None`` either.
+    """
+    statuses = st.sampled_from(_STATUSES)
+
+    @st.composite
+    def build(draw: st.DrawFn) -> SlaPolicy:
+        response = draw(st.none() | _budgets())
+        resolution = draw(_budgets() if response is None else st.none() | _budgets())
+        chosen = when if when is not None else draw(st.booleans())
+        pause = draw(st.none() | st.lists(statuses, min_size=1, max_size=2))
+        return SlaPolicy(
+            draw(ids("policy-")),
+            response,
+            resolution,
+            when=draw(conditions(_TICKET_FIELDS, max_leaves=3)) if chosen else None,
+            calendar=draw(business_calendars()),
+            at_risk=draw(_fractions()),
+            pause_when=None if pause is None else field("status").is_in(pause),
+        )
+
+    return build()
+
+
+def handoff_contracts() -> st.SearchStrategy[HandoffContract]:
+    """Random handoff contracts between two different teams."""
+    teams = st.sampled_from(("marketing", "sales", "success", "operations", "product"))
+
+    @st.composite
+    def build(draw: st.DrawFn) -> HandoffContract:
+        giver = draw(teams)
+        taker = draw(teams.filter(lambda team: team != giver))
+        return HandoffContract(
+            draw(ids("handoff-")),
+            giver,
+            taker,
+            draw(st.sampled_from(("mql", "sql", "won", "renewal"))),
+            requires=draw(st.lists(exit_criteria(), max_size=3)),
+            carries=draw(st.lists(st.sampled_from(_LEAF_FIELDS), max_size=3)),
+            accept_within=draw(_budgets()),
+            calendar=draw(business_calendars()),
+            at_risk=draw(_fractions()),
+            escalate_to=draw(st.none() | st.sampled_from(("sales_manager", "cs_lead"))),
+        )
+
+    return build()
