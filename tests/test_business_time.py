@@ -407,6 +407,17 @@ def test_bad_input_is_a_crmcore_error_naming_the_field(build, error, message):
         build()
 
 
+def test_a_long_span_walks_every_day_once_and_agrees_with_counting_weekdays():
+    # 150 years: more days than the calendar's day table keeps at once.
+    week = BusinessCalendar()
+    start, end = utc(1900, 1, 1), utc(2050, 1, 1)
+    days = (end - start).days
+    weekdays = sum(1 for n in range(days) if (start + timedelta(days=n)).weekday() < 5)
+    assert week.business_time(start, end) == timedelta(days=weekdays)
+    # 31 December 2049 is a Friday: its close is midnight.
+    assert week.add(start, timedelta(days=weekdays)) == utc(2050, 1, 1)
+
+
 def test_a_deadline_past_the_last_instant_is_a_data_error():
     # The last working window ends where datetime does: the deadline cannot be shown.
     last = BusinessCalendar(workdays=list(range(7)))

@@ -699,6 +699,11 @@ def test_handoff_kpis_worked_example():
     assert (
         handoff_attainment(HANDOFFS, contracts, wednesday, as_of=AS_OF).denominator == 1
     )
+    # One pass serves the three: they share their facts.
+    attainment = HandoffAttainment(contracts, as_of=AS_OF).update(HANDOFFS)
+    assert TimeToAccept(contracts, as_of=AS_OF).result_from(attainment.facts) == times
+    with pytest.raises(DataError, match="facts"):
+        TimeToAccept(contracts).result_from(attainment.facts)
     undefined = time_to_accept([], TO_SALES)
     assert (
         undefined.value is None

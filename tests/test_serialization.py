@@ -300,3 +300,31 @@ def test_errors_from_user_validators_keep_their_type_in_the_message():
         "$.weight: ValueError: must be positive",
         "$.text: unbalanced parenthesis",
     ]
+
+
+def test_durations_and_working_windows_have_text_forms():
+    from datetime import timedelta
+
+    from crmcore.business_time import WorkingWindow
+
+    for amount, text in [
+        (timedelta(0), "0s"),
+        (timedelta(hours=36, seconds=1, microseconds=500_000), "36h1.5s"),
+        (-timedelta(minutes=5), "-5m"),
+        (timedelta(microseconds=1), "0.000001s"),
+        (timedelta(hours=1, minutes=30), "1h30m"),
+    ]:
+        assert unstructure(amount) == text
+        assert structure(text, timedelta) == amount
+    assert structure(timedelta(hours=2), timedelta) == timedelta(hours=2)
+    with pytest.raises(DefinitionError, match="expected a duration such as '4h'"):
+        structure(3600, timedelta)
+    with pytest.raises(DefinitionError, match="expected a duration such as '4h'"):
+        structure("4 hours", timedelta)
+    with pytest.raises(DefinitionError, match="expected a duration"):
+        structure("s", timedelta)
+    window = WorkingWindow("09:00", "12:00")
+    assert unstructure(window) == "09:00-12:00"
+    assert structure(window, WorkingWindow) is window
+    with pytest.raises(DefinitionError, match="expected a working window"):
+        structure("9 to 5", WorkingWindow)

@@ -242,8 +242,11 @@ def field_paths(values: object, label: str, *, at_least: int = 0) -> tuple[str, 
         raise DataTypeError(label, values, "a list of field paths")
     items = tuple(values)
     if len(items) < at_least:
-        raise DataError(label, items, f"at least {at_least} field path(s)")
+        count = "one field path" if at_least == 1 else f"{at_least} field paths"
+        raise DataError(label, items, f"at least {count}")
     for index, item in enumerate(items):
+        if not isinstance(item, str):
+            raise DataTypeError(f"{label}[{index}]", item, "a field path")
         check_field_path(item, f"{label}[{index}]", "a dotted field path")
     return items
 
