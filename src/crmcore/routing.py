@@ -1,0 +1,852 @@
+"""Lead routing: ordered rules, registered assignment strategies, explained.
+
+A [`Router`][crmcore.routing.Router] holds the people who may receive leads
+and ordered [`RoutingRule`][crmcore.routing.RoutingRule]s. For each lead,
+the first rule whose condition it meets and that has an available candidate
+assigns it; a rule whose candidates are all unavailable falls through to the
+next. Candidates come from a team or a list of people, narrowed by skills
+(fixed ones, and ones a lead's field names, such as its language); a first
+pass tries the candidates with the preferred skills before the others.
+
+**Availability** is decided first and never overridden: nobody inactive, on
+leave or outside their calendar's working hours is ever assigned, and the
+capacity strategy never exceeds a daily quota.
+
+**Strategies** are kinds of a registry,
+[`ROUTING_STRATEGIES`][crmcore.routing.ROUTING_STRATEGIES], like condition
+kinds: [`RoundRobin`][crmcore.routing.RoundRobin],
+[`LeastLoaded`][crmcore.routing.LeastLoaded],
+[`ByCapacity`][crmcore.routing.ByCapacity] and
+[`ByField`][crmcore.routing.ByField] are built in; a vendor registers its
+own with ``@ROUTING_STRATEGIES.register``.
+
+**State is a value.** Where round robin stands, each person's open items
+and the recent assignments that count against quotas are a
+[`RoutingState`][crmcore.routing.RoutingState] passed in and returned.
+
+**Deterministic.** Ties go to the earliest person key, or, with a
+``seed``, to a shuffle drawn from the seed and the lead's id, so a batch
+assigns the same way whatever order its leads come in.
+
+**Explained.** Every [`Assignment`][crmcore.routing.Assignment] says which
+rule matched, how the strategy chose, and why each other person was skipped.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, runtime_checkable
+
+import attrs
+
+from crmcore import validators as _v
+from crmcore.access import MISSING, field_getter, iterate
+from crmcore.business_time import BusinessCalendar
+from crmcore.calendar import Interval, require_aware
+from crmcore.conditions import CONDITION_KINDS, Condition, compile_condition, to_text
+from crmcore.conditions.values import CONDITION
+from crmcore.errors import DataError, DataTypeError
+from crmcore.records import FrozenMap
+from crmcore.registry import Registry
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from crmcore.registry import KindDraws
+
+__all__ = [
+    "ROUTING_STRATEGIES",
+    "Assignment",
+    "AssignmentStrategy",
+    "ByCapacity",
+    "ByField",
+    "Choice",
+    "LeastLoaded",
+    "Person",
+    "RoundRobin",
+    "Router",
+    "RoutingBatch",
+    "RoutingRule",
+    "RoutingState",
+    "daily_quota",
+    "route",
+    "route_batch",
+]
+
+_name = _v.name()
+_DAY: Final = timedelta(days=1)
+_QUOTA_DAYS: Final = Decimal(30)
+
+
+def _skills(values: object) -> tuple[str, ...]:
+    return tuple(
+        sorted(
+            set(_v.names(values, "skills", plural="a list of skills", item="a skill"))
+        )
+    )
+
+
+def _leave(values: object) -> tuple[Interval, ...]:
+    items: tuple[Interval, ...] = _v.tuple_of(
+        values, Interval, "leave", item="an Interval"
+    )
+    return tuple(sorted(items, key=lambda i: (i.start, i.end)))
+
+
+def _capacity(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _v.non_negative_int(expected="a non-negative int or None")(_i, attribute, value)
+
+
+@attrs.frozen
+class Person:
+    """Someone who may receive leads.
+
+    Attributes:
+        key: A unique key, e.g. ``"ana"``.
+        team: The team they work in.
+        skills: Tags routing rules ask for: languages, territories,
+            segments, products (``"de"``, ``"emea"``, ``"enterprise"``).
+        calendar: Their working hours (``None``: always working).
+        active: Whether they take leads at all.
+        leave: The intervals they are away.
+        monthly_capacity: Leads a month, for the capacity strategy.
+        name: A name for people.
+    """
+
+    key: str = attrs.field(validator=_name)
+    team: str | None = attrs.field(
+        default=None, validator=_v.optional(_name), kw_only=True
+    )
+    skills: tuple[str, ...] = attrs.field(default=(), converter=_skills, kw_only=True)
+    calendar: BusinessCalendar | None = attrs.field(
+        default=None,
+        validator=_v.optional(_v.instance_of(BusinessCalendar, "a BusinessCalendar")),
+        kw_only=True,
+    )
+    active: bool = attrs.field(default=True, validator=_v.boolean(), kw_only=True)
+    leave: tuple[Interval, ...] = attrs.field(
+        default=(), converter=_leave, kw_only=True
+    )
+    monthly_capacity: int | None = attrs.field(
+        default=None, validator=_capacity, kw_only=True
+    )
+    name: str = attrs.field(default="", validator=_v.text(), kw_only=True)
+
+    def unavailable(self, as_of: datetime) -> str | None:
+        """Why they cannot take a lead at ``as_of`` (``None``: they can)."""
+        if not self.active:
+            return "inactive"
+        for away in self.leave:
+            if away.contains(as_of):
+                return f"on leave until {away.end.isoformat()}"
+        if self.calendar is not None and not self.calendar.is_working(as_of):
+            return (
+                "outside working hours (next opening "
+                f"{self.calendar.next_working(as_of).isoformat()})"
+            )
+        return None
+
+
+def daily_quota(monthly_capacity: int) -> int:
+    """Leads a day from a monthly capacity: capacity / 30, rounded half up.
+
+    Half up, not to even: a capacity of 15 gives 1 a day, not 0.
+
+    Examples:
+        >>> [daily_quota(n) for n in (0, 14, 15, 45, 300)]
+        [0, 0, 1, 2, 10]
+    """
+    if type(monthly_capacity) is not int or monthly_capacity < 0:
+        raise DataError("monthly_capacity", monthly_capacity, "a non-negative int")
+    return int((monthly_capacity / _QUOTA_DAYS).to_integral_value(ROUND_HALF_UP))
+
+
+# ---------------------------------------------------------------------------
+# State and the ledger strategies read
+# ---------------------------------------------------------------------------
+def _counts(values: object) -> FrozenMap:
+    if not isinstance(values, Mapping):
+        raise DataTypeError("open_items", values, "a map of person key to open items")
+    for key, count in values.items():
+        if not isinstance(key, str) or type(count) is not int or count < 0:
+            raise DataError(
+                f"open_items[{key!r}]", count, "a non-negative int per person key"
+            )
+    return FrozenMap.of(values)
+
+
+def _last(values: object) -> FrozenMap:
+    if not isinstance(values, Mapping):
+        raise DataTypeError("last", values, "a map of rule key to person key")
+    for key, person in values.items():
+        if not isinstance(key, str) or not isinstance(person, str):
+            raise DataError(f"last[{key!r}]", person, "a person key per rule key")
+    return FrozenMap.of(values)
+
+
+def _recent(values: object) -> tuple[tuple[str, datetime], ...]:
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise DataTypeError("recent", values, "a list of (person key, instant) pairs")
+    items = tuple(values)
+    for index, item in enumerate(items):
+        if (
+            not isinstance(item, tuple)
+            or len(item) != 2
+            or not isinstance(item[0], str)
+        ):
+            raise DataTypeError(
+                f"recent[{index}]", item, "a (person key, instant) pair"
+            )
+        require_aware(item[1], f"recent[{index}][1]")
+    return tuple(sorted(items, key=lambda pair: (pair[1], pair[0])))
+
+
+@attrs.frozen
+class RoutingState:
+    """What routing remembers between calls: an explicit value, in and out.
+
+    Attributes:
+        last: The person each round-robin rule assigned last, by rule key.
+        open_items: Each person's open items, for load balancing.
+        recent: ``(person, instant)`` of recent assignments, for quotas
+            (those older than a day are dropped as the state moves on).
+    """
+
+    last: Mapping[str, str] = attrs.field(factory=FrozenMap, converter=_last)
+    open_items: Mapping[str, int] = attrs.field(factory=FrozenMap, converter=_counts)
+    recent: tuple[tuple[str, datetime], ...] = attrs.field(
+        default=(), converter=_recent
+    )
+
+
+class Choice:
+    """What a strategy sees: the state so far, the moment and the tie-break.
+
+    Read-only for strategies; crmcore records the assignment they choose.
+    """
+
+    def __init__(self, state: RoutingState, as_of: datetime) -> None:
+        self.as_of = as_of
+        self._last = dict(state.last)
+        self._open = dict(state.open_items)
+        self._recent: dict[str, list[datetime]] = {}
+        for person, at in state.recent:
+            self._recent.setdefault(person, []).append(at)
+        self.rule = ""
+        self._shuffle: random.Random | None = None
+        self._order: dict[str, float] = {}
+
+    def last(self, rule: str) -> str | None:
+        """The person the rule assigned last (round robin)."""
+        return self._last.get(rule)
+
+    def open_items(self, person: str) -> int:
+        """The person's open items (load balancing)."""
+        return self._open.get(person, 0)
+
+    def assigned_last_day(self, person: str) -> int:
+        """Assignments to the person in the day up to ``as_of`` (quotas)."""
+        times = self._recent.get(person, ())
+        return bisect.bisect_right(times, self.as_of) - bisect.bisect_right(
+            times, self.as_of - _DAY
+        )
+
+    def first(self, people: Sequence[Person]) -> Person:
+        """The tie-break: the earliest key, or the seeded shuffle's first."""
+        if not self._order:
+            return min(people, key=lambda p: p.key)
+        return min(people, key=lambda p: (self._order[p.key], p.key))
+
+    def _begin(
+        self, rule: str, seed: int | None, lead_id: object, keys: list[str]
+    ) -> None:
+        self.rule = rule
+        self._order = {}
+        if seed is not None:
+            shuffle = random.Random(f"{seed}:{type(lead_id).__name__}:{lead_id}:{rule}")
+            self._order = {key: shuffle.random() for key in sorted(keys)}
+
+    def _record(self, rule: str, person: str) -> None:
+        self._last[rule] = person
+        self._open[person] = self._open.get(person, 0) + 1
+        bisect.insort(self._recent.setdefault(person, []), self.as_of)
+
+    def _state(self) -> RoutingState:
+        cutoff = self.as_of - _DAY
+        recent = [
+            (person, at)
+            for person, times in self._recent.items()
+            for at in times
+            if at > cutoff
+        ]
+        return RoutingState(self._last, self._open, recent)
+
+
+# ---------------------------------------------------------------------------
+# Strategies
+# ---------------------------------------------------------------------------
+@runtime_checkable
+class AssignmentStrategy(Protocol):
+    """What a routing strategy does: choose one of the available candidates.
+
+    ``candidates`` are available, have the skills asked for, and are in key
+    order. Return the chosen person (or ``None``) and why, in words; a
+    person the strategy passes over for a reason of its own (a full quota)
+    goes in ``skipped``.
+    """
+
+    kind: ClassVar[str]
+
+    def choose(
+        self, candidates: Sequence[Person], lead: object, choice: Choice
+    ) -> tuple[Person | None, str, dict[str, str]]:
+        """The chosen person, the reason, and the people skipped with why."""
+        ...  # pragma: no cover - a protocol
+
+
+ROUTING_STRATEGIES: Final = Registry(
+    "routing strategy",
+    group="crmcore.routing",
+    protocol=AssignmentStrategy,
+    methods=(("choose",),),
+    needs="a choose(candidates, lead, choice) method",
+)
+"""The registry of routing strategies: the built-ins and every registered one."""
+
+
+@ROUTING_STRATEGIES.register
+@attrs.frozen
+class RoundRobin:
+    """The next candidate after the one the rule assigned last, in key order."""
+
+    kind: ClassVar[str] = "round_robin"
+
+    def choose(
+        self, candidates: Sequence[Person], lead: object, choice: Choice
+    ) -> tuple[Person | None, str, dict[str, str]]:
+        """The first candidate whose key sorts after the last one, cycling."""
+        last = choice.last(choice.rule)
+        if last is None:
+            chosen = choice.first(candidates)
+            return chosen, "round robin: the first in turn", {}
+        after = [p for p in candidates if p.key > last]
+        chosen = after[0] if after else candidates[0]
+        return chosen, f"round robin: next after {last!r}", {}
+
+
+@ROUTING_STRATEGIES.register
+@attrs.frozen
+class LeastLoaded:
+    """The candidate with the fewest open items."""
+
+    kind: ClassVar[str] = "least_loaded"
+
+    def choose(
+        self, candidates: Sequence[Person], lead: object, choice: Choice
+    ) -> tuple[Person | None, str, dict[str, str]]:
+        """Fewest open items; ties by the tie-break."""
+        fewest = min(choice.open_items(p.key) for p in candidates)
+        tied = [p for p in candidates if choice.open_items(p.key) == fewest]
+        chosen = choice.first(tied)
+        return chosen, f"least loaded: {fewest} open items", {}
+
+
+@ROUTING_STRATEGIES.register
+@attrs.frozen
+class ByCapacity:
+    """By daily quota: monthly capacity / 30 rounded half up, minus the last day's.
+
+    Among the candidates with quota left, the one that has used the smallest
+    share of their quota (so leads spread in proportion to capacity); ties
+    go to the larger quota, then to the tie-break. A candidate without a
+    monthly capacity, or with none left today, is skipped.
+    """
+
+    kind: ClassVar[str] = "by_capacity"
+
+    def choose(
+        self, candidates: Sequence[Person], lead: object, choice: Choice
+    ) -> tuple[Person | None, str, dict[str, str]]:
+        """The least-used share of quota among those with quota left."""
+        skipped: dict[str, str] = {}
+        open_: list[tuple[Decimal, int, Person]] = []
+        for person in candidates:
+            if person.monthly_capacity is None:
+                skipped[person.key] = "no monthly capacity"
+                continue
+            quota = daily_quota(person.monthly_capacity)
+            used = choice.assigned_last_day(person.key)
+            if used >= quota:
+                skipped[person.key] = (
+                    f"daily quota {quota} reached (monthly capacity "
+                    f"{person.monthly_capacity} / 30, {used} in the last day)"
+                )
+                continue
+            open_.append((Decimal(used) / quota, -quota, person))
+        if not open_:
+            return None, "by capacity: no quota left", skipped
+        share, neg_quota, _ = min(open_, key=lambda item: (item[0], item[1]))
+        tied = [p for s, q, p in open_ if (s, q) == (share, neg_quota)]
+        chosen = choice.first(tied)
+        used = choice.assigned_last_day(chosen.key)
+        return (
+            chosen,
+            f"by capacity: {used} of a daily quota of {-neg_quota} used",
+            skipped,
+        )
+
+
+@ROUTING_STRATEGIES.register
+@attrs.frozen
+class ByField:
+    """The candidate a field of the lead names, e.g. the account's owner.
+
+    Attributes:
+        field: The lead's field holding a person key.
+    """
+
+    kind: ClassVar[str] = "by_field"
+    field: str = attrs.field(validator=_v.field_path())
+
+    def choose(
+        self, candidates: Sequence[Person], lead: object, choice: Choice
+    ) -> tuple[Person | None, str, dict[str, str]]:
+        """The candidate whose key is the field's value, if available."""
+        wanted = field_getter(self.field)(lead)
+        for person in candidates:
+            if person.key == wanted:
+                return person, f"by field: {self.field} is {wanted!r}", {}
+        shown = "missing" if wanted is MISSING else repr(wanted)
+        return (
+            None,
+            f"by field: {self.field} is {shown}, not an available candidate",
+            {},
+        )
+
+    @classmethod
+    def strategy(cls, draws: KindDraws) -> SearchStrategy[Any]:
+        """A field of the lead."""
+        from hypothesis import strategies as st  # noqa: PLC0415 - testing only
+
+        return st.builds(cls, st.sampled_from(["owner_id", "account.owner"]))
+
+
+# ---------------------------------------------------------------------------
+# Rules and the router
+# ---------------------------------------------------------------------------
+def _match(values: object) -> tuple[str, ...]:
+    return _v.field_paths(values, "match")
+
+
+def _prefer(values: object) -> tuple[str, ...]:
+    return _v.field_paths(values, "prefer")
+
+
+def _needs(values: object) -> tuple[str, ...]:
+    return _v.names(values, "needs", plural="a list of skills", item="a skill")
+
+
+def _people_keys(values: object) -> tuple[str, ...]:
+    return _v.names(
+        values, "people", plural="a list of person keys", item="a person key"
+    )
+
+
+@attrs.frozen
+class RoutingRule:
+    """One routing rule: which leads, which candidates, which strategy.
+
+    Attributes:
+        key: The rule's name, e.g. ``"emea_enterprise"``.
+        strategy: How one candidate is chosen (a registered strategy).
+        when: The leads it takes (``None``: every lead).
+        team: Candidates from this team (with ``people``: both).
+        people: Candidates by key (neither: everybody).
+        needs: Skills every candidate must have.
+        match: Lead fields whose value every candidate must have as a skill
+            (``"language"``: a lead in German needs a ``"de"`` speaker).
+        prefer: Lead fields whose values the first pass looks for; the
+            others are tried when none of those is available.
+    """
+
+    key: str = attrs.field(validator=_name)
+    strategy: AssignmentStrategy = attrs.field(
+        factory=RoundRobin,
+        validator=_v.kind_of(ROUTING_STRATEGIES, "a routing strategy"),
+    )
+    when: Condition | None = attrs.field(
+        default=None,
+        validator=_v.optional(_v.kind_of(CONDITION_KINDS, "a condition")),
+        metadata=CONDITION,
+        kw_only=True,
+    )
+    team: str | None = attrs.field(
+        default=None, validator=_v.optional(_name), kw_only=True
+    )
+    people: tuple[str, ...] = attrs.field(
+        default=(), converter=_people_keys, kw_only=True
+    )
+    needs: tuple[str, ...] = attrs.field(default=(), converter=_needs, kw_only=True)
+    match: tuple[str, ...] = attrs.field(default=(), converter=_match, kw_only=True)
+    prefer: tuple[str, ...] = attrs.field(default=(), converter=_prefer, kw_only=True)
+
+
+def _rules(values: object) -> tuple[RoutingRule, ...]:
+    items: tuple[RoutingRule, ...] = _v.tuple_of(
+        values, RoutingRule, "rules", item="a RoutingRule"
+    )
+    if not items:
+        raise DataError("rules", items, "at least one RoutingRule")
+    return items
+
+
+def _people(values: object) -> tuple[Person, ...]:
+    items: tuple[Person, ...] = _v.tuple_of(values, Person, "people", item="a Person")
+    return tuple(sorted(items, key=lambda p: p.key))
+
+
+@attrs.frozen
+class Router:
+    """People and ordered rules: the whole routing configuration as one value.
+
+    Attributes:
+        rules: The rules, tried in order.
+        people: Everyone who may receive leads.
+        seed: Ties are broken by a shuffle drawn from this seed and the
+            lead's id (``None``: by the earliest key).
+        id_field: The lead's field holding its id.
+
+    Raises:
+        DataError: For a repeated rule or person key, or a rule naming a
+            person or a team nobody is in.
+    """
+
+    rules: tuple[RoutingRule, ...] = attrs.field(converter=_rules)
+    people: tuple[Person, ...] = attrs.field(converter=_people)
+    seed: int | None = attrs.field(
+        default=None, validator=_v.optional(_v.non_negative_int()), kw_only=True
+    )
+    id_field: str = attrs.field(default="id", validator=_v.field_path(), kw_only=True)
+    _by_key: dict[str, Person] = attrs.field(init=False, repr=False, eq=False)
+    _pools: dict[str, tuple[Person, ...]] = attrs.field(
+        init=False, repr=False, eq=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        by_key: dict[str, Person] = {}
+        for index, person in enumerate(self.people):
+            if person.key in by_key:
+                raise DataError(
+                    f"people[{index}].key", person.key, "a key nobody else has"
+                )
+            by_key[person.key] = person
+        teams = {p.team for p in self.people if p.team is not None}
+        seen: set[str] = set()
+        for index, rule in enumerate(self.rules):
+            if rule.key in seen:
+                raise DataError(
+                    f"rules[{index}].key", rule.key, "a key no other rule has"
+                )
+            seen.add(rule.key)
+            for position, key in enumerate(rule.people):
+                if key not in by_key:
+                    raise DataError(
+                        f"rules[{index}].people[{position}]", key, "the key of a person"
+                    )
+            if rule.team is not None and rule.team not in teams:
+                raise DataError(
+                    f"rules[{index}].team", rule.team, "a team someone is in"
+                )
+        object.__setattr__(self, "_by_key", by_key)
+        pools = {}
+        for rule in self.rules:
+            people = (
+                [by_key[key] for key in rule.people] if rule.people else self.people
+            )
+            if rule.team is not None:
+                people = [p for p in people if p.team == rule.team]
+            pools[rule.key] = tuple(sorted(people, key=lambda p: p.key))
+        object.__setattr__(self, "_pools", pools)
+
+    def candidates(self, rule: str) -> tuple[Person, ...]:
+        """The people a rule considers, in key order (before availability).
+
+        Raises:
+            DataError: For a key that is not one of the rules'.
+        """
+        pool = self._pools.get(rule) if isinstance(rule, str) else None
+        if pool is None:
+            raise DataError("rule", rule, f"one of the rules {', '.join(self._pools)}")
+        return pool
+
+
+def _frozen(values: Mapping[str, str]) -> FrozenMap:
+    return FrozenMap.of(values)
+
+
+@attrs.frozen
+class Assignment:
+    """Where one lead went and why.
+
+    Attributes:
+        lead: The lead's id.
+        person: The key of the person assigned (``None``: nobody).
+        rule: The rule that assigned it.
+        strategy: That rule's strategy.
+        reasons: How the decision was made, in order.
+        skipped: Everyone passed over, with why (unavailable, lacking a
+            skill, a full quota, not preferred).
+        state: The routing state after this assignment (``None`` in a
+            batch: the batch holds the state after all of them).
+    """
+
+    lead: object
+    person: str | None
+    rule: str | None
+    strategy: str | None
+    reasons: tuple[str, ...]
+    skipped: Mapping[str, str] = attrs.field(converter=_frozen)
+    state: RoutingState | None = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def assigned(self) -> bool:
+        """Whether somebody got the lead."""
+        return self.person is not None
+
+    def __str__(self) -> str:
+        who = self.person if self.person is not None else "nobody"
+        lines = [f"{self.lead!r} -> {who}"]
+        lines.extend(f"  {reason}" for reason in self.reasons)
+        lines.extend(f"  skipped {key}: {why}" for key, why in self.skipped.items())
+        return "\n".join(lines)
+
+
+def _candidates(
+    router: Router,
+    rule: RoutingRule,
+    lead: object,
+    available: Mapping[str, str | None],
+    skipped: dict[str, str],
+) -> list[Person] | str:
+    """The rule's available candidates with the skills needed, or why none."""
+    required = list(rule.needs)
+    for path in rule.match:
+        value = field_getter(path)(lead)
+        if not isinstance(value, str):
+            return f"rule {rule.key!r}: the lead has no {path} to match"
+        required.append(value)
+    candidates: list[Person] = []
+    for person in router.candidates(rule.key):
+        why = available[person.key]
+        if why is None:
+            lacking = [skill for skill in required if skill not in person.skills]
+            if lacking:
+                why = f"lacks skill {lacking[0]!r}"
+        if why is not None:
+            skipped.setdefault(person.key, why)
+            continue
+        candidates.append(person)
+    return candidates or f"rule {rule.key!r}: nobody available"
+
+
+def _passes(
+    rule: RoutingRule, lead: object, candidates: list[Person], reasons: list[str]
+) -> list[list[Person]]:
+    """The preferred candidates first (when some, but not all, are), then the rest."""
+    wanted = [
+        (path, value)
+        for path in rule.prefer
+        if isinstance(value := field_getter(path)(lead), str)
+    ]
+    if not wanted:
+        return [candidates]
+    shown = ", ".join(f"{path} {value!r}" for path, value in wanted)
+    preferred = [p for p in candidates if all(v in p.skills for _path, v in wanted)]
+    if not preferred:
+        reasons.append(f"first pass: nobody available has {shown}")
+        return [candidates]
+    if len(preferred) == len(candidates):
+        return [candidates]
+    reasons.append(f"first pass: prefers {shown}")
+    return [preferred, [p for p in candidates if p not in preferred]]
+
+
+def _assign(
+    router: Router,
+    lead: object,
+    lead_id: object,
+    choice: Choice,
+    available: Mapping[str, str | None],
+) -> tuple[Person | None, RoutingRule | None, list[str], dict[str, str]]:
+    """Try the rules in order; return who got the lead, by which rule, and why."""
+    reasons: list[str] = []
+    skipped: dict[str, str] = {}
+    for rule in router.rules:
+        if rule.when is not None:
+            if not compile_condition(rule.when).matches(lead, as_of=choice.as_of):
+                continue
+            reasons.append(f"rule {rule.key!r} matched: {to_text(rule.when)}")
+        else:
+            reasons.append(f"rule {rule.key!r}: every lead")
+        candidates = _candidates(router, rule, lead, available, skipped)
+        if isinstance(candidates, str):
+            reasons.append(candidates)
+            continue
+        choice._begin(rule.key, router.seed, lead_id, [p.key for p in candidates])
+        passes = _passes(rule, lead, candidates, reasons)
+        for round_, group in enumerate(passes):
+            chosen, why, passed = rule.strategy.choose(group, lead, choice)
+            for key, reason in passed.items():
+                skipped.setdefault(key, reason)
+            reasons.append(why)
+            if chosen is None:
+                continue
+            if round_ == 0 and len(passes) == 2:
+                for other in passes[1]:
+                    skipped.setdefault(other.key, "not preferred (first pass)")
+            skipped.pop(chosen.key, None)
+            choice._record(rule.key, chosen.key)
+            return chosen, rule, reasons, skipped
+    if not reasons:
+        reasons.append("no rule matched")
+    return None, None, reasons, skipped
+
+
+def _assignment(
+    lead_id: object,
+    found: tuple[Person | None, RoutingRule | None, list[str], dict[str, str]],
+    state: RoutingState | None,
+) -> Assignment:
+    person, rule, reasons, skipped = found
+    return Assignment(
+        lead_id,
+        None if person is None else person.key,
+        None if rule is None else rule.key,
+        None if rule is None else rule.strategy.kind,
+        tuple(reasons),
+        skipped,
+        state,
+    )
+
+
+def _check_router(router: object) -> Router:
+    if not isinstance(router, Router):
+        raise DataTypeError("router", router, "a Router")
+    return router
+
+
+def route(
+    router: Router,
+    lead: object,
+    *,
+    as_of: datetime,
+    state: RoutingState | None = None,
+) -> Assignment:
+    """Assign one lead, with every reason, and the state after it.
+
+    Args:
+        router: The routing configuration.
+        lead: The lead (any object or mapping), with an id at ``id_field``.
+        as_of: The moment of the assignment (aware): who is working then.
+        state: The state so far (default: nothing assigned yet).
+
+    Raises:
+        DataTypeError: For a router or state of the wrong type.
+        NaiveDatetimeError: For a naive ``as_of``.
+
+    Examples:
+        >>> from datetime import datetime, timezone
+        >>> router = Router([RoutingRule("all")], [Person("ana"), Person("ben")])
+        >>> now = datetime(2026, 3, 2, 10, tzinfo=timezone.utc)
+        >>> first = route(router, {"id": "l1"}, as_of=now)
+        >>> second = route(router, {"id": "l2"}, as_of=now, state=first.state)
+        >>> first.person, second.person, second.reasons[-1]
+        ('ana', 'ben', "round robin: next after 'ana'")
+    """
+    router = _check_router(router)
+    now = require_aware(as_of, "as_of")
+    state = _check_state(state)
+    choice = Choice(state, now)
+    available = {p.key: p.unavailable(now) for p in router.people}
+    lead_id = field_getter(router.id_field)(lead)
+    found = _assign(router, lead, lead_id, choice, available)
+    return _assignment(lead_id, found, choice._state())
+
+
+def _check_state(state: object) -> RoutingState:
+    if state is None:
+        return RoutingState()
+    if not isinstance(state, RoutingState):
+        raise DataTypeError("state", state, "a RoutingState or None")
+    return state
+
+
+@attrs.frozen
+class RoutingBatch:
+    """The assignments of a batch of leads, in id order, and the state after.
+
+    Attributes:
+        assignments: One per lead, in order of lead id.
+        state: The routing state after the whole batch.
+    """
+
+    assignments: tuple[Assignment, ...]
+    state: RoutingState
+
+    @property
+    def unassigned(self) -> dict[object, str]:
+        """The leads nobody got, with the last reason."""
+        return {a.lead: a.reasons[-1] for a in self.assignments if a.person is None}
+
+    def by_person(self) -> dict[str, int]:
+        """How many leads each person got."""
+        counts: dict[str, int] = {}
+        for item in self.assignments:
+            if item.person is not None:
+                counts[item.person] = counts.get(item.person, 0) + 1
+        return counts
+
+
+def route_batch(
+    router: Router,
+    leads: Iterable[Any],
+    *,
+    as_of: datetime,
+    state: RoutingState | None = None,
+) -> RoutingBatch:
+    """Assign many leads at one moment, respecting every quota, in id order.
+
+    Leads are taken in order of their id, so the result does not depend on
+    the order they come in; each assignment counts against the quotas and
+    loads of the next.
+
+    Raises:
+        DataError: For a lead without an id, or two leads with one id.
+    """
+    router = _check_router(router)
+    now = require_aware(as_of, "as_of")
+    choice = Choice(_check_state(state), now)
+    available = {p.key: p.unavailable(now) for p in router.people}
+    get_id = field_getter(router.id_field)
+    keyed: dict[tuple[str, str], tuple[object, object]] = {}
+    for index, lead in enumerate(iterate(leads, "leads")):
+        lead_id = get_id(lead)
+        if lead_id is MISSING or lead_id is None:
+            raise DataError(f"leads[{index}].{router.id_field}", lead_id, "a lead id")
+        key = (type(lead_id).__name__, str(lead_id))
+        if key in keyed:
+            raise DataError(
+                f"leads[{index}].{router.id_field}", lead_id, "an id no other lead has"
+            )
+        keyed[key] = (lead_id, lead)
+    assignments = []
+    for key in sorted(keyed):
+        lead_id, lead = keyed[key]
+        found = _assign(router, lead, lead_id, choice, available)
+        assignments.append(_assignment(lead_id, found, None))
+    return RoutingBatch(tuple(assignments), choice._state())
