@@ -64,6 +64,7 @@ from tests.fuzz_values import (
 from tests.kpi_strategies import HANDOFF_CONTRACTS
 from tests.test_handoffs import OFFICE, TO_SALES, TO_SUCCESS
 from tests.test_handoffs import policy as _sla_policy
+from tests.test_routing import ROUTER
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
 FUZZ_EXAMPLES = int(os.environ.get("CRMCORE_FUZZ_EXAMPLES", "10000" if LONG else "30"))
@@ -111,7 +112,8 @@ SLA_POLICIES = [
         default=crmcore.SlaPolicy("standard", resolution=timedelta(hours=8)),
     ),
 ]
-HANDOFF_CONTRACTS = (*HANDOFF_CONTRACTS, TO_SALES, TO_SUCCESS)
+CONTRACTS = (*HANDOFF_CONTRACTS, TO_SALES, TO_SUCCESS)
+ROUTERS = [ROUTER]
 ICP_MODELS = [DEMO_ICP]
 SEGMENT_SETS = [
     segments.b2b_segments(),
@@ -148,6 +150,7 @@ LOADERS: dict[str, tuple[st.SearchStrategy[Any], Any]] = {
     "BusinessCalendar": _of(ct.business_calendars(), crmcore.BusinessCalendar),
     "SlaPolicy": _of(ct.sla_policies(), crmcore.SlaPolicy),
     "HandoffContract": _of(ct.handoff_contracts(), crmcore.HandoffContract),
+    "Router": _of(ct.routers(), crmcore.Router),
 }
 
 
@@ -307,7 +310,7 @@ def _kpi_calls() -> dict[str, Callable[[st.DataObject], None]]:
             anything(),
         ),
         "pipeline": st.one_of(st.just(_pipeline()), anything()),
-        "contracts": st.one_of(st.just(HANDOFF_CONTRACTS), anything()),
+        "contracts": st.one_of(st.just(CONTRACTS), anything()),
         "kpi": st.one_of(
             st.sampled_from([kpis.WinRate(), kpis.OpenPipeline()]), anything()
         ),
@@ -470,7 +473,7 @@ def _other_calls() -> dict[str, Callable[[st.DataObject], None]]:
             )
         )
 
-    contracts = st.one_of(st.sampled_from(HANDOFF_CONTRACTS), anything())
+    contracts = st.one_of(st.sampled_from(CONTRACTS), anything())
 
     def handoff_checks(data: st.DataObject) -> None:
         contract, record, as_of = (
@@ -483,7 +486,24 @@ def _other_calls() -> dict[str, Callable[[st.DataObject], None]]:
         fields = draw_kwargs(data, handed_field=paths, accepted_field=paths)
         outcome(lambda: handoffs.acceptance(contract, record, as_of=as_of, **fields))
 
+    routers = st.sampled_from(ROUTERS)
+
+    def routing(data: st.DataObject) -> None:
+        router, as_of = data.draw(routers), data.draw(instants)
+        state = data.draw(
+            st.one_of(st.none(), st.just(crmcore.routing.RoutingState()), anything())
+        )
+        outcome(
+            lambda: crmcore.route(
+                router, data.draw(records()), as_of=as_of, state=state
+            )
+        )
+        outcome(
+            lambda: crmcore.route_batch(router, data.draw(record_lists()), as_of=as_of)
+        )
+
     return {
+        "routing.route/route_batch": routing,
         "business_time.BusinessCalendar": business_time,
         "handoffs.sla_status/measure_clock": sla,
         "handoffs.check_handoff/acceptance": handoff_checks,

@@ -27,6 +27,7 @@ PUBLIC_MODULES = [
     "lifecycle",
     "stage_analytics",
     "handoffs",
+    "routing",
     "kpis",
     "frames",
     "records",

@@ -96,6 +96,7 @@ if TYPE_CHECKING:
         TransitionPolicy,
     )
     from crmcore.rfm import btyd_summary, calibration_holdout, rfm_scores, rfm_segments
+    from crmcore.routing import Person, Router, RoutingRule, route, route_batch
     from crmcore.sample import SampleData, generate_sample
     from crmcore.segments import (
         IcpCriterion,
@@ -144,8 +145,11 @@ __all__ = [
     "Outcome",
     "Period",
     "PeriodUnit",
+    "Person",
     "Pipeline",
     "Problem",
+    "Router",
+    "RoutingRule",
     "SampleData",
     "Segment",
     "SegmentCounter",
@@ -189,6 +193,8 @@ __all__ = [
     "require_aware",
     "rfm_scores",
     "rfm_segments",
+    "route",
+    "route_batch",
     "sla_status",
     "structure",
     "sum_money",
@@ -202,6 +208,9 @@ _LAZY = {
     # stage_analytics() stays in its module: the name is the submodule's.
     "StageAnalytics": "crmcore.stage_analytics",
     "BusinessCalendar": "crmcore.business_time",
+    **dict.fromkeys(
+        ["Person", "Router", "RoutingRule", "route", "route_batch"], "crmcore.routing"
+    ),
     **dict.fromkeys(
         ["HandoffContract", "SlaPolicies", "SlaPolicy", "check_handoff", "sla_status"],
         "crmcore.handoffs",

@@ -39,7 +39,7 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, runtime_checkable
+from typing import Any, ClassVar, Final, Protocol, runtime_checkable
 
 import attrs
 
@@ -52,11 +52,6 @@ from crmcore.conditions.values import CONDITION
 from crmcore.errors import DataError, DataTypeError
 from crmcore.records import FrozenMap
 from crmcore.registry import Registry
-
-if TYPE_CHECKING:
-    from hypothesis.strategies import SearchStrategy
-
-    from crmcore.registry import KindDraws
 
 __all__ = [
     "ROUTING_STRATEGIES",
@@ -427,13 +422,6 @@ class ByField:
             f"by field: {self.field} is {shown}, not an available candidate",
             {},
         )
-
-    @classmethod
-    def strategy(cls, draws: KindDraws) -> SearchStrategy[Any]:
-        """A field of the lead."""
-        from hypothesis import strategies as st  # noqa: PLC0415 - testing only
-
-        return st.builds(cls, st.sampled_from(["owner_id", "account.owner"]))
 
 
 # ---------------------------------------------------------------------------

@@ -85,6 +85,15 @@ from crmcore.records import (
     Subscription,
 )
 from crmcore.registry import KindDraws, Registry
+from crmcore.routing import (
+    ByCapacity,
+    ByField,
+    LeastLoaded,
+    Person,
+    RoundRobin,
+    Router,
+    RoutingRule,
+)
 from crmcore.segments import IcpCriterion, IcpModel, IcpTier, Segment, Tier, Tiering
 
 __all__ = [
@@ -110,6 +119,7 @@ __all__ = [
     "period_units",
     "periods",
     "pipelines",
+    "routers",
     "segments",
     "sla_policies",
     "spend_rows",
@@ -936,5 +946,58 @@ def handoff_contracts() -> st.SearchStrategy[HandoffContract]:
             at_risk=draw(_fractions()),
             escalate_to=draw(st.none() | st.sampled_from(("sales_manager", "cs_lead"))),
         )
+
+    return build()
+
+
+_SKILLS: Final = ("de", "en", "fr", "emea", "amer", "apac", "enterprise")
+_LEAVE_FROM: Final = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def routers() -> st.SearchStrategy[Router]:
+    """Random routers: people with skills, calendars, leave and capacity, and rules.
+
+    People are ``p-a``, ``p-b``...; rules test ``employees`` and match
+    ``language`` or prefer ``region``; the leave falls in March 2026.
+    """
+
+    @st.composite
+    def person(draw: st.DrawFn, key: str) -> Person:
+        start = _LEAVE_FROM + timedelta(hours=draw(st.integers(0, 30 * 24)))
+        away = Interval(start, start + timedelta(hours=draw(st.integers(1, 10 * 24))))
+        return Person(
+            key,
+            team=draw(st.sampled_from(["sales", "success"])),
+            skills=draw(st.lists(st.sampled_from(_SKILLS), max_size=4)),
+            calendar=draw(st.none() | business_calendars()),
+            active=draw(st.booleans() | st.just(True)),
+            leave=draw(st.lists(st.just(away), max_size=1)),
+            monthly_capacity=draw(st.none() | st.integers(0, 300)),
+        )
+
+    strategies: st.SearchStrategy[Any] = st.sampled_from(
+        [RoundRobin(), LeastLoaded(), ByCapacity(), ByField("owner")]
+    )
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Router:
+        keys = [f"p-{letter}" for letter in "abcdef"[: draw(st.integers(1, 6))]]
+        people = [draw(person(key)) for key in keys]
+        teams = sorted({p.team for p in people if p.team is not None})
+        rules = []
+        for index in range(draw(st.integers(1, 3))):
+            floor = draw(st.none() | st.integers(0, 5000))
+            rules.append(
+                RoutingRule(
+                    f"rule-{index}",
+                    draw(strategies),
+                    when=None if floor is None else field("employees") >= floor,
+                    team=draw(st.none() | st.sampled_from(teams)),
+                    needs=draw(st.lists(st.sampled_from(_SKILLS), max_size=1)),
+                    match=draw(st.lists(st.just("language"), max_size=1)),
+                    prefer=draw(st.lists(st.just("region"), max_size=1)),
+                )
+            )
+        return Router(rules, people, seed=draw(st.none() | st.integers(0, 2**32)))
 
     return build()
