@@ -35,6 +35,7 @@ rule matched, how the strategy chose, and why each other person was skipped.
 from __future__ import annotations
 
 import bisect
+import functools
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -147,6 +148,11 @@ class Person:
         return None
 
 
+@functools.lru_cache(maxsize=4096)
+def _quota(monthly_capacity: int) -> int:
+    return int((monthly_capacity / _QUOTA_DAYS).to_integral_value(ROUND_HALF_UP))
+
+
 def daily_quota(monthly_capacity: int) -> int:
     """Leads a day from a monthly capacity: capacity / 30, rounded half up.
 
@@ -158,7 +164,7 @@ def daily_quota(monthly_capacity: int) -> int:
     """
     if type(monthly_capacity) is not int or monthly_capacity < 0:
         raise DataError("monthly_capacity", monthly_capacity, "a non-negative int")
-    return int((monthly_capacity / _QUOTA_DAYS).to_integral_value(ROUND_HALF_UP))
+    return _quota(monthly_capacity)
 
 
 # ---------------------------------------------------------------------------
@@ -369,12 +375,15 @@ class ByCapacity:
     ) -> tuple[Person | None, str, dict[str, str]]:
         """The least-used share of quota among those with quota left."""
         skipped: dict[str, str] = {}
-        open_: list[tuple[Decimal, int, Person]] = []
+        # The least used share of quota, compared exactly (cross-multiplied),
+        # then the larger quota; then the tie-break.
+        best: list[Person] = []
+        best_used = best_quota = 0
         for person in candidates:
             if person.monthly_capacity is None:
                 skipped[person.key] = "no monthly capacity"
                 continue
-            quota = daily_quota(person.monthly_capacity)
+            quota = _quota(person.monthly_capacity)
             used = choice.assigned_last_day(person.key)
             if used >= quota:
                 skipped[person.key] = (
@@ -382,16 +391,20 @@ class ByCapacity:
                     f"{person.monthly_capacity} / 30, {used} in the last day)"
                 )
                 continue
-            open_.append((Decimal(used) / quota, -quota, person))
-        if not open_:
+            if best:
+                order = used * best_quota - best_used * quota
+                if order > 0 or (order == 0 and quota < best_quota):
+                    continue
+                if order == 0 and quota == best_quota:
+                    best.append(person)
+                    continue
+            best, best_used, best_quota = [person], used, quota
+        if not best:
             return None, "by capacity: no quota left", skipped
-        share, neg_quota, _ = min(open_, key=lambda item: (item[0], item[1]))
-        tied = [p for s, q, p in open_ if (s, q) == (share, neg_quota)]
-        chosen = choice.first(tied)
-        used = choice.assigned_last_day(chosen.key)
+        chosen = choice.first(best)
         return (
             chosen,
-            f"by capacity: {used} of a daily quota of {-neg_quota} used",
+            f"by capacity: {best_used} of a daily quota of {best_quota} used",
             skipped,
         )
 
@@ -614,79 +627,121 @@ class Assignment:
         return "\n".join(lines)
 
 
-def _candidates(
-    router: Router,
-    rule: RoutingRule,
-    lead: object,
-    available: Mapping[str, str | None],
-    skipped: dict[str, str],
-) -> list[Person] | str:
-    """The rule's available candidates with the skills needed, or why none."""
-    required = list(rule.needs)
-    for path in rule.match:
-        value = field_getter(path)(lead)
-        if not isinstance(value, str):
-            return f"rule {rule.key!r}: the lead has no {path} to match"
-        required.append(value)
-    candidates: list[Person] = []
-    for person in router.candidates(rule.key):
-        why = available[person.key]
-        if why is None:
-            lacking = [skill for skill in required if skill not in person.skills]
-            if lacking:
-                why = f"lacks skill {lacking[0]!r}"
-        if why is not None:
-            skipped.setdefault(person.key, why)
-            continue
-        candidates.append(person)
-    return candidates or f"rule {rule.key!r}: nobody available"
+_Pool = tuple[tuple[Person, ...], dict[str, str]]
 
 
-def _passes(
-    rule: RoutingRule, lead: object, candidates: list[Person], reasons: list[str]
-) -> list[list[Person]]:
-    """The preferred candidates first (when some, but not all, are), then the rest."""
-    wanted = [
-        (path, value)
-        for path in rule.prefer
-        if isinstance(value := field_getter(path)(lead), str)
-    ]
-    if not wanted:
-        return [candidates]
-    shown = ", ".join(f"{path} {value!r}" for path, value in wanted)
-    preferred = [p for p in candidates if all(v in p.skills for _path, v in wanted)]
-    if not preferred:
-        reasons.append(f"first pass: nobody available has {shown}")
-        return [candidates]
-    if len(preferred) == len(candidates):
-        return [candidates]
-    reasons.append(f"first pass: prefers {shown}")
-    return [preferred, [p for p in candidates if p not in preferred]]
+class _Moment:
+    """One routing moment: who is available, each rule's predicate, and pools.
+
+    Availability and skills do not change within one call, so the candidates
+    of a rule for a given set of matched values are worked out once.
+    """
+
+    def __init__(self, router: Router, as_of: datetime) -> None:
+        self.router = router
+        self.as_of = as_of
+        self.available = {p.key: p.unavailable(as_of) for p in router.people}
+        self.tests = {
+            rule.key: (
+                None if rule.when is None else compile_condition(rule.when).bind(as_of),
+                f"rule {rule.key!r} matched: {to_text(rule.when)}"
+                if rule.when is not None
+                else f"rule {rule.key!r}: every lead",
+                [(path, field_getter(path)) for path in rule.match],
+                [(path, field_getter(path)) for path in rule.prefer],
+            )
+            for rule in router.rules
+        }
+        self._pools: dict[tuple[str, tuple[str, ...]], _Pool] = {}
+        self._passes: dict[
+            tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]],
+            tuple[list[tuple[Person, ...]], str | None],
+        ] = {}
+
+    def pool(self, rule: RoutingRule, matched: tuple[str, ...]) -> _Pool:
+        """The available candidates with the skills needed, and who was skipped."""
+        found = self._pools.get((rule.key, matched))
+        if found is not None:
+            return found
+        required = (*rule.needs, *matched)
+        candidates: list[Person] = []
+        skipped: list[tuple[str, str]] = []
+        for person in self.router.candidates(rule.key):
+            why = self.available[person.key]
+            if why is None:
+                lacking = [skill for skill in required if skill not in person.skills]
+                if lacking:
+                    why = f"lacks skill {lacking[0]!r}"
+            if why is not None:
+                skipped.append((person.key, why))
+                continue
+            candidates.append(person)
+        found = (tuple(candidates), dict(skipped))
+        self._pools[(rule.key, matched)] = found
+        return found
+
+    def passes(
+        self,
+        rule: RoutingRule,
+        matched: tuple[str, ...],
+        wanted: tuple[tuple[str, str], ...],
+        candidates: tuple[Person, ...],
+    ) -> tuple[list[tuple[Person, ...]], str | None]:
+        """The preferred candidates first (when some, not all, are), then the rest."""
+        if not wanted:
+            return [candidates], None
+        key = (rule.key, matched, wanted)
+        found = self._passes.get(key)
+        if found is not None:
+            return found
+        shown = ", ".join(f"{path} {value!r}" for path, value in wanted)
+        preferred = tuple(
+            p for p in candidates if all(v in p.skills for _path, v in wanted)
+        )
+        if not preferred:
+            found = [candidates], f"first pass: nobody available has {shown}"
+        elif len(preferred) == len(candidates):
+            found = [candidates], None
+        else:
+            chosen = {p.key for p in preferred}
+            rest = tuple(p for p in candidates if p.key not in chosen)
+            found = [preferred, rest], f"first pass: prefers {shown}"
+        self._passes[key] = found
+        return found
 
 
 def _assign(
-    router: Router,
-    lead: object,
-    lead_id: object,
-    choice: Choice,
-    available: Mapping[str, str | None],
+    moment: _Moment, lead: object, lead_id: object, choice: Choice
 ) -> tuple[Person | None, RoutingRule | None, list[str], dict[str, str]]:
     """Try the rules in order; return who got the lead, by which rule, and why."""
     reasons: list[str] = []
     skipped: dict[str, str] = {}
-    for rule in router.rules:
-        if rule.when is not None:
-            if not compile_condition(rule.when).matches(lead, as_of=choice.as_of):
-                continue
-            reasons.append(f"rule {rule.key!r} matched: {to_text(rule.when)}")
-        else:
-            reasons.append(f"rule {rule.key!r}: every lead")
-        candidates = _candidates(router, rule, lead, available, skipped)
-        if isinstance(candidates, str):
-            reasons.append(candidates)
+    for rule in moment.router.rules:
+        test, matched_text, match, prefer = moment.tests[rule.key]
+        if test is not None and not test(lead):
             continue
-        choice._begin(rule.key, router.seed, lead_id, [p.key for p in candidates])
-        passes = _passes(rule, lead, candidates, reasons)
+        reasons.append(matched_text)
+        values = [(path, get(lead)) for path, get in match]
+        unknown = [path for path, value in values if not isinstance(value, str)]
+        if unknown:
+            reasons.append(f"rule {rule.key!r}: the lead has no {unknown[0]} to match")
+            continue
+        matched = tuple(str(value) for _path, value in values)
+        candidates, passed_over = moment.pool(rule, matched)
+        # Who was skipped first keeps that reason.
+        skipped = {**passed_over, **skipped} if skipped else dict(passed_over)
+        if not candidates:
+            reasons.append(f"rule {rule.key!r}: nobody available")
+            continue
+        choice._begin(
+            rule.key, moment.router.seed, lead_id, [p.key for p in candidates]
+        )
+        wanted = tuple(
+            (path, value) for path, get in prefer if isinstance(value := get(lead), str)
+        )
+        passes, note = moment.passes(rule, matched, wanted, candidates)
+        if note is not None:
+            reasons.append(note)
         for round_, group in enumerate(passes):
             chosen, why, passed = rule.strategy.choose(group, lead, choice)
             for key, reason in passed.items():
@@ -760,9 +815,8 @@ def route(
     now = require_aware(as_of, "as_of")
     state = _check_state(state)
     choice = Choice(state, now)
-    available = {p.key: p.unavailable(now) for p in router.people}
     lead_id = field_getter(router.id_field)(lead)
-    found = _assign(router, lead, lead_id, choice, available)
+    found = _assign(_Moment(router, now), lead, lead_id, choice)
     return _assignment(lead_id, found, choice._state())
 
 
@@ -819,7 +873,7 @@ def route_batch(
     router = _check_router(router)
     now = require_aware(as_of, "as_of")
     choice = Choice(_check_state(state), now)
-    available = {p.key: p.unavailable(now) for p in router.people}
+    moment = _Moment(router, now)
     get_id = field_getter(router.id_field)
     keyed: dict[tuple[str, str], tuple[object, object]] = {}
     for index, lead in enumerate(iterate(leads, "leads")):
@@ -835,6 +889,6 @@ def route_batch(
     assignments = []
     for key in sorted(keyed):
         lead_id, lead = keyed[key]
-        found = _assign(router, lead, lead_id, choice, available)
+        found = _assign(moment, lead, lead_id, choice)
         assignments.append(_assignment(lead_id, found, None))
     return RoutingBatch(tuple(assignments), choice._state())
