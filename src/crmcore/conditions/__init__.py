@@ -72,6 +72,7 @@ from crmcore.conditions.base import (
     MAX_DEPTH,
     MAX_NODES,
     Condition,
+    condition_fields,
 )
 from crmcore.conditions.builders import FieldRef, field
 from crmcore.conditions.combinators import (
@@ -165,6 +166,7 @@ __all__ = [
     "any_of",
     "at_least",
     "compile_condition",
+    "condition_fields",
     "condition_kinds",
     "explain",
     "field",

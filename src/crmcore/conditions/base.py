@@ -124,6 +124,33 @@ def _children(condition: Any) -> tuple[object, ...]:
     return tuple(found)
 
 
+def condition_fields(condition: object) -> tuple[str, ...]:
+    """Every field path a condition reads, in order of first mention.
+
+    Found from the kinds' field roles, so vendor kinds are covered too. The
+    fields of an item condition (inside ``count``) are listed as written.
+
+    Raises:
+        DataTypeError: When ``condition`` is not a condition.
+
+    Examples:
+        >>> from crmcore.conditions import field
+        >>> condition_fields((field("employees") >= 50) & field("country").is_in({"DE"}))
+        ('employees', 'country')
+    """  # noqa: E501
+    if not _is_condition(condition):
+        raise DataTypeError("condition", condition, "a condition")
+    found: dict[str, None] = {}
+    stack = [condition]
+    while stack:
+        node = stack.pop()
+        for attribute in attrs.fields(type(node)):
+            if attribute.metadata.get("crmcore") == "path":
+                found.setdefault(getattr(node, attribute.name), None)
+        stack.extend(reversed(_children(node)))
+    return tuple(found)
+
+
 def _to_conditions(values: object) -> tuple[Condition, ...]:
     if not isinstance(values, Iterable) or isinstance(values, (str, Mapping)):
         raise DataTypeError("conditions", values, "a list of conditions")
