@@ -325,6 +325,11 @@ def test_country_holidays_without_the_extra_names_it(monkeypatch):
             "window: expected a working window",
         ),
         (
+            lambda: WorkingWindow.parse("9-5"),
+            DataError,
+            "window: expected a working window .*; start a local time such as '09:00'",
+        ),
+        (
             lambda: BusinessCalendar(weekday_hours={5: ["09:00-12:00"]}),
             DataError,
             r"weekday_hours\[0\].weekday: expected one of the workdays",

@@ -151,6 +151,7 @@ LOADERS: dict[str, tuple[st.SearchStrategy[Any], Any]] = {
     "SlaPolicy": _of(ct.sla_policies(), crmcore.SlaPolicy),
     "HandoffContract": _of(ct.handoff_contracts(), crmcore.HandoffContract),
     "Router": _of(ct.routers(), crmcore.Router),
+    "OwnershipMap": _of(ct.ownership_maps(), crmcore.OwnershipMap),
 }
 
 

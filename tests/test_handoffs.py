@@ -184,6 +184,13 @@ def test_a_reopened_ticket_starts_the_resolution_clock_again():
     )
 
 
+def test_the_start_may_be_given_instead_of_read_from_the_record():
+    clock = sla_status(
+        policy(response=2 * H), {}, as_of=mon(10), started_at=mon(9)
+    ).response
+    assert (clock.started_at, clock.used) == (mon(9), H)
+
+
 def test_a_start_outside_working_hours_counts_from_the_next_opening():
     # Created Saturday: the four hours run Monday 09-13.
     clock = sla_status(
@@ -254,6 +261,9 @@ def test_measure_clock_is_the_building_block():
     assert threshold(timedelta(microseconds=3), Decimal("0.5")) == timedelta(
         microseconds=2
     )
+    # Changes after as_of have not happened yet.
+    later = measure_clock(OFFICE, 4 * H, mon(9), [(mon(15), "stopped")], as_of=mon(10))
+    assert (later.state, later.used, later.fulfilled_at) == ("due", H, None)
 
 
 # -- SLA clocks: bad input ------------------------------------------------------------

@@ -228,6 +228,26 @@ def test_by_capacity_spreads_by_quota_and_never_exceeds_it():
     assert len(tomorrow.state.recent) == 1
 
 
+def test_by_capacity_ties_go_to_the_larger_quota_then_the_key():
+    # Both have used none: equal shares; the larger quota wins, then the key.
+    router = Router(
+        [RoutingRule("all", ByCapacity())],
+        [
+            Person("ana", monthly_capacity=30),
+            Person("ben", monthly_capacity=90),
+            Person("cy", monthly_capacity=90),
+        ],
+    )
+    assert route(router, {"id": 1}, as_of=NOW).person == "ben"
+    # ana has used 0 of 1, ben 1 of 3, cy 0 of 3: cy's share is the smallest
+    # with the larger quota; after cy, ana (0 of 1) beats ben (1 of 3).
+    state = RoutingState(recent=[("ben", NOW - timedelta(hours=1))])
+    first = route(router, {"id": 2}, as_of=NOW, state=state)
+    assert first.person == "cy"
+    second = route(router, {"id": 3}, as_of=NOW, state=first.state)
+    assert second.person == "ana"
+
+
 def test_by_field_takes_the_owner_when_available():
     router = Router(
         [RoutingRule("owner", ByField("account.owner")), RoutingRule("rest")],

@@ -6,6 +6,7 @@ from crmcore.business_time import BusinessCalendar
 from crmcore.calendar import Interval, Period, PeriodUnit
 from crmcore.handoffs import HandoffContract, SlaPolicy
 from crmcore.money import Money
+from crmcore.ownership import OwnershipMap
 from crmcore.pipelines import Pipeline
 from crmcore.records import (
     Account,
@@ -16,6 +17,7 @@ from crmcore.records import (
     StageChange,
     Subscription,
 )
+from crmcore.routing import Router
 from crmcore.segments import IcpModel, Segment, Tiering
 from crmcore.testing import (
     accounts,
@@ -28,9 +30,11 @@ from crmcore.testing import (
     leads,
     money,
     opportunities,
+    ownership_maps,
     period_units,
     periods,
     pipelines,
+    routers,
     segments,
     sla_policies,
     stage_changes,
@@ -58,4 +62,6 @@ ROUND_TRIPS: list[tuple[type, st.SearchStrategy[object]]] = [
     (Pipeline, pipelines()),
     (SlaPolicy, sla_policies()),
     (HandoffContract, handoff_contracts()),
+    (OwnershipMap, ownership_maps()),
+    (Router, routers()),
 ]

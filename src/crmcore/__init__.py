@@ -88,6 +88,7 @@ if TYPE_CHECKING:
         check_handoff,
         sla_status,
     )
+    from crmcore.ownership import OwnershipMap, assets_of, ownership_gaps
     from crmcore.pipelines import (
         Pipeline,
         StageDecision,
@@ -143,6 +144,7 @@ __all__ = [
     "Opportunity",
     "OpportunityLike",
     "Outcome",
+    "OwnershipMap",
     "Period",
     "PeriodUnit",
     "Person",
@@ -171,6 +173,7 @@ __all__ = [
     "add_calendar",
     "all_of",
     "any_of",
+    "assets_of",
     "at_least",
     "btyd_summary",
     "calibration_holdout",
@@ -186,6 +189,7 @@ __all__ = [
     "get_field",
     "matches",
     "not_",
+    "ownership_gaps",
     "parse_condition",
     "period_of",
     "periods_between",
@@ -208,6 +212,9 @@ _LAZY = {
     # stage_analytics() stays in its module: the name is the submodule's.
     "StageAnalytics": "crmcore.stage_analytics",
     "BusinessCalendar": "crmcore.business_time",
+    **dict.fromkeys(
+        ["OwnershipMap", "assets_of", "ownership_gaps"], "crmcore.ownership"
+    ),
     **dict.fromkeys(
         ["Person", "Router", "RoutingRule", "route", "route_batch"], "crmcore.routing"
     ),

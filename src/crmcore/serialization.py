@@ -12,7 +12,8 @@ equal value. Conventions:
 * ``datetime`` becomes ISO 8601 with its UTC offset
   (``"2026-03-01T09:00:00+01:00"``); a string without an offset is rejected.
 * ``date`` becomes ``"2026-03-01"``; a working window ``"09:00-12:00"``;
-  a ``timedelta`` (elapsed or business time) ``"1h30m"``; a calendar unit
+  a ``timedelta`` (elapsed or business time) ``"1h30m"``; an ownership
+  asset ``"stage:proposal"``; a calendar unit
   becomes ``"month"`` or, for fiscal units,
   ``{"kind": "fiscal_year", "fiscal_start_month": 4}``.
 * Unknown keys are errors (a typo in a definition must not pass silently).
@@ -72,6 +73,7 @@ from crmcore.errors import (
 )
 from crmcore.kpis import GroupedResult
 from crmcore.money import MAX_DIGITS, to_decimal
+from crmcore.ownership import Asset
 from crmcore.records import FrozenMap, Missing
 from crmcore.registry import Registry, registries, registry_of, unstructure_kind
 from crmcore.validators import check_one_of
@@ -177,6 +179,15 @@ def _structure_timedelta(value: object, _type: object) -> timedelta:
         microseconds=int((fraction or "").ljust(6, "0")),
     )
     return -amount if sign else amount
+
+
+def _structure_asset(value: object, _type: object) -> Asset:
+    if isinstance(value, Asset):
+        return value
+    try:
+        return Asset.parse(value)
+    except DataError as error:  # the same words, for the field being structured
+        raise type(error)("value", value, error.expected, hint=error.hint) from None
 
 
 def _structure_window(value: object, _type: object) -> WorkingWindow:
@@ -411,6 +422,9 @@ def make_converter() -> cattrs.Converter:
     # Elapsed time (an SLA target) is its text form, "4h" or "1h30m".
     conv.register_structure_hook(timedelta, _structure_timedelta)
     conv.register_unstructure_hook(timedelta, _unstructure_timedelta)
+    # An ownership asset is its text form, "stage:proposal".
+    conv.register_structure_hook(Asset, _structure_asset)
+    conv.register_unstructure_hook(Asset, str)
     # A working window is its text form, "09:00-17:00".
     conv.register_structure_hook(WorkingWindow, _structure_window)
     conv.register_unstructure_hook(WorkingWindow, str)

@@ -141,7 +141,7 @@ def condition_fields(condition: object) -> tuple[str, ...]:
     if not _is_condition(condition):
         raise DataTypeError("condition", condition, "a condition")
     found: dict[str, None] = {}
-    stack = [condition]
+    stack: list[Any] = [condition]
     while stack:
         node = stack.pop()
         for attribute in attrs.fields(type(node)):

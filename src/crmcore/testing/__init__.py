@@ -69,6 +69,13 @@ from crmcore.conditions import CONDITION_KINDS, Duration, field
 from crmcore.errors import DataError, DataTypeError
 from crmcore.handoffs import HandoffContract, SlaPolicy
 from crmcore.money import CURRENCY_MINOR_UNITS, Money
+from crmcore.ownership import (
+    ROLES,
+    STANDARD_TEAMS,
+    Asset,
+    OwnershipMap,
+    Responsibility,
+)
 from crmcore.pipelines import (
     CRITERION_KINDS,
     Pipeline,
@@ -116,6 +123,7 @@ __all__ = [
     "leads",
     "money",
     "opportunities",
+    "ownership_maps",
     "period_units",
     "periods",
     "pipelines",
@@ -999,5 +1007,41 @@ def routers() -> st.SearchStrategy[Router]:
                 )
             )
         return Router(rules, people, seed=draw(st.none() | st.integers(0, 2**32)))
+
+    return build()
+
+
+def ownership_maps() -> st.SearchStrategy[OwnershipMap]:
+    """Random ownership maps: the standard teams holding random roles, a RACI."""
+    role_keys = [role.key for role in ROLES]
+    kinds = st.sampled_from(["field", "stage", "pipeline", "segment", "kpi", "handoff"])
+    assets = st.builds(Asset, kinds, st.sampled_from(["a", "b", "proposal", "mrr"]))
+
+    @st.composite
+    def build(draw: st.DrawFn) -> OwnershipMap:
+        teams = [
+            attrs.evolve(
+                team,
+                roles=draw(
+                    st.lists(st.sampled_from(role_keys), max_size=2, unique=True)
+                ),
+            )
+            for team in STANDARD_TEAMS
+        ]
+        cells = draw(
+            st.lists(
+                st.builds(
+                    Responsibility,
+                    assets,
+                    st.sampled_from(role_keys),
+                    st.sampled_from(
+                        ["responsible", "accountable", "consulted", "informed"]
+                    ),
+                ),
+                max_size=8,
+                unique_by=lambda cell: (cell.asset, cell.role),
+            )
+        )
+        return OwnershipMap(teams, cells, assets=draw(st.lists(assets, max_size=3)))
 
     return build()
