@@ -21,8 +21,16 @@ from crmcore._version import __version__
 from crmcore.calendar import Interval, add_calendar
 from crmcore.conditions import field
 from crmcore.errors import CrmcoreError
-from crmcore.kpis import kpi_report, open_pipeline
+from crmcore.handoffs import sla_status
+from crmcore.kpis import (
+    handoff_attainment,
+    handoff_breaches,
+    kpi_report,
+    open_pipeline,
+    time_to_accept,
+)
 from crmcore.money import Money, sum_money
+from crmcore.ownership import assets_of, ownership_gaps
 from crmcore.records import Opportunity
 from crmcore.rfm import rfm_scores, rfm_segments
 from crmcore.sample import (
@@ -31,7 +39,10 @@ from crmcore.sample import (
     PAID_CHANNELS,
     SampleData,
     generate_sample,
+    sample_contracts,
+    sample_ownership,
     sample_pipeline,
+    sample_sla_policies,
 )
 from crmcore.segments import (
     IcpCriterion,
@@ -149,7 +160,117 @@ def demo_report(data: SampleData) -> str:
     lines += _kpi_report(data)
     lines += _funnel_report(data)
     lines += _segment_report(data)
+    lines += _handoff_report(data)
+    lines += _ownership_report(data)
     return "\n".join(lines) + "\n"
+
+
+_OPEN = ("due", "at_risk", "paused")
+
+
+def _hours(value: object) -> str:
+    return "-" if not isinstance(value, Decimal) else f"{value:.1f}"
+
+
+def _handoff_report(data: SampleData) -> list[str]:
+    """Handoff SLA attainment per contract, and support SLAs, over the last year."""
+    start = max(data.start, add_calendar(data.as_of, months=-12))
+    year = Interval(start, data.as_of)
+    contracts = sample_contracts()
+    handoffs = data.handoffs()
+    lines = [
+        "",
+        f"Handoffs, {start.date()} to {data.as_of.date()} "
+        "(in the receiving team's business hours)",
+    ]
+    rates = handoff_attainment(
+        handoffs, contracts, year, as_of=data.as_of, per="contract"
+    )
+    times = time_to_accept(handoffs, contracts, year, as_of=data.as_of, per="contract")
+    rows = []
+    for contract in contracts:
+        rate, time = rates.groups.get(contract.key), times.groups.get(contract.key)
+        if rate is None or time is None:
+            rows.append([contract.key, "0", "-", "-", "-", "-"])
+            continue
+        got = rate.components
+        total = got["met"] + got["late"] + got["overdue"] + got["pending"]
+        rows.append(
+            [
+                contract.key,
+                f"{total:,}",
+                "-" if rate.value is None else f"{rate.value * 100:.1f} %",
+                f"{got['late'] + got['overdue']:,}",
+                _hours(time.value),
+                _hours(time.components["p90_hours"]),
+            ]
+        )
+    lines += _table(
+        ["contract", "handoffs", "on time", "breached", "median h", "p90 h"], rows
+    )
+    breaches = handoff_breaches(handoffs, contracts, year, as_of=data.as_of)
+    by_team = ", ".join(f"{t} {n:,}" for t, n in breaches.components["by_team"].items())
+    lines.append(f"  breaches by receiving team: {by_team}")
+    tickets, events = data.tickets()
+    timelines: dict[str, list[dict[str, object]]] = {}
+    for event in events:
+        timelines.setdefault(str(event["ticket_id"]), []).append(event)
+    policies = sample_sla_policies()
+    by_policy: dict[str, Counter[str]] = {}
+    for ticket in tickets:
+        if not start <= ticket["created_at"] < data.as_of:
+            continue
+        status = sla_status(
+            policies, ticket, timelines.get(ticket["id"], []), as_of=data.as_of
+        )
+        seen = by_policy.setdefault(status.policy, Counter())
+        seen["tickets"] += 1
+        for clock in status.clocks:
+            seen[f"{clock.name} {clock.state}"] += 1
+    lines += [
+        "",
+        "Support SLAs (tickets of the same year, success's hours in New York)",
+    ]
+    lines += _table(
+        ["policy", "tickets", "response breached", "resolution breached", "open"],
+        [
+            [
+                key,
+                f"{seen['tickets']:,}",
+                f"{seen['response breached']:,}",
+                f"{seen['resolution breached']:,}",
+                f"{sum(seen[f'resolution {s}'] for s in _OPEN):,}",
+            ]
+            for key, seen in sorted(by_policy.items())
+        ],
+    )
+    return lines
+
+
+def _ownership_report(data: SampleData) -> list[str]:
+    """The sample ownership map's gaps over the configuration it governs."""
+    assets = assets_of(
+        sample_pipeline(),
+        *sample_contracts(),
+        kpis=["win_rate", "handoff_attainment", "nrr"],
+    )
+    report = ownership_gaps(sample_ownership(), assets)
+    kinds = Counter(gap.code for gap in report.gaps)
+    summary = ", ".join(f"{code} {count}" for code, count in sorted(kinds.items()))
+    lines = [
+        "",
+        f"Ownership gaps ({len(report.gaps)} over {len(report.assets)} assets: "
+        f"{summary})",
+    ]
+    shown = [g for g in report.gaps if g.code != "no_accountable" or g.asset is None]
+    shown += [g for g in report.gaps if g.code == "no_accountable"][
+        : max(0, 6 - len(shown))
+    ]
+    lines += [f"  {gap}" for gap in shown]
+    hidden = len(report.gaps) - len(shown)
+    if hidden:
+        lines.append(f"  ... and {hidden} more assets without an accountable role")
+    return lines
 
 
 def _kpi_report(data: SampleData) -> list[str]:

@@ -39,6 +39,16 @@ from typing import Any, Final
 import attrs
 
 from crmcore import validators as _v
+from crmcore.sample._teams import (
+    handoff_rows,
+    sample_calendars,
+    sample_contracts,
+    sample_ownership,
+    sample_people,
+    sample_router,
+    sample_sla_policies,
+    ticket_rows,
+)
 from crmcore.calendar import add_calendar, require_aware
 from crmcore.errors import DataError, DataTypeError
 from crmcore.money import Money, check_currency
@@ -66,7 +76,13 @@ __all__ = [
     "SampleData",
     "generate_sample",
     "iter_opportunities",
+    "sample_calendars",
+    "sample_contracts",
+    "sample_ownership",
+    "sample_people",
     "sample_pipeline",
+    "sample_router",
+    "sample_sla_policies",
 ]
 
 DEFAULT_START: Final = datetime(2024, 1, 1, tzinfo=UTC)
@@ -457,6 +473,35 @@ class SampleData:
             account.id: _source((number * _GOLDEN) % 1.0)
             for number, account in enumerate(self.accounts, start=1)
         }
+
+    def handoffs(self) -> list[dict[str, Any]]:
+        """Handoffs between teams: each converted lead to sales, each won deal to success.
+
+        Rows of ``id``, ``contract`` (a key of
+        [`sample_contracts`][crmcore.sample.sample_contracts]), ``record``
+        (the lead or deal), ``from_team``, ``to_team``, ``handed_at`` and
+        ``accepted_at`` (``None`` while waiting): the input of the handoff
+        KPIs. Drawn from their own seed, so no other sample value changes.
+
+        Examples:
+            >>> rows = generate_sample(200).handoffs()
+            >>> sorted({row["contract"] for row in rows})
+            ['mql_to_sales', 'won_to_success']
+        """  # noqa: E501
+        return handoff_rows(
+            self.leads, self.opportunities, seed=self.seed, as_of=self.as_of
+        )
+
+    def tickets(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Support tickets of the customers, and their status events.
+
+        Tickets have ``id``, ``customer_id``, ``created_at``, ``priority``
+        and ``tier``; events ``ticket_id``, ``at`` and ``status``
+        (``responded``, ``waiting_on_customer``, ``open``, ``resolved``):
+        the input of [`sla_status`][crmcore.handoffs.sla_status] with
+        [`sample_sla_policies`][crmcore.sample.sample_sla_policies].
+        """
+        return ticket_rows(self.subscriptions, seed=self.seed, as_of=self.as_of)
 
     def collections(self) -> dict[str, tuple[object, ...]]:
         """Every collection of records by name, in a fixed order.
