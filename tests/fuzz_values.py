@@ -211,6 +211,9 @@ _POOLS: dict[str, list[Any]] = {
     "accounts": list(_SAMPLE.accounts),
     "purchases": list(_SAMPLE.purchases()),
     "spend": list(_SAMPLE.marketing_spend()),
+    "handoffs": _SAMPLE.handoffs(),
+    "tickets": _SAMPLE.tickets()[0],
+    "ticket_events": _SAMPLE.tickets()[1],
 }
 _VALID = [record for pool in _POOLS.values() for record in pool]
 

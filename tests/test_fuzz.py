@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import crmcore
-from crmcore import handoffs, kpis, lifecycle, rfm, segments, stage_analytics
+from crmcore import handoffs, kpis, lifecycle, rfm, sample, segments, stage_analytics
 from crmcore import pipelines as pl
 from crmcore import testing as ct
 from crmcore.__main__ import DEMO_ICP
@@ -99,6 +99,7 @@ CALENDARS = [
     crmcore.BusinessCalendar("Pacific/Apia", workdays=[4, 5], hours=["00:00-02:00"]),
 ]
 SLA_POLICIES = [
+    sample.sample_sla_policies(),
     _sla_policy(response=timedelta(hours=4), resolution=timedelta(hours=16)),
     crmcore.SlaPolicies(
         [
@@ -112,8 +113,8 @@ SLA_POLICIES = [
         default=crmcore.SlaPolicy("standard", resolution=timedelta(hours=8)),
     ),
 ]
-CONTRACTS = (*HANDOFF_CONTRACTS, TO_SALES, TO_SUCCESS)
-ROUTERS = [ROUTER]
+CONTRACTS = (*HANDOFF_CONTRACTS, TO_SALES, TO_SUCCESS, *sample.sample_contracts())
+ROUTERS = [ROUTER, sample.sample_router()]
 ICP_MODELS = [DEMO_ICP]
 SEGMENT_SETS = [
     segments.b2b_segments(),

@@ -309,3 +309,72 @@ def test_acquisition_channels_cover_every_account_in_proportion(data):
     assert shares.most_common(1)[0][0] == "organic"
     assert abs(shares["organic"] / len(channels) - 0.26) < 0.03
     assert channels == data.acquisition_channels()
+
+
+# -- the sample's teams --------------------------------------------------------------
+def test_handoffs_follow_every_conversion_and_win_in_business_hours():
+    from crmcore.sample import sample_contracts
+
+    data = generate_sample(400, seed=3)
+    rows = data.handoffs()
+    converted = {lead.id for lead in data.leads if lead.converted_at is not None}
+    won = {deal.id for deal in data.opportunities if deal.outcome == "won"}
+    assert {row["record"] for row in rows} == converted | won
+    contracts = {contract.key: contract for contract in sample_contracts()}
+    for row in rows:
+        contract = contracts[row["contract"]]
+        assert (row["from_team"], row["to_team"]) == (
+            contract.from_team,
+            contract.to_team,
+        )
+        accepted = row["accepted_at"]
+        if accepted is not None:
+            assert row["handed_at"] <= accepted < data.as_of
+            # Accepted at a working instant, or at the close of a window.
+            before = accepted - timedelta(microseconds=1)
+            assert contract.calendar.is_working(
+                accepted
+            ) or contract.calendar.is_working(before)
+    assert rows == generate_sample(400, seed=3).handoffs()
+    assert rows != generate_sample(400, seed=4).handoffs()
+
+
+def test_tickets_and_their_events_stay_inside_the_window():
+    from crmcore.handoffs import sla_status
+    from crmcore.sample import sample_sla_policies
+
+    data = generate_sample(400, seed=3)
+    tickets, events = data.tickets()
+    assert tickets and events
+    ids = {ticket["id"] for ticket in tickets}
+    statuses = {"responded", "waiting_on_customer", "open", "resolved"}
+    for event in events:
+        assert event["ticket_id"] in ids and event["status"] in statuses
+        assert event["at"] < data.as_of
+    by_ticket: dict[str, list[dict[str, object]]] = {}
+    for event in events:
+        by_ticket.setdefault(str(event["ticket_id"]), []).append(event)
+    policies = sample_sla_policies()
+    states = {
+        sla_status(policies, t, by_ticket.get(t["id"], []), as_of=data.as_of).policy
+        for t in tickets
+    }
+    assert states <= {"urgent", "key_account", "standard"}
+
+
+def test_tickets_skip_customers_outside_the_window_and_stop_at_as_of():
+    from crmcore.money import Money
+    from crmcore.records import Subscription
+    from crmcore.sample._teams import ticket_rows
+
+    as_of = datetime(2026, 1, 1, tzinfo=UTC)
+    later = Subscription("c1", Money(100, "EUR"), as_of)
+    assert ticket_rows([later], seed=1, as_of=as_of) == ([], [])
+    recent = Subscription("c2", Money(100, "EUR"), as_of - timedelta(hours=1))
+    tickets, events = [], []
+    for seed in range(20):
+        found = ticket_rows([recent], seed=seed, as_of=as_of)
+        tickets += found[0]
+        events += found[1]
+    assert tickets  # an hour is too short for most of their events
+    assert len(events) < 4 * len(tickets)

@@ -262,14 +262,10 @@ def _ownership_report(data: SampleData) -> list[str]:
         f"Ownership gaps ({len(report.gaps)} over {len(report.assets)} assets: "
         f"{summary})",
     ]
-    shown = [g for g in report.gaps if g.code != "no_accountable" or g.asset is None]
-    shown += [g for g in report.gaps if g.code == "no_accountable"][
-        : max(0, 6 - len(shown))
-    ]
-    lines += [f"  {gap}" for gap in shown]
-    hidden = len(report.gaps) - len(shown)
-    if hidden:
-        lines.append(f"  ... and {hidden} more assets without an accountable role")
+    # The roles nobody holds first, then the first assets nobody answers for.
+    ordered = sorted(report.gaps, key=lambda gap: gap.asset is not None)
+    lines += [f"  {gap}" for gap in ordered[:6]]
+    lines.append(f"  (the first {min(6, len(ordered))} of {len(ordered)} gaps)")
     return lines
 
 

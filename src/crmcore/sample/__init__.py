@@ -39,16 +39,6 @@ from typing import Any, Final
 import attrs
 
 from crmcore import validators as _v
-from crmcore.sample._teams import (
-    handoff_rows,
-    sample_calendars,
-    sample_contracts,
-    sample_ownership,
-    sample_people,
-    sample_router,
-    sample_sla_policies,
-    ticket_rows,
-)
 from crmcore.calendar import add_calendar, require_aware
 from crmcore.errors import DataError, DataTypeError
 from crmcore.money import Money, check_currency
@@ -66,6 +56,16 @@ from crmcore.records import (
     Opportunity,
     StageChange,
     Subscription,
+)
+from crmcore.sample._teams import (
+    handoff_rows,
+    sample_calendars,
+    sample_contracts,
+    sample_ownership,
+    sample_people,
+    sample_router,
+    sample_sla_policies,
+    ticket_rows,
 )
 
 __all__ = [
