@@ -309,20 +309,9 @@ class OwnershipMap:
     assets: tuple[Asset, ...] = attrs.field(default=(), converter=_assets, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
-        known: set[str] = set()
-        for index, role in enumerate(self.roles):
-            if role.key in known:
-                raise DataError(
-                    f"roles[{index}].key", role.key, "a key no other role has"
-                )
-            known.add(role.key)
-        teams: set[str] = set()
+        known = _v.unique_keys(self.roles, "roles", "role")
+        _v.unique_keys(self.teams, "teams", "team")
         for index, team in enumerate(self.teams):
-            if team.key in teams:
-                raise DataError(
-                    f"teams[{index}].key", team.key, "a key no other team has"
-                )
-            teams.add(team.key)
             for position, held in enumerate(team.roles):
                 if held not in known:
                     raise DataError(

@@ -539,21 +539,10 @@ class Router:
     )
 
     def __attrs_post_init__(self) -> None:
-        by_key: dict[str, Person] = {}
-        for index, person in enumerate(self.people):
-            if person.key in by_key:
-                raise DataError(
-                    f"people[{index}].key", person.key, "a key nobody else has"
-                )
-            by_key[person.key] = person
+        by_key: dict[str, Person] = _v.unique_keys(self.people, "people", "person")
+        _v.unique_keys(self.rules, "rules", "rule")
         teams = {p.team for p in self.people if p.team is not None}
-        seen: set[str] = set()
         for index, rule in enumerate(self.rules):
-            if rule.key in seen:
-                raise DataError(
-                    f"rules[{index}].key", rule.key, "a key no other rule has"
-                )
-            seen.add(rule.key)
             for position, key in enumerate(rule.people):
                 if key not in by_key:
                     raise DataError(

@@ -65,6 +65,7 @@ __all__ = [
     "probability",
     "text",
     "tuple_of",
+    "unique_keys",
 ]
 
 _T = TypeVar("_T")
@@ -375,6 +376,34 @@ def dates(values: object, label: str) -> tuple[date, ...]:
         if type(entry) is not date:
             raise DataTypeError(f"{label}[{index}]", entry, "a datetime.date")
     return tuple(sorted(set(items)))
+
+
+def unique_keys(items: Iterable[Any], label: str, what: str) -> dict[str, Any]:
+    """The items by their ``key``, or an error naming the first repeated one.
+
+    Args:
+        items: Values with a ``key`` attribute (roles, teams, rules...).
+        label: The list's field name (``label[3].key`` in the error).
+        what: What one item is, e.g. ``"team"``.
+
+    Examples:
+        >>> import attrs
+        >>> @attrs.frozen
+        ... class Team:
+        ...     key: str
+        >>> unique_keys([Team("a"), Team("a")], "teams", "team")
+        Traceback (most recent call last):
+        ...
+        crmcore.errors.DataError: teams[1].key: expected a key no other team has, got 'a' (str)
+    """  # noqa: E501
+    found: dict[str, Any] = {}
+    for index, item in enumerate(items):
+        if item.key in found:
+            raise DataError(
+                f"{label}[{index}].key", item.key, f"a key no other {what} has"
+            )
+        found[item.key] = item
+    return found
 
 
 def names(values: object, label: str, *, plural: str, item: str) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
 
+from crmcore import validators as _v
 from crmcore.access import MISSING, field_getter
 from crmcore.errors import DataError, DataTypeError
 from crmcore.handoffs import HandoffContract
@@ -66,15 +67,11 @@ def _contracts(values: object) -> dict[str, HandoffContract]:
         values = (values,)
     if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
         raise DataTypeError("contracts", values, "a HandoffContract or a list of them")
-    by_key: dict[str, HandoffContract] = {}
+    values = tuple(values)
     for index, contract in enumerate(values):
         if not isinstance(contract, HandoffContract):
             raise DataTypeError(f"contracts[{index}]", contract, "a HandoffContract")
-        if contract.key in by_key:
-            raise DataError(
-                f"contracts[{index}].key", contract.key, "a key no other contract has"
-            )
-        by_key[contract.key] = contract
+    by_key: dict[str, HandoffContract] = _v.unique_keys(values, "contracts", "contract")
     if not by_key:
         raise DataError("contracts", (), "at least one HandoffContract")
     return by_key
