@@ -376,6 +376,7 @@ class BusinessCalendar:
     _zone: tzinfo = attrs.field(init=False, repr=False, eq=False)
     _fixed: int | None = attrs.field(init=False, repr=False, eq=False)
     _days: dict[int, _Day] = attrs.field(init=False, repr=False, eq=False)
+    _most: tuple[int, int] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         special = {item.weekday: item.hours for item in self.weekday_hours}
@@ -410,6 +411,18 @@ class BusinessCalendar:
         set_(self, "_zone", zone)
         set_(self, "_fixed", 0 if zone is UTC else None)  # UTC needs no zone rules
         set_(self, "_days", {})
+        # An upper bound of the working time of a week, and of the extra
+        # days: each day at most its windows' wall-clock length plus a DST
+        # change's worth (never over two hours).
+        slack = 2 * 3_600_000_000
+
+        def length(spans: tuple[tuple[int, int], ...]) -> int:
+            return sum(closes - opens for opens, closes in spans) + slack
+
+        most_week = sum(length(spans) for spans in week)
+        set_(
+            self, "_most", (most_week, len(self.extra_workdays) * length(self._week[7]))
+        )
 
     # -- days -----------------------------------------------------------------
     def is_business_day(self, day: date) -> bool:
@@ -564,19 +577,10 @@ class BusinessCalendar:
         return total
 
     def _most_work(self, ordinal: int) -> int:
-        """More working microseconds than the days from ``ordinal`` on can hold.
-
-        Each day holds at most its windows' wall-clock length plus a DST
-        change's worth (never over two hours).
-        """
-        slack = 2 * 3_600_000_000
-
-        def length(spans: tuple[tuple[int, int], ...]) -> int:
-            return sum(closes - opens for opens, closes in spans) + slack
-
-        week = sum(length(spans) for spans in self._week[:7])
+        """More working microseconds than the days from ``ordinal`` on can hold."""
         weeks = (_LAST_ORDINAL - ordinal) // 7 + 1
-        return weeks * week + len(self.extra_workdays) * length(self._week[7])
+        week, extra = self._most
+        return weeks * week + extra
 
     def business_days(self, start: datetime, end: datetime) -> Decimal:
         """The business time between two instants, in days of 24 hours."""
