@@ -143,7 +143,7 @@ def main() -> None:
         began = time.perf_counter()
         counts = hand_written(people, leads)
         best_theirs = min(best_theirs, time.perf_counter() - began)
-    assigned = sum(batch.by_person().values())
+    assigned = sum(batch.by_person.values())
     print(
         f"route_batch: {len(leads):,} leads over {len(people)} people in "
         f"{best_ours:.3f} s ({len(leads) / best_ours:,.0f}/s, {assigned:,} assigned, "

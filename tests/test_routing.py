@@ -82,7 +82,7 @@ def test_the_first_matching_rule_assigns_and_explains_every_skip():
     )
     assert assignment.reasons == (
         "rule 'enterprise' matched: employees >= 1000",
-        "round robin: the first in turn",
+        "round robin: ana's first turn",
     )
     # 10:00 UTC is 05:00 in New York: Eve is outside her working hours.
     assert dict(assignment.skipped) == {
@@ -152,7 +152,7 @@ def test_round_robin_state_is_a_value_in_and_out():
         assert assignment.state is not None
         state = assignment.state
     assert got == ["ana", "ben", "cy", "ana", "ben"]
-    assert state.last == {"all": "ben"}
+    assert state.queues == {"all": ("cy", "ana", "ben")}
     assert dict(state.open_items) == {"ana": 2, "ben": 2, "cy": 1}
     # The rule remembers its last person even when that person is away now.
     resumed = route(
@@ -163,10 +163,8 @@ def test_round_robin_state_is_a_value_in_and_out():
         as_of=NOW,
         state=state,
     )
-    assert (
-        resumed.person == "cy"
-        and resumed.reasons[-1] == "round robin: next after 'ben'"
-    )
+    assert resumed.person == "cy"
+    assert resumed.reasons[-1] == "round robin: cy had a turn longest ago"
 
 
 def test_least_loaded_counts_open_items():
@@ -204,7 +202,7 @@ def test_by_capacity_spreads_by_quota_and_never_exceeds_it():
         ],
     )
     batch = route_batch(router, [{"id": f"l{n}"} for n in range(6)], as_of=NOW)
-    assert batch.by_person() == {"ana": 3, "ben": 1}
+    assert batch.by_person == {"ana": 3, "ben": 1}
     assert batch.unassigned == {
         "l4": "by capacity: no quota left",
         "l5": "by capacity: no quota left",
@@ -225,7 +223,7 @@ def test_by_capacity_spreads_by_quota_and_never_exceeds_it():
         router, {"id": "x"}, as_of=NOW + timedelta(days=1), state=batch.state
     )
     assert tomorrow.person == "ana"
-    assert len(tomorrow.state.recent) == 1
+    assert dict(tomorrow.state.recent) == {"ana": (NOW + timedelta(days=1),)}
 
 
 def test_by_capacity_ties_go_to_the_larger_quota_then_the_key():
@@ -241,7 +239,7 @@ def test_by_capacity_ties_go_to_the_larger_quota_then_the_key():
     assert route(router, {"id": 1}, as_of=NOW).person == "ben"
     # ana has used 0 of 1, ben 1 of 3, cy 0 of 3: cy's share is the smallest
     # with the larger quota; after cy, ana (0 of 1) beats ben (1 of 3).
-    state = RoutingState(recent=[("ben", NOW - timedelta(hours=1))])
+    state = RoutingState(recent={"ben": [NOW - timedelta(hours=1)]})
     first = route(router, {"id": 2}, as_of=NOW, state=state)
     assert first.person == "cy"
     second = route(router, {"id": 3}, as_of=NOW, state=first.state)
@@ -257,7 +255,7 @@ def test_by_field_takes_the_owner_when_available():
         "rule 'owner': every lead",
         "by field: account.owner is 'ben', not an available candidate",
         "rule 'rest': every lead",
-        "round robin: the first in turn",
+        "round robin: ana's first turn",
     )
     owned = route(router, {"id": 2, "account": {"owner": "ana"}}, as_of=NOW)
     assert (owned.person, owned.reasons[-1]) == (
@@ -278,6 +276,79 @@ def test_a_seed_breaks_ties_the_same_way_every_time():
     )
     plain = Router([RoutingRule("all", LeastLoaded())], people)
     assert {route(plain, {"id": n}, as_of=NOW).person for n in range(10)} == {"ana"}
+
+
+def test_round_robin_gives_every_member_of_a_changing_pool_a_turn():
+    # Leads alternate German and French: each pool still takes turns.
+    router = Router(
+        [RoutingRule("by_language", match=["lang"])],
+        [
+            Person("a", skills=["de"]),
+            Person("b", skills=["fr"]),
+            Person("c", skills=["fr"]),
+            Person("d", skills=["de"]),
+        ],
+    )
+    leads = [{"id": n, "lang": "de" if n % 2 == 0 else "fr"} for n in range(8)]
+    batch = route_batch(router, leads, as_of=NOW)
+    assert [a.person for a in batch.assignments] == [
+        "a",
+        "b",
+        "d",
+        "c",
+        "a",
+        "b",
+        "d",
+        "c",
+    ]
+    assert batch.by_person == {"a": 2, "b": 2, "c": 2, "d": 2}
+
+
+def test_int_ids_are_taken_in_numeric_order():
+    router = Router([RoutingRule("all")], [Person("ana"), Person("ben")])
+    batch = route_batch(
+        router, [{"id": 10}, {"id": 2}, {"id": 9}, {"id": "x"}], as_of=NOW
+    )
+    assert [a.lead for a in batch.assignments] == [2, 9, 10, "x"]
+
+
+def test_a_vendor_strategy_cannot_assign_someone_not_offered():
+    @attrs.frozen
+    class Ghost:
+        kind = "ghost"
+
+        def choose(self, candidates, lead, choice):
+            return Person("ghost"), "boo", {}
+
+    @attrs.frozen
+    class Broken:
+        kind = "broken"
+
+        def choose(self, candidates, lead, choice):
+            return None
+
+    with ROUTING_STRATEGIES.scoped(Ghost, Broken):
+        ghostly = Router([RoutingRule("all", Ghost())], [Person("ana")])
+        with pytest.raises(DataError, match="strategy 'ghost'"):
+            route(ghostly, {"id": 1}, as_of=NOW)
+        broken = Router([RoutingRule("all", Broken())], [Person("ana")])
+        with pytest.raises(DataTypeError, match="strategy 'broken'"):
+            route(broken, {"id": 1}, as_of=NOW)
+
+
+def test_routing_one_lead_at_a_time_keeps_a_compact_state():
+    router = Router(
+        [RoutingRule("all", ByCapacity())], [Person("ana", monthly_capacity=30000)]
+    )
+    state = RoutingState()
+    for n in range(300):
+        assignment = route(
+            router, {"id": n}, as_of=NOW + timedelta(minutes=10 * n), state=state
+        )
+        assert assignment.state is not None
+        state = assignment.state
+    # Only the last day's assignments are kept: 144 ten-minute steps.
+    assert len(state.recent["ana"]) == 144
 
 
 def test_nobody_matching_says_so():
@@ -347,14 +418,24 @@ def test_routers_round_trip_through_json():
         (lambda: ByField("__class__"), DataError, "field"),
         (lambda: RoutingState(open_items={"a": -1}), DataError, "open_items"),
         (lambda: RoutingState(open_items=[]), DataTypeError, "open_items"),
-        (lambda: RoutingState(last={"r": 3}), DataError, "last"),
-        (lambda: RoutingState(last=[]), DataTypeError, "last"),
+        (lambda: RoutingState(queues={"r": 3}), DataTypeError, r"queues\['r'\]"),
         (
-            lambda: RoutingState(recent=[("a", datetime(2026, 1, 1))]),
-            NaiveDatetimeError,
-            r"recent\[0\]\[1\]",
+            lambda: RoutingState(queues={"r": ["a", "a"]}),
+            DataError,
+            "each person once",
         ),
-        (lambda: RoutingState(recent=[("a",)]), DataTypeError, r"recent\[0\]"),
+        (lambda: RoutingState(queues=[]), DataTypeError, "queues"),
+        (
+            lambda: RoutingState(queues={1: ["a"]}),
+            DataTypeError,
+            "queues key: expected a non-empty string key, got 1",
+        ),
+        (
+            lambda: RoutingState(recent={"a": [datetime(2026, 1, 1)]}),
+            NaiveDatetimeError,
+            r"recent\['a'\]\[0\]",
+        ),
+        (lambda: RoutingState(recent={"a": "x"}), DataTypeError, r"recent\['a'\]"),
         (lambda: RoutingState(recent="a"), DataTypeError, "recent"),
         (
             lambda: route("router", {}, as_of=NOW),
@@ -376,6 +457,21 @@ def test_routers_round_trip_through_json():
             lambda: route_batch(ROUTER, [{}], as_of=NOW),
             DataError,
             r"leads\[0\].id: expected a lead id",
+        ),
+        (
+            lambda: route_batch(ROUTER, [{"id": 10**5000}], as_of=NOW),
+            DataError,
+            r"leads\[0\].id: expected a lead id",
+        ),
+        (
+            lambda: route(ROUTER, {"name": "x"}, as_of=NOW),
+            DataError,
+            "id: expected a lead id",
+        ),
+        (
+            lambda: route(ROUTER, {"id": True}, as_of=NOW),
+            DataError,
+            "id: expected a lead id",
         ),
         (lambda: route_batch(ROUTER, "leads", as_of=NOW), DataTypeError, "leads"),
         (

@@ -170,41 +170,51 @@ def daily_quota(monthly_capacity: int) -> int:
 # ---------------------------------------------------------------------------
 # State and the ledger strategies read
 # ---------------------------------------------------------------------------
+def _mapping(values: object, label: str, expected: str) -> Mapping[Any, Any]:
+    if not isinstance(values, Mapping):
+        raise DataTypeError(label, values, expected)
+    for key in values:
+        if not isinstance(key, str) or not key:
+            raise DataTypeError(f"{label} key", key, "a non-empty string key")
+    return values
+
+
 def _counts(values: object) -> FrozenMap:
-    if not isinstance(values, Mapping):
-        raise DataTypeError("open_items", values, "a map of person key to open items")
-    for key, count in values.items():
-        if not isinstance(key, str) or type(count) is not int or count < 0:
-            raise DataError(
-                f"open_items[{key!r}]", count, "a non-negative int per person key"
-            )
-    return FrozenMap.of(values)
+    counts = _mapping(values, "open_items", "a map of person key to open items")
+    for key, count in counts.items():
+        if type(count) is not int or count < 0:
+            raise DataError(f"open_items[{key!r}]", count, "a non-negative int")
+    return FrozenMap.of(counts)
 
 
-def _last(values: object) -> FrozenMap:
-    if not isinstance(values, Mapping):
-        raise DataTypeError("last", values, "a map of rule key to person key")
-    for key, person in values.items():
-        if not isinstance(key, str) or not isinstance(person, str):
-            raise DataError(f"last[{key!r}]", person, "a person key per rule key")
-    return FrozenMap.of(values)
+def _queues(values: object) -> FrozenMap:
+    queues = _mapping(values, "queues", "a map of rule key to a list of person keys")
+    checked = {}
+    for key, people in queues.items():
+        order = _v.names(
+            people,
+            f"queues[{key!r}]",
+            plural="a list of person keys",
+            item="a person key",
+        )
+        if len(set(order)) != len(order):
+            raise DataError(f"queues[{key!r}]", list(order), "each person once")
+        checked[key] = order
+    return FrozenMap.of(checked)
 
 
-def _recent(values: object) -> tuple[tuple[str, datetime], ...]:
-    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
-        raise DataTypeError("recent", values, "a list of (person key, instant) pairs")
-    items = tuple(values)
-    for index, item in enumerate(items):
-        if (
-            not isinstance(item, tuple)
-            or len(item) != 2
-            or not isinstance(item[0], str)
-        ):
-            raise DataTypeError(
-                f"recent[{index}]", item, "a (person key, instant) pair"
-            )
-        require_aware(item[1], f"recent[{index}][1]")
-    return tuple(sorted(items, key=lambda pair: (pair[1], pair[0])))
+def _recent(values: object) -> FrozenMap:
+    recent = _mapping(values, "recent", "a map of person key to assignment instants")
+    checked = {}
+    for key, times in recent.items():
+        label = f"recent[{key!r}]"
+        if isinstance(times, (str, bytes, Mapping)) or not isinstance(times, Iterable):
+            raise DataTypeError(label, times, "a list of aware instants")
+        moments = tuple(times)
+        for index, moment in enumerate(moments):
+            require_aware(moment, f"{label}[{index}]")
+        checked[key] = tuple(sorted(moments))
+    return FrozenMap.of(checked)
 
 
 @attrs.frozen
@@ -212,39 +222,53 @@ class RoutingState:
     """What routing remembers between calls: an explicit value, in and out.
 
     Attributes:
-        last: The person each round-robin rule assigned last, by rule key.
+        queues: For each round-robin rule, the people it assigned, from the
+            one assigned longest ago to the latest.
         open_items: Each person's open items, for load balancing.
-        recent: ``(person, instant)`` of recent assignments, for quotas
-            (those older than a day are dropped as the state moves on).
+        recent: Each person's assignments of the last day, for quotas
+            (older ones are dropped as the state moves on).
     """
 
-    last: Mapping[str, str] = attrs.field(factory=FrozenMap, converter=_last)
-    open_items: Mapping[str, int] = attrs.field(factory=FrozenMap, converter=_counts)
-    recent: tuple[tuple[str, datetime], ...] = attrs.field(
-        default=(), converter=_recent
+    queues: Mapping[str, tuple[str, ...]] = attrs.field(
+        factory=FrozenMap, converter=_queues
     )
+    open_items: Mapping[str, int] = attrs.field(factory=FrozenMap, converter=_counts)
+    recent: Mapping[str, tuple[datetime, ...]] = attrs.field(
+        factory=FrozenMap, converter=_recent
+    )
+
+
+def _trusted_state(
+    queues: dict[str, tuple[str, ...]],
+    open_items: dict[str, int],
+    recent: dict[str, tuple[datetime, ...]],
+) -> RoutingState:
+    """A state built from a ledger's own, checked parts (no second check)."""
+    state = object.__new__(RoutingState)
+    object.__setattr__(state, "queues", FrozenMap.of(queues))
+    object.__setattr__(state, "open_items", FrozenMap.of(open_items))
+    object.__setattr__(state, "recent", FrozenMap.of(recent))
+    return state
 
 
 class Choice:
     """What a strategy sees: the state so far, the moment and the tie-break.
 
     Read-only for strategies; crmcore records the assignment they choose.
+    Reading a person's figures costs the same however long the state is.
     """
 
     def __init__(self, state: RoutingState, as_of: datetime) -> None:
         self.as_of = as_of
-        self._last = dict(state.last)
+        self._queues: dict[str, tuple[str, ...]] = dict(state.queues)
         self._open = dict(state.open_items)
-        self._recent: dict[str, list[datetime]] = {}
-        for person, at in state.recent:
-            self._recent.setdefault(person, []).append(at)
+        self._recent: dict[str, tuple[datetime, ...]] = dict(state.recent)
         self.rule = ""
-        self._shuffle: random.Random | None = None
         self._order: dict[str, float] = {}
 
-    def last(self, rule: str) -> str | None:
-        """The person the rule assigned last (round robin)."""
-        return self._last.get(rule)
+    def turns(self, rule: str) -> dict[str, int]:
+        """The people ``rule`` assigned, by how long ago: 0 is the longest."""
+        return {person: n for n, person in enumerate(self._queues.get(rule, ()))}
 
     def open_items(self, person: str) -> int:
         """The person's open items (load balancing)."""
@@ -273,19 +297,21 @@ class Choice:
             self._order = {key: shuffle.random() for key in sorted(keys)}
 
     def _record(self, rule: str, person: str) -> None:
-        self._last[rule] = person
+        queue = self._queues.get(rule, ())
+        self._queues[rule] = (*(p for p in queue if p != person), person)
         self._open[person] = self._open.get(person, 0) + 1
-        bisect.insort(self._recent.setdefault(person, []), self.as_of)
+        times = self._recent.get(person, ())
+        position = bisect.bisect_right(times, self.as_of)
+        self._recent[person] = (*times[:position], self.as_of, *times[position:])
 
     def _state(self) -> RoutingState:
         cutoff = self.as_of - _DAY
-        recent = [
-            (person, at)
-            for person, times in self._recent.items()
-            for at in times
-            if at > cutoff
-        ]
-        return RoutingState(self._last, self._open, recent)
+        recent = {}
+        for person, times in self._recent.items():
+            kept = times[bisect.bisect_right(times, cutoff) :]
+            if kept:
+                recent[person] = kept
+        return _trusted_state(self._queues, self._open, recent)
 
 
 # ---------------------------------------------------------------------------
@@ -323,21 +349,27 @@ ROUTING_STRATEGIES: Final = Registry(
 @ROUTING_STRATEGIES.register
 @attrs.frozen
 class RoundRobin:
-    """The next candidate after the one the rule assigned last, in key order."""
+    """Turns: the candidate this rule assigned longest ago (never: first).
+
+    Each rule keeps its own queue of the people it assigned, so every
+    candidate gets a turn even when the candidates differ from lead to lead
+    (by language, by who is at work); with the same candidates every time it
+    cycles through them in key order.
+    """
 
     kind: ClassVar[str] = "round_robin"
 
     def choose(
         self, candidates: Sequence[Person], lead: object, choice: Choice
     ) -> tuple[Person | None, str, dict[str, str]]:
-        """The first candidate whose key sorts after the last one, cycling."""
-        last = choice.last(choice.rule)
-        if last is None:
-            chosen = choice.first(candidates)
-            return chosen, "round robin: the first in turn", {}
-        after = [p for p in candidates if p.key > last]
-        chosen = after[0] if after else candidates[0]
-        return chosen, f"round robin: next after {last!r}", {}
+        """The candidate whose last turn with this rule is the oldest."""
+        turns = choice.turns(choice.rule)
+        fresh = [p for p in candidates if p.key not in turns]
+        if fresh:
+            chosen = choice.first(fresh)
+            return chosen, f"round robin: {chosen.key}'s first turn", {}
+        chosen = min(candidates, key=lambda p: turns[p.key])
+        return chosen, f"round robin: {chosen.key} had a turn longest ago", {}
 
 
 @ROUTING_STRATEGIES.register
@@ -732,7 +764,9 @@ def _assign(
         if note is not None:
             reasons.append(note)
         for round_, group in enumerate(passes):
-            chosen, why, passed = rule.strategy.choose(group, lead, choice)
+            chosen, why, passed = _chosen(
+                rule.strategy, rule.strategy.choose(group, lead, choice), group
+            )
             for key, reason in passed.items():
                 skipped.setdefault(key, reason)
             reasons.append(why)
@@ -747,6 +781,38 @@ def _assign(
     if not reasons:
         reasons.append("no rule matched")
     return None, None, reasons, skipped
+
+
+def _chosen(
+    strategy: AssignmentStrategy, result: object, group: Sequence[Person]
+) -> tuple[Person | None, str, dict[str, str]]:
+    """A strategy's answer, checked: nobody outside the group is ever assigned."""
+    expected = (
+        "(a candidate or None, a reason, a map of skipped person to reason), "
+        "the candidate one of those offered"
+    )
+    if not isinstance(result, tuple) or len(result) != 3:
+        raise DataTypeError(f"strategy {strategy.kind!r}", result, expected)
+    chosen, why, passed = result
+    offered = {person.key: person for person in group}
+    if chosen is not None and (
+        not isinstance(chosen, Person) or offered.get(chosen.key) != chosen
+    ):
+        raise DataError(f"strategy {strategy.kind!r}", chosen, expected)
+    if not isinstance(why, str) or not isinstance(passed, Mapping):
+        raise DataTypeError(f"strategy {strategy.kind!r}", result, expected)
+    return chosen, why, {str(key): str(reason) for key, reason in passed.items()}
+
+
+_ID_WORDS: Final = "a lead id: a non-empty string or an int of at most 128 bits"
+
+
+def _lead_id(value: object, field: str) -> str | int:
+    if isinstance(value, str) and value:
+        return value
+    if type(value) is int and value.bit_length() <= 128:
+        return value
+    raise DataError(field, value, _ID_WORDS)
 
 
 def _assignment(
@@ -783,7 +849,8 @@ def route(
 
     Args:
         router: The routing configuration.
-        lead: The lead (any object or mapping), with an id at ``id_field``.
+        lead: The lead (any object or mapping), with an id at ``id_field``
+            (a non-empty string or an int).
         as_of: The moment of the assignment (aware): who is working then.
         state: The state so far (default: nothing assigned yet).
 
@@ -798,13 +865,13 @@ def route(
         >>> first = route(router, {"id": "l1"}, as_of=now)
         >>> second = route(router, {"id": "l2"}, as_of=now, state=first.state)
         >>> first.person, second.person, second.reasons[-1]
-        ('ana', 'ben', "round robin: next after 'ana'")
+        ('ana', 'ben', "round robin: ben's first turn")
     """
     router = _check_router(router)
     now = require_aware(as_of, "as_of")
     state = _check_state(state)
     choice = Choice(state, now)
-    lead_id = field_getter(router.id_field)(lead)
+    lead_id = _lead_id(field_getter(router.id_field)(lead), router.id_field)
     found = _assign(_Moment(router, now), lead, lead_id, choice)
     return _assignment(lead_id, found, choice._state())
 
@@ -834,6 +901,7 @@ class RoutingBatch:
         """The leads nobody got, with the last reason."""
         return {a.lead: a.reasons[-1] for a in self.assignments if a.person is None}
 
+    @property
     def by_person(self) -> dict[str, int]:
         """How many leads each person got."""
         counts: dict[str, int] = {}
@@ -857,27 +925,25 @@ def route_batch(
     loads of the next.
 
     Raises:
-        DataError: For a lead without an id, or two leads with one id.
+        DataError: For a lead without an id (a non-empty string or an int),
+            or two leads with one id.
     """
     router = _check_router(router)
     now = require_aware(as_of, "as_of")
     choice = Choice(_check_state(state), now)
     moment = _Moment(router, now)
     get_id = field_getter(router.id_field)
-    keyed: dict[tuple[str, str], tuple[object, object]] = {}
+    keyed: dict[str | int, object] = {}
     for index, lead in enumerate(iterate(leads, "leads")):
-        lead_id = get_id(lead)
-        if lead_id is MISSING or lead_id is None:
-            raise DataError(f"leads[{index}].{router.id_field}", lead_id, "a lead id")
-        key = (type(lead_id).__name__, str(lead_id))
-        if key in keyed:
-            raise DataError(
-                f"leads[{index}].{router.id_field}", lead_id, "an id no other lead has"
-            )
-        keyed[key] = (lead_id, lead)
+        field = f"leads[{index}].{router.id_field}"
+        lead_id = _lead_id(get_id(lead), field)
+        if lead_id in keyed:
+            raise DataError(field, lead_id, "an id no other lead has")
+        keyed[lead_id] = lead
     assignments = []
-    for key in sorted(keyed):
-        lead_id, lead = keyed[key]
+    # Ints in numeric order, then strings: the same order whatever the input's.
+    for lead_id in sorted(keyed, key=lambda key: (isinstance(key, str), key)):
+        lead = keyed[lead_id]
         found = _assign(moment, lead, lead_id, choice)
         assignments.append(_assignment(lead_id, found, None))
     return RoutingBatch(tuple(assignments), choice._state())
