@@ -1,7 +1,7 @@
 """Business calendars: worked examples computed by hand, and the laws of business time."""
 
 import pickle
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -421,12 +421,57 @@ def test_a_long_span_walks_every_day_once_and_agrees_with_counting_weekdays():
     assert week.business_time(start, end) == timedelta(days=weekdays)
     # 31 December 2049 is a Friday: its close is midnight.
     assert week.add(start, timedelta(days=weekdays)) == utc(2050, 1, 1)
+    # With a holiday every week no week is skipped: the day table fills and
+    # starts afresh, and the answer is the same.
+    mondays = [date(1900, 1, 1) + timedelta(weeks=n) for n in range(days // 7 + 1)]
+    busy = BusinessCalendar(holidays=mondays)
+    assert busy.business_time(start, end) == timedelta(
+        days=weekdays - sum(1 for d in mondays if d < end.date())
+    )
+
+
+def test_instants_at_the_ends_of_time_are_data_errors_in_every_zone():
+    berlin, tokyo = BusinessCalendar("Europe/Berlin"), BusinessCalendar("Asia/Tokyo")
+    first = datetime(1, 1, 1, 12, tzinfo=UTC)
+    with pytest.raises(DataError, match="instant: expected a day after 0001-01-01"):
+        berlin.business_time(first, first + timedelta(days=3))
+    with pytest.raises(DataError, match="instant"):
+        berlin.working_windows(date(1, 1, 1))
+    with pytest.raises(DataError, match="instant"):
+        tokyo.is_working(first)
+    # The day before the last is fine in Berlin as in UTC.
+    late = datetime(9999, 12, 30, 12, tzinfo=UTC)
+    assert berlin.is_working(late) is (late.weekday() < 5)
+    assert berlin.business_time(late - timedelta(days=1), late) <= timedelta(days=1)
+
+
+class NoOffset(tzinfo):
+    """A tzinfo that does not know its offset (what ``require_aware`` refuses)."""
+
+    def utcoffset(self, dt):
+        return None
+
+    def dst(self, dt):
+        return None
+
+    def tzname(self, dt):
+        return "?"
+
+
+def test_a_tzinfo_without_an_offset_is_naive():
+    odd = datetime(2026, 3, 2, 9, tzinfo=NoOffset())
+    with pytest.raises(NaiveDatetimeError, match="start"):
+        SPLIT.add(odd, H)
+    with pytest.raises(NaiveDatetimeError, match="instant"):
+        SPLIT.is_working(odd)
 
 
 def test_a_deadline_past_the_last_instant_is_a_data_error():
     # The last working window ends where datetime does: the deadline cannot be shown.
     last = BusinessCalendar(workdays=list(range(7)))
-    with pytest.raises(DataError, match="9999"):
+    with pytest.raises(
+        DataError, match="amount: expected business time that ends before"
+    ):
         last.add(datetime(9999, 12, 29, tzinfo=UTC), timedelta(days=3))
     # A deadline that exists in UTC but is past year 9999 in the caller's zone.
     minus_twelve = BusinessCalendar("Etc/GMT+12", workdays=list(range(7)))
@@ -562,3 +607,31 @@ def test_next_working_is_the_first_working_instant(calendar, instant):
 def test_windows_round_trip_through_their_text(windows):
     for window in windows:
         assert WorkingWindow.parse(str(window)) == window
+
+
+long_amounts = st.integers(0, 400 * 24 * 60).map(lambda m: timedelta(minutes=m))
+long_spans = st.integers(0, 3 * 365 * 24).map(lambda h: timedelta(hours=h))
+
+
+@given(business_calendars(), instants, long_spans)
+def test_long_spans_equal_the_sum_of_their_days(calendar, start, span):
+    # Whole weeks are skipped when nothing unusual falls in them; the sum of
+    # each local day's windows is the reference.
+    end = start + span
+    zone = UTC if calendar.tz == "UTC" else ZoneInfo(calendar.tz)
+    day, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+    total = timedelta(0)
+    while day <= last:
+        for window in calendar.working_windows(day):
+            overlap = min(window.end, end) - max(window.start, start)
+            total += max(overlap, timedelta(0))
+        day += timedelta(days=1)
+    assert calendar.business_time(start, end) == total
+
+
+@given(business_calendars(), instants, long_amounts)
+def test_long_deadlines_add_up(calendar, start, amount):
+    deadline = calendar.add(start, amount)
+    assert calendar.business_time(start, deadline) == amount
+    if amount:
+        assert calendar.is_working(deadline - timedelta(microseconds=1))

@@ -46,6 +46,7 @@ Examples:
 
 from __future__ import annotations
 
+import bisect
 import functools
 import itertools
 from collections.abc import Iterable, Mapping
@@ -63,7 +64,7 @@ from crmcore.calendar import (
     require_aware,
     resolve_zone,
 )
-from crmcore.errors import DataError, DataTypeError, import_extra
+from crmcore.errors import DataError, DataTypeError, NaiveDatetimeError, import_extra
 
 __all__ = [
     "WHOLE_DAY",
@@ -376,7 +377,8 @@ class BusinessCalendar:
     _zone: tzinfo = attrs.field(init=False, repr=False, eq=False)
     _fixed: int | None = attrs.field(init=False, repr=False, eq=False)
     _days: dict[int, _Day] = attrs.field(init=False, repr=False, eq=False)
-    _most: tuple[int, int] = attrs.field(init=False, repr=False, eq=False)
+    _most: tuple[int, int, int] = attrs.field(init=False, repr=False, eq=False)
+    _dated: tuple[int, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         special = {item.weekday: item.hours for item in self.weekday_hours}
@@ -411,17 +413,19 @@ class BusinessCalendar:
         set_(self, "_zone", zone)
         set_(self, "_fixed", 0 if zone is UTC else None)  # UTC needs no zone rules
         set_(self, "_days", {})
-        # An upper bound of the working time of a week, and of the extra
-        # days: each day at most its windows' wall-clock length plus a DST
-        # change's worth (never over two hours).
+        # The usual week's working time (wall clock), and an upper bound of
+        # a week's and of the extra days': a DST change adds at most two
+        # hours, at most once a week.
         slack = 2 * 3_600_000_000
-
-        def length(spans: tuple[tuple[int, int], ...]) -> int:
-            return sum(closes - opens for opens, closes in spans) + slack
-
-        most_week = sum(length(spans) for spans in week)
+        usual = sum(closes - opens for spans in week for opens, closes in spans)
+        extra = sum(closes - opens for opens, closes in self._week[7]) + slack
+        set_(self, "_most", (usual + slack, len(self.extra_workdays) * extra, usual))
         set_(
-            self, "_most", (most_week, len(self.extra_workdays) * length(self._week[7]))
+            self,
+            "_dated",
+            tuple(
+                sorted(d.toordinal() for d in (*self.holidays, *self.extra_workdays))
+            ),
         )
 
     # -- days -----------------------------------------------------------------
@@ -468,12 +472,7 @@ class BusinessCalendar:
         cached = self._days.get(ordinal)
         if cached is not None:
             return cached
-        if not 1 <= ordinal < _LAST_ORDINAL:
-            raise DataError(
-                "instant",
-                date.fromordinal(min(max(ordinal, 1), _LAST_ORDINAL)).isoformat(),
-                "a day after 0001-01-01 and before 9999-12-31 in the calendar's zone",
-            )
+        _check_day(ordinal, _LAST_ORDINAL - 1)
         pairs: list[tuple[int, int]] = []
         reached = midnight = self._instant(ordinal, 0)
         for opens, closes in self._windows_of(ordinal):
@@ -494,11 +493,19 @@ class BusinessCalendar:
         if self._fixed is not None:
             return (instant + self._fixed) // _DAY + _EPOCH_ORDINAL
         ordinal = instant // _DAY + _EPOCH_ORDINAL  # its UTC day: local is +-1
-        if instant < self._day(ordinal)[0]:
+        if instant < self._midnight(ordinal):
             return ordinal - 1
-        if instant >= self._day(ordinal + 1)[0]:
+        if instant >= self._midnight(ordinal + 1):
             return ordinal + 1
         return ordinal
+
+    def _midnight(self, ordinal: int) -> int:
+        """The local midnight starting day ``ordinal`` (its table when cached)."""
+        cached = self._days.get(ordinal)
+        if cached is not None:
+            return cached[0]
+        _check_day(ordinal, _LAST_ORDINAL)
+        return self._instant(ordinal, 0)
 
     def working_windows(self, day: date) -> tuple[Interval, ...]:
         """The working intervals of a local date, as instants in UTC.
@@ -572,14 +579,45 @@ class BusinessCalendar:
         total += sum(
             min(end, last) - start for start, end in day_of(high)[1] if start < last
         )
-        for ordinal in range(low + 1, high):
+        ordinal = low + 1
+        while ordinal < high:
+            if high - ordinal >= 7:
+                week = self._plain_week(ordinal)
+                if week is not None:
+                    total += week
+                    ordinal += 7
+                    continue
             total += day_of(ordinal)[2]
+            ordinal += 1
         return total
+
+    def _plain_week(self, ordinal: int) -> int | None:
+        """The working time of the 7 days from ``ordinal`` when it is the usual one.
+
+        The usual week's when no holiday, extra day or change of UTC offset
+        falls in it (checked at each local midnight): long spans skip such
+        weeks whole instead of walking their days. ``None`` otherwise, and
+        when the days' table is at hand (it is faster to read).
+        """
+        if ordinal + 6 in self._days or ordinal + 7 >= _LAST_ORDINAL:
+            return None
+        dated = self._dated
+        if dated:
+            index = bisect.bisect_left(dated, ordinal)
+            if index < len(dated) and dated[index] < ordinal + 7:
+                return None
+        if self._fixed is None:
+            offset = self._zone.utcoffset
+            first = offset(datetime.fromordinal(ordinal))
+            for day in range(ordinal + 1, ordinal + 8):
+                if offset(datetime.fromordinal(day)) != first:
+                    return None
+        return self._most[2]
 
     def _most_work(self, ordinal: int) -> int:
         """More working microseconds than the days from ``ordinal`` on can hold."""
         weeks = (_LAST_ORDINAL - ordinal) // 7 + 1
-        week, extra = self._most
+        week, extra, _usual = self._most
         return weeks * week + extra
 
     def business_days(self, start: datetime, end: datetime) -> Decimal:
@@ -612,13 +650,11 @@ class BusinessCalendar:
             return moment
         day_of = self._day
         ordinal = self._ordinal(moment)
+        amount = timedelta(microseconds=left)
+        words = "business time that ends before year 9999 in this calendar"
         if left > self._most_work(ordinal):
             # Refused at once: walking to year 9999 to find out takes seconds.
-            raise DataError(
-                "amount",
-                timedelta(microseconds=left),
-                "business time that ends before year 9999 in this calendar",
-            )
+            raise DataError("amount", amount, words)
         for opens, end in day_of(ordinal)[1]:
             if end > moment:
                 start = max(opens, moment)
@@ -627,6 +663,14 @@ class BusinessCalendar:
                 left -= end - start
         while True:
             ordinal += 1
+            if left > self._most[2]:
+                week = self._plain_week(ordinal)
+                if week is not None:
+                    left -= week
+                    ordinal += 6
+                    continue
+            if ordinal >= _LAST_ORDINAL:  # the amount runs past the last day
+                raise DataError("amount", amount, words)
             _midnight, pairs, total = day_of(ordinal)
             if left > total:
                 left -= total
@@ -639,11 +683,24 @@ class BusinessCalendar:
             return pairs[-1][0] + left
 
 
+def _check_day(ordinal: int, last: int) -> None:
+    """Days from 0001-01-02 to ``last``: every instant of them exists in UTC."""
+    if not 2 <= ordinal <= last:
+        raise DataError(
+            "instant",
+            date.fromordinal(min(max(ordinal, 1), _LAST_ORDINAL)).isoformat(),
+            "a day after 0001-01-01 and before 9999-12-31 in the calendar's zone",
+        )
+
+
 def _in(instant: datetime, field: str) -> int:
     """An aware instant as microseconds since the Unix epoch."""
     if type(instant) is not datetime or instant.tzinfo is None:
         require_aware(instant, field)
-    return (instant - _EPOCH) // MICROSECOND
+    try:
+        return (instant - _EPOCH) // MICROSECOND
+    except TypeError:  # a tzinfo whose utcoffset() is None
+        raise NaiveDatetimeError(field, instant) from None
 
 
 def _out(instant: int, zone: tzinfo | None) -> datetime:
