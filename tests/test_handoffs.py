@@ -16,6 +16,8 @@ from crmcore.handoffs import (
     SlaPolicy,
     acceptance,
     check_handoff,
+    handoff_outcome,
+    handoff_times,
     measure_clock,
     sla_status,
     threshold,
@@ -37,6 +39,7 @@ from crmcore.pipelines import (
 )
 from crmcore.records import MISSING
 from crmcore.testing import business_calendars
+from tests import kpi_strategies
 
 H = timedelta(hours=1)
 M = timedelta(minutes=1)
@@ -261,7 +264,10 @@ def test_measure_clock_is_the_building_block():
     assert threshold(timedelta(microseconds=3), Decimal("0.5")) == timedelta(
         microseconds=2
     )
-    # Changes after as_of have not happened yet.
+    # Changes may come as lists (from JSON); those after as_of have not
+    # happened yet.
+    listed = measure_clock(OFFICE, 4 * H, mon(9), [[mon(10), "stopped"]], as_of=mon(11))
+    assert listed.fulfilled_at == mon(10)
     later = measure_clock(OFFICE, 4 * H, mon(9), [(mon(15), "stopped")], as_of=mon(10))
     assert (later.state, later.used, later.fulfilled_at) == ("due", H, None)
 
@@ -283,7 +289,7 @@ def test_measure_clock_is_the_building_block():
         (
             lambda: SlaPolicy("x", response=3600),
             DataTypeError,
-            "response: expected a positive timedelta of business time or None",
+            r"response: expected a positive timedelta of business time \(at most 87600h\) or None",
         ),
         (
             lambda: SlaPolicy("x", response=H, at_risk=0),
@@ -381,6 +387,27 @@ def test_measure_clock_is_the_building_block():
             lambda: measure_clock(OFFICE, None, mon(9), as_of=mon(10)),
             DataTypeError,
             "target",
+        ),
+        (
+            lambda: measure_clock(OFFICE, H, mon(9), [(mon(10),)], as_of=mon(11)),
+            DataError,
+            r"changes\[0\]: expected an \(instant, mode\) pair",
+        ),
+        (
+            lambda: measure_clock(OFFICE, 87_601 * H, mon(9), as_of=mon(11)),
+            DataError,
+            "target: expected a positive timedelta of business time",
+        ),
+        (
+            lambda: measure_clock(
+                OFFICE,
+                H,
+                mon(9),
+                [(mon(15), "paused"), (mon(10), "running")],
+                as_of=mon(9),
+            ),
+            DataError,
+            r"changes\[1\]\[0\]: expected an instant at or after",
         ),
         (
             lambda: measure_clock(OFFICE, H, mon(9), [mon(10)], as_of=mon(11)),
@@ -763,3 +790,28 @@ def test_handoff_kpis_worked_example():
 def test_bad_handoff_records_are_data_errors(build, message):
     with pytest.raises(DataError, match=message):
         build()
+
+
+@given(kpi_strategies.handoff_rows(), st.integers(0, 30 * 24 * 60))
+def test_the_kpis_judge_a_handoff_as_its_acceptance_clock_does(row, minutes):
+    contract = {c.key: c for c in kpi_strategies.HANDOFF_CONTRACTS}[row["contract"]]
+    as_of = row["handed_at"] + minutes * M
+    handed, accepted = handoff_times(row)
+    outcome, spent = handoff_outcome(contract, handed, accepted, as_of=as_of)
+    clock = acceptance(contract, row, as_of=as_of)
+    expected = {
+        ("fulfilled", True): "met",
+        ("breached", True): "late",
+        ("breached", False): "overdue",
+    }.get((clock.state, clock.fulfilled_at is not None), "pending")
+    assert outcome == expected
+    if spent is not None:
+        assert spent == clock.used
+
+
+def test_handoffs_not_yet_handed_over_are_left_out():
+    later = [handoff("mql_to_sales", mon(16, days=5), None)]
+    result = handoff_attainment(
+        [*HANDOFFS, *later], [TO_SALES, TO_SUCCESS], as_of=AS_OF
+    )
+    assert dict(result.components) == {"met": 3, "late": 1, "overdue": 1, "pending": 1}

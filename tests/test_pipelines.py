@@ -448,7 +448,7 @@ def test_required_activity_counts_matching_events_in_the_window():
             AS_OF + timedelta(days=1),
             properties={"status": "completed"},
         ),
-        {"kind": "meeting", "at": "yesterday"},  # unreadable time: ignored
+        {"kind": "call", "at": "yesterday"},  # another kind: not read further
     ]
     (unmet,) = rule.check(
         StageContext({}, AS_OF, days_ago(5), tuple(events)), "discovery"
@@ -461,6 +461,14 @@ def test_required_activity_counts_matching_events_in_the_window():
     assert old.expected == "at least 1 demo activity in the last 7d"
     with pytest.raises(DataError, match="history: expected the stage history"):
         RequiredActivity("meeting").check(StageContext({}, AS_OF), "discovery")
+    # An activity of the kind asked for must say when it happened: never
+    # dropped in silence.
+    unreadable = (*events, {"kind": "meeting", "at": "yesterday"})
+    with pytest.raises(DataTypeError, match=r"activities\[6\].at"):
+        rule.check(StageContext({}, AS_OF, days_ago(5), unreadable), "discovery")
+    naive = ({"kind": "meeting", "at": datetime(2026, 1, 1)},)
+    with pytest.raises(NaiveDatetimeError, match=r"activities\[0\].at"):
+        rule.check(StageContext({}, AS_OF, days_ago(5), naive), "discovery")
 
 
 def test_required_approval_by_role_before_as_of():

@@ -17,10 +17,14 @@ handoff KPIs (attainment, time to accept, breaches) are accumulators in
 from crmcore.handoffs.contracts import (
     HandoffContract,
     HandoffDecision,
+    HandoffOutcome,
     acceptance,
     check_handoff,
+    handoff_outcome,
+    handoff_times,
 )
 from crmcore.handoffs.sla import (
+    MAX_TARGET,
     ClockMode,
     ClockState,
     SlaClock,
@@ -35,10 +39,12 @@ from crmcore.handoffs.sla import (
 )
 
 __all__ = [
+    "MAX_TARGET",
     "ClockMode",
     "ClockState",
     "HandoffContract",
     "HandoffDecision",
+    "HandoffOutcome",
     "SlaClock",
     "SlaPolicies",
     "SlaPolicy",
@@ -47,6 +53,8 @@ __all__ = [
     "at_risk_fraction",
     "check_handoff",
     "check_target",
+    "handoff_outcome",
+    "handoff_times",
     "measure_clock",
     "sla_status",
     "threshold",

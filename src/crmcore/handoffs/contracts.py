@@ -18,9 +18,9 @@ clock of one handoff.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any, Final
+from typing import Any, Literal
 
 import attrs
 
@@ -37,6 +37,7 @@ from crmcore.handoffs.sla import (
 )
 from crmcore.pipelines import (
     CRITERION_KINDS,
+    NEVER_ENTERED,
     Approval,
     ExitCriterion,
     StageContext,
@@ -47,14 +48,14 @@ from crmcore.records import FrozenMap
 __all__ = [
     "HandoffContract",
     "HandoffDecision",
+    "HandoffOutcome",
     "acceptance",
     "check_handoff",
+    "handoff_outcome",
+    "handoff_times",
 ]
 
 _name = _v.name()
-# Activity requirements of a handoff look at the record's whole history (a
-# handoff has no "since entering the stage").
-_NEVER: Final = datetime.min.replace(tzinfo=UTC)
 
 
 def _criteria(values: object) -> tuple[ExitCriterion, ...]:
@@ -211,7 +212,7 @@ def check_handoff(
     context = StageContext(
         record,
         now,
-        _NEVER,
+        NEVER_ENTERED,  # a handoff has no stage: all activity counts
         tuple(iterate(activities, "activities")),
         tuple(iterate(approvals, "approvals")),
     )
@@ -232,6 +233,72 @@ def check_handoff(
         prompt_fields=tuple(prompt),
         context=carried,
     )
+
+
+HandoffOutcome = Literal["met", "late", "overdue", "pending"]
+"""How a handoff stands: accepted by its deadline, accepted after it, still
+open after it, or still open before it."""
+
+
+def handoff_times(
+    handoff: object,
+    *,
+    handed_field: str = "handed_at",
+    accepted_field: str = "accepted_at",
+    label: str = "",
+) -> tuple[datetime, datetime | None]:
+    """When a handoff was handed over and (``None`` until then) accepted, checked.
+
+    Args:
+        handoff: The handoff record (any object or mapping).
+        handed_field: The field holding when it was handed over.
+        accepted_field: The field holding when it was accepted.
+        label: Added to the field in errors, e.g. ``" (handoff ho-7)"``.
+
+    Raises:
+        DataError: When it has no aware handover instant, an acceptance that
+            is not an aware instant, or one before the handover.
+    """
+    handed = field_getter(handed_field)(handoff)
+    if not isinstance(handed, datetime):
+        raise DataError(
+            handed_field + label, handed, "an aware datetime: when it was handed over"
+        )
+    require_aware(handed, handed_field + label)
+    accepted = field_getter(accepted_field)(handoff)
+    if accepted is None or accepted is MISSING:
+        return handed, None
+    if not isinstance(accepted, datetime):
+        raise DataError(accepted_field + label, accepted, "an aware datetime or None")
+    if require_aware(accepted, accepted_field + label) < handed:
+        raise DataError(
+            accepted_field + label, accepted, f"an instant at or after {handed_field}"
+        )
+    return handed, accepted
+
+
+def handoff_outcome(
+    contract: HandoffContract,
+    handed_at: datetime,
+    accepted_at: datetime | None,
+    *,
+    as_of: datetime | None,
+) -> tuple[HandoffOutcome, timedelta | None]:
+    """How one handoff stands, and its business time to acceptance once accepted.
+
+    The judgement of [`acceptance`][crmcore.handoffs.acceptance] (a
+    ``fulfilled`` clock is ``met``, a fulfilled ``breached`` one ``late``,
+    an open ``breached`` one ``overdue``), without building the clock: the
+    handoff KPIs use it. An acceptance after ``as_of`` has not happened yet;
+    ``as_of=None`` decides accepted handoffs only.
+    """
+    deadline = contract.calendar.add(handed_at, contract.accept_within)
+    if accepted_at is not None and (as_of is None or accepted_at <= as_of):
+        spent = contract.calendar.business_time(handed_at, accepted_at)
+        return ("met" if accepted_at <= deadline else "late"), spent
+    if as_of is not None and as_of > deadline:
+        return "overdue", None
+    return "pending", None
 
 
 def acceptance(
@@ -266,22 +333,11 @@ def acceptance(
         ('breached', 'acceptance: escalate to sales_manager')
     """
     _check_contract(contract)
-    handed = field_getter(handed_field)(handoff)
-    if not isinstance(handed, datetime):
-        raise DataError(
-            handed_field, handed, "an aware datetime: when it was handed over"
-        )
-    accepted = field_getter(accepted_field)(handoff)
+    handed, accepted = handoff_times(
+        handoff, handed_field=handed_field, accepted_field=accepted_field
+    )
     changes: list[tuple[datetime, Any]] = []
-    if accepted is not None and accepted is not MISSING:
-        if not isinstance(accepted, datetime):
-            raise DataError(accepted_field, accepted, "an aware datetime or None")
-        if require_aware(accepted, accepted_field) < require_aware(
-            handed, handed_field
-        ):
-            raise DataError(
-                accepted_field, accepted, f"an instant at or after {handed_field}"
-            )
+    if accepted is not None:
         changes.append((accepted, "stopped"))
     clock = measure_clock(
         contract.calendar,

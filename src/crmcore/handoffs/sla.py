@@ -31,7 +31,7 @@ late although no business time passed in between).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import Any, Final, Literal
@@ -53,6 +53,7 @@ from crmcore.conditions.values import CONDITION
 from crmcore.errors import DataError, DataTypeError
 
 __all__ = [
+    "MAX_TARGET",
     "ClockMode",
     "ClockState",
     "SlaClock",
@@ -76,12 +77,17 @@ _opt_condition = _v.optional(_condition)
 _calendar = _v.instance_of(BusinessCalendar, "a BusinessCalendar")
 
 
+MAX_TARGET: Final = timedelta(hours=87_600)
+"""The longest SLA target accepted: ten years of round-the-clock business time."""
+_TARGET_WORDS: Final = "a positive timedelta of business time (at most 87600h)"
+
+
 def check_target(value: object, field: str) -> timedelta:
-    """A positive ``timedelta``: a budget of business time."""
+    """A positive ``timedelta`` of at most ``MAX_TARGET``: a budget of business time."""
     if type(value) is not timedelta:
-        raise DataTypeError(field, value, "a positive timedelta of business time")
-    if value <= _ZERO:
-        raise DataError(field, value, "a positive timedelta of business time")
+        raise DataTypeError(field, value, _TARGET_WORDS)
+    if not _ZERO < value <= MAX_TARGET:
+        raise DataError(field, value, _TARGET_WORDS)
     return value
 
 
@@ -224,8 +230,10 @@ def _segments(
     segments: list[tuple[datetime, ClockMode]] = [(start, "running")]
     previous: datetime | None = None
     for index, change in enumerate(iterate(changes, "changes")):
-        if not isinstance(change, tuple) or len(change) != 2:
+        if isinstance(change, (str, bytes)) or not isinstance(change, Sequence):
             raise DataTypeError(f"changes[{index}]", change, "an (instant, mode) pair")
+        if len(change) != 2:
+            raise DataError(f"changes[{index}]", change, "an (instant, mode) pair")
         at = require_aware(change[0], f"changes[{index}][0]")
         mode = _v.check_one_of(change[1], f"changes[{index}][1]", _MODES)
         if previous is not None and at < previous:
@@ -234,7 +242,7 @@ def _segments(
             )
         previous = at
         if at > as_of:
-            break
+            continue  # not yet (checked all the same)
         at = max(at, start)
         if segments[-1][0] == at:
             segments[-1] = (at, mode)

@@ -25,9 +25,9 @@ from decimal import Decimal
 from typing import Any, Final
 
 from crmcore import validators as _v
-from crmcore.access import MISSING, field_getter
+from crmcore.access import field_getter
 from crmcore.errors import DataError, DataTypeError
-from crmcore.handoffs import HandoffContract
+from crmcore.handoffs import HandoffContract, handoff_outcome, handoff_times
 from crmcore.kpis._core import (
     EARLIEST,
     LATEST,
@@ -58,8 +58,6 @@ __all__ = [
 _US: Final = timedelta(microseconds=1)
 _US_PER_HOUR: Final = Decimal(3_600_000_000)
 _read_contract = field_getter("contract")
-_read_handed = field_getter("handed_at")
-_read_accepted = field_getter("accepted_at")
 
 
 def _contracts(values: object) -> dict[str, HandoffContract]:
@@ -119,38 +117,22 @@ class HandoffFacts:
                     key,
                     f"one of the contracts {', '.join(sorted(contracts))}",
                 )
-            handed = _instant(_read_handed(record), "handed_at", record)
-            if handed is None:
-                raise DataError(
-                    f"handed_at ({record_label(record)})",
-                    MISSING,
-                    "an aware datetime: when it was handed over",
-                )
-            if not start <= handed < end:
-                continue
-            accepted = _instant(_read_accepted(record), "accepted_at", record)
-            calendar = contract.calendar
-            deadline = calendar.add(handed, contract.accept_within)
-            if accepted is not None and (as_of is None or accepted <= as_of):
-                if accepted < handed:
-                    raise DataError(
-                        f"accepted_at ({record_label(record)})",
-                        accepted,
-                        "an instant at or after handed_at",
-                    )
-                self.accept_times.append(
-                    calendar.business_time(handed, accepted) // _US
-                )
-                if accepted <= deadline:
-                    self.met += 1
-                    continue
-                self.late += 1
-            elif as_of is not None and as_of > deadline:
-                self.overdue += 1
-            else:
+            handed, accepted = handoff_times(record, label=f" ({record_label(record)})")
+            if not start <= handed < end or (as_of is not None and handed > as_of):
+                continue  # outside the window, or not handed over yet
+            outcome, spent = handoff_outcome(contract, handed, accepted, as_of=as_of)
+            if spent is not None:
+                self.accept_times.append(spent // _US)
+            if outcome == "met":
+                self.met += 1
+            elif outcome == "pending":
                 self.pending += 1
-                continue
-            self.breaches_by_team[contract.to_team] += 1
+            else:
+                if outcome == "late":
+                    self.late += 1
+                else:
+                    self.overdue += 1
+                self.breaches_by_team[contract.to_team] += 1
 
     def covers(self, other: HandoffFacts) -> bool:
         """Whether these facts hold everything ``other`` would (same options)."""
@@ -172,14 +154,6 @@ class HandoffFacts:
         merged.accept_times = self.accept_times + other.accept_times
         merged.breaches_by_team = self.breaches_by_team + other.breaches_by_team
         return merged
-
-
-def _instant(value: object, name: str, record: object) -> datetime | None:
-    if value is None or value is MISSING:
-        return None
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        raise DataError(f"{name} ({record_label(record)})", value, "an aware datetime")
-    return value
 
 
 class _HandoffKpi(Kpi):

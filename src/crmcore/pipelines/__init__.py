@@ -50,6 +50,7 @@ from __future__ import annotations
 
 from crmcore.pipelines.criteria import (
     CRITERION_KINDS,
+    NEVER_ENTERED,
     Approval,
     CriterionOperators,
     ExitCriterion,
@@ -83,6 +84,7 @@ from crmcore.pipelines.definitions import (
 
 __all__ = [
     "CRITERION_KINDS",
+    "NEVER_ENTERED",
     "Approval",
     "CriterionOperators",
     "ExitCriterion",

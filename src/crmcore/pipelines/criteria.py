@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -51,6 +51,10 @@ _opt_name = _v.optional(_name)
 _condition = _v.kind_of(CONDITION_KINDS, "a condition")
 _opt_condition = _v.optional(_condition)
 _positive = _v.positive_int()
+NEVER_ENTERED: Final = datetime.min.replace(tzinfo=UTC)
+"""The ``entered_at`` of a record that never entered the stage (it enters
+the pipeline past it, or is handed over between teams): activity criteria
+counting "since entering the stage" then count every activity on record."""
 
 
 # ---------------------------------------------------------------------------
@@ -324,7 +328,11 @@ class RequiredActivity(CriterionOperators):
                     f"{self.activity_kind!r} "
                     f"activities since the record entered {stage!r}",
                 )
-            window = "since entering the stage"
+            # A record entering the pipeline (or handed over between teams)
+            # never entered the stage: all of its activity counts.
+            window = (
+                "on record" if since == NEVER_ENTERED else "since entering the stage"
+            )
         else:
             assert isinstance(self.since, Duration)  # narrowed by the converter
             since = self.since.before(context.as_of)
@@ -335,12 +343,12 @@ class RequiredActivity(CriterionOperators):
             else compile_condition(self.where).bind(context.as_of)
         )
         found = 0
-        for activity in context.activities:
-            at = field_getter("at")(activity)
-            if field_getter("kind")(activity) != self.activity_kind or not isinstance(
-                at, datetime
-            ):
+        read_at, read_kind = field_getter("at"), field_getter("kind")
+        for index, activity in enumerate(context.activities):
+            if read_kind(activity) != self.activity_kind:
                 continue
+            # An activity of the kind asked for must say when it happened.
+            at = require_aware(read_at(activity), f"activities[{index}].at")
             if since <= at <= context.as_of and (where is None or where(activity)):
                 found += 1
         if found >= self.count:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
 import attrs
@@ -23,6 +23,7 @@ from crmcore.errors import (
     DataError,
 )
 from crmcore.pipelines.criteria import (
+    NEVER_ENTERED,
     Approval,
     StageContext,
     UnmetCriterion,
@@ -107,10 +108,6 @@ class StageMoveError(CrmcoreError, ValueError):
 # Decisions read the same few fields (the stage field, id, the history's
 # fields) of every record: their readers are built once per path.
 _reader: Final = functools.lru_cache(maxsize=256)(field_getter)
-
-# A record entering the pipeline never entered the stages it skips: their
-# "since entering the stage" windows count every activity.
-_NEVER_ENTERED: Final = datetime.min.replace(tzinfo=UTC)
 
 
 def _current_stage(
@@ -302,7 +299,7 @@ def evaluate(
     if to_clear:
         if entered_at is None:
             entered_at = (
-                _NEVER_ENTERED  # entering: every stage it skips counts all activity
+                NEVER_ENTERED  # entering: every stage it skips counts all activity
                 if current is None
                 else _entered_at(_reader("id")(record), current.key, history)
             )
