@@ -208,6 +208,10 @@ def test_a_calendar_pickles_compares_and_hashes_by_its_definition():
     office.business_time(utc(2026, 1, 1), utc(2026, 2, 1))  # fills its day table
     copy = pickle.loads(pickle.dumps(office))
     assert copy == office and hash(copy) == hash(office)
+    # The day table does not travel: a pickle is the definition only.
+    assert len(pickle.dumps(office)) == len(
+        pickle.dumps(BusinessCalendar("Europe/Berlin", hours=["09:00-17:00"]))
+    )
     assert copy.add(utc(2026, 1, 5), H) == office.add(utc(2026, 1, 5), H)
     assert office != BusinessCalendar("Europe/Berlin", hours=["09:00-18:00"])
 
@@ -226,12 +230,18 @@ def test_country_holidays_come_from_the_holidays_package():
         country_holidays("Germany", [2026])
     with pytest.raises(DataTypeError, match="country"):
         country_holidays(49, [2026])
-    with pytest.raises(DataError, match="years"):
+    with pytest.raises(DataError, match=r"years\[0\]: expected a year from 1 to 9999"):
         country_holidays("DE", [0])
     with pytest.raises(DataTypeError, match="years: expected a list of years"):
         country_holidays("DE", 2026)
     with pytest.raises(DataError, match="subdiv"):
         country_holidays("DE", [2026], subdiv=7)
+    with pytest.raises(DataError, match="subdiv: expected a region of DE"):
+        country_holidays("DE", [2026], subdiv="XX")
+    with pytest.raises(DataTypeError, match=r"years\[1\]: expected a year"):
+        country_holidays("DE", [2026, "2027"])
+    with pytest.raises(DataTypeError, match=r"years\[0\]"):
+        country_holidays("DE", [[2026]])
 
 
 def test_country_holidays_without_the_extra_names_it(monkeypatch):

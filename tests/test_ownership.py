@@ -4,7 +4,7 @@ import attrs
 import pytest
 from hypothesis import given
 
-from crmcore.conditions import condition_fields, field
+from crmcore.conditions import Count, condition_fields, field
 from crmcore.errors import DataError, DataTypeError
 from crmcore.handoffs import HandoffContract
 from crmcore.ownership import (
@@ -201,6 +201,13 @@ def test_assets_of_definitions_cover_stages_fields_segments_and_contracts():
         "kpi:nrr",
     ]
     assert condition_fields(field("a") == 1) == ("a",)
+    # The fields of an item condition are listed under their collection.
+    meetings = MustHold(Count("activities", field("kind") == "meeting"))
+    assert [str(a) for a in assets_of(meetings)] == [
+        "field:activities",
+        "field:activities[].kind",
+    ]
+    assert Asset.parse(" stage : proposal ") == Asset("stage", "proposal")
     with pytest.raises(DataTypeError, match=r"definitions\[0\]: expected a Pipeline"):
         assets_of("pipeline")
     with pytest.raises(DataTypeError, match="condition: expected a condition"):

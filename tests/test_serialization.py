@@ -323,6 +323,8 @@ def test_durations_and_working_windows_have_text_forms():
         structure("4 hours", timedelta)
     with pytest.raises(DefinitionError, match="expected a duration"):
         structure("s", timedelta)
+    with pytest.raises(DefinitionError, match="expected a duration"):
+        structure("\u0664h", timedelta)  # an Arabic-Indic four is not a digit here
     window = WorkingWindow("09:00", "12:00")
     assert unstructure(window) == "09:00-12:00"
     assert structure(window, WorkingWindow) is window

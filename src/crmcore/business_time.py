@@ -52,7 +52,7 @@ import itertools
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
-from typing import Final, TypeGuard
+from typing import Any, Final
 
 import attrs
 
@@ -218,17 +218,12 @@ def _window(value: object, field: str) -> WorkingWindow:
     raise DataTypeError(field, value, _WINDOW)
 
 
-def _is_list(values: object) -> TypeGuard[Iterable[object]]:
-    return isinstance(values, Iterable) and not isinstance(
-        values, (str, bytes, Mapping)
-    )
-
-
 def _windows(values: object, field: str) -> tuple[WorkingWindow, ...]:
     """Windows in order of time, none overlapping another."""
-    if not _is_list(values):
-        raise DataTypeError(field, values, f"a list of {_WINDOW}s")
-    items = [_window(item, f"{field}[{index}]") for index, item in enumerate(values)]
+    listed = _v.list_of(
+        values, field, "a list of working windows such as '09:00-17:00'"
+    )
+    items = [_window(item, f"{field}[{index}]") for index, item in enumerate(listed)]
     if not items:
         raise DataError(
             field, (), "at least one window (leave the weekday out of workdays)"
@@ -275,9 +270,7 @@ class WeekdayHours:
 # The calendar's fields
 # ---------------------------------------------------------------------------
 def _workdays(values: object) -> tuple[int, ...]:
-    if not _is_list(values):
-        raise DataTypeError("workdays", values, _WEEKDAYS)
-    items: tuple[int, ...] = tuple(values)  # type: ignore[arg-type]
+    items = _v.list_of(values, "workdays", _WEEKDAYS)
     for index, day in enumerate(items):
         if type(day) is not int:
             raise DataTypeError(f"workdays[{index}]", day, _WEEKDAYS)
@@ -427,6 +420,17 @@ class BusinessCalendar:
                 sorted(d.toordinal() for d in (*self.holidays, *self.extra_workdays))
             ),
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle the definition only: the day table is rebuilt as needed."""
+        return {
+            a.name: getattr(self, a.name) for a in attrs.fields(type(self)) if a.init
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        fresh = type(self)(**state)
+        for attribute in attrs.fields(type(self)):
+            object.__setattr__(self, attribute.name, getattr(fresh, attribute.name))
 
     # -- days -----------------------------------------------------------------
     def is_business_day(self, day: date) -> bool:
@@ -729,7 +733,11 @@ def _country(
     module = import_extra("holidays", "holidays")
     try:
         table = module.country_holidays(country, subdiv=subdiv, years=years)
-    except NotImplementedError:
+    except NotImplementedError as error:
+        if subdiv is not None and "subdivision" in str(error):
+            raise DataError(
+                "subdiv", subdiv, f"a region of {country} the holidays package knows"
+            ) from None
         raise DataError(
             "country", country, "a country code the holidays package knows, e.g. 'DE'"
         ) from None
@@ -768,10 +776,10 @@ def country_holidays(
         raise DataError("country", country, expected)
     if subdiv is not None and (not isinstance(subdiv, str) or len(subdiv) > 10):
         raise DataError("subdiv", subdiv, "a region code such as 'BY', or None")
-    if not _is_list(years):
-        raise DataTypeError("years", years, "a list of years")
-    chosen = tuple(sorted(set(years)))
-    for year in chosen:
-        if type(year) is not int or not 1 <= year <= 9999:
-            raise DataError("years", year, "years from 1 to 9999")
-    return _country(country.upper(), chosen, subdiv)
+    listed = _v.list_of(years, "years", "a list of years")
+    for index, year in enumerate(listed):
+        if type(year) is not int:
+            raise DataTypeError(f"years[{index}]", year, "a year from 1 to 9999")
+        if not 1 <= year <= 9999:
+            raise DataError(f"years[{index}]", year, "a year from 1 to 9999")
+    return _country(country.upper(), tuple(sorted(set(listed))), subdiv)

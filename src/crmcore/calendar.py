@@ -61,6 +61,7 @@ __all__ = [
     "PeriodUnit",
     "UnitKind",
     "add_calendar",
+    "duration_text",
     "fiscal_quarter",
     "fiscal_year",
     "period_of",
@@ -90,6 +91,30 @@ def days_from_microseconds(microseconds: int | Decimal, per: int = 1) -> Decimal
     return _EXACT.divide(
         Decimal(microseconds), _EXACT.multiply(_MICROSECONDS_PER_DAY, per)
     )
+
+
+def duration_text(value: timedelta) -> str:
+    """Elapsed time as hours, minutes and seconds: ``"1h30m"``, ``"0.25s"``.
+
+    The text form crmcore writes for business-time targets in JSON and in
+    explanations; a day is 24h.
+
+    Examples:
+        >>> duration_text(timedelta(hours=36, minutes=5))
+        '36h5m'
+        >>> duration_text(timedelta(seconds=30))
+        '30s'
+    """
+    sign, value = ("-", -value) if value < timedelta(0) else ("", value)
+    micro = value // MICROSECOND
+    seconds, fraction = divmod(micro, 1_000_000)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else ""]
+    if seconds or fraction or not (hours or minutes):
+        decimals = f".{fraction:06d}".rstrip("0") if fraction else ""
+        parts.append(f"{seconds}{decimals}s")
+    return sign + "".join(parts)
 
 
 def require_aware(value: object, field: str) -> datetime:

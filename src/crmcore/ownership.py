@@ -53,6 +53,7 @@ __all__ = [
     "TOOL_ADMIN",
     "Asset",
     "AssetKind",
+    "GapCode",
     "OwnershipGap",
     "OwnershipMap",
     "OwnershipReport",
@@ -240,7 +241,8 @@ class Asset:
         if not isinstance(text, str):
             raise DataTypeError("asset", text, _ASSET_TEXT)
         kind, colon, key = text.partition(":")
-        if not colon or kind not in _ASSET_KINDS or not key.strip():
+        kind, key = kind.strip(), key.strip()
+        if not colon or kind not in _ASSET_KINDS or not key:
             raise DataError("asset", text, _ASSET_TEXT)
         return cls(kind, key)  # type: ignore[arg-type]
 
@@ -282,9 +284,14 @@ def _cells(values: object) -> tuple[Responsibility, ...]:
 
 
 def _assets(values: object) -> tuple[Asset, ...]:
-    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
-        raise DataTypeError("assets", values, f"a list of {_ASSET_TEXT}s")
-    return tuple(_asset(item) for item in values)
+    items = _v.list_of(values, "assets", "a list of assets such as 'stage:proposal'")
+    found = []
+    for index, item in enumerate(items):
+        try:
+            found.append(_asset(item))
+        except DataError as error:
+            raise type(error)(f"assets[{index}]", item, error.expected) from None
+    return tuple(found)
 
 
 @attrs.frozen
@@ -307,6 +314,10 @@ class OwnershipMap:
     raci: tuple[Responsibility, ...] = attrs.field(default=(), converter=_cells)
     roles: tuple[Role, ...] = attrs.field(default=ROLES, converter=_roles, kw_only=True)
     assets: tuple[Asset, ...] = attrs.field(default=(), converter=_assets, kw_only=True)
+    _accountable: dict[Asset, tuple[str, ...]] = attrs.field(
+        init=False, repr=False, eq=False
+    )
+    _holders: dict[str, tuple[str, ...]] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         known = _v.unique_keys(self.roles, "roles", "role")
@@ -320,6 +331,7 @@ class OwnershipMap:
                         f"one of the roles {', '.join(sorted(known))}",
                     )
         cells: set[tuple[Asset, str]] = set()
+        accountable: dict[Asset, list[str]] = {}
         for index, cell in enumerate(self.raci):
             if cell.role not in known:
                 raise DataError(
@@ -334,19 +346,23 @@ class OwnershipMap:
                     "one level per role and asset",
                 )
             cells.add((cell.asset, cell.role))
+            if cell.level == "accountable":
+                accountable.setdefault(cell.asset, []).append(cell.role)
+        holders: dict[str, list[str]] = {}
+        for team in self.teams:
+            for role in team.roles:
+                holders.setdefault(role, []).append(team.key)
+        set_ = object.__setattr__
+        set_(self, "_accountable", {k: tuple(v) for k, v in accountable.items()})
+        set_(self, "_holders", {k: tuple(v) for k, v in holders.items()})
 
     def holders(self, role: str) -> tuple[str, ...]:
         """The keys of the teams holding a role."""
-        return tuple(team.key for team in self.teams if role in team.roles)
+        return self._holders.get(role, ())
 
     def accountable(self, asset: Asset | str) -> tuple[str, ...]:
         """The roles accountable for an asset."""
-        wanted = _asset(asset)
-        return tuple(
-            cell.role
-            for cell in self.raci
-            if cell.asset == wanted and cell.level == "accountable"
-        )
+        return self._accountable.get(_asset(asset), ())
 
     def owners(self, asset: Asset | str) -> tuple[str, ...]:
         """The teams that answer for an asset: those holding its accountable roles."""
@@ -364,6 +380,7 @@ GapCode = Literal[
     "stage_owner_unheld",
     "admin_without_operators",
 ]
+"""What kind of gap an [`OwnershipGap`][crmcore.ownership.OwnershipGap] is."""
 
 
 @attrs.frozen

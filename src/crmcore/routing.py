@@ -208,9 +208,7 @@ def _recent(values: object) -> FrozenMap:
     checked = {}
     for key, times in recent.items():
         label = f"recent[{key!r}]"
-        if isinstance(times, (str, bytes, Mapping)) or not isinstance(times, Iterable):
-            raise DataTypeError(label, times, "a list of aware instants")
-        moments = tuple(times)
+        moments = _v.list_of(times, label, "a list of aware instants")
         for index, moment in enumerate(moments):
             require_aware(moment, f"{label}[{index}]")
         checked[key] = tuple(sorted(moments))

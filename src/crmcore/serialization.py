@@ -62,7 +62,7 @@ from cattrs.gen import make_dict_structure_fn, override
 
 from crmcore import pipelines  # noqa: F401 - registers the criterion kinds
 from crmcore.business_time import WorkingWindow
-from crmcore.calendar import PeriodUnit, require_aware
+from crmcore.calendar import PeriodUnit, duration_text, require_aware
 from crmcore.errors import (
     DataError,
     DataTypeError,
@@ -144,23 +144,9 @@ def _structure_date(value: object, _type: object) -> date:
 
 
 _ELAPSED: Final = re.compile(
-    r"(-)?(?:(\d{1,9})h)?(?:(\d{1,9})m)?(?:(\d{1,9})(?:\.(\d{1,6}))?s)?"
+    r"(-)?(?:(\d{1,9})h)?(?:(\d{1,9})m)?(?:(\d{1,9})(?:\.(\d{1,6}))?s)?", re.ASCII
 )
 _ELAPSED_WORDS: Final = "a duration such as '4h', '1h30m' or '90s'"
-
-
-def _unstructure_timedelta(value: timedelta) -> str:
-    """Elapsed time as hours, minutes and seconds: ``"1h30m"``, ``"0.25s"``."""
-    sign, value = ("-", -value) if value < timedelta(0) else ("", value)
-    micro = value // timedelta(microseconds=1)
-    seconds, fraction = divmod(micro, 1_000_000)
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
-    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else ""]
-    if seconds or fraction or not (hours or minutes):
-        decimals = f".{fraction:06d}".rstrip("0") if fraction else ""
-        parts.append(f"{seconds}{decimals}s")
-    return sign + "".join(parts)
 
 
 def _structure_timedelta(value: object, _type: object) -> timedelta:
@@ -421,7 +407,7 @@ def make_converter() -> cattrs.Converter:
     conv.register_unstructure_hook(PeriodUnit, _unstructure_unit)
     # Elapsed time (an SLA target) is its text form, "4h" or "1h30m".
     conv.register_structure_hook(timedelta, _structure_timedelta)
-    conv.register_unstructure_hook(timedelta, _unstructure_timedelta)
+    conv.register_unstructure_hook(timedelta, duration_text)
     # An ownership asset is its text form, "stage:proposal".
     conv.register_structure_hook(Asset, _structure_asset)
     conv.register_unstructure_hook(Asset, str)

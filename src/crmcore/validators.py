@@ -56,6 +56,7 @@ __all__ = [
     "identifier",
     "instance_of",
     "kind_of",
+    "list_of",
     "name",
     "names",
     "non_negative_int",
@@ -239,9 +240,7 @@ def field_paths(values: object, label: str, *, at_least: int = 0) -> tuple[str, 
         label: The field name used in errors (``label[3]`` for an item).
         at_least: The fewest paths accepted.
     """
-    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
-        raise DataTypeError(label, values, "a list of field paths")
-    items = tuple(values)
+    items = list_of(values, label, "a list of field paths")
     if len(items) < at_least:
         count = "one field path" if at_least == 1 else f"{at_least} field paths"
         raise DataError(label, items, f"at least {count}")
@@ -342,6 +341,21 @@ def probability(value: Any) -> Decimal | None:
 # ---------------------------------------------------------------------------
 # Converters of lists
 # ---------------------------------------------------------------------------
+def list_of(values: object, label: str, expected: str) -> tuple[Any, ...]:
+    """Any iterable but a string, bytes or a mapping, as a tuple (else the error).
+
+    The one check of "a list" the other list converters build on.
+
+    Args:
+        values: The list.
+        label: The field name used in the error.
+        expected: What the list should hold, e.g. ``"a list of dates"``.
+    """
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise DataTypeError(label, values, expected)
+    return tuple(values)
+
+
 def tuple_of(
     values: object, cls: type[Any], label: str, *, item: str | None = None
 ) -> tuple[Any, ...]:
@@ -353,9 +367,7 @@ def tuple_of(
         label: The field name used in errors (``label[3]`` for an item).
         item: How to call one item in errors; the class name by default.
     """
-    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
-        raise DataTypeError(label, values, f"a list of {cls.__name__}")
-    items = tuple(values)
+    items = list_of(values, label, f"a list of {cls.__name__}")
     for index, entry in enumerate(items):
         if not isinstance(entry, cls):
             raise DataTypeError(f"{label}[{index}]", entry, item or cls.__name__)
@@ -369,9 +381,7 @@ def dates(values: object, label: str) -> tuple[date, ...]:
         values: The list (any iterable but a string or mapping).
         label: The field name used in errors (``label[3]`` for an item).
     """  # noqa: E501
-    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
-        raise DataTypeError(label, values, "a list of dates")
-    items = tuple(values)
+    items = list_of(values, label, "a list of dates")
     for index, entry in enumerate(items):
         if type(entry) is not date:
             raise DataTypeError(f"{label}[{index}]", entry, "a datetime.date")
@@ -415,9 +425,7 @@ def names(values: object, label: str, *, plural: str, item: str) -> tuple[str, .
         plural: What the whole list is, e.g. ``"a list of stage keys"``.
         item: What one item is, e.g. ``"a stage key"``.
     """
-    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
-        raise DataTypeError(label, values, plural)
-    items = tuple(values)
+    items = list_of(values, label, plural)
     for index, entry in enumerate(items):
         if not isinstance(entry, str) or not entry.strip():
             raise DataTypeError(f"{label}[{index}]", entry, item)

@@ -128,7 +128,8 @@ def condition_fields(condition: object) -> tuple[str, ...]:
     """Every field path a condition reads, in order of first mention.
 
     Found from the kinds' field roles, so vendor kinds are covered too. The
-    fields of an item condition (inside ``count``) are listed as written.
+    fields of an item condition (inside ``count``) are listed under their
+    collection: ``activities[].kind``.
 
     Raises:
         DataTypeError: When ``condition`` is not a condition.
@@ -141,13 +142,28 @@ def condition_fields(condition: object) -> tuple[str, ...]:
     if not _is_condition(condition):
         raise DataTypeError("condition", condition, "a condition")
     found: dict[str, None] = {}
-    stack: list[Any] = [condition]
+    stack: list[tuple[Any, str]] = [(condition, "")]
     while stack:
-        node = stack.pop()
+        node, prefix = stack.pop()
+        paths = [
+            getattr(node, attribute.name)
+            for attribute in attrs.fields(type(node))
+            if attribute.metadata.get("crmcore") == "path"
+        ]
+        for path in paths:
+            found.setdefault(prefix + path, None)
+        # An item condition reads the items of the kind's collection field.
+        inner = f"{prefix}{paths[0]}[]." if paths else prefix
+        children: list[tuple[Any, str]] = []
         for attribute in attrs.fields(type(node)):
-            if attribute.metadata.get("crmcore") == "path":
-                found.setdefault(getattr(node, attribute.name), None)
-        stack.extend(reversed(_children(node)))
+            role = attribute.metadata.get("crmcore")
+            at = inner if attribute.metadata.get("crmcore_items") else prefix
+            value = getattr(node, attribute.name)
+            if role == "condition" and value is not None:
+                children.append((value, at))
+            elif role == "conditions":
+                children.extend((child, at) for child in value)
+        stack.extend(reversed(children))
     return tuple(found)
 
 

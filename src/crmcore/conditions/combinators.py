@@ -24,7 +24,7 @@ from crmcore.conditions.explanation import Explanation
 from crmcore.conditions.fused import _all, _any, _fused, _steps
 from crmcore.conditions.kinds import _explain_child, _Nested
 from crmcore.conditions.text import TextParser, TextPrinter, to_text
-from crmcore.conditions.values import CONDITION, CONDITIONS, PATH
+from crmcore.conditions.values import CONDITION, CONDITIONS, ITEM_CONDITION, PATH
 from crmcore.errors import DataError, DataTypeError
 from crmcore.records import MISSING
 
@@ -283,7 +283,7 @@ class Count(_Nested):
 
     field: str = attrs.field(validator=_check_path, metadata=PATH)
     where: Condition | None = attrs.field(
-        default=None, validator=_opt_condition, metadata=CONDITION
+        default=None, validator=_opt_condition, metadata=ITEM_CONDITION
     )
     at_least: int = attrs.field(default=1, validator=_count_validator, kw_only=True)
     at_most: int | None = attrs.field(default=None, validator=_opt_count, kw_only=True)

@@ -280,6 +280,8 @@ DURATION: Final = {"crmcore": "duration", "crmcore_raw": True, "crmcore_encode":
 """A [`Duration`][crmcore.conditions.Duration] (JSON and text: ``"30d"``)."""
 CONDITION: Final = {"crmcore": "condition"}
 """One sub-condition (or ``None``)."""
+ITEM_CONDITION: Final = {"crmcore": "condition", "crmcore_items": True}
+"""A sub-condition on each item of the kind's collection field (``count``)."""
 CONDITIONS: Final = {"crmcore": "conditions"}
 """A list of sub-conditions."""
 INSTANT: Final = {"crmcore": "instant"}

@@ -31,8 +31,8 @@ from crmcore.calendar import require_aware
 from crmcore.errors import DataError, DataTypeError
 from crmcore.handoffs.sla import (
     SlaClock,
-    at_risk_fraction,
-    check_target,
+    _at_risk_fraction,
+    _check_target,
     measure_clock,
 )
 from crmcore.pipelines import (
@@ -59,9 +59,7 @@ _name = _v.name()
 
 
 def _criteria(values: object) -> tuple[ExitCriterion, ...]:
-    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
-        raise DataTypeError("requires", values, "a list of exit criteria")
-    items = tuple(values)
+    items = _v.list_of(values, "requires", "a list of exit criteria")
     for index, item in enumerate(items):
         if not CRITERION_KINDS.holds(item):
             raise DataTypeError(
@@ -83,11 +81,11 @@ def _check_contract(contract: object) -> HandoffContract:
 
 
 def _at_risk(value: object) -> Decimal:
-    return at_risk_fraction(value)
+    return _at_risk_fraction(value)
 
 
 def _accept_within(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    check_target(value, attribute.name)
+    _check_target(value, attribute.name)
 
 
 @attrs.frozen

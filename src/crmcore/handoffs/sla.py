@@ -41,7 +41,7 @@ import attrs
 from crmcore import validators as _v
 from crmcore.access import field_getter, iterate
 from crmcore.business_time import BusinessCalendar
-from crmcore.calendar import require_aware
+from crmcore.calendar import duration_text, require_aware
 from crmcore.conditions import (
     CONDITION_KINDS,
     Condition,
@@ -60,8 +60,6 @@ __all__ = [
     "SlaPolicies",
     "SlaPolicy",
     "SlaStatus",
-    "at_risk_fraction",
-    "check_target",
     "measure_clock",
     "sla_status",
     "threshold",
@@ -82,7 +80,7 @@ MAX_TARGET: Final = timedelta(hours=87_600)
 _TARGET_WORDS: Final = "a positive timedelta of business time (at most 87600h)"
 
 
-def check_target(value: object, field: str) -> timedelta:
+def _check_target(value: object, field: str) -> timedelta:
     """A positive ``timedelta`` of at most ``MAX_TARGET``: a budget of business time."""
     if type(value) is not timedelta:
         raise DataTypeError(field, value, _TARGET_WORDS)
@@ -92,13 +90,13 @@ def check_target(value: object, field: str) -> timedelta:
 
 
 def _positive(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    check_target(value, attribute.name)
+    _check_target(value, attribute.name)
 
 
 _target = _v.optional(_positive)
 
 
-def at_risk_fraction(value: object) -> Decimal:
+def _at_risk_fraction(value: object) -> Decimal:
     """An at-risk threshold: a fraction above 0 and at most 1."""
     number = _v.check_fraction(
         value, "at_risk", expected="a fraction above 0 and at most 1"
@@ -165,12 +163,6 @@ class SlaClock:
         return f"{self.name}: {self.state} ({'; '.join(self.reasons)})"
 
 
-def _hours(amount: timedelta) -> str:
-    minutes = amount // timedelta(minutes=1)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}" if minutes else f"{hours}h"
-
-
 def measure_clock(
     calendar: BusinessCalendar,
     target: timedelta,
@@ -213,8 +205,8 @@ def measure_clock(
     """
     if not isinstance(calendar, BusinessCalendar):
         raise DataTypeError("calendar", calendar, "a BusinessCalendar")
-    check_target(target, "target")
-    risk = at_risk_fraction(at_risk)
+    _check_target(target, "target")
+    risk = _at_risk_fraction(at_risk)
     start = require_aware(started_at, "started_at")
     now = require_aware(as_of, "as_of")
     segments = _segments(start, now, changes)
@@ -291,7 +283,7 @@ def _measure(
             deadline = calendar.add(fulfilled_at, target - used)
         if warn_at is None:
             warn_at = calendar.add(fulfilled_at, warning - used)
-    reasons: list[str] = [f"target {_hours(target)} of business time"]
+    reasons: list[str] = [f"target {duration_text(target)} of business time"]
     state: ClockState
     if fulfilled_at is not None:
         late = deadline is not None and fulfilled_at > deadline
@@ -308,11 +300,13 @@ def _measure(
         reasons.append(f"paused since {last_at.isoformat()}")
     elif used >= warning:
         state = "at_risk"
-        reasons.append(f"{_hours(used)} used, at risk from {_hours(warning)}")
+        reasons.append(
+            f"{duration_text(used)} used, at risk from {duration_text(warning)}"
+        )
     else:
         state = "due"
     if paused:
-        reasons.append(f"{_hours(paused)} paused")
+        reasons.append(f"{duration_text(paused)} paused")
     if deadline is not None and state in ("due", "at_risk"):
         reasons.append(f"due by {deadline.isoformat()}")
     return SlaClock(
@@ -365,7 +359,7 @@ class SlaPolicy:
         factory=BusinessCalendar, validator=_calendar, kw_only=True
     )
     at_risk: Decimal = attrs.field(
-        default=Decimal("0.8"), converter=at_risk_fraction, kw_only=True
+        default=Decimal("0.8"), converter=_at_risk_fraction, kw_only=True
     )
     pause_when: Condition | None = attrs.field(
         default=None, validator=_opt_condition, metadata=CONDITION, kw_only=True

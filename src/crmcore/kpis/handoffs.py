@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Final
@@ -63,9 +63,7 @@ _read_contract = field_getter("contract")
 def _contracts(values: object) -> dict[str, HandoffContract]:
     if isinstance(values, HandoffContract):
         values = (values,)
-    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
-        raise DataTypeError("contracts", values, "a HandoffContract or a list of them")
-    values = tuple(values)
+    values = _v.list_of(values, "contracts", "a HandoffContract or a list of them")
     for index, contract in enumerate(values):
         if not isinstance(contract, HandoffContract):
             raise DataTypeError(f"contracts[{index}]", contract, "a HandoffContract")
