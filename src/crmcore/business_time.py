@@ -138,8 +138,8 @@ class WorkingWindow:
 
     Attributes:
         start: When work starts (a ``time`` or ``"09:00"``).
-        end: When it stops; ``"24:00"`` (or ``time(0)``) is midnight at the
-            end of the day.
+        end: When it stops; ``"24:00"`` (or ``"00:00"``, ``time(0)``) is
+            midnight at the end of the day.
 
     Raises:
         DataTypeError: For a bound that is not a time.
