@@ -153,6 +153,7 @@ LOADERS: dict[str, tuple[st.SearchStrategy[Any], Any]] = {
     "HandoffContract": _of(ct.handoff_contracts(), crmcore.HandoffContract),
     "Router": _of(ct.routers(), crmcore.Router),
     "OwnershipMap": _of(ct.ownership_maps(), crmcore.OwnershipMap),
+    "SlaPolicies": _of(st.just(sample.sample_sla_policies()), crmcore.SlaPolicies),
 }
 
 

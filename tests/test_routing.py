@@ -557,6 +557,12 @@ def test_routers_round_trip(router):
     assert from_json(to_json(router), Router) == router
 
 
+@given(routers(), lead_batches, moments)
+def test_the_state_round_trips_through_json(router, leads, as_of):
+    state = route_batch(router, leads, as_of=as_of).state
+    assert from_json(to_json(state), RoutingState) == state
+
+
 def test_the_shuffle_does_not_use_global_randomness():
     people = [Person(key) for key in ("ana", "ben", "cy")]
     seeded = Router([RoutingRule("all", LeastLoaded())], people, seed=1)

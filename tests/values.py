@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from crmcore.business_time import BusinessCalendar
 from crmcore.calendar import Interval, Period, PeriodUnit
-from crmcore.handoffs import HandoffContract, SlaPolicy
+from crmcore.handoffs import HandoffContract, SlaPolicies, SlaPolicy
 from crmcore.money import Money
 from crmcore.ownership import OwnershipMap
 from crmcore.pipelines import Pipeline
@@ -42,6 +42,18 @@ from crmcore.testing import (
     tierings,
 )
 
+
+@st.composite
+def sla_policy_sets(draw: st.DrawFn) -> SlaPolicies:
+    """Policies with conditions and a default, every key once."""
+    chosen = draw(
+        st.lists(sla_policies(when=True), max_size=3, unique_by=lambda p: p.key)
+    )
+    taken = {policy.key for policy in chosen}
+    default = draw(sla_policies(when=False).filter(lambda p: p.key not in taken))
+    return SlaPolicies(chosen, default)
+
+
 # (type, strategy) for every value that round-trips through the converter.
 ROUND_TRIPS: list[tuple[type, st.SearchStrategy[object]]] = [
     (Account, accounts()),
@@ -61,6 +73,7 @@ ROUND_TRIPS: list[tuple[type, st.SearchStrategy[object]]] = [
     (IcpModel, icp_models()),
     (Pipeline, pipelines()),
     (SlaPolicy, sla_policies()),
+    (SlaPolicies, sla_policy_sets()),
     (HandoffContract, handoff_contracts()),
     (OwnershipMap, ownership_maps()),
     (Router, routers()),
