@@ -410,6 +410,35 @@ def test_measure_clock_is_the_building_block():
             r"changes\[1\]\[0\]: expected an instant at or after",
         ),
         (
+            lambda: measure_clock(
+                OFFICE, H, mon(9), as_of=mon(11), name=Decimal("NaN")
+            ),
+            DataTypeError,
+            "name: expected a clock name",
+        ),
+        (
+            lambda: sla_status(
+                policy(response=H), ticket(mon(9)), as_of=mon(10), at_field=3
+            ),
+            DataTypeError,
+            "at_field",
+        ),
+        (
+            lambda: acceptance(
+                TO_SALES, {"handed_at": mon(9)}, as_of=mon(10), handed_field=[" "]
+            ),
+            DataTypeError,
+            "handed_field",
+        ),
+        (
+            lambda: acceptance(
+                TO_SALES, {"handed_at": mon(9)}, as_of=mon(10), accepted_field="_x"
+            ),
+            DataError,
+            "accepted_field",
+        ),
+        (lambda: handoff_times({"handed_at": mon(9)}, label=3), DataTypeError, "label"),
+        (
             lambda: measure_clock(OFFICE, H, mon(9), [mon(10)], as_of=mon(11)),
             DataTypeError,
             r"changes\[0\]: expected an \(instant, mode\) pair",
@@ -509,7 +538,7 @@ def test_a_pause_never_brings_the_deadline_forward(calendar, case, hours):
 
 
 # -- handoff contracts ----------------------------------------------------------------
-TO_SALES = HandoffContract(
+TO_SALES: HandoffContract = HandoffContract(
     "mql_to_sales",
     "marketing",
     "sales",

@@ -257,6 +257,10 @@ def handoff_times(
         DataError: When it has no aware handover instant, an acceptance that
             is not an aware instant, or one before the handover.
     """
+    _v.check_field_path(handed_field, "handed_field")
+    _v.check_field_path(accepted_field, "accepted_field")
+    if not isinstance(label, str):
+        raise DataTypeError("label", label, "a string")
     handed = field_getter(handed_field)(handoff)
     if not isinstance(handed, datetime):
         raise DataError(

@@ -205,6 +205,8 @@ def measure_clock(
     """
     if not isinstance(calendar, BusinessCalendar):
         raise DataTypeError("calendar", calendar, "a BusinessCalendar")
+    if not isinstance(name, str) or not name.strip():
+        raise DataTypeError("name", name, "a clock name such as 'response'")
     _check_target(target, "target")
     risk = _at_risk_fraction(at_risk)
     start = require_aware(started_at, "started_at")
@@ -519,7 +521,7 @@ def sla_status(
             )
         started_at = created
     start = require_aware(started_at, "started_at")
-    get_at = field_getter(at_field)
+    get_at = field_getter(_v.check_field_path(at_field, "at_field"))
     events = []
     for index, event in enumerate(iterate(timeline, "timeline")):
         at = get_at(event)
