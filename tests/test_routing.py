@@ -327,7 +327,17 @@ def test_a_vendor_strategy_cannot_assign_someone_not_offered():
         def choose(self, candidates, lead, choice):
             return None
 
-    with ROUTING_STRATEGIES.scoped(Ghost, Broken):
+    @attrs.frozen
+    class Mute:
+        kind = "mute"
+
+        def choose(self, candidates, lead, choice):
+            return candidates[0], None, {}
+
+    with ROUTING_STRATEGIES.scoped(Ghost, Broken, Mute):
+        mute = Router([RoutingRule("all", Mute())], [Person("ana")])
+        with pytest.raises(DataTypeError, match="strategy 'mute'"):
+            route(mute, {"id": 1}, as_of=NOW)
         ghostly = Router([RoutingRule("all", Ghost())], [Person("ana")])
         with pytest.raises(DataError, match="strategy 'ghost'"):
             route(ghostly, {"id": 1}, as_of=NOW)
