@@ -147,8 +147,8 @@ class WorkingWindow:
             not after ``start``.
 
     Examples:
-        >>> WorkingWindow.parse("13:00-17:30")
-        WorkingWindow(start=datetime.time(13, 0), end=datetime.time(17, 30))
+        >>> WorkingWindow.parse("13:00-17:30").duration.seconds
+        16200
         >>> str(WorkingWindow("22:00", "24:00"))
         '22:00-24:00'
     """

@@ -167,22 +167,18 @@ def _structure_timedelta(value: object, _type: object) -> timedelta:
     return -amount if sign else amount
 
 
-def _structure_asset(value: object, _type: object) -> Asset:
-    if isinstance(value, Asset):
-        return value
-    try:
-        return Asset.parse(value)
-    except DataError as error:  # the same words, for the field being structured
-        raise type(error)("value", value, error.expected, hint=error.hint) from None
+def _parsed(cls: Any) -> Callable[[object, object], Any]:
+    """The structure hook of a value whose JSON form is its text (``cls.parse``)."""
 
+    def structure_text(value: object, _type: object) -> Any:
+        if isinstance(value, cls):
+            return value
+        try:
+            return cls.parse(value)
+        except DataError as error:  # the same words, for the field being structured
+            raise type(error)("value", value, error.expected, hint=error.hint) from None
 
-def _structure_window(value: object, _type: object) -> WorkingWindow:
-    if isinstance(value, WorkingWindow):
-        return value
-    try:
-        return WorkingWindow.parse(value)
-    except DataError as error:  # the same words, for the field being structured
-        raise type(error)("value", value, error.expected, hint=error.hint) from None
+    return structure_text
 
 
 def _unstructure_unit(unit: PeriodUnit) -> object:
@@ -409,10 +405,10 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(timedelta, _structure_timedelta)
     conv.register_unstructure_hook(timedelta, duration_text)
     # An ownership asset is its text form, "stage:proposal".
-    conv.register_structure_hook(Asset, _structure_asset)
+    conv.register_structure_hook(Asset, _parsed(Asset))
     conv.register_unstructure_hook(Asset, str)
     # A working window is its text form, "09:00-17:00".
-    conv.register_structure_hook(WorkingWindow, _structure_window)
+    conv.register_structure_hook(WorkingWindow, _parsed(WorkingWindow))
     conv.register_unstructure_hook(WorkingWindow, str)
     # MISSING (a field the record does not have) is null in JSON.
     conv.register_unstructure_hook(Missing, lambda _missing: None)

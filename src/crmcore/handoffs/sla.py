@@ -409,13 +409,11 @@ class SlaPolicies:
     )
 
     def __attrs_post_init__(self) -> None:
-        keys = [p.key for p in (*self.policies, self.default)]
-        for index, key in enumerate(keys):
-            if key in keys[:index]:
-                where = (
-                    f"policies[{index}]" if index < len(self.policies) else "default"
-                )
-                raise DataError(f"{where}.key", key, "a key no other policy has")
+        taken = _v.unique_keys(self.policies, "policies", "policy")
+        if self.default.key in taken:
+            raise DataError(
+                "default.key", self.default.key, "a key no other policy has"
+            )
 
     def choose(
         self, record: object, *, as_of: datetime | None = None
@@ -531,19 +529,24 @@ def sla_status(
             (require_aware(at, f"timeline[{index}].{at_field}"), index, event)
         )
     events.sort(key=lambda item: (item[0], item[1]))
-    paused = compile_condition(policy.pause_when) if policy.pause_when else None
-    responded = compile_condition(policy.responded_when)
-    resolved = compile_condition(policy.resolved_when)
+    # Bound once to as_of: each event is one call of a compiled predicate.
+    paused = (
+        compile_condition(policy.pause_when).bind(now)
+        if policy.pause_when is not None
+        else None
+    )
+    responded = compile_condition(policy.responded_when).bind(now)
+    resolved = compile_condition(policy.resolved_when).bind(now)
     response: list[tuple[datetime, ClockMode]] = []
     resolution: list[tuple[datetime, ClockMode]] = []
     answered = False
     for at, _index, event in events:
         if at > now:
             break
-        is_resolved = resolved.matches(event, as_of=now)
-        is_paused = paused is not None and paused.matches(event, as_of=now)
+        is_resolved = resolved(event)
+        is_paused = paused is not None and paused(event)
         if not answered:
-            answered = is_resolved or responded.matches(event, as_of=now)
+            answered = is_resolved or responded(event)
             response.append(
                 (at, "stopped" if answered else "paused" if is_paused else "running")
             )
