@@ -66,6 +66,7 @@ __all__ = [
     "probability",
     "text",
     "tuple_of",
+    "tuple_of_kinds",
     "unique_keys",
 ]
 
@@ -374,6 +375,24 @@ def tuple_of(
     return items
 
 
+def tuple_of_kinds(
+    values: object, registry: Registry, label: str, *, item: str
+) -> tuple[Any, ...]:
+    """Convert a list of kinds of one registry (conditions, rules) to a tuple.
+
+    Args:
+        values: The list (any iterable but a string or mapping).
+        registry: The registry every item's class must be registered in.
+        label: The field name used in errors (``label[3]`` for an item).
+        item: How to call one item in errors, e.g. ``"a scoring rule"``.
+    """
+    items = list_of(values, label, f"a list of {registry.what.removesuffix(' kind')}s")
+    for index, entry in enumerate(items):
+        if not registry.holds(entry):
+            raise DataTypeError(f"{label}[{index}]", entry, item)
+    return items
+
+
 def dates(values: object, label: str) -> tuple[date, ...]:
     """Convert a list of calendar dates (never datetimes) to a sorted tuple without repeats.
 
@@ -388,13 +407,16 @@ def dates(values: object, label: str) -> tuple[date, ...]:
     return tuple(sorted(set(items)))
 
 
-def unique_keys(items: Iterable[Any], label: str, what: str) -> dict[str, Any]:
+def unique_keys(
+    items: Iterable[Any], label: str, what: str, *, by: str = "key"
+) -> dict[str, Any]:
     """The items by their ``key``, or an error naming the first repeated one.
 
     Args:
         items: Values with a ``key`` attribute (roles, teams, rules...).
         label: The list's field name (``label[3].key`` in the error).
         what: What one item is, e.g. ``"team"``.
+        by: The attribute that must be unique (``"name"`` for scoring rules).
 
     Examples:
         >>> import attrs
@@ -408,11 +430,12 @@ def unique_keys(items: Iterable[Any], label: str, what: str) -> dict[str, Any]:
     """  # noqa: E501
     found: dict[str, Any] = {}
     for index, item in enumerate(items):
-        if item.key in found:
+        key = getattr(item, by)
+        if key in found:
             raise DataError(
-                f"{label}[{index}].key", item.key, f"a key no other {what} has"
+                f"{label}[{index}].{by}", key, f"a {by} no other {what} has"
             )
-        found[item.key] = item
+        found[key] = item
     return found
 
 

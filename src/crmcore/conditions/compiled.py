@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from datetime import datetime
 from typing import Any, cast
 
 import attrs
 
+from crmcore.access import iterate
 from crmcore.calendar import require_aware
 from crmcore.conditions.base import (
     Condition,
@@ -19,7 +20,7 @@ from crmcore.conditions.base import (
 )
 from crmcore.conditions.combinators import AllOf
 from crmcore.conditions.explanation import Explanation
-from crmcore.conditions.fused import _column_filter, _steps
+from crmcore.conditions.fused import _column_filter, _column_mask, _steps
 from crmcore.conditions.kinds import _explain_child
 from crmcore.errors import DataTypeError
 
@@ -76,6 +77,38 @@ class CompiledCondition:
                 keyed: tuple[tuple[str, Test], ...] = steps  # type: ignore[assignment]
                 return _column_filter(keyed, predicate)(records)
         return filter(predicate, records)
+
+    def mask(
+        self, records: Iterable[Any], *, as_of: datetime | None = None
+    ) -> list[bool]:
+        """The verdict for each record, in order: a boolean column.
+
+        The same verdicts (and errors) as calling
+        [`bind`][crmcore.conditions.CompiledCondition.bind]'s predicate on each
+        record; a one-field test over records of one type reads and tests the
+        whole column in C-level loops. Scoring models use it to score records
+        in chunks.
+
+        Examples:
+            >>> big = compile_condition(field("employees") >= 100)
+            >>> big.mask([{"employees": 500}, {"employees": 20}, {}])
+            [True, False, False]
+        """
+        return self.masker(as_of)(records)
+
+    def masker(
+        self, as_of: datetime | None = None
+    ) -> Callable[[Iterable[Any]], list[bool]]:
+        """[`mask`][crmcore.conditions.CompiledCondition.mask] bound to one
+        ``as_of``: call it on each chunk of records."""
+        column = _column_mask(self.condition, as_of, self.bind(as_of))
+
+        def mask(records: Iterable[Any]) -> list[bool]:
+            if type(records) is not list and type(records) is not tuple:
+                records = list(iterate(records))
+            return column(records)  # type: ignore[arg-type]
+
+        return mask
 
     def explain(self, record: object, *, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record."""

@@ -276,3 +276,42 @@ def _column_filter(
             yield from chunk_filter(chunk)
 
     return filter_
+
+
+def _column_mask(
+    condition: Any, as_of: datetime | None, exact: Predicate
+) -> Callable[[Sequence[Any]], list[bool]]:
+    """The verdicts of one condition over a chunk of records, in C-level loops.
+
+    A one-key leaf over records of one type reads the column with ``map`` and
+    applies its fast test; anything else (another kind, records of several
+    types, a chunk that raises) is evaluated record by record with
+    ``exact``, whose verdicts and errors stand.
+    """
+    truth = operator.truth
+    if not (isinstance(condition, _Leaf) and "." not in condition.field):
+        return lambda records: list(map(truth, map(exact, records)))
+    test = condition._fast(as_of)
+    by_key = operator.itemgetter(condition.field)
+    by_attribute = operator.attrgetter(condition.field)
+
+    def mask(records: Sequence[Any]) -> list[bool]:
+        kinds = set(map(type, records))
+        if len(kinds) == 1:
+            cls = kinds.pop()
+            mode = MAPPING if cls is dict else MODES.get(cls)
+            read = (
+                by_key
+                if mode == MAPPING
+                else by_attribute
+                if mode == ATTRIBUTE
+                else None
+            )
+            if read is not None:
+                try:
+                    return list(map(truth, map(test, map(read, records))))
+                except Exception:
+                    pass
+        return list(map(truth, map(exact, records)))
+
+    return mask
