@@ -91,6 +91,8 @@ from crmcore.conditions.compiled import (
     compile_condition,
     explain,
     matches,
+    positions_of,
+    weights_of,
 )
 from crmcore.conditions.explanation import Explanation
 from crmcore.conditions.kinds import Combinable
@@ -175,8 +177,10 @@ __all__ = [
     "matches",
     "not_",
     "parse_condition",
+    "positions_of",
     "register_condition",
     "to_text",
+    "weights_of",
 ]
 
 _K = TypeVar("_K", bound=type)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Hashable, Iterable, Iterator
+import operator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from datetime import datetime
+from decimal import Decimal
+from itertools import compress, repeat
 from typing import Any, cast
 
 import attrs
 
-from crmcore.access import iterate
+from crmcore.access import column_getter, iterate
 from crmcore.calendar import require_aware
 from crmcore.conditions.base import (
     Condition,
@@ -21,10 +24,19 @@ from crmcore.conditions.base import (
 from crmcore.conditions.combinators import AllOf
 from crmcore.conditions.explanation import Explanation
 from crmcore.conditions.fused import _column_filter, _column_mask, _steps
-from crmcore.conditions.kinds import _explain_child
+from crmcore.conditions.kinds import _explain_child, _Leaf
+from crmcore.conditions.leaves import Eq, IsIn
 from crmcore.errors import DataTypeError
+from crmcore.money import Money
 
-__all__ = ["CompiledCondition", "compile_condition", "explain", "matches"]
+__all__ = [
+    "CompiledCondition",
+    "compile_condition",
+    "explain",
+    "matches",
+    "positions_of",
+    "weights_of",
+]
 
 
 @attrs.frozen(eq=False)
@@ -99,8 +111,10 @@ class CompiledCondition:
     def masker(
         self, as_of: datetime | None = None
     ) -> Callable[[Iterable[Any]], list[bool]]:
-        """[`mask`][crmcore.conditions.CompiledCondition.mask] bound to one
-        ``as_of``: call it on each chunk of records."""
+        """``mask`` bound to one ``as_of``: call it on each chunk of records.
+
+        See [`mask`][crmcore.conditions.CompiledCondition.mask].
+        """
         column = _column_mask(self.condition, as_of, self.bind(as_of))
 
         def mask(records: Iterable[Any]) -> list[bool]:
@@ -168,3 +182,178 @@ def explain(
     if not _is_condition(condition):
         raise DataTypeError("condition", condition, "a condition")
     return _explain_child(condition, record, as_of)
+
+
+def positions_of(
+    conditions: Sequence[Condition], *, as_of: datetime | None = None
+) -> Callable[[Sequence[Any]], list[list[int]]]:
+    """For a chunk of records, where each condition holds: its records' positions.
+
+    The function returned takes a list of records and gives, for each
+    condition in order, the ascending positions of the records it holds for:
+    the same verdicts (and errors) as each condition's
+    [`bind`][crmcore.conditions.CompiledCondition.bind] on each record.
+    Equality and ``in`` tests of the same field are decided together, by
+    one look-up of the field's value in a table of their values; other
+    conditions by their [`masker`][crmcore.conditions.CompiledCondition.masker].
+    Scoring models use it to test all their rules over a chunk at once.
+
+    Examples:
+        >>> where = positions_of([field("kind") == "demo", field("kind") == "visit",
+        ...                       field("kind").is_in({"visit", "call"})])
+        >>> where([{"kind": "visit"}, {"kind": "demo"}, {"kind": "call"}, {}])
+        [[1], [0], [0, 2]]
+    """
+    compiled = [compile_condition(c) for c in conditions]
+    tables, rest = _tables(conditions)
+    masks = [(index, compiled[index].masker(as_of)) for index in rest]
+    exact = [c.masker(as_of) for c in compiled]
+    readers = {key: column_getter(key) for key, _, _ in tables}
+
+    def positions(records: Sequence[Any]) -> list[list[int]]:
+        if type(records) is not list and type(records) is not tuple:
+            records = list(iterate(records))
+        found: list[list[int]] = [[] for _ in compiled]
+        size = range(len(records))
+        for key, members, table in tables:
+            try:
+                hits = list(map(table.get, readers[key](records)))
+            except TypeError:  # an unhashable value: the exact tests decide
+                for index in members:
+                    found[index] = list(compress(size, exact[index](records)))
+                continue
+            for position in compress(size, hits):
+                for index in hits[position]:
+                    found[index].append(position)
+        for index, mask in masks:
+            found[index] = list(compress(size, mask(records)))
+        return found
+
+    return positions
+
+
+def _table_key(condition: object) -> str | None:
+    """The field of an equality or ``in`` test that a value table decides exactly."""
+    if type(condition) is Eq:
+        value = condition.value
+        if isinstance(value, (datetime, Money)):  # their own exact tests
+            return None
+        return condition.field
+    if type(condition) is IsIn:
+        return condition.field
+    return None
+
+
+def weights_of(
+    weighted: Sequence[tuple[Condition, int | Decimal]],
+    *,
+    as_of: datetime | None = None,
+) -> Callable[[Sequence[Any]], list[Any]]:
+    """For a chunk of records, each record's sum of the weights of what holds.
+
+    The function returned takes a list of records and gives, for each, the
+    sum of the weights of the conditions it satisfies (``0`` when none): the
+    same verdicts (and errors) as each condition's predicate. Equality and
+    ``in`` tests of the same field are decided by one look-up of the field's
+    value in a table of their summed weights, other conditions by their
+    [`masker`][crmcore.conditions.CompiledCondition.masker], all in C-level
+    loops. Scoring models add their record rules' points with it.
+
+    Examples:
+        >>> fit = weights_of([(field("industry") == "saas", 20),
+        ...                   (field("industry") == "retail", -5),
+        ...                   (field("employees") >= 100, 10)])
+        >>> fit([{"industry": "saas", "employees": 500},
+        ...      {"industry": "retail", "employees": 5}])
+        [30, -5]
+    """
+    conditions = [condition for condition, _ in weighted]
+    weights = [weight for _, weight in weighted]
+    tables, rest = _tables(conditions)
+    summed = []
+    for key, members, table in tables:
+        by_value = {
+            value: sum(weights[index] for index in indices)
+            for value, indices in table.items()
+        }
+        summed.append((key, members, by_value))
+    exact = [compile_condition(c).masker(as_of) for c in conditions]
+    leaves, others = [], []
+    for index in rest:
+        condition: Any = conditions[index]
+        if isinstance(condition, _Leaf):
+            fast = condition._fast(as_of)
+            leaves.append((weights[index], condition.field, fast, exact[index]))
+        else:
+            others.append((weights[index], exact[index]))
+    plus, times, truth = operator.add, operator.mul, operator.truth
+    readers = {key: column_getter(key) for key, _, _ in summed}
+    readers.update((key, column_getter(key)) for _, key, _, _ in leaves)
+
+    def add(records: Sequence[Any]) -> list[Any]:
+        if type(records) is not list and type(records) is not tuple:
+            records = list(iterate(records))
+        size = range(len(records))
+        sums: list[Any] = [0] * len(records)
+        columns: dict[str, list[object]] = {}
+
+        def column(key: str) -> list[object]:
+            found = columns.get(key)
+            if found is None:
+                found = columns[key] = readers[key](records)
+            return found
+
+        for key, members, by_value in summed:
+            try:
+                sums = list(map(plus, sums, map(by_value.get, column(key), repeat(0))))
+                continue
+            except TypeError:  # an unhashable value: the exact tests decide
+                pass
+            for index in members:
+                weight = weights[index]
+                for position in compress(size, exact[index](records)):
+                    sums[position] += weight
+        for weight, key, fast, mask in leaves:
+            if not weight:
+                continue
+            try:
+                held = map(truth, map(fast, column(key)))
+                sums = list(map(plus, sums, map(times, held, repeat(weight))))
+                continue
+            except Exception:  # the exact test decides (or raises)
+                pass
+            for position in compress(size, mask(records)):
+                sums[position] += weight
+        for weight, mask in others:
+            if weight:
+                for position in compress(size, mask(records)):
+                    sums[position] += weight
+        return sums
+
+    return add
+
+
+def _tables(
+    conditions: Sequence[Condition],
+) -> tuple[list[tuple[str, list[int], dict[Any, list[int]]]], list[int]]:
+    """Equality and ``in`` tests grouped by field into value tables; the rest."""
+    by_field: dict[str, list[int]] = {}
+    for index, condition in enumerate(conditions):
+        key = _table_key(condition)
+        if key is not None:
+            by_field.setdefault(key, []).append(index)
+    tables = []
+    for key, members in by_field.items():
+        if len(members) < 2:
+            continue
+        table: dict[Any, list[int]] = {}
+        for index in members:
+            condition: Any = conditions[index]
+            values = (
+                {condition.value} if type(condition) is Eq else set(condition.values)
+            )
+            for value in values:
+                table.setdefault(value, []).append(index)
+        tables.append((key, members, table))
+    tabled = {index for _, members, _ in tables for index in members}
+    return tables, [i for i in range(len(conditions)) if i not in tabled]

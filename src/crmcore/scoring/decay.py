@@ -18,9 +18,9 @@ registry: a vendor registers its own like a condition kind.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Context, Decimal
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, runtime_checkable
 
 import attrs

@@ -30,6 +30,7 @@ in chunks, testing one rule over a whole column at a time.
 from __future__ import annotations
 
 import operator
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -39,20 +40,23 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, runtime_checka
 import attrs
 
 from crmcore import validators as _v
-from crmcore.access import MISSING, field_getter, iterate
+from crmcore.access import MISSING, column_getter, field_getter, iterate
 from crmcore.calendar import require_aware
 from crmcore.conditions import (
     CONDITION_KINDS,
     Condition,
+    Eq,
     compile_condition,
     condition_fields,
+    positions_of,
     to_text,
+    weights_of,
 )
 from crmcore.conditions.values import CONDITION
 from crmcore.errors import DataError, DataTypeError
-from crmcore.money import exact_arithmetic, round_to, to_decimal
+from crmcore.money import Money, exact_arithmetic, round_to, to_decimal
 from crmcore.registry import Registry
-from crmcore.scoring.decay import _ONE, _ZERO, DECAY_KINDS, Decay
+from crmcore.scoring.decay import _ONE, _ZERO, DECAY_KINDS, Decay, DecayWindow
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -749,7 +753,7 @@ class CompiledModel:
     _groups: tuple[tuple[RuleGroup, RuleContext, tuple[Any, ...]], ...] = attrs.field(
         init=False, repr=False
     )
-    _columns: tuple[tuple[Any, ...], ...] = attrs.field(init=False, repr=False)
+    _columns: tuple[_GroupColumns, ...] = attrs.field(init=False, repr=False)
     _read_events: Callable[[object], object] = attrs.field(init=False, repr=False)
     _uses_events: bool = attrs.field(init=False, repr=False)
 
@@ -760,12 +764,7 @@ class CompiledModel:
             context = RuleContext(self.as_of, self.model.event_time, group.decay)
             bound = tuple(rule.bind(context) for rule in group.rules)
             groups.append((group, context, bound))
-            columns.append(
-                tuple(
-                    _column(rule, points, context)
-                    for rule, points in zip(group.rules, bound, strict=True)
-                )
-            )
+            columns.append(_GroupColumns.of(group, bound, context))
         object.__setattr__(self, "_groups", tuple(groups))
         object.__setattr__(self, "_columns", tuple(columns))
         object.__setattr__(self, "_read_events", field_getter(self.model.events))
@@ -936,7 +935,11 @@ class CompiledModel:
     def _chunk_events(self, chunk: list[Any]) -> list[Sequence[Any]]:
         if not self._uses_events:
             return [()] * len(chunk)
-        found = list(map(self._read_events, chunk))
+        events = self.model.events
+        if "." not in events and set(map(type, chunk)) == {dict}:
+            found = [record.get(events) for record in chunk]
+        else:
+            found = list(map(self._read_events, chunk))
         if all(type(events) is list for events in found):
             return found  # type: ignore[return-value]
         return [self._events(record, None) for record in chunk]
@@ -946,10 +949,11 @@ class CompiledModel:
     ) -> tuple[list[list[Any]], list[Decimal]]:
         """``_finish`` a column at a time: caps with ``map(min, ...)``."""
         scores = []
-        for (group, _, _), column in zip(self._groups, columns, strict=True):
-            if group.cap is not None:
-                column = list(map(min, column, repeat(group.cap)))
-            scores.append(column)
+        for (group, _, _), sums in zip(self._groups, columns, strict=True):
+            cap = group.cap
+            scores.append(
+                sums if cap is None else list(map(min, sums, repeat(_number(cap))))
+            )
         totals = scores[0]
         for column in scores[1:]:
             totals = list(map(operator.add, totals, column))
@@ -974,37 +978,174 @@ class CompiledModel:
     def _chunk_sums(
         self, chunk: list[Any], events: list[Sequence[Any]]
     ) -> list[list[Any]]:
-        """Each group's raw sums over a chunk, one rule at a time."""
-        size = len(chunk)
-        flat: _FlatEvents | None = None
-        columns = []
-        for group_columns in self._columns:
-            sums: list[Any] = [0] * size
-            for column in group_columns:
-                if type(column) is _RecordColumn:
-                    column.add(chunk, sums)
-                elif type(column) is _EventColumn:
-                    if flat is None:
-                        flat = _FlatEvents.of(events, self.as_of, self.model.event_time)
-                    column.add(flat, sums)
-                else:
-                    sums = list(map(operator.add, sums, map(column, chunk, events)))
-            columns.append(sums)
-        return columns
+        """Each group's raw sums over a chunk, all its rules tested together."""
+        flat: list[_FlatEvents] = []
+
+        def flat_events() -> _FlatEvents:
+            if not flat:
+                flat.append(_FlatEvents.of(events, self.as_of, self.model.event_time))
+            return flat[0]
+
+        return [group.sums(chunk, events, flat_events) for group in self._columns]
 
 
 @attrs.frozen(eq=False)
-class _RecordColumn:
-    """A record rule over a chunk: its mask, its points added where it holds."""
+class _GroupColumns:
+    """A group's rules over a chunk: record rules, event rules, vendor kinds."""
 
-    mask: Callable[[list[Any]], list[bool]]
-    points: int | Decimal
+    record_points: Callable[[Sequence[Any]], list[Any]] | None
+    event_rules: tuple[_EventColumn, ...]
+    event_positions: Callable[[Sequence[Any]], list[list[int]]]
+    others: tuple[Callable[[object, Sequence[Any]], Decimal], ...]
+    by_value: tuple[Callable[[Sequence[Any]], list[object]], dict[Any, int]] | None = (
+        None
+    )
 
-    def add(self, chunk: list[Any], sums: list[Any]) -> None:
-        points = self.points
-        if points:
-            for index in compress(range(len(chunk)), self.mask(chunk)):
-                sums[index] += points
+    @classmethod
+    def of(
+        cls, group: RuleGroup, bound: tuple[Any, ...], context: RuleContext
+    ) -> _GroupColumns:
+        records = [r for r in group.rules if type(r) is Rule]
+        events = [r for r in group.rules if type(r) is EventRule]
+        others = tuple(
+            points
+            for rule, points in zip(group.rules, bound, strict=True)
+            if type(rule) not in (Rule, EventRule)
+        )
+        columns = []
+        for rule in events:
+            decay = rule._decay(context)
+            assert context.as_of is not None  # checked by bind
+            columns.append(
+                _EventColumn(
+                    rule,
+                    _number(rule.points),
+                    decay,
+                    None if decay is None else decay.bind(context.as_of),
+                    context.as_of,
+                    decay.within.before(context.as_of)
+                    if type(decay) is DecayWindow
+                    else None,
+                )
+            )
+        return cls(
+            weights_of(
+                [(r.condition, _number(r.points)) for r in records], as_of=context.as_of
+            )
+            if records
+            else None,
+            tuple(columns),
+            positions_of(
+                [r.where for r in events if r.where is not None], as_of=context.as_of
+            ),
+            others,
+            _by_value(events, columns, context.event_time),
+        )
+
+    def sums(
+        self,
+        chunk: list[Any],
+        events: list[Sequence[Any]],
+        flat_events: Callable[[], _FlatEvents],
+    ) -> list[Any]:
+        sums: list[Any] = (
+            [0] * len(chunk)
+            if self.record_points is None
+            else self.record_points(chunk)
+        )
+        if self.event_rules:
+            added = None if self.by_value is None else self._by_value(events)
+            if added is None:
+                self._add_events(flat_events(), sums)
+            else:
+                sums = list(map(operator.add, sums, added))
+        for bound in self.others:
+            sums = list(map(operator.add, sums, map(bound, chunk, events)))
+        return sums
+
+    def _by_value(self, events: list[Sequence[Any]]) -> list[Any] | None:
+        """Event rules that each test one value of the same key: one loop.
+
+        For dict events: one look-up of the key gives each event its rule
+        (the decision of each rule's equality test), events after ``as_of``
+        or before the window are passed over, and each record's matches are
+        counted per rule, then capped. ``None`` for anything else (another
+        type of event, an unhashable value, an event time that is not an
+        aware datetime): the general path then decides, and explains errors.
+        """
+        assert self.by_value is not None
+        key, time_key, codes = self.by_value
+        columns = self.event_rules
+        points = [column.points for column in columns]
+        caps = [column.rule.cap for column in columns]
+        first = columns[0]
+        as_of = first.as_of
+        start = first.start
+        get = codes.get
+        added: list[Any] = [0] * len(events)
+        try:
+            for owner, found in enumerate(events):
+                counts: dict[int, int] = {}
+                for event in found:
+                    if type(event) is not dict:
+                        return None
+                    rule = get(event.get(key))
+                    if rule is None:
+                        continue
+                    at = event.get(time_key)
+                    if type(at) is not datetime or at.tzinfo is None:
+                        return None
+                    if at > as_of or (start is not None and at < start):
+                        continue
+                    counts[rule] = counts.get(rule, 0) + 1
+                if counts:
+                    total = 0
+                    for rule, count in counts.items():
+                        value = points[rule] * count
+                        cap = caps[rule]
+                        if cap is not None and not -cap <= value <= cap:
+                            value = cap if value > 0 else -cap
+                        total += value
+                    added[owner] = total
+        except TypeError:  # an unhashable value: the exact tests decide
+            return None
+        return added
+
+    def _add_events(self, flat: _FlatEvents, sums: list[Any]) -> None:
+        found = iter(self.event_positions(flat.events))
+        every = range(len(flat.events))
+        for column in self.event_rules:
+            column.add(flat, every if column.rule.where is None else next(found), sums)
+
+
+def _by_value(
+    rules: list[EventRule], columns: list[_EventColumn], event_time: str
+) -> tuple[str, str, dict[Any, int]] | None:
+    """``(key, time key, value -> rule)`` when every event rule is ``key == value``.
+
+    For distinct plain values of one top-level key, sharing one decay that
+    is none or a window: a table look-up then decides exactly what each
+    rule's equality test decides.
+    """
+    if not rules or "." in event_time:
+        return None
+    keys = set()
+    codes: dict[Any, int] = {}
+    for index, rule in enumerate(rules):
+        where = rule.where
+        if type(where) is not Eq or "." in where.field:
+            return None
+        if isinstance(where.value, (datetime, Money)) or where.value in codes:
+            return None
+        keys.add(where.field)
+        codes[where.value] = index
+    decays = {id(column.decay) for column in columns}
+    decay = columns[0].decay
+    if len(keys) != 1 or len(decays) != 1:
+        return None
+    if decay is not None and type(decay) is not DecayWindow:
+        return None
+    return keys.pop(), event_time, codes
 
 
 @attrs.frozen(eq=False)
@@ -1015,7 +1156,8 @@ class _FlatEvents:
     owners: list[int]
     times: list[datetime]
     alive: list[bool]
-    factors: dict[int, list[Decimal]]
+    as_of: datetime
+    factors: dict[int, tuple[list[Any], bool]]
 
     @classmethod
     def of(
@@ -1025,20 +1167,26 @@ class _FlatEvents:
         owners = list(
             chain.from_iterable(map(repeat, range(len(events)), map(len, events)))
         )
-        times = list(map(field_getter(event_time), flat))
+        times = column_getter(event_time)(flat)
         # Anything but aware datetimes: the exact path explains it.
         if set(map(type, times)) - {datetime} or None in map(_TZINFO, times):
             raise DataTypeError(event_time, None, "aware event times")
         assert as_of is not None  # event rules need it (checked when compiled)
         alive = list(map(as_of.__ge__, times))
-        return cls(flat, owners, times, alive, {})
+        return cls(flat, owners, times, alive, as_of, {})
 
     def factors_of(
         self, decay: Decay, bound: Callable[[datetime], Decimal]
-    ) -> list[Decimal]:
+    ) -> tuple[list[Any], bool]:
+        """Each event's factor, and whether they are all whole (0 or 1)."""
         found = self.factors.get(id(decay))
         if found is None:
-            found = self.factors[id(decay)] = list(map(bound, self.times))
+            if type(decay) is DecayWindow:  # 1 from the window's start: compared
+                start = decay.within.before(self.as_of)
+                found = (list(map(start.__le__, self.times)), True)
+            else:
+                found = (list(map(bound, self.times)), False)
+            self.factors[id(decay)] = found
         return found
 
 
@@ -1050,62 +1198,42 @@ class _EventColumn:
     """An event rule over a chunk's events: matches, decay, cap, per record."""
 
     rule: EventRule
-    where: Callable[[list[Any]], list[bool]] | None
+    points: int | Decimal
     decay: Decay | None
     factor: Callable[[datetime], Decimal] | None
+    as_of: datetime
+    start: datetime | None  # a window's start
 
-    def add(self, flat: _FlatEvents, sums: list[Any]) -> None:
-        rule = self.rule
-        points = _number(rule.points)
+    def add(self, flat: _FlatEvents, positions: Iterable[int], sums: list[Any]) -> None:
+        points = self.points
         if not points:
             return
-        matched = flat.alive
-        if self.where is not None:
-            matched = list(map(operator.and_, self.where(flat.events), matched))
         owners = flat.owners
-        totals: dict[int, Any] = {}
-        if self.decay is None or self.factor is None:
-            for index in compress(range(len(owners)), matched):
-                owner = owners[index]
-                totals[owner] = totals.get(owner, 0) + points
+        # Events after as_of have not happened; with decay, none left of it.
+        kept = list(compress(positions, map(flat.alive.__getitem__, positions)))
+        totals: dict[int, Any]
+        factors = None
+        if self.decay is not None and self.factor is not None:
+            factors, whole = flat.factors_of(self.decay, self.factor)
+            kept = list(compress(kept, map(factors.__getitem__, kept)))
+            if whole or list(map(factors.__getitem__, kept)).count(_ONE) == len(kept):
+                factors = None  # only whole events left (a window): counted
+        if factors is None:
+            counts = Counter(map(owners.__getitem__, kept))
+            totals = {owner: points * n for owner, n in counts.items()}
         else:
-            factors = flat.factors_of(self.decay, self.factor)
-            for index in compress(range(len(owners)), matched):
+            totals = {}
+            for index in kept:
                 factor = factors[index]
-                if factor is _ONE:
-                    value: Any = points
-                elif factor:
-                    value = points * factor
-                else:  # nothing left of it
-                    continue
+                value = points if factor is _ONE else points * factor
                 owner = owners[index]
                 totals[owner] = totals.get(owner, 0) + value
-        cap = rule.cap
-        for owner, total in totals.items():
-            if type(total) is Decimal:
-                total = _tidy(total)
-            sums[owner] += _capped(total, cap)
-
-
-def _column(rule: Any, points: Any, context: RuleContext) -> Any:
-    """How a compiled model scores one rule over a chunk."""
-    if type(rule) is Rule:
-        return _RecordColumn(
-            compile_condition(rule.condition).masker(context.as_of),
-            _number(rule.points),
-        )
-    if type(rule) is EventRule:
-        decay = rule._decay(context)
-        assert context.as_of is not None  # checked by bind
-        return _EventColumn(
-            rule,
-            None
-            if rule.where is None
-            else compile_condition(rule.where).masker(context.as_of),
-            decay,
-            None if decay is None else decay.bind(context.as_of),
-        )
-    return points  # a vendor kind: its bound function, record by record
+        cap = self.rule.cap
+        for owner, raw in totals.items():
+            total = _tidy(raw) if type(raw) is Decimal else raw
+            if cap is not None and not -cap <= total <= cap:
+                total = cap if total > 0 else -cap
+            sums[owner] += total
 
 
 _read_id = field_getter("id")
