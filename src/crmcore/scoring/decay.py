@@ -52,6 +52,8 @@ _HUNDRED: Final = Decimal(100)
 # Compound factors are rounded to 28 significant digits (an exact power of
 # 0.75 to the 1,000th has a thousand digits and changes no rounded score).
 _POWER: Final = Context(prec=28)
+# Half-life factors: the double's value rounded half-even to 28 digits.
+_FLOAT: Final = Context(prec=28)
 
 
 @runtime_checkable
@@ -321,9 +323,9 @@ class HalfLife(_Factor):
 
     ``factor = 2 ^ (−age / half_life)``, ages in elapsed seconds (a day is
     24 hours here). The factor is computed in binary floating point (IEEE 754
-    double) and is exact for whole multiples of the half-life; scores round
-    it away (to two decimals), so the same inputs give the same scores on
-    every platform.
+    double), exact for whole multiples of the half-life, and kept to 28
+    significant digits; scores round it away (to two decimals). Past 64
+    half-lives (a factor below 5.5e-20) it is 0.
 
     Examples:
         >>> from datetime import datetime, timezone
@@ -356,9 +358,9 @@ class HalfLife(_Factor):
             if at >= as_of:
                 return _ONE
             halves = (as_of - at) / half
-            if halves > 200:  # below 1e-60: no rounded score changes
+            if halves > 64:  # below 5.5e-20: no rounded score changes
                 return _ZERO
-            return Decimal(2.0**-halves)
+            return _FLOAT.create_decimal_from_float(2.0**-halves)
 
         return factor
 

@@ -967,13 +967,15 @@ class CompiledModel:
     def _exact_sums(
         self, chunk: list[Any], events: list[Sequence[Any]]
     ) -> list[list[Any]]:
-        return [
+        """The sums record by record (the order, and so the first error, of ``total``)."""
+        rows = [
             [
                 sum((bound(record, found) for bound in rules), _ZERO)
-                for record, found in zip(chunk, events, strict=True)
+                for _, _, rules in self._groups
             ]
-            for _, _, rules in self._groups
+            for record, found in zip(chunk, events, strict=True)
         ]
+        return [list(column) for column in zip(*rows, strict=True)]
 
     def _chunk_sums(
         self, chunk: list[Any], events: list[Sequence[Any]]

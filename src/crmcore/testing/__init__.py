@@ -65,7 +65,7 @@ from crmcore.calendar import (
     Period,
     PeriodUnit,
 )
-from crmcore.conditions import CONDITION_KINDS, Duration, field
+from crmcore.conditions import CONDITION_KINDS, Duration, Eq, field
 from crmcore.errors import DataError, DataTypeError
 from crmcore.handoffs import HandoffContract, SlaPolicy
 from crmcore.money import CURRENCY_MINOR_UNITS, Money
@@ -101,6 +101,13 @@ from crmcore.routing import (
     Router,
     RoutingRule,
 )
+from crmcore.scoring import (
+    DECAY_KINDS,
+    RULE_KINDS,
+    Band,
+    RuleGroup,
+    ScoringModel,
+)
 from crmcore.segments import IcpCriterion, IcpModel, IcpTier, Segment, Tier, Tiering
 
 __all__ = [
@@ -128,6 +135,8 @@ __all__ = [
     "periods",
     "pipelines",
     "routers",
+    "scoring_models",
+    "scoring_records",
     "segments",
     "sla_policies",
     "spend_rows",
@@ -785,6 +794,96 @@ def icp_models(fields: tuple[str, ...] = _LEAF_FIELDS) -> st.SearchStrategy[Any]
         criteria,
         tiers=tiers,
         disqualifiers=st.lists(segments(fields), max_size=2),
+    )
+
+
+_EVENT_KINDS = ("visit", "form", "demo", "call")
+
+
+def _event_conditions() -> st.SearchStrategy[Any]:
+    """Conditions on one event: mostly ``kind == ...``, sometimes anything."""
+    return st.builds(Eq, st.just("kind"), st.sampled_from(_EVENT_KINDS)) | conditions(
+        ("kind", "n"), values=st.sampled_from((*_EVENT_KINDS, 0, 1)), max_leaves=3
+    )
+
+
+def _bands(prefix: str) -> st.SearchStrategy[list[Band]]:
+    return st.lists(
+        st.builds(Band, ids(prefix), st.none() | st.integers(-20, 80)),
+        max_size=3,
+        unique_by=(lambda b: b.name, lambda b: b.at_least),
+    )
+
+
+def scoring_models(
+    fields: tuple[str, ...] = _LEAF_FIELDS,
+) -> st.SearchStrategy[ScoringModel]:
+    """Random [`ScoringModel`][crmcore.scoring.ScoringModel] definitions.
+
+    One to three groups of one to five rules of every registered rule kind
+    (record conditions over ``fields``, event rules over events with a
+    ``kind`` and an ``n``), with or without caps, bands, decays of every
+    registered decay kind, a floor, a total cap and a label. Score them with
+    [`scoring_records`][crmcore.testing.scoring_records] at ``as_of``
+    2026-01-01 UTC.
+    """
+    draws = attrs.evolve(
+        _draws(fields, None, (), ("t",), ()),
+        items=_event_conditions(),
+        children=conditions(fields, max_leaves=4),
+    )
+    rule = st.one_of([_kind_strategy(cls, draws) for cls in _chosen(RULE_KINDS, None)])
+    decay = st.one_of(
+        [_kind_strategy(cls, draws) for cls in _chosen(DECAY_KINDS, None)]
+    )
+    group = st.builds(
+        RuleGroup,
+        ids("g-"),
+        st.lists(rule, min_size=1, max_size=5, unique_by=lambda r: r.name),
+        cap=st.none() | st.integers(1, 60),
+        bands=_bands("band-"),
+        decay=st.none() | decay,
+    )
+
+    @st.composite
+    def build(draw: st.DrawFn) -> ScoringModel:
+        groups = draw(
+            st.lists(group, min_size=1, max_size=3, unique_by=lambda g: g.name)
+        )
+        floor = draw(st.none() | st.integers(-30, 20))
+        cap = draw(st.none() | st.integers(max(floor or 0, 1), 120))
+        banded = [g.name for g in groups if g.bands]
+        label = draw(st.lists(st.sampled_from(banded), max_size=2)) if banded else []
+        return ScoringModel(
+            draw(ids("model-")),
+            groups,
+            cap=cap,
+            floor=floor,
+            bands=draw(_bands("stage-")),
+            label=label,
+        )
+
+    return build()
+
+
+def scoring_records(
+    fields: tuple[str, ...] = _LEAF_FIELDS,
+) -> st.SearchStrategy[dict[str, Any]]:
+    """Dict records for [`scoring_models`][crmcore.testing.scoring_models].
+
+    The fields of [`condition_records`][crmcore.testing.condition_records]
+    and an ``activities`` list of up to six events, each with a ``kind``, an
+    ``n`` and an instant ``at`` from about two years before to half a year
+    after 2026-01-01 (events after ``as_of`` have not happened yet).
+    """
+    event = st.fixed_dictionaries(
+        {"kind": st.sampled_from(_EVENT_KINDS), "at": _within(_NEAR)},
+        optional={"n": st.integers(0, 1)},
+    )
+    return st.builds(
+        lambda record, events: {**record, "activities": events},
+        condition_records(fields),
+        st.lists(event, max_size=6),
     )
 
 
