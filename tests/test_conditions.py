@@ -53,10 +53,13 @@ from crmcore.conditions import (
     fused,
     matches,
     not_,
+    positions_of,
     register_condition,
     to_text,
+    weights_of,
 )
 from crmcore.errors import (
+    CrmcoreError,
     CurrencyMismatchError,
     DataError,
     DataTypeError,
@@ -587,6 +590,110 @@ def test_filtering_a_stream_equals_filtering_a_list(p, rows):
     expected = [r for r in rows if compiled.matches(r, as_of=AS_OF)]
     assert list(compiled.filter(iter(rows), as_of=AS_OF)) == expected
     assert list(compiled.filter((r for r in rows), as_of=AS_OF)) == expected
+
+
+def outcome_of(function, *args):
+    """The result of a call, or its error as (type, message)."""
+    try:
+        return function(*args)
+    except CrmcoreError as error:
+        return type(error), str(error)
+
+
+# Records whose fields hold ints, strings or None: comparisons may raise.
+mixed_records = condition_records(
+    values=st.integers(0, 3) | st.sampled_from(["x", "y"])
+)
+
+
+@attrs.frozen
+class Pair:
+    a: Any = None
+    b: Any = None
+
+
+def as_rows(rows):
+    return [Pair(r.get("a"), r.get("b")) for r in rows]
+
+
+@given(conditions(), st.lists(mixed_records, max_size=12), st.booleans())
+def test_a_mask_is_the_predicate_on_each_record(p, rows, objects):
+    rows = as_rows(rows) if objects else rows
+    compiled = compile_condition(p)
+    predicate = compiled.bind(AS_OF)
+    expected = outcome_of(lambda: [bool(predicate(r)) for r in rows])
+    assert outcome_of(lambda: compiled.mask(rows, as_of=AS_OF)) == expected
+    assert outcome_of(lambda: compiled.masker(AS_OF)(iter(rows))) == expected
+
+
+@given(
+    st.lists(
+        conditions(max_leaves=3)
+        | st.builds(Eq, st.just("a"), st.integers(0, 3))
+        | st.builds(IsIn, st.just("a"), st.lists(st.integers(0, 3), max_size=2)),
+        max_size=5,
+    ),
+    st.lists(mixed_records, max_size=12),
+    st.booleans(),
+)
+def test_positions_and_weights_are_the_predicates_on_each_record(ps, rows, objects):
+    rows = as_rows(rows) if objects else rows
+    predicates = [compile_condition(p).bind(AS_OF) for p in ps]
+    weights = list(range(1, len(ps) + 1))
+
+    def exact_positions():
+        verdicts = [[bool(t(r)) for t in predicates] for r in rows]
+        return [[i for i, v in enumerate(verdicts) if v[n]] for n in range(len(ps))]
+
+    def exact_weights():
+        return [
+            sum(w for t, w in zip(predicates, weights, strict=True) if t(r))
+            for r in rows
+        ]
+
+    expected = outcome_of(exact_positions)
+    found = outcome_of(positions_of(ps, as_of=AS_OF), rows)
+    if isinstance(expected, list):
+        assert found == expected
+        assert outcome_of(weights_of(list(zip(ps, weights)), as_of=AS_OF), rows) == (
+            exact_weights()
+        )
+    else:  # the same kind of error (which condition fails first may differ)
+        assert isinstance(found, tuple) and found[0] is expected[0]
+        summed = weights_of(list(zip(ps, weights)), as_of=AS_OF)
+        assert isinstance(outcome_of(summed, rows), tuple)
+
+
+def test_value_tables_decide_what_equality_decides():
+    where = positions_of(
+        [field("a") == 1, field("a") == True, field("a").is_in({1, "x"})]  # noqa: E712
+    )
+    rows = [{"a": 1}, {"a": True}, {"a": 1.0}, {"a": Decimal(1)}, {"a": "x"}, {}]
+    assert where(rows) == [[0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 2, 3, 4]]
+    weights = weights_of([(field("a") == "x", 2), (field("a").is_in({"x", "y"}), 3)])
+    assert weights([{"a": "x"}, {"a": "y"}, {"a": None}, {}]) == [5, 3, 0, 0]
+    # A list equals no value (the table cannot look it up: the tests decide).
+    equal = weights_of([(field("a") == "x", 2), (field("a") == "y", 3)])
+    assert equal([{"a": ["x"]}, {"a": "y"}]) == [0, 3]
+    tabled = positions_of([field("a").is_in({"x"}), field("a").is_in({"y"})])
+    with pytest.raises(DataTypeError, match="a single value"):
+        tabled([{"a": ["x"]}])
+    assert positions_of([field("d.e") == 1, field("d.e") == 2])(
+        ({"d": {"e": 2}}, {"d": None})
+    ) == [[], [0]]
+    assert positions_of([field("a") == "x", field("a") == "y"])(
+        [{"a": ["x"]}, {"a": "y"}]
+    ) == [[], [1]]
+    instant = datetime(2026, 1, 1, tzinfo=UTC)
+    dated = positions_of([field("a") == instant, field("a") == Money("1", "EUR")])
+    assert dated(iter([{"a": instant}, {"a": Money("1", "EUR")}])) == [[0], [1]]
+    big = weights_of([(field("a") >= 1, 1), (field("a") >= 2, 10)])
+    assert big([{"a": 1}, {"a": 3}, {"a": 0}]) == [1, 11, 0]
+    # Row-like records (no mapping, no attributes) are read one by one.
+    assert compile_condition(field("a") == 1).mask([["a"], ("a", 1)]) == [False, False]
+    assert weights_of([(field("a") >= 1, 0), (field("a") >= 1, 2)])(
+        iter([{"a": 1}, {"a": 0}])
+    ) == [2, 0]
 
 
 def test_values_of_every_type_round_trip():

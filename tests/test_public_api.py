@@ -28,6 +28,7 @@ PUBLIC_MODULES = [
     "stage_analytics",
     "handoffs",
     "routing",
+    "scoring",
     "ownership",
     "kpis",
     "frames",

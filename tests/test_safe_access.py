@@ -12,6 +12,7 @@ import sys
 import types
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import attrs
 import pytest
@@ -254,3 +255,39 @@ def test_a_mapping_value_is_returned_but_never_stepped_through():
     assert get_field({"a": {"b": "ok"}}, "a.b") == "ok"
     # and no rule sees it as present
     assert not compile_condition(field("a.b").exists()).bind(T)({"a": {"b": print}})
+
+
+# -- whole columns ---------------------------------------------------------------------
+@attrs.frozen
+class _Plain:
+    industry: Any = None
+
+
+class _Methods:
+    def __init__(self, industry: Any) -> None:
+        self.industry = industry
+
+    def region(self) -> str:  # a method is not data: it reads as MISSING
+        return "emea"
+
+
+def test_a_column_is_what_field_getter_reads_from_each_record():
+    from types import MappingProxyType
+
+    from crmcore.records import MISSING, column_getter, field_getter
+
+    cases = [
+        [{"industry": "saas"}, {}, {"industry": None}],
+        [MappingProxyType({"industry": "saas"}), MappingProxyType({})],
+        [_Plain("saas"), _Plain()],
+        [_Methods("saas"), _Methods("retail")],
+        [{"industry": "saas"}, _Plain("retail")],  # mixed types: one by one
+        [["saas"], ["retail"]],  # row-like: one by one
+        [],
+    ]
+    for path in ("industry", "region", "industry.name"):
+        read, one = column_getter(path), field_getter(path)
+        for records in cases:
+            assert read(records) == [one(r) for r in records], (path, records)
+    assert column_getter("region")([_Methods("saas")]) == [MISSING]
+    assert column_getter("missing")([_Plain()]) == [MISSING]

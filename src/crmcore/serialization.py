@@ -60,7 +60,10 @@ from cattrs.errors import (
 )
 from cattrs.gen import make_dict_structure_fn, override
 
-from crmcore import pipelines  # noqa: F401 - registers the criterion kinds
+from crmcore import (
+    pipelines,  # noqa: F401 - registers the criterion kinds
+    scoring,  # noqa: F401 - registers the rule and decay kinds
+)
 from crmcore.business_time import WorkingWindow
 from crmcore.calendar import PeriodUnit, duration_text, require_aware
 from crmcore.errors import (

@@ -120,7 +120,7 @@ class CompiledCondition:
         def mask(records: Iterable[Any]) -> list[bool]:
             if type(records) is not list and type(records) is not tuple:
                 records = list(iterate(records))
-            return column(records)  # type: ignore[arg-type]
+            return column(records)
 
         return mask
 
@@ -223,7 +223,7 @@ def positions_of(
                     found[index] = list(compress(size, exact[index](records)))
                 continue
             for position in compress(size, hits):
-                for index in hits[position]:
+                for index in hits[position] or ():
                     found[index].append(position)
         for index, mask in masks:
             found[index] = list(compress(size, mask(records)))
@@ -338,8 +338,8 @@ def _tables(
 ) -> tuple[list[tuple[str, list[int], dict[Any, list[int]]]], list[int]]:
     """Equality and ``in`` tests grouped by field into value tables; the rest."""
     by_field: dict[str, list[int]] = {}
-    for index, condition in enumerate(conditions):
-        key = _table_key(condition)
+    for index, each in enumerate(conditions):
+        key = _table_key(each)
         if key is not None:
             by_field.setdefault(key, []).append(index)
     tables = []

@@ -31,6 +31,13 @@ from crmcore.scoring.decay import (
     LinearDecay,
     whole_periods,
 )
+from crmcore.scoring.grades import (
+    GRADES,
+    Grade,
+    GradeCriterion,
+    GradeStep,
+    GradingProfile,
+)
 from crmcore.scoring.rules import (
     RULE_KINDS,
     Band,
@@ -50,6 +57,7 @@ from crmcore.scoring.rules import (
 
 __all__ = [
     "DECAY_KINDS",
+    "GRADES",
     "RULE_KINDS",
     "Band",
     "CompiledModel",
@@ -59,6 +67,10 @@ __all__ = [
     "DecayWindow",
     "EventPoints",
     "EventRule",
+    "Grade",
+    "GradeCriterion",
+    "GradeStep",
+    "GradingProfile",
     "GroupScore",
     "HalfLife",
     "LinearDecay",

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, runtime_checka
 
 import attrs
 
+from crmcore.calendar import add_calendar
 from crmcore.conditions import Duration
 from crmcore.conditions.values import DURATION
 from crmcore.errors import DataError, DataTypeError
@@ -130,30 +131,34 @@ def _seconds(duration: Duration) -> int:
     )
 
 
-def _times(duration: Duration, count: int) -> Duration | None:
-    """``count`` times the duration, or ``None`` past what a datetime spans."""
+def _back(every: Duration, count: int, as_of: datetime) -> datetime | None:
+    """``count × every`` before ``as_of``, or ``None`` before year 1."""
     try:
-        return Duration(
-            years=duration.years * count,
-            months=duration.months * count,
-            weeks=duration.weeks * count,
-            days=duration.days * count,
-            hours=duration.hours * count,
-            minutes=duration.minutes * count,
-            seconds=duration.seconds * count,
+        calendar = add_calendar(
+            as_of,
+            years=-every.years * count,
+            months=-every.months * count,
+            weeks=-every.weeks * count,
+            days=-every.days * count,
         )
-    except DataError:
+        return calendar - timedelta(
+            hours=every.hours * count,
+            minutes=every.minutes * count,
+            seconds=every.seconds * count,
+        )
+    except (OverflowError, ValueError):
         return None
 
 
 def whole_periods(every: Duration, at: datetime, as_of: datetime) -> int:
     """How many whole ``every`` periods lie between ``at`` and ``as_of``.
 
-    The largest ``n`` with ``(n × every).before(as_of) >= at``: periods are
-    counted back from ``as_of`` on its wall clock, as
-    [`within_last`][crmcore.conditions.WithinLast] counts, so "1mo" is a
-    calendar month and "1d" a calendar day across a DST change. An event at or
-    after ``as_of`` is 0 periods old.
+    The largest ``n`` such that ``n × every`` before ``as_of`` is still at or
+    after ``at``: periods are counted back from ``as_of`` on its wall clock,
+    as [`within_last`][crmcore.conditions.WithinLast] counts, so "1mo" is a
+    calendar month and "1d" a calendar day across a DST change. A count that
+    would reach before year 1 does not fit. An event at or after ``as_of`` is
+    0 periods old.
 
     Examples:
         >>> from datetime import datetime, timezone
@@ -177,8 +182,8 @@ def _period_counter(every: Duration, as_of: datetime) -> Callable[[datetime], in
     nominal = every.years * 31_556_952 + every.months * 2_629_746 + seconds
 
     def fits(n: int, at: datetime) -> bool:
-        span = _times(every, n)
-        return span is not None and span.before(as_of) >= at
+        start = _back(every, n, as_of)
+        return start is not None and start >= at
 
     def count(at: datetime) -> int:
         if at >= as_of:

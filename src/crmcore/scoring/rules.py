@@ -35,7 +35,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import chain, compress, islice, repeat
-from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Final,
+    Protocol,
+    cast,
+    runtime_checkable,
+)
 
 import attrs
 
@@ -199,8 +207,9 @@ class ScoringRule(Protocol):
 
     ``bind`` returns the fast ``(record, events) -> points`` function the
     compiled model calls for every record; ``explain`` says the same for one
-    record, with the reason. Both must give the same points (a property test
-    of every registered kind checks it).
+    record, with the reason. Both must give the same points. A kind that
+    reads the record's events says so with a ``uses_events = True`` class
+    attribute (the model then reads them; without it ``events`` is empty).
     """
 
     kind: ClassVar[str]
@@ -250,6 +259,7 @@ class Rule:
     description: str = attrs.field(default="", validator=_text, kw_only=True)
 
     kind: ClassVar[str] = "rule"
+    uses_events: ClassVar[bool] = False
 
     @classmethod
     def strategy(cls, draws: KindDraws) -> SearchStrategy[Any]:
@@ -317,6 +327,7 @@ class EventRule:
     description: str = attrs.field(default="", validator=_text, kw_only=True)
 
     kind: ClassVar[str] = "per_event"
+    uses_events: ClassVar[bool] = True
 
     @classmethod
     def strategy(cls, draws: KindDraws) -> SearchStrategy[Any]:
@@ -393,8 +404,12 @@ class EventRule:
         raw = _tidy(total)
         points = _capped(raw, self.cap)
         counted = sum(1 for e in found if e.counted)
-        what = "events" if self.where is None else f"events where {to_text(self.where)}"
+        noun = "event" if counted == 1 else "events"
+        what = noun if self.where is None else f"{noun} where {to_text(self.where)}"
         detail = f"{counted} {what} × {self.points}"
+        later = len(found) - counted
+        if later:
+            detail += f" ({later} after as_of, not counted)"
         if decay is not None:
             detail += f", {decay.describe()}"
         if points != raw:
@@ -515,11 +530,12 @@ def _label(values: object) -> tuple[str, ...]:
     )
 
 
-def _optional_points(field: str) -> Callable[[object], Decimal | None]:
-    def convert(value: object) -> Decimal | None:
-        return None if value is None else _points(value, field)
+def _optional_cap(value: object) -> Decimal | None:
+    return None if value is None else _points(value, "cap")
 
-    return convert
+
+def _optional_floor(value: object) -> Decimal | None:
+    return None if value is None else _points(value, "floor")
 
 
 @attrs.frozen
@@ -662,10 +678,10 @@ class ScoringModel:
     name: str = attrs.field(validator=_name)
     groups: tuple[RuleGroup, ...] = attrs.field(converter=_groups)
     cap: Decimal | None = attrs.field(
-        default=None, converter=_optional_points("cap"), kw_only=True
+        default=None, converter=_optional_cap, kw_only=True
     )
     floor: Decimal | None = attrs.field(
-        default=None, converter=_optional_points("floor"), kw_only=True
+        default=None, converter=_optional_floor, kw_only=True
     )
     bands: tuple[Band, ...] = attrs.field(default=(), converter=_bands, kw_only=True)
     label: tuple[str, ...] = attrs.field(default=(), converter=_label, kw_only=True)
@@ -693,9 +709,11 @@ class ScoringModel:
 
     @property
     def uses_events(self) -> bool:
-        """Whether any rule reads the record's events (``as_of`` is then needed)."""
+        """Whether any rule reads the record's events (its kind's ``uses_events``)."""
         return any(
-            not isinstance(rule, Rule) for group in self.groups for rule in group.rules
+            getattr(rule, "uses_events", False)
+            for group in self.groups
+            for rule in group.rules
         )
 
     def fields(self) -> tuple[str, ...]:
@@ -711,19 +729,14 @@ class ScoringModel:
         return tuple(sorted(found))
 
     def compile(self, *, as_of: datetime | None = None) -> CompiledModel:
-        """Bind every rule for one ``as_of``: the model for many records."""
+        """Bind every rule for one ``as_of``: the model for many records.
+
+        Raises:
+            DataError: When ``as_of`` is not aware, or is ``None`` and a rule
+                needs it (every event rule does).
+        """
         if as_of is not None:
             require_aware(as_of, "as_of")
-        elif self.uses_events:
-            _require_as_of(
-                None,
-                next(
-                    rule.name
-                    for group in self.groups
-                    for rule in group.rules
-                    if not isinstance(rule, Rule)
-                ),
-            )
         return CompiledModel(self, as_of)
 
     def score(
@@ -776,12 +789,12 @@ class CompiledModel:
             found = self._read_events(record)
             if found is MISSING or found is None:
                 return ()
-            events, label = found, self.model.events
+            label = self.model.events
         else:
-            label = "events"
-        if type(events) is list or type(events) is tuple:
-            return events
-        return list(iterate(events, label))
+            found, label = events, "events"
+        if type(found) is list or type(found) is tuple:
+            return found
+        return list(iterate(found, label))
 
     def _finish(self, sums: Sequence[Any]) -> tuple[list[Any], Any]:
         """Group scores within their caps, and the total within cap and floor.
@@ -941,7 +954,7 @@ class CompiledModel:
         else:
             found = list(map(self._read_events, chunk))
         if all(type(events) is list for events in found):
-            return found  # type: ignore[return-value]
+            return cast(list[Sequence[Any]], found)
         return [self._events(record, None) for record in chunk]
 
     def _finish_columns(
@@ -967,7 +980,7 @@ class CompiledModel:
     def _exact_sums(
         self, chunk: list[Any], events: list[Sequence[Any]]
     ) -> list[list[Any]]:
-        """The sums record by record (the order, and so the first error, of ``total``)."""
+        """The sums record by record, in the order (so the first error) of ``total``."""
         rows = [
             [
                 sum((bound(record, found) for bound in rules), _ZERO)
@@ -999,19 +1012,18 @@ class _GroupColumns:
     event_rules: tuple[_EventColumn, ...]
     event_positions: Callable[[Sequence[Any]], list[list[int]]]
     others: tuple[Callable[[object, Sequence[Any]], Decimal], ...]
-    by_value: tuple[Callable[[Sequence[Any]], list[object]], dict[Any, int]] | None = (
-        None
-    )
+    by_value: tuple[str, str, dict[Any, int]] | None = None
 
     @classmethod
     def of(
         cls, group: RuleGroup, bound: tuple[Any, ...], context: RuleContext
     ) -> _GroupColumns:
-        records = [r for r in group.rules if type(r) is Rule]
-        events = [r for r in group.rules if type(r) is EventRule]
+        rules: tuple[Any, ...] = group.rules
+        records: list[Rule] = [r for r in rules if type(r) is Rule]
+        events: list[EventRule] = [r for r in rules if type(r) is EventRule]
         others = tuple(
             points
-            for rule, points in zip(group.rules, bound, strict=True)
+            for rule, points in zip(rules, bound, strict=True)
             if type(rule) not in (Rule, EventRule)
         )
         columns = []
@@ -1101,7 +1113,7 @@ class _GroupColumns:
                         continue
                     counts[rule] = counts.get(rule, 0) + 1
                 if counts:
-                    total = 0
+                    total: int | Decimal = 0
                     for rule, count in counts.items():
                         value = points[rule] * count
                         cap = caps[rule]
@@ -1169,10 +1181,11 @@ class _FlatEvents:
         owners = list(
             chain.from_iterable(map(repeat, range(len(events)), map(len, events)))
         )
-        times = column_getter(event_time)(flat)
+        read = column_getter(event_time)(flat)
         # Anything but aware datetimes: the exact path explains it.
-        if set(map(type, times)) - {datetime} or None in map(_TZINFO, times):
+        if set(map(type, read)) - {datetime} or None in map(_TZINFO, read):
             raise DataTypeError(event_time, None, "aware event times")
+        times = cast(list[datetime], read)
         assert as_of is not None  # event rules need it (checked when compiled)
         alive = list(map(as_of.__ge__, times))
         return cls(flat, owners, times, alive, as_of, {})
@@ -1240,10 +1253,6 @@ class _EventColumn:
 
 _read_id = field_getter("id")
 _read_record_id = field_getter("record_id")
-
-
-def _record_id(record: object) -> object:
-    return _read_id(record)
 
 
 def _by_record(events: Iterable[Any]) -> Mapping[object, list[Any]]:
