@@ -175,7 +175,7 @@ def main() -> None:
     same = sum(1 for a, b in zip(ours, theirs, strict=True) if a == Decimal(b))
     print(
         f"ScoringModel.totals: {len(leads):,} leads, 20 rules, in {best_ours:.3f} s "
-        f"({len(leads) / best_ours:,.0f}/s); hand-written function {best_theirs:.3f} s; "
+        f"({len(leads) / best_ours:,.0f}/s); hand-written {best_theirs:.3f} s; "
         f"ratio {best_ours / best_theirs:.2f}x; {same:,} of {len(leads):,} scores equal"
     )
     if same != len(leads):

@@ -655,12 +655,12 @@ def test_positions_and_weights_are_the_predicates_on_each_record(ps, rows, objec
     found = outcome_of(positions_of(ps, as_of=AS_OF), rows)
     if isinstance(expected, list):
         assert found == expected
-        assert outcome_of(weights_of(list(zip(ps, weights)), as_of=AS_OF), rows) == (
-            exact_weights()
-        )
+        assert outcome_of(
+            weights_of(list(zip(ps, weights, strict=True)), as_of=AS_OF), rows
+        ) == (exact_weights())
     else:  # the same kind of error (which condition fails first may differ)
         assert isinstance(found, tuple) and found[0] is expected[0]
-        summed = weights_of(list(zip(ps, weights)), as_of=AS_OF)
+        summed = weights_of(list(zip(ps, weights, strict=True)), as_of=AS_OF)
         assert isinstance(outcome_of(summed, rows), tuple)
 
 
