@@ -690,7 +690,7 @@ def test_value_tables_decide_what_equality_decides():
     big = weights_of([(field("a") >= 1, 1), (field("a") >= 2, 10)])
     assert big([{"a": 1}, {"a": 3}, {"a": 0}]) == [1, 11, 0]
     # Row-like records (no mapping, no attributes) are read one by one.
-    assert compile_condition(field("a") == 1).mask([["a"], ("a", 1)]) == [False, False]
+    assert compile_condition(field("a") == 1).mask([["a"], ["a", 1]]) == [False, False]
     assert weights_of([(field("a") >= 1, 0), (field("a") >= 1, 2)])(
         iter([{"a": 1}, {"a": 0}])
     ) == [2, 0]

@@ -1,12 +1,12 @@
 """Run the Python code in README.md and docs/; check ``print(x)  # expected`` lines."""
 
+import contextlib
 import re
 from pathlib import Path
 
 import pytest
 
-from crmcore.conditions import CONDITION_KINDS
-from crmcore.pipelines import CRITERION_KINDS
+from crmcore.registry import registries
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -44,9 +44,11 @@ def _checked(source: str) -> str:
 )
 def test_code_in_the_docs_runs_and_prints_what_it_says(page, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    # Pages may register condition kinds; keep them out of other tests.
+    # Pages may register kinds of any registry; keep them out of other tests.
     namespace: dict[str, object] = {"__check": _check, "__name__": "__docs__"}
-    with CONDITION_KINDS.scoped(), CRITERION_KINDS.scoped():
+    with contextlib.ExitStack() as stack:
+        for registry in registries():
+            stack.enter_context(registry.scoped())
         for block in BLOCK.findall(page.read_text()):
             exec(compile(_checked(block), str(page), "exec"), namespace)
 

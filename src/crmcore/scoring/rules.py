@@ -121,9 +121,9 @@ def _positive_cap(value: object) -> Decimal | None:
 
 
 def _tidy(number: Decimal) -> Decimal:
-    """At most two decimals: decay's digits are rounded half-even."""
+    """Whole points as they are; any fraction (decay's) to two decimals, half even."""
     exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
+    if isinstance(exponent, int) and exponent < 0:
         return round_to(number, 2)
     return number
 
@@ -296,8 +296,8 @@ class EventRule:
 
     Each matching event at or before ``as_of`` adds ``points × factor``, the
     factor of the rule's decay (else the group's; else 1). Events after
-    ``as_of`` have not happened yet and add nothing. The sum is rounded to
-    two decimals when decay gave it more, then held within ``±cap``.
+    ``as_of`` have not happened yet and add nothing. A sum with a fraction
+    is rounded to two decimals (half even), then held within ``±cap``.
 
     Attributes:
         name: The rule's name.
@@ -620,14 +620,17 @@ class Score:
             band = "" if group.band is None else f" [{group.band}]"
             lines.append(f"  {group.name}: {group.score}{band}")
             for line in self.contributions:
-                if line.group == group.name:
-                    mark = "✓" if line.matched else "✗"
-                    name = line.rule if line.rule is not None else "cap"
-                    lines.append(
-                        f"    {mark} {name}: {_signed(line.points)}  ({line.detail})"
-                    )
+                if line.group != group.name:
+                    continue
+                if line.rule is None:  # the group's cap
+                    lines.append(f"    ↓ {line.detail}: {_signed(line.points)}")
+                    continue
+                mark = "✓" if line.matched else "✗"
+                lines.append(
+                    f"    {mark} {line.rule}: {_signed(line.points)}  ({line.detail})"
+                )
         lines.extend(
-            f"  {line.detail}: {_signed(line.points)}"
+            f"  {'↓' if line.points < 0 else '↑'} {line.detail}: {_signed(line.points)}"
             for line in self.contributions
             if line.group is None
         )
