@@ -54,6 +54,7 @@ from crmcore.kpis import (
 from crmcore.money import Money
 from crmcore.records import StageChange
 from crmcore.sample import sample_pipeline
+from crmcore.scoring import BandConversion, Evaluation, NaiveBayes, NumberBand
 from crmcore.segments import Segment, SegmentCounter
 from crmcore.stage_analytics import StageAnalytics
 from crmcore.testing import condition_records
@@ -171,6 +172,21 @@ def stage_histories(draw):
     return changes
 
 
+BAYES = NaiveBayes(
+    ["source", NumberBand("n", [1, 3])], stages=["new", "demo", "offer"], team="team"
+)
+closed_leads = st.fixed_dictionaries(
+    {
+        "outcome": st.sampled_from(["won", "lost"]),
+        "stage": st.sampled_from(["new", "demo", "offer"]),
+    },
+    optional={
+        "source": st.sampled_from(["ads", "referral"]),
+        "n": st.integers(0, 4),
+        "team": st.sampled_from(["a", "b", None]),
+    },
+)
+
 tagged = st.one_of(
     deals().map(lambda r: ("deals", r)),
     leads().map(lambda r: ("leads", r)),
@@ -193,6 +209,18 @@ CATALOGUE.update(
             stage_histories(),
         ),
         "report": (lambda: HeadlineKpis(Q1, as_of=AS_OF), tagged),
+        "naive_bayes": (lambda: BAYES.table(), closed_leads),
+        "evaluation": (
+            Evaluation,
+            st.tuples(
+                st.floats(0, 1) | st.decimals(0, 1, places=2) | st.sampled_from([0, 1]),
+                st.booleans(),
+            ),
+        ),
+        "band_conversion": (
+            BandConversion,
+            st.tuples(st.sampled_from(["A", "B", None]), st.booleans()),
+        ),
     }
 )
 

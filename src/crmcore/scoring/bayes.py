@@ -410,7 +410,8 @@ def _smoothed(
         reached = 0
         for stage in reversed(model.stages):  # lost in a later stage reached this one
             reached += lost_at[(team, stage)]
-            found[(_STAGE, stage)] = (Decimal(won_n) + s, Decimal(reached) + s)
+            if won_n or reached:  # a stage no record reached has no counts
+                found[(_STAGE, stage)] = (Decimal(won_n) + s, Decimal(reached) + s)
     totals: dict[str, list[Decimal]] = {}
     for (name, _), (won, lost) in found.items():
         if name != _STAGE:
@@ -557,13 +558,6 @@ class BayesTable:
         counts, table, reason = self._counts_for(team)
         if counts is None:
             return Prediction(None, team, table, "no closed records yet")
-        if not (counts.won > model.smoothing and counts.lost > model.smoothing):
-            return Prediction(
-                None,
-                team,
-                table,
-                f"{reason}, but no won or no lost records yet",
-            )
         s_won = divide(counts.won, counts.won + counts.lost)
         s_lost = divide(counts.lost, counts.won + counts.lost)
         factors = []

@@ -63,8 +63,8 @@ _HALF: Final = Decimal("0.5")
 
 def _exact(score: object) -> Decimal:
     """A probability as a Decimal: a float as its shortest repr (as JSON writes it)."""
-    if type(score) is float:
-        return Decimal(repr(score))
+    if isinstance(score, float):  # numpy's float64 too
+        return Decimal(repr(float(score)))
     return to_decimal(score, "probability")
 
 
@@ -85,7 +85,7 @@ def _check_pairs(scores: list[Any], labels: list[Any]) -> None:
             )
         ok = (
             math.isfinite(score)
-            if type(score) is float
+            if isinstance(score, float)
             else score.is_finite()
             if isinstance(score, Decimal)
             else True
@@ -314,7 +314,8 @@ class EvaluationReport:
         inner = edges[1:-1]
         found: dict[int, list[Any]] = {}
         for score, pos, neg in self.distribution:
-            index = sum(1 for edge in inner if edge < score)
+            point = float(score)  # compared as scikit-learn compares: in floats
+            index = sum(1 for edge in inner if edge < point)
             entry = found.setdefault(index, [0, 0, _ZERO])
             entry[0] += pos + neg
             entry[1] += pos
