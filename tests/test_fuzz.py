@@ -29,7 +29,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import crmcore
-from crmcore import handoffs, kpis, lifecycle, rfm, sample, segments, stage_analytics
+from crmcore import (
+    handoffs,
+    kpis,
+    lifecycle,
+    rfm,
+    sample,
+    scoring,
+    segments,
+    stage_analytics,
+)
 from crmcore import pipelines as pl
 from crmcore import testing as ct
 from crmcore.__main__ import DEMO_ICP
@@ -65,6 +74,8 @@ from tests.kpi_strategies import HANDOFF_CONTRACTS
 from tests.test_handoffs import OFFICE, TO_SALES, TO_SUCCESS
 from tests.test_handoffs import policy as _sla_policy
 from tests.test_routing import ROUTER
+from tests.test_scoring import MODEL as SCORING_MODEL
+from tests.test_scoring import PROFILE as SCORING_PROFILE
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
 FUZZ_EXAMPLES = int(os.environ.get("CRMCORE_FUZZ_EXAMPLES", "10000" if LONG else "30"))
@@ -116,6 +127,25 @@ SLA_POLICIES = [
 CONTRACTS = (*HANDOFF_CONTRACTS, TO_SALES, TO_SUCCESS, *sample.sample_contracts())
 ROUTERS = [ROUTER, sample.sample_router()]
 ICP_MODELS = [DEMO_ICP]
+SCORING_MODELS = [SCORING_MODEL, SAMPLE_SCORING]
+GRADING_PROFILES = [SCORING_PROFILE]
+BAYES_MODELS = [
+    scoring.NaiveBayes(["source"], stages=["new", "qualified", "proposal"]),
+    scoring.NaiveBayes(
+        [
+            "industry",
+            scoring.NumberBand("employees", [10, 100]),
+            scoring.Holds("engaged", crmcore.field("visits") >= 3),
+            scoring.ItemCount("meetings", "activities"),
+        ],
+        team=None,
+    ),
+]
+BAYES_ROWS = [
+    {"source": "ads", "stage": "new", "outcome": "lost", "team": "a"},
+    {"source": "referral", "stage": "proposal", "outcome": "won", "team": "a"},
+    {"source": "ads", "stage": "qualified", "outcome": "won", "team": "b"},
+]
 SEGMENT_SETS = [
     segments.b2b_segments(),
     segments.b2c_segments(),
@@ -154,6 +184,9 @@ LOADERS: dict[str, tuple[st.SearchStrategy[Any], Any]] = {
     "Router": _of(ct.routers(), crmcore.Router),
     "OwnershipMap": _of(ct.ownership_maps(), crmcore.OwnershipMap),
     "SlaPolicies": _of(st.just(sample.sample_sla_policies()), crmcore.SlaPolicies),
+    "ScoringModel": _of(ct.scoring_models(), scoring.ScoringModel),
+    "GradingProfile": _of(st.just(SCORING_PROFILE), scoring.GradingProfile),
+    "NaiveBayes": _of(st.sampled_from(BAYES_MODELS), scoring.NaiveBayes),
 }
 
 
@@ -505,7 +538,42 @@ def _other_calls() -> dict[str, Callable[[st.DataObject], None]]:
             lambda: crmcore.route_batch(router, data.draw(record_lists()), as_of=as_of)
         )
 
+    scoring_models = st.sampled_from(SCORING_MODELS) | ct.scoring_models()
+
+    def rule_scores(data: st.DataObject) -> None:
+        model, as_of = data.draw(scoring_models), data.draw(instants)
+        record = data.draw(records() | ct.scoring_records())
+        events = data.draw(st.none() | record_lists() | anything())
+        outcome(lambda: model.score(record, as_of=as_of, events=events))
+        rows = data.draw(record_lists() | st.lists(ct.scoring_records(), max_size=5))
+        outcome(lambda: model.compile(as_of=as_of).totals(rows, events=events))
+        outcome(lambda: model.compile(as_of=as_of).labels(rows))
+        profile = data.draw(st.sampled_from(GRADING_PROFILES))
+        outcome(lambda: profile.grades(rows, as_of=as_of))
+        outcome(lambda: profile.grade(record, as_of=as_of))
+
+    def predictive(data: st.DataObject) -> None:
+        model = data.draw(st.sampled_from(BAYES_MODELS))
+        rows = data.draw(record_lists())
+        outcome(lambda: model.train(rows))
+        table = model.train(BAYES_ROWS)
+        outcome(lambda: table.probability(data.draw(records())))
+        outcome(lambda: crmcore.evaluate_model(table, rows, outcome=data.draw(paths)))
+        pairs = data.draw(st.lists(st.tuples(anything(), anything()), max_size=5))
+        outcome(lambda: scoring.Evaluation().update(pairs).result())
+        report = scoring.Evaluation().update([(0.2, False), (0.7, True)]).result()
+        outcome(lambda: report.calibration(data.draw(anything())))
+        outcome(lambda: report.lift(data.draw(anything())))
+        outcome(lambda: scoring.BandConversion().update(pairs).result())
+        outcome(
+            lambda: scoring.split_by_time(rows, data.draw(instants), field=data.draw(paths))
+        )
+        features = scoring.FeatureSet(BAYES_MODELS[1].features)
+        outcome(lambda: features.rows(rows))
+
     return {
+        "scoring.models/grades": rule_scores,
+        "scoring.bayes/evaluation": predictive,
         "routing.route/route_batch": routing,
         "business_time.BusinessCalendar": business_time,
         "handoffs.sla_status/measure_clock": sla,

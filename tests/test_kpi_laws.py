@@ -209,7 +209,7 @@ CATALOGUE.update(
             stage_histories(),
         ),
         "report": (lambda: HeadlineKpis(Q1, as_of=AS_OF), tagged),
-        "naive_bayes": (lambda: BAYES.table(), closed_leads),
+        "naive_bayes": (BAYES.table, closed_leads),
         "evaluation": (
             Evaluation,
             st.tuples(

@@ -28,7 +28,7 @@ from crmcore.scoring import (
     ItemCount,
     NaiveBayes,
     NumberBand,
-    evaluate,
+    evaluate_model,
     split_by_time,
 )
 from crmcore.serialization import from_json, to_json
@@ -179,7 +179,7 @@ def odoo_probability(rows: list[dict[str, Any]], lead: dict[str, Any]) -> float 
                 entry[0] += w
                 entry[1] += lo
     team = lead.get("team", 0)
-    table = freq[team] if team in freq else pooled
+    table = freq.get(team, pooled)
     first = table["stage_id"].get(stages[0])
     if first is None:
         return None
@@ -374,7 +374,7 @@ def test_a_feature_set_feeds_scikit_learn_and_is_evaluated_like_any_model():
     estimator.fit(
         features.rows(rows[:300]), [r["outcome"] == "won" for r in rows[:300]]
     )
-    report = evaluate(Sklearn(estimator, features), rows[300:])
+    report = evaluate_model(Sklearn(estimator, features), rows[300:])
     assert report.count == 100
     assert report.auc is not None and report.auc > Decimal("0.7")
 
@@ -564,7 +564,7 @@ def test_evaluate_checks_what_a_model_gives():
         {"source": "referral", "stage": "proposal", "outcome": "won"},
         {"source": "ads", "stage": "new", "outcome": "lost"},
     ]
-    report = evaluate(table, held_out)
+    report = evaluate_model(table, held_out)
     assert (report.count, report.auc) == (2, Decimal(1))
 
     @attrs.frozen
@@ -573,12 +573,12 @@ def test_evaluate_checks_what_a_model_gives():
             return [0.5]
 
     with pytest.raises(DataError, match="one per record"):
-        evaluate(Short(), held_out)
+        evaluate_model(Short(), held_out)
     with pytest.raises(DataError, match=r"records\[0\]\.outcome"):
-        evaluate(table, [{"stage": "new"}])
+        evaluate_model(table, [{"stage": "new"}])
     untrained = NaiveBayes(["source"], stages=STAGES).train([])
     with pytest.raises(DataError, match=r"probabilities\[0\]"):
-        evaluate(untrained, held_out)
+        evaluate_model(untrained, held_out)
 
 
 def test_frequency_tables_pickle_and_check_their_partner():

@@ -99,6 +99,15 @@ if TYPE_CHECKING:
     from crmcore.rfm import btyd_summary, calibration_holdout, rfm_scores, rfm_segments
     from crmcore.routing import Person, Router, RoutingRule, route, route_batch
     from crmcore.sample import SampleData, generate_sample
+    from crmcore.scoring import (
+        EventRule,
+        GradingProfile,
+        NaiveBayes,
+        Rule,
+        RuleGroup,
+        ScoringModel,
+        evaluate_model,
+    )
     from crmcore.segments import (
         IcpCriterion,
         IcpModel,
@@ -130,8 +139,10 @@ __all__ = [
     "DataTypeError",
     "DefinitionError",
     "Duration",
+    "EventRule",
     "Explanation",
     "FrozenMap",
+    "GradingProfile",
     "HandoffContract",
     "IcpCriterion",
     "IcpModel",
@@ -140,6 +151,7 @@ __all__ = [
     "Lead",
     "LeadLike",
     "Money",
+    "NaiveBayes",
     "NaiveDatetimeError",
     "Opportunity",
     "OpportunityLike",
@@ -152,7 +164,10 @@ __all__ = [
     "Problem",
     "Router",
     "RoutingRule",
+    "Rule",
+    "RuleGroup",
     "SampleData",
+    "ScoringModel",
     "Segment",
     "SegmentCounter",
     "SlaPolicies",
@@ -179,6 +194,7 @@ __all__ = [
     "calibration_holdout",
     "check_handoff",
     "compile_condition",
+    "evaluate_model",
     "explain",
     "field",
     "field_getter",
@@ -266,6 +282,18 @@ _LAZY = {
             "to_text",
         ],
         "crmcore.conditions",
+    ),
+    **dict.fromkeys(
+        [
+            "EventRule",
+            "GradingProfile",
+            "NaiveBayes",
+            "Rule",
+            "RuleGroup",
+            "ScoringModel",
+            "evaluate_model",
+        ],
+        "crmcore.scoring",
     ),
     "SampleData": "crmcore.sample",
     "generate_sample": "crmcore.sample",

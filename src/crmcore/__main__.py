@@ -13,6 +13,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import NoReturn, TextIO
@@ -40,10 +41,13 @@ from crmcore.sample import (
     SampleData,
     generate_sample,
     sample_contracts,
+    sample_naive_bayes,
     sample_ownership,
     sample_pipeline,
+    sample_scoring_model,
     sample_sla_policies,
 )
+from crmcore.scoring import BandConversion, evaluate_model, split_by_time
 from crmcore.segments import (
     IcpCriterion,
     IcpModel,
@@ -162,6 +166,7 @@ def demo_report(data: SampleData) -> str:
     lines += _segment_report(data)
     lines += _handoff_report(data)
     lines += _ownership_report(data)
+    lines += _scoring_report(data)
     return "\n".join(lines) + "\n"
 
 
@@ -267,6 +272,76 @@ def _ownership_report(data: SampleData) -> list[str]:
     lines += [f"  {gap}" for gap in ordered[:6]]
     lines.append(f"  (the first {min(6, len(ordered))} of {len(ordered)} gaps)")
     return lines
+
+
+def _scoring_report(data: SampleData) -> list[str]:
+    """Lead scores by band and how each band converted; the predictive score."""
+    rows = data.lead_rows()
+    closed = [row for row in rows if row["outcome"] != "open"]
+    model = sample_scoring_model()
+    by_band, by_engagement = BandConversion(), BandConversion()
+    for row in closed:
+        # Scored as the lead stood 45 days after it came in, before it closed.
+        score = model.score(row, as_of=row["created_at"] + _SCORED_AFTER)
+        won = row["outcome"] == "won"
+        by_band.add((score.band or "below mql", won))
+        by_engagement.add((score.group("engagement").band, won))
+    lines = [
+        "",
+        f"Lead scores of {len(closed):,} closed leads (fit A-D x engagement 1-4, "
+        "scored 45 days after creation)",
+    ]
+    header = ["band", "leads", "share", "converted", "conversion"]
+    order = {name: n for n, name in enumerate([b.name for b in model.bands])}
+    banded = sorted(by_band.result(), key=lambda r: order.get(str(r.band), len(order)))
+    for rates in (banded, by_engagement.result()):
+        if header[0] != "band":
+            lines.append("")
+        lines += _table(
+            header,
+            [
+                [
+                    str(rate.band),
+                    f"{rate.count:,}",
+                    _pct(rate.count, len(closed)),
+                    f"{rate.converted:,}",
+                    _pct(rate.converted, rate.count),
+                ]
+                for rate in rates
+            ],
+        )
+        header = ["engagement", *header[1:]]
+    split = data.as_of - _HOLD_OUT
+    train, test = split_by_time(closed, split, field="created_at")
+    table = sample_naive_bayes().train(train)
+    if not test or not train:
+        return [*lines, "", "Predictive score: too few closed leads to hold some out"]
+    report = evaluate_model(table, test)
+    lines += [
+        "",
+        f"Predictive score (naive Bayes): trained on {len(train):,} leads created "
+        f"before {split.date()}, evaluated on the {len(test):,} after",
+    ]
+    lines += _table(
+        ["figure", "value"],
+        [
+            ["ROC AUC", _figure(report.auc)],
+            ["average precision", _figure(report.average_precision)],
+            ["Brier score", _figure(report.brier)],
+            ["log loss", _figure(report.log_loss)],
+            ["lift of the top 10 %", _figure(report.lift("0.1"))],
+            ["conversion (base rate)", _figure(report.base_rate)],
+        ],
+    )
+    return lines
+
+
+_SCORED_AFTER = timedelta(days=45)
+_HOLD_OUT = timedelta(days=180)
+
+
+def _figure(value: Decimal | None) -> str:
+    return "undefined (one class only)" if value is None else f"{value:.3f}"
 
 
 def _kpi_report(data: SampleData) -> list[str]:

@@ -57,6 +57,12 @@ from crmcore.records import (
     StageChange,
     Subscription,
 )
+from crmcore.sample._scoring import (
+    DECIDED_AFTER,
+    lead_rows,
+    sample_naive_bayes,
+    sample_scoring_model,
+)
 from crmcore.sample._teams import (
     handoff_rows,
     sample_calendars,
@@ -69,6 +75,7 @@ from crmcore.sample._teams import (
 )
 
 __all__ = [
+    "DECIDED_AFTER",
     "DEFAULT_START",
     "LOST_REASONS",
     "OPEN_STAGES",
@@ -78,10 +85,12 @@ __all__ = [
     "iter_opportunities",
     "sample_calendars",
     "sample_contracts",
+    "sample_naive_bayes",
     "sample_ownership",
     "sample_people",
     "sample_pipeline",
     "sample_router",
+    "sample_scoring_model",
     "sample_sla_policies",
 ]
 
@@ -491,6 +500,24 @@ class SampleData:
         return handoff_rows(
             self.leads, self.opportunities, seed=self.seed, as_of=self.as_of
         )
+
+    def lead_rows(self) -> list[dict[str, Any]]:
+        """Each lead as a plain row with its events and its outcome: scoring input.
+
+        Rows have the lead's ``id``, ``created_at``, ``source``,
+        ``industry``, ``employees``, ``country`` and ``status``, its
+        ``activities`` (``kind`` and ``at``), an ``outcome`` (``"won"`` when it
+        converted; ``"lost"`` when disqualified, or not converted
+        [`DECIDED_AFTER`][crmcore.sample.DECIDED_AFTER] (60 days) after it
+        was created; else ``"open"``) and ``closed_at`` (when it converted,
+        or when it counted as lost; ``None`` while open).
+
+        Examples:
+            >>> rows = generate_sample(400).lead_rows()
+            >>> sorted({row["outcome"] for row in rows})
+            ['lost', 'open', 'won']
+        """
+        return lead_rows(self.leads, self.activities, self.as_of)
 
     def tickets(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Support tickets of the customers, and their status events.

@@ -57,7 +57,7 @@ from crmcore.scoring.evaluation import (
     Evaluation,
     EvaluationReport,
     Threshold,
-    evaluate,
+    evaluate_model,
     split_by_time,
 )
 from crmcore.scoring.features import (
@@ -139,7 +139,7 @@ __all__ = [
     "ScoringModel",
     "ScoringRule",
     "Threshold",
-    "evaluate",
+    "evaluate_model",
     "split_by_time",
     "whole_periods",
 ]

@@ -50,7 +50,7 @@ __all__ = [
     "Evaluation",
     "EvaluationReport",
     "Threshold",
-    "evaluate",
+    "evaluate_model",
     "split_by_time",
 ]
 
@@ -346,12 +346,12 @@ class EvaluationReport:
             return ascending[-1][0]  # pragma: no cover - k < count always
 
         edges = []
-        size, last = self.count, self.count - 1
+        last = self.count - 1
         for i in range(bins + 1):
             # numpy: linspace(0, 1) * 100, percentile divides by 100 again, and
-            # the linear method's virtual index is n·q + (1 − q) − 1.
+            # the linear method's virtual index is q·(n − 1).
             q = (i * (1.0 / bins)) * 100 / 100 if i < bins else 1.0
-            h = min(max(size * q + (1 - q) - 1, 0.0), float(last))
+            h = min(max(q * last, 0.0), float(last))
             low = math.floor(h)
             a, b = nth(low), nth(min(low + 1, last))
             t = h - low
@@ -415,7 +415,7 @@ class EvaluationReport:
         return tuple(rows)
 
 
-def evaluate(
+def evaluate_model(
     model: ProbabilityModel,
     records: Sequence[Any],
     *,

@@ -29,6 +29,7 @@ in chunks, testing one rule over a whole column at a time.
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -358,7 +359,7 @@ class EventRule:
         as_of = _require_as_of(context.as_of, self.name)
         test = None if self.where is None else compile_condition(self.where).bind(as_of)
         decay = self._decay(context)
-        factor = None if decay is None else decay.bind(as_of)
+        factor = None if decay is None else _bind_decay(decay, as_of)
         points, cap = self.points, self.cap
         read_time = field_getter(context.event_time)
         event_at = context.event_at
@@ -387,7 +388,7 @@ class EventRule:
         as_of = _require_as_of(context.as_of, self.name)
         test = None if self.where is None else compile_condition(self.where).bind(as_of)
         decay = self._decay(context)
-        factor_of = None if decay is None else decay.bind(as_of)
+        factor_of = None if decay is None else _bind_decay(decay, as_of)
         found = []
         total = _ZERO
         for index, event in enumerate(events):
@@ -415,6 +416,19 @@ class EventRule:
         if points != raw:
             detail += f", capped at {self.cap}"
         return RuleOutcome(counted > 0, raw, points, detail, tuple(found))
+
+
+def _bind_decay(decay: Decay, as_of: datetime) -> Callable[[datetime], Decimal]:
+    """``decay.bind(as_of)``, remembered for the last few (decay, as_of) pairs."""
+    try:
+        return _bound_decay(decay, as_of)
+    except TypeError:  # an unhashable vendor decay
+        return decay.bind(as_of)
+
+
+@functools.lru_cache(maxsize=64)
+def _bound_decay(decay: Decay, as_of: datetime) -> Callable[[datetime], Decimal]:
+    return decay.bind(as_of)
 
 
 def _require_as_of(as_of: datetime | None, rule: str) -> datetime:
@@ -769,20 +783,20 @@ class CompiledModel:
     _groups: tuple[tuple[RuleGroup, RuleContext, tuple[Any, ...]], ...] = attrs.field(
         init=False, repr=False
     )
-    _columns: tuple[_GroupColumns, ...] = attrs.field(init=False, repr=False)
+    _chunked: list[tuple[_GroupColumns, ...]] = attrs.field(
+        init=False, repr=False, factory=list
+    )
     _read_events: Callable[[object], object] = attrs.field(init=False, repr=False)
     _uses_events: bool = attrs.field(init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "_uses_events", self.model.uses_events)
-        groups, columns = [], []
+        groups = []
         for group in self.model.groups:
             context = RuleContext(self.as_of, self.model.event_time, group.decay)
             bound = tuple(rule.bind(context) for rule in group.rules)
             groups.append((group, context, bound))
-            columns.append(_GroupColumns.of(group, bound, context))
         object.__setattr__(self, "_groups", tuple(groups))
-        object.__setattr__(self, "_columns", tuple(columns))
         object.__setattr__(self, "_read_events", field_getter(self.model.events))
 
     def _events(self, record: object, events: Iterable[Any] | None) -> Sequence[Any]:
@@ -1006,6 +1020,18 @@ class CompiledModel:
 
         return [group.sums(chunk, events, flat_events) for group in self._columns]
 
+    @property
+    def _columns(self) -> tuple[_GroupColumns, ...]:
+        """The chunked form of every group, built when many records first come."""
+        if not self._chunked:
+            self._chunked.append(
+                tuple(
+                    _GroupColumns.of(group, bound, context)
+                    for group, context, bound in self._groups
+                )
+            )
+        return self._chunked[0]
+
 
 @attrs.frozen(eq=False)
 class _GroupColumns:
@@ -1038,7 +1064,7 @@ class _GroupColumns:
                     rule,
                     _number(rule.points),
                     decay,
-                    None if decay is None else decay.bind(context.as_of),
+                    None if decay is None else _bind_decay(decay, context.as_of),
                     context.as_of,
                     decay.within.before(context.as_of)
                     if type(decay) is DecayWindow
