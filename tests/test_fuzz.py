@@ -127,10 +127,12 @@ SLA_POLICIES = [
 CONTRACTS = (*HANDOFF_CONTRACTS, TO_SALES, TO_SUCCESS, *sample.sample_contracts())
 ROUTERS = [ROUTER, sample.sample_router()]
 ICP_MODELS = [DEMO_ICP]
-SCORING_MODELS = [SCORING_MODEL, SAMPLE_SCORING]
+SCORING_MODELS = [SCORING_MODEL, sample.sample_scoring_model()]
+BAYES_SAMPLE = sample.sample_naive_bayes()
 GRADING_PROFILES = [SCORING_PROFILE]
 BAYES_MODELS = [
     scoring.NaiveBayes(["source"], stages=["new", "qualified", "proposal"]),
+    BAYES_SAMPLE,
     scoring.NaiveBayes(
         [
             "industry",

@@ -574,6 +574,8 @@ def test_evaluate_checks_what_a_model_gives():
 
     with pytest.raises(DataError, match="one per record"):
         evaluate_model(Short(), held_out)
+    with pytest.raises(DataTypeError, match="model: expected a model"):
+        evaluate_model([], held_out)  # type: ignore[arg-type]
     with pytest.raises(DataError, match=r"records\[0\]\.outcome"):
         evaluate_model(table, [{"stage": "new"}])
     untrained = NaiveBayes(["source"], stages=STAGES).train([])

@@ -434,8 +434,13 @@ def evaluate_model(
         DataError: When the model gives no probability (``None``) for a
             record, or a number of probabilities other than one per record.
     """
+    probabilities = getattr(model, "probabilities", None)
+    if not callable(probabilities):
+        raise DataTypeError(
+            "model", model, "a model with a probabilities(records) method"
+        )
     items = list(iterate(records))
-    found = list(model.probabilities(items))
+    found = list(iterate(probabilities(items), "probabilities"))
     if len(found) != len(items):
         raise DataError(
             "probabilities", f"<{len(found)} values>", f"one per record ({len(items)})"
