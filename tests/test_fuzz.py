@@ -568,7 +568,9 @@ def _other_calls() -> dict[str, Callable[[st.DataObject], None]]:
         outcome(lambda: report.lift(data.draw(anything())))
         outcome(lambda: scoring.BandConversion().update(pairs).result())
         outcome(
-            lambda: scoring.split_by_time(rows, data.draw(instants), field=data.draw(paths))
+            lambda: scoring.split_by_time(
+                rows, data.draw(instants), field=data.draw(paths)
+            )
         )
         features = scoring.FeatureSet(BAYES_MODELS[1].features)
         outcome(lambda: features.rows(rows))

@@ -18,23 +18,44 @@ from crmcore.records import (
     Subscription,
 )
 from crmcore.routing import Router
+from crmcore.scoring import (
+    Band,
+    CompoundDecay,
+    DecayWindow,
+    EventRule,
+    FieldValue,
+    GradeCriterion,
+    GradingProfile,
+    HalfLife,
+    Holds,
+    ItemCount,
+    LinearDecay,
+    NaiveBayes,
+    NumberBand,
+    Rule,
+    RuleGroup,
+    ScoringModel,
+)
 from crmcore.segments import IcpModel, Segment, Tiering
 from crmcore.testing import (
     accounts,
     activities,
     business_calendars,
     contacts,
+    grading_profiles,
     handoff_contracts,
     icp_models,
     intervals,
     leads,
     money,
+    naive_bayes_models,
     opportunities,
     ownership_maps,
     period_units,
     periods,
     pipelines,
     routers,
+    scoring_models,
     segments,
     sla_policies,
     stage_changes,
@@ -52,6 +73,28 @@ def sla_policy_sets(draw: st.DrawFn) -> SlaPolicies:
     taken = {policy.key for policy in chosen}
     default = draw(sla_policies(when=False).filter(lambda p: p.key not in taken))
     return SlaPolicies(chosen, default)
+
+
+def _parts(cls: type) -> st.SearchStrategy[object]:
+    """Rules of one kind, as the drawn models hold them."""
+    return (
+        scoring_models()
+        .flatmap(
+            lambda model: st.sampled_from(
+                [rule for group in model.groups for rule in group.rules]
+            )
+        )
+        .filter(lambda rule: type(rule) is cls)
+    )
+
+
+def _features(cls: type) -> st.SearchStrategy[object]:
+    """Features of one kind, as the drawn naive Bayes models hold them."""
+    return (
+        naive_bayes_models()
+        .filter(lambda model: any(type(f) is cls for f in model.features))
+        .map(lambda model: next(f for f in model.features if type(f) is cls))
+    )
 
 
 # (type, strategy) for every value that round-trips through the converter.
@@ -77,4 +120,20 @@ ROUND_TRIPS: list[tuple[type, st.SearchStrategy[object]]] = [
     (HandoffContract, handoff_contracts()),
     (OwnershipMap, ownership_maps()),
     (Router, routers()),
+    (ScoringModel, scoring_models()),
+    (GradingProfile, grading_profiles()),
+    (NaiveBayes, naive_bayes_models()),
+    (RuleGroup, scoring_models().map(lambda model: model.groups[0])),
+    (Band, st.builds(Band, st.sampled_from(["A", "B"]), st.none() | st.integers(0, 9))),
+    (Rule, _parts(Rule)),
+    (EventRule, _parts(EventRule)),
+    (GradeCriterion, grading_profiles().map(lambda profile: profile.criteria[0])),
+    (LinearDecay, st.builds(LinearDecay, st.integers(1, 100), st.just("30d"))),
+    (CompoundDecay, st.builds(CompoundDecay, st.integers(1, 100), st.just("1mo"))),
+    (HalfLife, st.builds(HalfLife, st.sampled_from(["14d", "36h"]))),
+    (DecayWindow, st.builds(DecayWindow, st.sampled_from(["90d", "1y"]))),
+    (FieldValue, _features(FieldValue)),
+    (NumberBand, _features(NumberBand)),
+    (Holds, _features(Holds)),
+    (ItemCount, _features(ItemCount)),
 ]

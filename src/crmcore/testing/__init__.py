@@ -103,8 +103,13 @@ from crmcore.routing import (
 )
 from crmcore.scoring import (
     DECAY_KINDS,
+    FEATURE_KINDS,
+    GRADES,
     RULE_KINDS,
     Band,
+    GradeCriterion,
+    GradingProfile,
+    NaiveBayes,
     RuleGroup,
     ScoringModel,
 )
@@ -122,6 +127,7 @@ __all__ = [
     "currencies",
     "exit_criteria",
     "field_maps",
+    "grading_profiles",
     "handoff_contracts",
     "iana_timezones",
     "icp_models",
@@ -129,6 +135,7 @@ __all__ = [
     "intervals",
     "leads",
     "money",
+    "naive_bayes_models",
     "opportunities",
     "ownership_maps",
     "period_units",
@@ -864,6 +871,52 @@ def scoring_models(
         )
 
     return build()
+
+
+def grading_profiles(
+    fields: tuple[str, ...] = _LEAF_FIELDS,
+) -> st.SearchStrategy[GradingProfile]:
+    """Random [`GradingProfile`][crmcore.scoring.GradingProfile] definitions."""
+    criteria = st.lists(
+        st.builds(
+            GradeCriterion,
+            ids("crit-"),
+            conditions(fields, max_leaves=4),
+            matched=st.integers(-3, 3),
+            unmatched=st.integers(-3, 3),
+        ),
+        min_size=1,
+        max_size=4,
+        unique_by=lambda criterion: criterion.name,
+    )
+    return st.builds(
+        GradingProfile, ids("profile-"), criteria, base=st.sampled_from(GRADES)
+    )
+
+
+def naive_bayes_models(
+    fields: tuple[str, ...] = _LEAF_FIELDS,
+) -> st.SearchStrategy[NaiveBayes]:
+    """Random [`NaiveBayes`][crmcore.scoring.NaiveBayes] definitions.
+
+    Features of every registered feature kind over ``fields``, with or
+    without stages, a team field and a minimum team size.
+    """
+    draws = attrs.evolve(
+        _draws(fields, None, (), ("t",), ("items",)),
+        items=conditions(fields, max_leaves=2),
+        children=conditions(fields, max_leaves=3),
+    )
+    feature = st.one_of(
+        [_kind_strategy(cls, draws) for cls in _chosen(FEATURE_KINDS, None)]
+    )
+    return st.builds(
+        NaiveBayes,
+        st.lists(feature, max_size=4, unique_by=lambda f: f.name),
+        stages=st.sampled_from([(), ("new", "demo"), ("a", "b", "c")]),
+        team=st.sampled_from(["team", None, "owner.team"]),
+        min_team_records=st.integers(0, 50),
+    )
 
 
 def scoring_records(
