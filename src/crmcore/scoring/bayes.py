@@ -531,7 +531,8 @@ class BayesTable:
         minimum = self.model.min_team_records
         name = "no team" if team is None else f"team {team!r}"
         if own is not None and own.closed >= max(minimum, 1):
-            return own, name, f"{name}'s own counts"
+            whose = "records without a team" if team is None else name
+            return own, name, f"the counts of {whose}"
         if own is None:
             why = f"{name} has no closed records: the counts of all teams"
         else:
