@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -509,6 +509,15 @@ def test_one_class_and_no_pairs_give_none_not_nan():
 def test_bad_pairs_are_crmcore_errors(pairs, error, message):
     with pytest.raises(error, match=message):
         Evaluation().update(pairs)
+
+
+def test_counts_given_to_an_evaluation_are_checked():
+    with pytest.raises(DataTypeError, match="counts"):
+        Evaluation(Counter({(0.5, True): -1}))
+    with pytest.raises(DataTypeError, match="counts"):
+        Evaluation({(0.5, True): 1})  # type: ignore[arg-type]
+    silent = Evaluation(Counter({(0.5, True): 0, (0.2, False): 2})).result()
+    assert silent.distribution == ((Decimal("0.2"), 0, 2),)
 
 
 def test_bad_report_arguments():

@@ -145,6 +145,37 @@ def test_the_total_cap_and_the_combined_label():
     assert score.total == sum(c.points for c in score.contributions)
 
 
+def test_cuts_show_in_words():
+    lead = {"industry": "saas", "employees": 5000}
+    text = str(MODEL.score(lead, as_of=NOW)).splitlines()
+    assert "    ↓ group cap 50: -5" in text
+    floored = MODEL.score({"activities": [days_ago(1, kind="unsubscribe")]}, as_of=NOW)
+    assert str(floored).splitlines()[-1] == "  ↑ floor 0: +30"
+    capped = ScoringModel("m", (FIT,), cap=20).score(lead)
+    assert str(capped).splitlines()[-1] == "  ↓ total cap 20: -30"
+
+
+def test_an_unhashable_vendor_decay_still_decays():
+    @attrs.define
+    class Halving:
+        """Half of the points, whatever the age (a mutable, unhashable kind)."""
+
+        kind = "halving"
+
+        def bind(self, as_of: datetime) -> Any:
+            return lambda at: Decimal("0.5")
+
+        def describe(self) -> str:
+            return "half"
+
+    with DECAY_KINDS.scoped(Halving):
+        rule = EventRule("any", None, 10, decay=Halving())
+        model = ScoringModel("m", (RuleGroup("e", (rule,)),))
+        lead = {"activities": [days_ago(1), days_ago(2)]}
+        assert model.score(lead, as_of=NOW).total == 10
+        assert model.compile(as_of=NOW).totals([lead]) == [10]
+
+
 def test_a_score_without_a_label_shows_its_band():
     model = ScoringModel("m", (FIT,), bands=(Band("mql", 20),))
     assert str(model.score({"industry": "saas"})).splitlines()[0] == "m: 30 (mql)"

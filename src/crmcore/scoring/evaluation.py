@@ -70,11 +70,7 @@ def _exact(score: object) -> Decimal:
 
 def _check_pairs(scores: list[Any], labels: list[Any]) -> None:
     for index, label in enumerate(labels):
-        if type(label) is not bool and label not in (0, 1):
-            raise DataTypeError(
-                f"pairs[{index}][1]", label, "an outcome: True, False, 1 or 0"
-            )
-        if type(label) is not bool and type(label) is not int:
+        if type(label) is not bool and not (type(label) is int and label in (0, 1)):
             raise DataTypeError(
                 f"pairs[{index}][1]", label, "an outcome: True, False, 1 or 0"
             )
@@ -94,6 +90,15 @@ def _check_pairs(scores: list[Any], labels: list[Any]) -> None:
             raise DataError(f"pairs[{index}][0]", score, "a probability from 0 to 1")
 
 
+def _pair_counts(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, Counter) or any(
+        type(n) is not int or n < 0 for n in value.values()
+    ):
+        raise DataTypeError(
+            attribute.name, value, "a Counter of pairs with counts of 0 or more"
+        )
+
+
 @attrs.define
 class Evaluation:
     """Mergeable counts of ``(probability, outcome)`` pairs.
@@ -110,7 +115,7 @@ class Evaluation:
     """
 
     counts: Counter[tuple[Any, bool]] = attrs.field(
-        factory=Counter, validator=_v.instance_of(Counter, "a Counter of pairs")
+        factory=Counter, validator=_pair_counts
     )
 
     def empty(self) -> Evaluation:
@@ -480,7 +485,7 @@ class BandConversion:
     """
 
     counts: Counter[tuple[Any, bool]] = attrs.field(
-        factory=Counter, validator=_v.instance_of(Counter, "a Counter of pairs")
+        factory=Counter, validator=_pair_counts
     )
 
     def empty(self) -> BandConversion:
