@@ -518,6 +518,8 @@ def test_counts_given_to_an_evaluation_are_checked():
         Evaluation({(0.5, True): 1})  # type: ignore[arg-type]
     silent = Evaluation(Counter({(0.5, True): 0, (0.2, False): 2})).result()
     assert silent.distribution == ((Decimal("0.2"), 0, 2),)
+    bands = BandConversion(Counter({("A", True): 0, ("B", False): 1})).result()
+    assert [rate.band for rate in bands] == ["B"]
 
 
 def test_bad_report_arguments():

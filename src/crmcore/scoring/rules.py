@@ -32,7 +32,7 @@ from __future__ import annotations
 import functools
 import operator
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import chain, compress, islice, repeat
@@ -421,13 +421,13 @@ class EventRule:
 def _bind_decay(decay: Decay, as_of: datetime) -> Callable[[datetime], Decimal]:
     """``decay.bind(as_of)``, remembered for the last few (decay, as_of) pairs."""
     try:
-        return _bound_decay(decay, as_of)
+        return _bound_decay(cast(Hashable, decay), as_of)
     except TypeError:  # an unhashable vendor decay
         return decay.bind(as_of)
 
 
 @functools.lru_cache(maxsize=64)
-def _bound_decay(decay: Decay, as_of: datetime) -> Callable[[datetime], Decimal]:
+def _bound_decay(decay: Any, as_of: datetime) -> Callable[[datetime], Decimal]:
     return decay.bind(as_of)
 
 
