@@ -427,8 +427,8 @@ def _bind_decay(decay: Decay, as_of: datetime) -> Callable[[datetime], Decimal]:
 
 
 @functools.lru_cache(maxsize=64)
-def _bound_decay(decay: Any, as_of: datetime) -> Callable[[datetime], Decimal]:
-    return decay.bind(as_of)
+def _bound_decay(decay: Hashable, as_of: datetime) -> Callable[[datetime], Decimal]:
+    return cast(Decay, decay).bind(as_of)
 
 
 def _require_as_of(as_of: datetime | None, rule: str) -> datetime:
