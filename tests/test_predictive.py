@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from crmcore.conditions import field
 from crmcore.errors import CrmcoreError, DataError, DataTypeError
+from crmcore.records import MISSING
 from crmcore.scoring import (
     FEATURE_KINDS,
     BandConversion,
@@ -270,6 +271,33 @@ def test_bad_training_records_and_definitions_are_crmcore_errors():
     for record, error, message in cases:
         with pytest.raises(error, match=message):
             model.train([record])
+    with pytest.raises(DataError, match="outcome"):
+        model.train([{"outcome": ["won"]}])
+    with pytest.raises(DataError, match="stage: expected the open stage"):
+        model.train([{"outcome": "lost", "stage": ["new"]}])
+    table = model.table().update(TRAINING)
+    with pytest.raises(DataError):  # a bad record in a chunk changes nothing
+        table.update([TRAINING[0], {"outcome": "lost", "stage": "gone"}])
+    assert table.result() == model.train(TRAINING)
+    trained = table.result()
+    with pytest.raises(DataTypeError, match="stage: expected a stage key"):
+        trained.probability({"stage": ["new"]})
+
+    @attrs.frozen
+    class Tags:
+        kind = "tags"
+        name: str = "tags"
+
+        def bind(self, as_of):
+            return lambda record: record.get("tags", MISSING)
+
+    with FEATURE_KINDS.scoped(Tags):
+        tagged = NaiveBayes([Tags()])
+        with pytest.raises(DataTypeError, match="tags: expected a plain feature"):
+            tagged.train([{"outcome": "won", "tags": ["a"]}])
+        counted = tagged.train([{"outcome": "won", "tags": "a"}, {"outcome": "lost"}])
+        with pytest.raises(DataTypeError, match="tags: expected a plain feature"):
+            counted.probability({"tags": ["a"]})
     with pytest.raises(DataError, match="a name other than 'stage'"):
         NaiveBayes([FieldValue("x", name="stage")])
     with pytest.raises(DataError, match="won_stages"):

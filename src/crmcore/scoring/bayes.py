@@ -260,39 +260,48 @@ class FrequencyTable:
         stages = set(model.stages)
         iterator = iterate(records)
         while chunk := list(islice(iterator, _CHUNK)):
+            # Read and check the whole chunk first: a bad record changes nothing.
             outcomes = list(map(outcome_of, chunk))
-            for value in set(outcomes) - set(_OUTCOMES):
-                raise DataError(
-                    model.outcome,
-                    value,
-                    "'won' or 'lost' (the outcome of a closed record)",
-                )
+            for value in outcomes:
+                if type(value) is not str or value not in _OUTCOMES:
+                    raise DataError(
+                        model.outcome,
+                        value,
+                        "'won' or 'lost' (the outcome of a closed record)",
+                    )
             teams = list(map(team_of, chunk))
-            self.outcomes.update(zip(teams, outcomes, strict=True))
+            values: Counter[tuple[object, str, object, str]] = Counter()
             for name, value_of in features:
                 found = list(map(value_of, chunk))
-                self.values.update(
+                keys = [
                     (team, name, value, outcome)
                     for team, value, outcome in zip(teams, found, outcomes, strict=True)
                     if value is not MISSING
-                )
-            if stages:
-                lost = [
-                    (team, stage_of(record))
-                    for team, record, outcome in zip(
-                        teams, chunk, outcomes, strict=True
-                    )
-                    if outcome == "lost"
                 ]
-                for _, stage in lost:
-                    if stage not in stages:
+                try:
+                    values.update(keys)
+                except TypeError:
+                    bad = next(key[2] for key in keys if not _hashable(key[2]))
+                    raise DataTypeError(
+                        name, bad, "a plain feature value (a text, number or bool)"
+                    ) from None
+            lost = []
+            if stages:
+                for team, record, outcome in zip(teams, chunk, outcomes, strict=True):
+                    if outcome != "lost":
+                        continue
+                    stage = stage_of(record)
+                    if type(stage) is not str or stage not in stages:
                         raise DataError(
                             model.stage,
                             stage,
                             f"the open stage a lost record was lost in, one of "
                             f"{list(model.stages)}",
                         )
-                self.lost_at.update(lost)
+                    lost.append((team, stage))
+            self.outcomes.update(zip(teams, outcomes, strict=True))
+            self.values.update(values)
+            self.lost_at.update(lost)
         return self
 
     def merge(self, other: FrequencyTable) -> FrequencyTable:
@@ -458,6 +467,14 @@ def _pooled(teams: Mapping[object, _Counts]) -> _Counts:
     )
 
 
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
 def _team_key(team: object) -> tuple[str, str]:
     return (type(team).__name__, str(team))
 
@@ -552,6 +569,8 @@ class BayesTable:
         if model.stages:
             if stage is MISSING or stage is None:
                 return Prediction(Decimal(0), team, None, "no stage")
+            if type(stage) is not str:
+                raise DataTypeError(model.stage, stage, "a stage key (a text)")
             if stage in model.won_stages:
                 return Prediction(_HUNDRED, team, None, f"in won stage {stage!r}")
             if stage in model.lost_stages:
@@ -569,7 +588,12 @@ class BayesTable:
         for name, value in pairs:
             if value is MISSING:
                 continue
-            found = counts.values.get((name, value))
+            try:
+                found = counts.values.get((name, value))
+            except TypeError:
+                raise DataTypeError(
+                    name, value, "a plain feature value (a text, number or bool)"
+                ) from None
             if found is None:
                 skipped.append(name)
                 continue

@@ -497,19 +497,31 @@ class BandConversion:
         self.update([pair])
 
     def update(self, pairs: Iterable[Any]) -> BandConversion:
-        """Count every pair (streaming); return ``self``."""
-        for index, pair in enumerate(iterate(pairs, "pairs")):
-            if not (isinstance(pair, tuple) and len(pair) == 2):
-                raise DataTypeError(f"pairs[{index}]", pair, "a (band, converted) pair")
-            band, converted = pair
-            if type(converted) is not bool:
-                raise DataTypeError(f"pairs[{index}][1]", converted, "True or False")
-            try:
-                self.counts[(band, converted)] += 1
-            except TypeError:
-                raise DataTypeError(
-                    f"pairs[{index}][0]", band, "a band name (text or None)"
-                ) from None
+        """Count every pair (streaming); return ``self``.
+
+        Pairs are checked a chunk at a time before any is counted, so a bad
+        pair leaves the counts as they were before its chunk.
+        """
+        iterator = iterate(pairs, "pairs")
+        while chunk := list(islice(iterator, _CHUNK)):
+            found: Counter[tuple[Any, bool]] = Counter()
+            for index, pair in enumerate(chunk):
+                if not (isinstance(pair, tuple) and len(pair) == 2):
+                    raise DataTypeError(
+                        f"pairs[{index}]", pair, "a (band, converted) pair"
+                    )
+                band, converted = pair
+                if type(converted) is not bool:
+                    raise DataTypeError(
+                        f"pairs[{index}][1]", converted, "True or False"
+                    )
+                try:
+                    found[(band, converted)] += 1
+                except TypeError:
+                    raise DataTypeError(
+                        f"pairs[{index}][0]", band, "a band name (text or None)"
+                    ) from None
+            self.counts.update(found)
         return self
 
     def merge(self, other: BandConversion) -> BandConversion:
