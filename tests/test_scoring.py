@@ -652,7 +652,7 @@ def test_bad_definitions_report_every_problem_with_its_path():
     [
         (lambda: Rule("a", field("x") == 1, 1.5), DataTypeError, "points"),
         (lambda: Rule("a", field("x") == 1, 10**10), DataError, "1,000,000,000"),
-        (lambda: Rule("a", field("x") == 1, "0.00001"), DataError, "4 decimals"),
+        (lambda: Rule("a", field("x") == 1, "0.001"), DataError, "2 decimals"),
         (lambda: Rule("a", "x == 1", 1), DataTypeError, "condition"),
         (lambda: EventRule("a", None, 1, cap=0), DataError, "cap"),
         (lambda: EventRule("a", None, 1, decay="1d"), DataTypeError, "decay"),

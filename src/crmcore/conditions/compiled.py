@@ -64,7 +64,10 @@ class CompiledCondition:
         if self._static is not None:
             return self._static
         condition: Any = self.condition  # hashable: attrs frozen, cache_hash
-        return _bound(condition, as_of)
+        # Equal instants in two zones are equal keys, but "1d" before them is
+        # not the same instant: the zone (and the fold) are part of the key.
+        zone = None if as_of is None else (as_of.tzinfo, as_of.fold)
+        return _bound(condition, as_of, zone)
 
     def matches(self, record: object, *, as_of: datetime | None = None) -> bool:
         """Whether the record satisfies the condition."""
@@ -130,7 +133,8 @@ class CompiledCondition:
 
 
 @functools.lru_cache(maxsize=32)
-def _bound(condition: Any, as_of: datetime | None) -> Predicate:
+def _bound(condition: Any, as_of: datetime | None, zone: object) -> Predicate:
+    del zone  # part of the cache key only
     return _bind_child(condition, as_of)
 
 

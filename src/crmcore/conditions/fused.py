@@ -15,7 +15,7 @@ from datetime import datetime
 from itertools import compress, islice
 from typing import Any, Final
 
-from crmcore.access import ATTRIBUTE, MAPPING, MISSING, MODES
+from crmcore.access import ATTRIBUTE, MAPPING, MISSING, MODES, column_getter
 from crmcore.conditions.base import Predicate, Test, _bind_child
 from crmcore.conditions.kinds import _Leaf
 
@@ -104,7 +104,7 @@ def _fused(
 
 
 def _any_keyed(keyed: tuple[tuple[str, Test], ...], exact: Predicate) -> Predicate:
-    access, mapping, attribute = MODES, MAPPING, ATTRIBUTE
+    access, mapping, attribute, missing = MODES, MAPPING, ATTRIBUTE, MISSING
     by_attribute = tuple((operator.attrgetter(key), test) for key, test in keyed)
 
     def any_keyed(record: Any) -> bool:
@@ -121,9 +121,9 @@ def _any_keyed(keyed: tuple[tuple[str, Test], ...], exact: Predicate) -> Predica
                     if test(read(record)):
                         return True
                 return False
-            if mode == mapping:
+            if mode == mapping:  # not a dict: .get, never a default factory
                 for key, test in keyed:
-                    if test(record[key]):
+                    if test(record.get(key, missing)):
                         return True
                 return False
         except Exception:
@@ -135,7 +135,7 @@ def _any_keyed(keyed: tuple[tuple[str, Test], ...], exact: Predicate) -> Predica
 
 def _all_two(keyed: tuple[tuple[str, Test], ...], exact: Predicate) -> Predicate:
     """``all`` of two keyed children: each tested once, in locals."""
-    access, mapping, attribute = MODES, MAPPING, ATTRIBUTE
+    access, mapping, attribute, missing = MODES, MAPPING, ATTRIBUTE, MISSING
     (k0, t0), (k1, t1) = keyed
     r0, r1 = operator.attrgetter(k0), operator.attrgetter(k1)
 
@@ -152,8 +152,9 @@ def _all_two(keyed: tuple[tuple[str, Test], ...], exact: Predicate) -> Predicate
                 if t0(r0(record)) and t1(r1(record)):  # noqa: SIM103
                     return True
                 return False
-            if mode == mapping:
-                if t0(record[k0]) and t1(record[k1]):  # noqa: SIM103
+            if mode == mapping:  # not a dict: .get, never a default factory
+                get = record.get
+                if t0(get(k0, missing)) and t1(get(k1, missing)):  # noqa: SIM103
                     return True
                 return False
         except Exception:
@@ -169,7 +170,7 @@ def _all_keyed(keyed: tuple[tuple[str, Test], ...], exact: Predicate) -> Predica
     Most records are decided by the first few children: those are unrolled
     into locals, the rest run in a loop.
     """
-    access, mapping, attribute = MODES, MAPPING, ATTRIBUTE
+    access, mapping, attribute, missing = MODES, MAPPING, ATTRIBUTE, MISSING
     by_attribute = tuple((operator.attrgetter(key), test) for key, test in keyed)
     (k0, t0), (k1, t1), (k2, t2) = keyed[:3]
     (r0, _), (r1, _), (r2, _) = by_attribute[:3]
@@ -193,9 +194,9 @@ def _all_keyed(keyed: tuple[tuple[str, Test], ...], exact: Predicate) -> Predica
                     if not test(read(record)):
                         return False
                 return True
-            if mode == mapping:
+            if mode == mapping:  # not a dict: .get, never a default factory
                 for key, test in keyed:
-                    if not test(record[key]):
+                    if not test(record.get(key, missing)):
                         return False
                 return True
         except Exception:
@@ -248,13 +249,23 @@ def _column_filter(
     types) is filtered again record by record with ``exact``.
     """
     by_key = tuple((operator.itemgetter(key), test) for key, test in steps)
+    by_get = tuple(
+        (operator.methodcaller("get", key, MISSING), test) for key, test in steps
+    )
     by_attribute = tuple((operator.attrgetter(key), test) for key, test in steps)
 
     def chunk_filter(chunk: list[Any]) -> list[Any]:
-        cls = type(chunk[0])
-        mode = MAPPING if cls is dict else MODES.get(cls)
+        kinds = set(map(type, chunk))
+        cls = kinds.pop() if len(kinds) == 1 else None
+        mode = MODES.get(cls) if cls is not None else None
         pairs = (
-            by_key if mode == MAPPING else by_attribute if mode == ATTRIBUTE else None
+            by_key
+            if cls is dict
+            else by_get
+            if mode == MAPPING  # not a dict: .get, never a default factory
+            else by_attribute
+            if mode == ATTRIBUTE
+            else None
         )
         if pairs is not None:
             try:
@@ -283,35 +294,21 @@ def _column_mask(
 ) -> Callable[[Sequence[Any]], list[bool]]:
     """The verdicts of one condition over a chunk of records, in C-level loops.
 
-    A one-key leaf over records of one type reads the column with ``map`` and
-    applies its fast test; anything else (another kind, records of several
-    types, a chunk that raises) is evaluated record by record with
-    ``exact``, whose verdicts and errors stand.
+    A one-field leaf reads the column (``column_getter``: the values field
+    access reads) and applies its fast test; anything else (another kind, a
+    chunk that raises) is evaluated record by record with ``exact``, whose
+    verdicts and errors stand.
     """
     truth = operator.truth
-    if not (isinstance(condition, _Leaf) and "." not in condition.field):
+    if not isinstance(condition, _Leaf):
         return lambda records: list(map(truth, map(exact, records)))
     test = condition._fast(as_of)
-    by_key = operator.itemgetter(condition.field)
-    by_attribute = operator.attrgetter(condition.field)
+    read = column_getter(condition.field)
 
     def mask(records: Sequence[Any]) -> list[bool]:
-        kinds = set(map(type, records))
-        if len(kinds) == 1:
-            cls = kinds.pop()
-            mode = MAPPING if cls is dict else MODES.get(cls)
-            read = (
-                by_key
-                if mode == MAPPING
-                else by_attribute
-                if mode == ATTRIBUTE
-                else None
-            )
-            if read is not None:
-                try:
-                    return list(map(truth, map(test, map(read, records))))
-                except Exception:
-                    pass
-        return list(map(truth, map(exact, records)))
+        try:
+            return list(map(truth, map(test, read(records))))
+        except Exception:
+            return list(map(truth, map(exact, records)))
 
     return mask

@@ -19,13 +19,13 @@ registry: a vendor registers its own like a condition kind.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Context, Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Protocol, runtime_checkable
 
 import attrs
 
-from crmcore.calendar import add_calendar
+from crmcore.calendar import add_calendar, require_aware
 from crmcore.conditions import Duration
 from crmcore.conditions.values import DURATION
 from crmcore.errors import DataError, DataTypeError
@@ -131,6 +131,15 @@ def _seconds(duration: Duration) -> int:
     )
 
 
+def _utc(instant: datetime) -> datetime:
+    """The instant in UTC: what event times are compared with and subtracted from.
+
+    Two times in the same zone compare and subtract on their wall clocks in
+    Python (an hour off across a DST change); against UTC they are exact.
+    """
+    return instant.astimezone(UTC)
+
+
 def _back(every: Duration, count: int, as_of: datetime) -> datetime | None:
     """``count × every`` before ``as_of``, or ``None`` before year 1."""
     try:
@@ -168,27 +177,35 @@ def whole_periods(every: Duration, at: datetime, as_of: datetime) -> int:
         >>> whole_periods(Duration(days=7), datetime(2026, 3, 24, 1, tzinfo=timezone.utc), as_of)
         0
     """  # noqa: E501
+    every = _duration(every)
+    require_aware(at, "at")
+    require_aware(as_of, "as_of")
     return _period_counter(every, as_of)(at)
 
 
 def _period_counter(every: Duration, as_of: datetime) -> Callable[[datetime], int]:
-    """``whole_periods(every, at, as_of)`` as a function of ``at``."""
+    """``whole_periods(every, at, as_of)`` as a function of ``at``.
+
+    Instants are compared and subtracted in UTC: Python compares two times of
+    the same zone on their wall clocks, which is off by the DST shift.
+    """
     seconds = _seconds(every)
+    now = _utc(as_of)
     if not (every.years or every.months) and (
         not (every.weeks or every.days) or isinstance(as_of.tzinfo, timezone)
     ):  # fixed-length periods: whole multiples of elapsed time
         period = timedelta(seconds=seconds)
-        return lambda at: (as_of - at) // period if at < as_of else 0
+        return lambda at: (now - at) // period if at < now else 0
     nominal = every.years * 31_556_952 + every.months * 2_629_746 + seconds
 
     def fits(n: int, at: datetime) -> bool:
         start = _back(every, n, as_of)
-        return start is not None and start >= at
+        return start is not None and _utc(start) >= at
 
     def count(at: datetime) -> int:
-        if at >= as_of:
+        if at >= now:
             return 0
-        found = int((as_of - at).total_seconds() // nominal)
+        found = int((now - at).total_seconds() // nominal)
         while found > 0 and not fits(found, at):
             found -= 1
         while fits(found + 1, at):
@@ -208,7 +225,7 @@ class _Factor:
 
     def factor(self, at: datetime, as_of: datetime) -> Decimal:
         """The factor of one event at ``at`` scored at ``as_of``."""
-        return self.bind(as_of)(at)
+        return self.bind(require_aware(as_of, "as_of"))(require_aware(at, "at"))
 
 
 def _power(kept: Decimal, periods: int) -> Decimal:
@@ -327,7 +344,8 @@ class HalfLife(_Factor):
     """Halve the points every ``half_life``, continuously.
 
     ``factor = 2 ^ (−age / half_life)``, ages in elapsed seconds (a day is
-    24 hours here). The factor is computed in binary floating point (IEEE 754
+    24 hours here, and an age is measured in UTC, so a DST change never
+    shortens or lengthens it). The factor is computed in binary floating point (IEEE 754
     double), exact for whole multiples of the half-life, and kept to 28
     significant digits; scores round it away (to two decimals). Past 64
     half-lives (a factor below 5.5e-20) it is 0.
@@ -358,11 +376,12 @@ class HalfLife(_Factor):
     def bind(self, as_of: datetime) -> Callable[[datetime], Decimal]:
         """``at -> 2 ^ (−age / half_life)``."""
         half = timedelta(seconds=_seconds(self.half_life))
+        now = _utc(as_of)
 
         def factor(at: datetime) -> Decimal:
-            if at >= as_of:
+            if at >= now:
                 return _ONE
-            halves = (as_of - at) / half
+            halves = (now - at) / half
             if halves > 64:  # below 5.5e-20: no rounded score changes
                 return _ZERO
             return _FLOAT.create_decimal_from_float(2.0**-halves)
@@ -403,7 +422,7 @@ class DecayWindow(_Factor):
 
     def bind(self, as_of: datetime) -> Callable[[datetime], Decimal]:
         """``at -> 1`` inside the window, 0 before it."""
-        start = self.within.before(as_of)
+        start = _utc(self.within.before(as_of))
         return lambda at: _ONE if at >= start else _ZERO
 
     def describe(self) -> str:

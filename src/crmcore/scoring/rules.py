@@ -65,7 +65,17 @@ from crmcore.conditions.values import CONDITION
 from crmcore.errors import DataError, DataTypeError
 from crmcore.money import Money, exact_arithmetic, round_to, to_decimal
 from crmcore.registry import Registry
-from crmcore.scoring.decay import _ONE, _ZERO, DECAY_KINDS, Decay, DecayWindow
+from crmcore.scoring.decay import (
+    _ONE,
+    _ZERO,
+    DECAY_KINDS,
+    CompoundDecay,
+    Decay,
+    DecayWindow,
+    HalfLife,
+    LinearDecay,
+    _utc,
+)
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -97,17 +107,18 @@ _opt_decay = _v.optional(_v.kind_of(DECAY_KINDS, "a decay (linear, half_life...)
 
 _MAX_POINTS: Final = Decimal(1_000_000_000)
 _CHUNK: Final = 2048
+_CENT: Final = Decimal("0.01")
 
 
 def _points(value: object, field: str = "points") -> Decimal:
-    """Points: an exact number within ±1,000,000,000, at most 4 decimals."""
+    """Points: an exact number within ±1,000,000,000, at most 2 decimals."""
     number = to_decimal(value, field)
     exponent = number.as_tuple().exponent
-    if abs(number) > _MAX_POINTS or not isinstance(exponent, int) or exponent < -4:
+    if abs(number) > _MAX_POINTS or not isinstance(exponent, int) or exponent < -2:
         raise DataError(
             field,
             value,
-            "points from -1,000,000,000 to 1,000,000,000 with at most 4 decimals",
+            "points from -1,000,000,000 to 1,000,000,000 with at most 2 decimals",
         )
     return number
 
@@ -127,6 +138,14 @@ def _tidy(number: Decimal) -> Decimal:
     if isinstance(exponent, int) and exponent < 0:
         return round_to(number, 2)
     return number
+
+
+def _normal(number: Decimal | int) -> Decimal:
+    """A score as it is shown: whole, or with two decimals (``20``, ``7.50``)."""
+    value = Decimal(number)
+    if value == value.to_integral_value():
+        return Decimal(int(value))
+    return value.quantize(_CENT)
 
 
 def _number(points: Decimal) -> int | Decimal:
@@ -363,6 +382,7 @@ class EventRule:
         points, cap = self.points, self.cap
         read_time = field_getter(context.event_time)
         event_at = context.event_at
+        now = _utc(as_of)  # compared in UTC: exact across DST changes
 
         @exact_arithmetic()
         def rule_points(record: object, events: Sequence[Any]) -> Decimal:
@@ -373,7 +393,7 @@ class EventRule:
                 at = read_time(event)
                 if type(at) is not datetime or at.tzinfo is None:
                     at = event_at(event, f"events[{index}]")
-                if at > as_of:
+                if at > now:
                     continue
                 total += points if factor is None else points * factor(at)
             return _capped(_tidy(total), cap)
@@ -389,19 +409,20 @@ class EventRule:
         test = None if self.where is None else compile_condition(self.where).bind(as_of)
         decay = self._decay(context)
         factor_of = None if decay is None else _bind_decay(decay, as_of)
+        now = _utc(as_of)  # compared and subtracted in UTC: exact across DST
         found = []
         total = _ZERO
         for index, event in enumerate(events):
             if test is not None and not test(event):
                 continue
             at = context.event_at(event, f"events[{index}]")
-            if at > as_of:
-                found.append(EventPoints(index, at, as_of - at, _ZERO, _ZERO, False))
+            if at > now:
+                found.append(EventPoints(index, at, now - at, _ZERO, _ZERO, False))
                 continue
             factor = Decimal(1) if factor_of is None else factor_of(at)
             points = self.points * factor
             total += points
-            found.append(EventPoints(index, at, as_of - at, factor, points))
+            found.append(EventPoints(index, at, now - at, factor, points))
         raw = _tidy(total)
         points = _capped(raw, self.cap)
         counted = sum(1 for e in found if e.counted)
@@ -421,14 +442,58 @@ class EventRule:
 def _bind_decay(decay: Decay, as_of: datetime) -> Callable[[datetime], Decimal]:
     """``decay.bind(as_of)``, remembered for the last few (decay, as_of) pairs."""
     try:
-        return _bound_decay(cast(Hashable, decay), as_of)
+        return _bound_decay(cast(Hashable, decay), as_of, (as_of.tzinfo, as_of.fold))
     except TypeError:  # an unhashable vendor decay
-        return decay.bind(as_of)
+        return _checked_decay(decay, as_of)
 
 
 @functools.lru_cache(maxsize=64)
-def _bound_decay(decay: Hashable, as_of: datetime) -> Callable[[datetime], Decimal]:
-    return cast(Decay, decay).bind(as_of)
+def _bound_decay(
+    decay: Hashable, as_of: datetime, zone: object
+) -> Callable[[datetime], Decimal]:
+    del zone  # part of the cache key only: equal instants, other wall clocks
+    return _checked_decay(cast(Decay, decay), as_of)
+
+
+_TRUSTED_DECAYS: Final = (LinearDecay, CompoundDecay, HalfLife, DecayWindow)
+
+
+def _checked_decay(decay: Decay, as_of: datetime) -> Callable[[datetime], Decimal]:
+    """A decay's bound factor; a vendor kind's factors are checked (0 to 1)."""
+    factor = decay.bind(as_of)
+    if type(decay) in _TRUSTED_DECAYS:
+        return factor
+    kind = getattr(decay, "kind", type(decay).__name__)
+
+    def checked(at: datetime) -> Decimal:
+        value: object = factor(at)
+        if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+            raise DataTypeError(
+                f"decay {kind!r}", value, "a factor (a Decimal) from 0 to 1"
+            )
+        number = Decimal(value)
+        if not number.is_finite() or not 0 <= number <= 1:
+            raise DataError(f"decay {kind!r}", value, "a factor from 0 to 1")
+        return number
+
+    return checked
+
+
+def _checked_points(rule: Any, value: object) -> Decimal:
+    """What a vendor rule kind gave: points (a Decimal or int), else the error."""
+    if type(value) is not Decimal and type(value) is not int:
+        raise DataTypeError(
+            f"rule {getattr(rule, 'name', rule)!r}", value, "points (a Decimal or int)"
+        )
+    return _points(value, f"rule {getattr(rule, 'name', rule)!r}")
+
+
+def _trusted_bound(
+    rule: Any, bound: Callable[[object, Sequence[Any]], Decimal]
+) -> Callable[[object, Sequence[Any]], Decimal]:
+    if type(rule) in (Rule, EventRule):
+        return bound
+    return lambda record, events: _checked_points(rule, bound(record, events))
 
 
 def _require_as_of(as_of: datetime | None, rule: str) -> datetime:
@@ -794,7 +859,9 @@ class CompiledModel:
         groups = []
         for group in self.model.groups:
             context = RuleContext(self.as_of, self.model.event_time, group.decay)
-            bound = tuple(rule.bind(context) for rule in group.rules)
+            bound = tuple(
+                _trusted_bound(rule, rule.bind(context)) for rule in group.rules
+            )
             groups.append((group, context, bound))
         object.__setattr__(self, "_groups", tuple(groups))
         object.__setattr__(self, "_read_events", field_getter(self.model.events))
@@ -813,7 +880,7 @@ class CompiledModel:
             return found
         return list(iterate(found, label))
 
-    def _finish(self, sums: Sequence[Any]) -> tuple[list[Any], Any]:
+    def _finish(self, sums: Sequence[Any]) -> tuple[list[Decimal], Decimal]:
         """Group scores within their caps, and the total within cap and floor.
 
         Called inside ``exact_arithmetic``; sums may be ``int`` or ``Decimal``.
@@ -828,7 +895,7 @@ class CompiledModel:
             total = model.cap
         if model.floor is not None and total < model.floor:
             total = model.floor
-        return scores, total
+        return [_normal(score) for score in scores], _normal(total)
 
     @exact_arithmetic()
     def total(self, record: object, *, events: Iterable[Any] | None = None) -> Decimal:
@@ -838,7 +905,7 @@ class CompiledModel:
             sum((bound(record, found) for bound in rules), _ZERO)
             for _, _, rules in self._groups
         ]
-        return Decimal(self._finish(sums)[1])
+        return self._finish(sums)[1]
 
     @exact_arithmetic()
     def score(self, record: object, *, events: Iterable[Any] | None = None) -> Score:
@@ -850,6 +917,15 @@ class CompiledModel:
             raw = _ZERO
             for rule in group.rules:
                 outcome = rule.explain(record, found, context)
+                if not isinstance(rule, (Rule, EventRule)):
+                    if not isinstance(outcome, RuleOutcome):
+                        raise DataTypeError(
+                            f"rule {rule.name!r}",
+                            outcome,
+                            "a RuleOutcome from explain()",
+                        )
+                    _checked_points(rule, outcome.points)
+                    _checked_points(rule, outcome.raw)
                 raw += outcome.points
                 lines.append(
                     Contribution(
@@ -873,7 +949,9 @@ class CompiledModel:
                         group.name, None, cut, True, cut, f"group cap {group.cap}"
                     )
                 )
-            groups.append(GroupScore(group.name, score, raw, group.band_of(score)))
+            groups.append(
+                GroupScore(group.name, score, _normal(raw), group.band_of(score))
+            )
         subtotal = sum(scores, _ZERO)
         if total != subtotal:
             capped = total < subtotal
@@ -950,15 +1028,17 @@ class CompiledModel:
     ) -> Iterator[tuple[list[Any], Decimal]]:
         by_record = None if events is None else _by_record(events)
         iterator = iterate(records)
+        offset = 0
         while chunk := list(islice(iterator, _CHUNK)):
-            if by_record is None:
-                found = self._chunk_events(chunk)
-            else:
-                found = [by_record.get(_read_id(r), ()) for r in chunk]
             try:
+                if by_record is None:
+                    found = self._chunk_events(chunk)
+                else:
+                    found = _events_of(chunk, by_record, start=offset)
                 columns = self._chunk_sums(chunk, found)
             except Exception:  # the exact path's verdict or error stands
-                columns = self._exact_sums(chunk, found)
+                columns = self._exact_sums(chunk, by_record, offset)
+            offset += len(chunk)
             scores, totals = self._finish_columns(columns)
             yield from zip(zip(*scores, strict=True), totals, strict=True)
 
@@ -992,19 +1072,27 @@ class CompiledModel:
             totals = list(map(min, totals, repeat(model.cap)))
         if model.floor is not None:
             totals = list(map(max, totals, repeat(model.floor)))
-        return scores, list(map(Decimal, totals))
+        return scores, list(map(_normal, totals))
 
     def _exact_sums(
-        self, chunk: list[Any], events: list[Sequence[Any]]
+        self,
+        chunk: list[Any],
+        by_record: Mapping[object, list[Any]] | None,
+        offset: int,
     ) -> list[list[Any]]:
         """The sums record by record, in the order (so the first error) of ``total``."""
-        rows = [
-            [
-                sum((bound(record, found) for bound in rules), _ZERO)
-                for _, _, rules in self._groups
-            ]
-            for record, found in zip(chunk, events, strict=True)
-        ]
+        rows = []
+        for index, record in enumerate(chunk, start=offset):
+            if by_record is None:
+                found = self._events(record, None)
+            else:
+                found = _events_of([record], by_record, start=index)[0]
+            rows.append(
+                [
+                    sum((bound(record, found) for bound in rules), _ZERO)
+                    for _, _, rules in self._groups
+                ]
+            )
         return [list(column) for column in zip(*rows, strict=True)]
 
     def _chunk_sums(
@@ -1065,8 +1153,8 @@ class _GroupColumns:
                     _number(rule.points),
                     decay,
                     None if decay is None else _bind_decay(decay, context.as_of),
-                    context.as_of,
-                    decay.within.before(context.as_of)
+                    _utc(context.as_of),
+                    _utc(decay.within.before(context.as_of))
                     if type(decay) is DecayWindow
                     else None,
                 )
@@ -1145,6 +1233,8 @@ class _GroupColumns:
                     total: int | Decimal = 0
                     for rule, count in counts.items():
                         value = points[rule] * count
+                        if type(value) is Decimal:
+                            value = _tidy(value)
                         cap = caps[rule]
                         if cap is not None and not -cap <= value <= cap:
                             value = cap if value > 0 else -cap
@@ -1216,7 +1306,7 @@ class _FlatEvents:
             raise DataTypeError(event_time, None, "aware event times")
         times = cast(list[datetime], read)
         assert as_of is not None  # event rules need it (checked when compiled)
-        alive = list(map(as_of.__ge__, times))
+        alive = list(map(_utc(as_of).__ge__, times))
         return cls(flat, owners, times, alive, as_of, {})
 
     def factors_of(
@@ -1226,7 +1316,7 @@ class _FlatEvents:
         found = self.factors.get(id(decay))
         if found is None:
             if type(decay) is DecayWindow:  # 1 from the window's start: compared
-                start = decay.within.before(self.as_of)
+                start = _utc(decay.within.before(self.as_of))
                 found = (list(map(start.__le__, self.times)), True)
             else:
                 found = (list(map(bound, self.times)), False)
@@ -1288,9 +1378,36 @@ def _by_record(events: Iterable[Any]) -> Mapping[object, list[Any]]:
     grouped: dict[object, list[Any]] = {}
     for index, event in enumerate(iterate(events, "events")):
         key = _read_record_id(event)
-        if key is MISSING:
+        if key is MISSING or key is None:
             raise DataError(
                 f"events[{index}].record_id", None, "the id of the record it belongs to"
             )
-        grouped.setdefault(key, []).append(event)
+        try:
+            grouped.setdefault(key, []).append(event)
+        except TypeError:
+            raise DataTypeError(
+                f"events[{index}].record_id", key, "a record id (a text or number)"
+            ) from None
     return grouped
+
+
+def _events_of(
+    chunk: list[Any], by_record: Mapping[object, list[Any]], *, start: int = 0
+) -> list[Sequence[Any]]:
+    """Each record's events from ``events=``, found by the record's ``id``."""
+    found: list[Sequence[Any]] = []
+    for index, record in enumerate(chunk, start=start):
+        key = _read_id(record)
+        if key is MISSING or key is None:
+            raise DataError(
+                f"records[{index}].id",
+                None,
+                "the record's id (events= are found by it)",
+            )
+        try:
+            found.append(by_record.get(key, ()))
+        except TypeError:
+            raise DataTypeError(
+                f"records[{index}].id", key, "a record id (a text or number)"
+            ) from None
+    return found
