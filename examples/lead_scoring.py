@@ -28,12 +28,12 @@ print(f"{len(rows):,} leads: {len(closed):,} closed, {len(still_open):,} open")
 
 # 2. Learn from the past only; judge on what came after.
 cut = data.as_of - timedelta(days=180)
-train, held_out = split_by_time(closed, cut, field="created_at")
+train, held_out = split_by_time(closed, cut)
 model = sample_naive_bayes()
 table = model.train(train)
 won, lost = table.closed()
 print(
-    f"\nTrained on {len(train):,} leads created before {cut.date()}: "
+    f"\nTrained on {len(train):,} leads closed before {cut.date()}: "
     f"{won} won, {lost} lost"
 )
 

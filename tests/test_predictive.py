@@ -632,3 +632,56 @@ def test_frequency_tables_pickle_and_check_their_partner():
     assert (table.result() == object()) is False
     with pytest.raises(CrmcoreError):
         FrequencyTable("not a model")  # type: ignore[arg-type]
+
+
+def test_many_features_and_the_callers_decimal_context_change_nothing():
+    import decimal
+
+    names = [f"f{i}" for i in range(40)]
+    rows = [
+        dict(
+            {n: (i * 7 + j) % 3 for j, n in enumerate(names)},
+            outcome="won" if i % 3 else "lost",
+        )
+        for i in range(30)
+    ]
+    table = NaiveBayes(names).train(rows)
+    assert table.probability(rows[0]).percent == Decimal("0.01")  # far below: held
+    expected = table.probabilities([rows[1]])
+    with decimal.localcontext() as caller:
+        caller.prec = 2
+        caller.traps[decimal.Inexact] = True
+        assert table.probabilities([rows[1]]) == expected
+
+
+def test_only_the_two_outcomes_are_evaluated():
+    table = NaiveBayes(["source"], stages=STAGES).train(TRAINING)
+    rows = [
+        {"source": "ads", "stage": "new", "outcome": o} for o in ("won", "lost", "open")
+    ]
+    with pytest.raises(
+        DataError, match=r"records\[2\]\.outcome: expected 'won' or 'lost'"
+    ):
+        evaluate_model(table, rows)
+    converted = [{**row, "outcome": row["outcome"] == "won"} for row in rows[:2]]
+    assert evaluate_model(table, converted, positive=True, negative=False).count == 2
+
+    class Odd:
+        def __eq__(self, other: object) -> bool:
+            raise ValueError("no")
+
+        __hash__ = None  # type: ignore[assignment]
+
+    with pytest.raises(DataError, match="outcome"):
+        evaluate_model(table, [{"source": "ads", "stage": "new", "outcome": Odd()}])
+
+
+def test_sample_leads_close_by_as_of():
+    from crmcore.sample import generate_sample
+
+    data = generate_sample(2000, seed=3)
+    closed = [row for row in data.lead_rows() if row["outcome"] != "open"]
+    assert all(row["closed_at"] <= data.as_of for row in closed)
+    assert all(
+        row["closed_at"] is None for row in data.lead_rows() if row["outcome"] == "open"
+    )

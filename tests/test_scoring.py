@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crmcore.conditions import Duration, condition_fields, field
+from crmcore.conditions import Duration, compile_condition, condition_fields, field
 from crmcore.errors import (
     CrmcoreError,
     DataError,
@@ -787,3 +787,200 @@ def test_a_model_reads_the_fields_of_its_conditions(condition):
     model = ScoringModel("m", (RuleGroup("g", (Rule("r", condition, 1),)),))
     assert set(model.fields()) == set(condition_fields(condition))
     assert ScoringModel("m", (ENGAGEMENT,)).fields() == ("activities",)
+
+
+# -- what the review found: each once, so it stays fixed ---------------------------------
+def test_equal_instants_in_two_zones_are_scored_each_on_its_own_wall_clock():
+    new_york = ZoneInfo("America/New_York")
+    as_ny = datetime(2026, 3, 9, 0, 30, tzinfo=new_york)
+    as_utc = as_ny.astimezone(UTC)
+    model = ScoringModel(
+        "m",
+        (
+            RuleGroup(
+                "e",
+                (EventRule("v", field("kind") == "pv", 10),),
+                decay=DecayWindow("1d"),
+            ),
+        ),
+    )
+    lead = {
+        "activities": [{"kind": "pv", "at": datetime(2026, 3, 8, 5, 15, tzinfo=UTC)}]
+    }
+    first = model.score(lead, as_of=as_ny).total
+    compiled = model.compile(as_of=as_utc)
+    assert compiled.total(lead) == compiled.totals([lead])[0]
+    assert model.score(lead, as_of=as_ny).total == first
+    recent = compile_condition(field("t").within_last("1d"))
+    record = {"t": datetime(2026, 3, 8, 5, 15, tzinfo=UTC)}
+    assert recent.matches(record, as_of=as_ny) == recent.matches(record, as_of=as_ny)
+    assert recent.matches(record, as_of=as_utc) is True
+
+
+def test_ages_are_elapsed_time_across_a_dst_change():
+    new_york = ZoneInfo("America/New_York")
+    as_of = datetime(2026, 3, 8, 4, tzinfo=new_york)
+    at = datetime(2026, 3, 8, 1, tzinfo=new_york)  # two hours before, clocks jumped
+    assert HalfLife("1h").factor(at, as_of) == HalfLife("1h").factor(
+        at.astimezone(UTC), as_of
+    )
+    assert HalfLife("1h").factor(at, as_of) == Decimal("0.25")
+    assert whole_periods(Duration(hours=1), at, as_of) == 2
+    model = ScoringModel(
+        "m", (RuleGroup("e", (EventRule("v", None, 8, decay=HalfLife("1h")),)),)
+    )
+    score = model.score({"activities": [{"at": at}]}, as_of=as_of)
+    assert score.contributions[0].events[0].age == timedelta(hours=2)
+    assert score.total == 2
+
+
+def test_mappings_other_than_dicts_are_read_without_defaults():
+    from collections import Counter, defaultdict
+
+    model = ScoringModel("m", (RuleGroup("fit", (Rule("pos", field("x") > -1, 10),)),))
+    compiled = model.compile()
+    counters = [Counter(y=1), defaultdict(int, y=1)]
+    assert compiled.totals(counters) == [compiled.total(r) for r in counters] == [0, 0]
+    assert "x" not in counters[1]
+    profile = GradingProfile("p", (GradeCriterion("pos", field("x") > -1, matched=3),))
+    assert profile.grades(counters) == [profile.grade(r).grade for r in counters]
+
+
+def test_a_rule_of_no_points_still_raises_where_it_would():
+    model = ScoringModel(
+        "m",
+        (
+            RuleGroup(
+                "fit",
+                (
+                    Rule("big", field("employees") > 100, 0),
+                    Rule("saas", field("industry") == "saas", 10),
+                ),
+            ),
+        ),
+    ).compile()
+    lead = {"employees": "lots", "industry": "saas"}
+    with pytest.raises(DataTypeError, match="employees"):
+        model.total(lead)
+    with pytest.raises(DataTypeError, match="employees"):
+        model.totals([lead])
+    even = GradingProfile(
+        "p", (GradeCriterion("big", field("employees") > 100, matched=1, unmatched=1),)
+    )
+    with pytest.raises(DataTypeError, match="employees"):
+        even.grades([lead])
+
+
+def test_vendor_rules_and_decays_must_give_exact_numbers():
+    @attrs.frozen
+    class Tenth:
+        kind = "tenth"
+        name: str = "tenth"
+
+        def bind(self, context: RuleContext) -> Any:
+            return lambda record, events: record["r"] * 0.1
+
+        def explain(self, record: Any, events: Any, context: RuleContext) -> Any:
+            return RuleOutcome(True, record["r"] * 0.1, record["r"] * 0.1, "")
+
+    @attrs.frozen
+    class Third:
+        kind = "third"
+
+        def bind(self, as_of: datetime) -> Any:
+            return lambda at: 0.3
+
+        def describe(self) -> str:
+            return "a third"
+
+    with RULE_KINDS.scoped(Tenth), DECAY_KINDS.scoped(Third):
+        model = ScoringModel("m", (RuleGroup("g", (Tenth(),)),)).compile()
+        for call in (
+            lambda: model.total({"r": 1}),
+            lambda: model.totals([{"r": 1}]),
+            lambda: model.score({"r": 1}),
+        ):
+            with pytest.raises(DataTypeError, match="rule 'tenth'"):
+                call()
+        decayed = ScoringModel(
+            "m", (RuleGroup("e", (EventRule("v", None, 10, decay=Third()),)),)
+        ).compile(as_of=NOW)
+        lead = {"activities": [days_ago(1)]}
+        for call in (lambda: decayed.total(lead), lambda: decayed.totals([lead])):
+            with pytest.raises(DataTypeError, match="decay 'third'"):
+                call()
+
+        @attrs.frozen
+        class Nameless:
+            kind = "nameless"
+
+            def bind(self, context: RuleContext) -> Any:
+                return lambda record, events: Decimal(0)
+
+            def explain(self, record: Any, events: Any, context: RuleContext) -> Any:
+                return RuleOutcome(False, Decimal(0), Decimal(0), "")
+
+        with (
+            RULE_KINDS.scoped(Nameless),
+            pytest.raises(DataTypeError, match=r"rules\[0\]\.name"),
+        ):
+            RuleGroup("g", (Nameless(),))
+
+
+def test_ids_are_checked_when_events_come_apart():
+    compiled = MODEL.compile(as_of=NOW)
+    with pytest.raises(DataTypeError, match=r"events\[0\]\.record_id"):
+        compiled.totals([{"id": 1}], events=[{"record_id": ["x"], "kind": "demo"}])
+    with pytest.raises(DataTypeError, match=r"records\[1\]\.id"):
+        compiled.totals([{"id": 1}, {"id": ["x"]}], events=[])
+    with pytest.raises(DataError, match=r"records\[0\]\.id"):
+        compiled.totals([{}], events=[])
+
+
+def test_totals_raise_the_first_error_total_raises():
+    records = [{"employees": "lots"}, {"activities": "pv"}]
+    compiled = MODEL.compile(as_of=NOW)
+    with pytest.raises(DataTypeError) as one:
+        [compiled.total(record) for record in records]
+    with pytest.raises(DataTypeError) as many:
+        compiled.totals(records)
+    assert str(one.value) == str(many.value)
+    assert "employees" in str(many.value)
+
+
+def test_every_path_shows_a_score_the_same_way():
+    model = ScoringModel(
+        "m",
+        (
+            RuleGroup(
+                "e",
+                (
+                    EventRule("v", None, "20.0", decay=LinearDecay(50, "1d")),
+                    EventRule("w", None, "0.15"),
+                ),
+            ),
+        ),
+    )
+    compiled = model.compile(as_of=NOW)
+    for lead in ({"activities": [days_ago(5)]}, {"activities": [days_ago(0)] * 3}, {}):
+        shown = {str(compiled.total(lead)), str(compiled.totals([lead])[0])}
+        shown.add(str(compiled.score(lead).total))
+        assert len(shown) == 1, shown
+
+
+def test_decay_helpers_check_their_arguments():
+    aware = datetime(2026, 1, 1, tzinfo=UTC)
+    with pytest.raises(DataTypeError):
+        LinearDecay(10, "1d").factor(datetime(2026, 1, 1), aware)
+    with pytest.raises(DataError):
+        whole_periods("1x", aware, aware)  # type: ignore[arg-type]
+    assert whole_periods("1d", aware - timedelta(days=3), aware) == 3  # type: ignore[arg-type]
+    with pytest.raises(DataTypeError, match="at"):
+        whole_periods(Duration(days=1), "2026-01-01", aware)  # type: ignore[arg-type]
+
+
+def test_a_repeated_threshold_is_named_where_it_repeats():
+    with pytest.raises(DataError, match=r"bands\[2\]\.at_least"):
+        RuleGroup("g", FIT.rules, bands=(Band("C"), Band("A", 10), Band("B", 10)))
+    with pytest.raises(DataError, match=r"bands\[1\]\.at_least: expected at most one"):
+        RuleGroup("g", FIT.rules, bands=(Band("C"), Band("D")))

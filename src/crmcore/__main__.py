@@ -312,15 +312,15 @@ def _scoring_report(data: SampleData) -> list[str]:
         )
         header = ["engagement", *header[1:]]
     split = data.as_of - _HOLD_OUT
-    train, test = split_by_time(closed, split, field="created_at")
+    train, test = split_by_time(closed, split)
     table = sample_naive_bayes().train(train)
     if not test or not train:
         return [*lines, "", "Predictive score: too few closed leads to hold some out"]
     report = evaluate_model(table, test)
     lines += [
         "",
-        f"Predictive score (naive Bayes): trained on {len(train):,} leads created "
-        f"before {split.date()}, evaluated on the {len(test):,} after",
+        f"Predictive score (naive Bayes): trained on {len(train):,} leads closed "
+        f"before {split.date()}, evaluated on the {len(test):,} closed after",
     ]
     lines += _table(
         ["figure", "value"],

@@ -428,9 +428,11 @@ def unique_keys(
         ...
         crmcore.errors.DataError: teams[1].key: expected a key no other team has, got 'a' (str)
     """  # noqa: E501
-    found: dict[str, Any] = {}
+    found: dict[Any, Any] = {}
     for index, item in enumerate(items):
-        key = getattr(item, by)
+        key = getattr(item, by, None)
+        if not isinstance(key, str | int | Decimal):
+            raise DataTypeError(f"{label}[{index}].{by}", key, f"a {by} (a text)")
         if key in found:
             raise DataError(
                 f"{label}[{index}].{by}", key, f"a {by} no other {what} has"

@@ -257,7 +257,10 @@ def weights_of(
 
     The function returned takes a list of records and gives, for each, the
     sum of the weights of the conditions it satisfies (``0`` when none): the
-    same verdicts (and errors) as each condition's predicate. Equality and
+    same verdicts as each condition's predicate, and an error wherever one
+    would raise (conditions are tested one at a time over the chunk, so of
+    several errors the first raised may differ from a record-by-record
+    loop's). Equality and
     ``in`` tests of the same field are decided by one look-up of the field's
     value in a table of their summed weights, other conditions by their
     [`masker`][crmcore.conditions.CompiledCondition.masker], all in C-level
@@ -318,8 +321,6 @@ def weights_of(
                 for position in compress(size, exact[index](records)):
                     sums[position] += weight
         for weight, key, fast, mask in leaves:
-            if not weight:
-                continue
             try:
                 held = map(truth, map(fast, column(key)))
                 sums = list(map(plus, sums, map(times, held, repeat(weight))))
@@ -329,9 +330,10 @@ def weights_of(
             for position in compress(size, mask(records)):
                 sums[position] += weight
         for weight, mask in others:
-            if weight:
-                for position in compress(size, mask(records)):
-                    sums[position] += weight
+            # A weight of 0 adds nothing, but its condition still raises
+            # where it would.
+            for position in compress(size, mask(records)):
+                sums[position] += weight
         return sums
 
     return add

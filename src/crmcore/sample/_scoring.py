@@ -115,7 +115,9 @@ def lead_rows(
         if lead.converted_at is not None:
             outcome, closed_at = "won", lead.converted_at
         elif lead.status == "disqualified" or lead.created_at + DECIDED_AFTER <= as_of:
-            outcome, closed_at = "lost", lead.created_at + DECIDED_AFTER
+            # Lost when the window ran out (a disqualified lead: when it was
+            # found out, at the latest now).
+            outcome, closed_at = "lost", min(lead.created_at + DECIDED_AFTER, as_of)
         else:
             outcome, closed_at = "open", None
         rows.append(

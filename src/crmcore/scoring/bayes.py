@@ -24,11 +24,17 @@ Odoo's conventions, each a documented choice:
   reached it), i.e. ``won_t + 0.1`` and ``lost_t + 0.1``;
 * values the team's table has never seen are skipped;
 * the probability is shown as a percentage rounded to two decimals and held
-  within [0.01, 99.99]: an open record never reads as won or lost. A record
-  in a won stage is 100, in a lost stage 0, without a stage 0;
+  within [0.01, 99.99]: an open record never reads as won or lost. With
+  stages, a record in a won stage is 100, in a lost stage 0, without a
+  stage 0;
 * a team without a table of its own (or, with ``min_team_records``, with
   fewer closed records than that) is scored with the table of all teams
   pooled, each team's counts with their own smoothing.
+
+Each probability is explained by its factors: ``P(v|won) / (P(v|won) +
+P(v|lost))`` for every value, the stage included (Odoo's tooltip shows
+``1 − P(stage|lost)`` for the stage; the same order of stages, on the scale
+of every other factor).
 
 Where Odoo slips, crmcore does not: the pooled table is computed for its
 own sake, so no team ever takes another team's prior; and a table is a
@@ -41,7 +47,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from itertools import islice
 from typing import Any, Final
 
@@ -63,6 +69,9 @@ __all__ = [
 
 _HUNDRED: Final = Decimal(100)
 _HALF: Final = Decimal("0.5")
+_PRODUCT: Final = Context(
+    prec=28, rounding=ROUND_HALF_EVEN, Emin=-999_999, Emax=999_999
+)
 _LOW: Final = Decimal("0.01")
 _HIGH: Final = Decimal("99.99")
 _CHUNK: Final = 4096
@@ -346,8 +355,8 @@ class Prediction:
 
     Attributes:
         percent: The probability in percent (0.01 to 99.99 for open records;
-            100 won, 0 lost or without a stage); ``None`` when no table
-            can score it (no won or no lost record yet).
+            with stages, 100 in a won stage and 0 in a lost one or without a
+            stage); ``None`` when there are no closed records to score from.
         team: The record's team.
         table: Whose counts scored it: the team, ``"all teams"``, or ``None``
             for a record in a closed stage or without one.
@@ -367,7 +376,7 @@ class Prediction:
     @property
     def probability(self) -> Decimal | None:
         """``percent / 100``: the probability from 0 to 1."""
-        return None if self.percent is None else self.percent / _HUNDRED
+        return None if self.percent is None else divide(self.percent, _HUNDRED)
 
     @property
     def helped(self) -> tuple[Factor, ...]:
@@ -600,13 +609,16 @@ class BayesTable:
             total_won, total_lost = counts.totals[name]
             p_won = divide(found[0], total_won)
             p_lost = divide(found[1], total_lost)
-            s_won *= p_won
-            s_lost *= p_lost
+            # Products kept to 28 significant digits, like every quotient:
+            # forty factors of 28 digits would not fit an exact product.
+            s_won = _PRODUCT.multiply(s_won, p_won)
+            s_lost = _PRODUCT.multiply(s_lost, p_lost)
             factors.append(
                 Factor(name, value, p_won, p_lost, divide(p_won, p_won + p_lost))
             )
-        percent = round_to(divide(s_won * _HUNDRED, s_won + s_lost), 2)
-        percent = min(max(percent, _LOW), _HIGH)
+        raw = divide(s_won * _HUNDRED, s_won + s_lost)
+        # Held within [0.01, 99.99]: the same as rounding first, then holding.
+        percent = _LOW if raw < _LOW else _HIGH if raw > _HIGH else round_to(raw, 2)
         factors.sort(key=lambda f: (-f.score, f.feature))
         return Prediction(percent, team, table, reason, tuple(factors), tuple(skipped))
 

@@ -26,12 +26,13 @@ of pairs of one class only.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from itertools import islice
+from itertools import accumulate, islice
 from typing import Any, Final, Literal
 
 import attrs
@@ -320,7 +321,7 @@ class EvaluationReport:
         found: dict[int, list[Any]] = {}
         for score, pos, neg in self.distribution:
             point = float(score)  # compared as scikit-learn compares: in floats
-            index = sum(1 for edge in inner if edge < point)
+            index = bisect.bisect_left(inner, point)  # the inner edges below it
             entry = found.setdefault(index, [0, 0, _ZERO])
             entry[0] += pos + neg
             entry[1] += pos
@@ -340,15 +341,12 @@ class EvaluationReport:
         """The probabilities' percentiles as numpy computes them (linear), as floats."""
         if not self.count:
             return [0.0, 1.0]
-        ascending = [(float(s), p + n) for s, p, n in reversed(self.distribution)]
+        values = [float(s) for s, _, _ in reversed(self.distribution)]
+        ends = list(accumulate(p + n for _, p, n in reversed(self.distribution)))
 
         def nth(k: int) -> float:
-            seen = 0
-            for value, n in ascending:
-                seen += n
-                if k < seen:
-                    return value
-            return ascending[-1][0]  # pragma: no cover - k < count always
+            """The k-th smallest probability (0-based), counting repeats."""
+            return values[bisect.bisect_right(ends, k)]
 
         edges = []
         last = self.count - 1
@@ -426,6 +424,7 @@ def evaluate_model(
     *,
     outcome: str = "outcome",
     positive: object = "won",
+    negative: object = "lost",
 ) -> EvaluationReport:
     """Evaluate any model on records whose outcome is known.
 
@@ -434,6 +433,8 @@ def evaluate_model(
         records: Closed records, held out from the model's training.
         outcome: The field holding each record's outcome.
         positive: The outcome that counts as positive.
+        negative: The outcome that counts as negative; any other (an open
+            record, a typo) is an error, never silently a negative.
 
     Raises:
         DataError: When the model gives no probability (``None``) for a
@@ -456,6 +457,16 @@ def evaluate_model(
         value = read(record)
         if value is MISSING or value is None:
             raise DataError(f"records[{index}].{outcome}", None, "the record's outcome")
+        try:
+            known = value in (positive, negative)
+        except (TypeError, ValueError):  # an array, or a value that will not say
+            known = False
+        if not known:
+            raise DataError(
+                f"records[{index}].{outcome}",
+                value,
+                f"{positive!r} or {negative!r} (a closed record's outcome)",
+            )
         if probability is None:
             raise DataError(
                 f"probabilities[{index}]", None, "a probability (the model gave none)"

@@ -538,13 +538,16 @@ class Band:
 def _bands(values: object) -> tuple[Band, ...]:
     bands = _v.tuple_of(values, Band, "bands")
     _v.unique_keys(bands, "bands", "band", by="name")
-    _v.unique_keys(
-        [b for b in bands if b.at_least is not None], "bands", "band", by="at_least"
-    )
-    if sum(1 for b in bands if b.at_least is None) > 1:
-        raise DataError(
-            "bands", [b.name for b in bands], "at most one band without at_least"
-        )
+    thresholds: dict[Decimal | None, int] = {}
+    for index, band in enumerate(bands):
+        if band.at_least in thresholds:
+            expected = (
+                "a threshold no other band has"
+                if band.at_least is not None
+                else "at most one band without at_least"
+            )
+            raise DataError(f"bands[{index}].at_least", band.at_least, expected)
+        thresholds[band.at_least] = index
     return tuple(
         sorted(
             bands,
@@ -1003,7 +1006,8 @@ class CompiledModel:
             records: Any iterable of records.
             events: Every record's events together, when they are not a field
                 of the records: each goes to the record whose ``id`` equals
-                its ``record_id`` (events of records not scored are not read).
+                its ``record_id``. Every event needs a ``record_id``, every
+                record an ``id``; events of other records are not scored.
         """
         return [total for _, total in self._rows(records, events)]
 
