@@ -26,7 +26,7 @@ from crmcore.conditions import (
     field,
     parse_condition,
 )
-from crmcore.errors import CrmcoreError, DataError, DefinitionError
+from crmcore.errors import CrmcoreError, DataError, DataTypeError, DefinitionError
 from crmcore.records import MISSING, Opportunity, field_getter, get_field, parse_path
 from crmcore.serialization import structure
 
@@ -291,3 +291,11 @@ def test_a_column_is_what_field_getter_reads_from_each_record():
             assert read(records) == [one(r) for r in records], (path, records)
     assert column_getter("region")([_Methods("saas")]) == [MISSING]
     assert column_getter("missing")([_Plain()]) == [MISSING]
+
+
+def test_a_dataframe_is_not_an_iterable_of_records():
+    pd = pytest.importorskip("pandas")
+    from crmcore.records import iterate
+
+    with pytest.raises(DataTypeError, match=r"crmcore\.frames\.records"):
+        iterate(pd.DataFrame({"a": [1, 2]}), "deals")

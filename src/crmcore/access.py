@@ -422,6 +422,15 @@ def iterate(records: object, name: str = "records") -> Iterator[Any]:
     if cls is list or cls is tuple or cls is types.GeneratorType:
         return iter(cast(Iterable[Any], records))  # the common cases, at once
     text = str | bytes | bytearray | memoryview
+    if hasattr(records, "columns") and (
+        hasattr(records, "iterrows") or hasattr(records, "iter_rows")
+    ):  # a pandas or polars DataFrame iterates over its column names
+        raise DataTypeError(
+            name,
+            f"<{type(records).__name__}>",
+            "an iterable of records; for a DataFrame's rows use "
+            "crmcore.frames.records(frame)",
+        )
     if isinstance(records, text | Mapping) or not isinstance(records, Iterable):
         raise DataTypeError(
             name,
