@@ -299,3 +299,16 @@ def test_a_dataframe_is_not_an_iterable_of_records():
 
     with pytest.raises(DataTypeError, match=r"crmcore\.frames\.records"):
         iterate(pd.DataFrame({"a": [1, 2]}), "deals")
+
+
+def test_a_row_reads_a_column_named_like_one_of_its_attributes():
+    pd = pytest.importorskip("pandas")
+    from collections import namedtuple
+
+    from crmcore.records import MISSING, get_field
+
+    row = pd.DataFrame({"industry": ["saas"], "size": [500]}).iloc[0]
+    assert (get_field(row, "size"), get_field(row, "industry")) == (500, "saas")
+    assert get_field(row, "nope") is MISSING
+    Pair = namedtuple("Pair", "a b")
+    assert (get_field(Pair(1, 2), "a"), get_field([5, 6], "1")) == (1, 6)

@@ -203,14 +203,16 @@ def _step(obj: object, key: str) -> object:
     elif mode >= NOTHING:
         return MISSING
     else:
-        value = getattr(obj, key, MISSING)
-        if value is MISSING:
-            # Row-like objects that are not registered Mappings (sqlite3.Row,
-            # a pandas Series) and sequences addressed by a numeric part.
-            index: str | int = int(key) if key.isdigit() else key
-            try:
-                value = obj[index]  # type: ignore[index]
-            except (LookupError, TypeError, ValueError):
+        # Row-like objects that are not registered Mappings (sqlite3.Row, a
+        # pandas Series) by item first, so a column named like an attribute
+        # (a Series' "size" or "name") reads the column; then attributes (a
+        # named tuple's fields); sequences by a numeric part.
+        index: str | int = int(key) if key.isdigit() else key
+        try:
+            value = obj[index]  # type: ignore[index]
+        except (LookupError, TypeError, ValueError):
+            value = getattr(obj, key, MISSING)
+            if value is MISSING:
                 return MISSING
     if mode == MAPPING:
         return value
