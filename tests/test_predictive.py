@@ -294,7 +294,9 @@ def test_bad_training_records_and_definitions_are_crmcore_errors():
     with FEATURE_KINDS.scoped(Tags):
         tagged = NaiveBayes([Tags()])
         with pytest.raises(DataTypeError, match="tags: expected a plain feature"):
-            tagged.train([{"outcome": "won", "tags": ["a"]}])
+            tagged.train(
+                [{"outcome": "won", "tags": "a"}, {"outcome": "won", "tags": ["a"]}]
+            )
         counted = tagged.train([{"outcome": "won", "tags": "a"}, {"outcome": "lost"}])
         with pytest.raises(DataTypeError, match="tags: expected a plain feature"):
             counted.probability({"tags": ["a"]})

@@ -984,3 +984,45 @@ def test_a_repeated_threshold_is_named_where_it_repeats():
         RuleGroup("g", FIT.rules, bands=(Band("C"), Band("A", 10), Band("B", 10)))
     with pytest.raises(DataError, match=r"bands\[1\]\.at_least: expected at most one"):
         RuleGroup("g", FIT.rules, bands=(Band("C"), Band("D")))
+
+
+def test_vendor_kinds_out_of_range_or_of_the_wrong_shape():
+    @attrs.frozen
+    class Double:
+        kind = "double"
+
+        def bind(self, as_of: datetime) -> Any:
+            return lambda at: Decimal(2)
+
+        def describe(self) -> str:
+            return "twice"
+
+    @attrs.frozen
+    class Vague:
+        kind = "vague"
+        name: str = "vague"
+
+        def bind(self, context: RuleContext) -> Any:
+            return lambda record, events: Decimal(1)
+
+        def explain(self, record: Any, events: Any, context: RuleContext) -> Any:
+            return "one point"
+
+    with DECAY_KINDS.scoped(Double), RULE_KINDS.scoped(Vague):
+        doubled = ScoringModel(
+            "m", (RuleGroup("e", (EventRule("v", None, 10, decay=Double()),)),)
+        )
+        with pytest.raises(DataError, match="decay 'double': expected a factor from 0"):
+            doubled.score({"activities": [days_ago(1)]}, as_of=NOW)
+        vague = ScoringModel("m", (RuleGroup("g", (Vague(),)),))
+        assert vague.compile().totals([{}]) == [1]
+        with pytest.raises(DataTypeError, match="rule 'vague': expected a RuleOutcome"):
+            vague.score({})
+
+
+def test_fractional_points_per_kind_take_the_one_loop():
+    group = RuleGroup("e", (EventRule("v", field("kind") == "visit", "0.15", cap=1),))
+    compiled = ScoringModel("m", (group,)).compile(as_of=NOW)
+    leads = [{"activities": [days_ago(1)] * n} for n in (1, 3, 9)]
+    assert compiled.totals(leads) == [compiled.total(lead) for lead in leads]
+    assert [str(t) for t in compiled.totals(leads)] == ["0.15", "0.45", "1"]
