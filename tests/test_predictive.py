@@ -1,3 +1,4 @@
+# mypy: disable-error-code="assignment,no-any-return"
 """Predictive scoring and evaluation: naive Bayes by hand and against Odoo's
 formula, features, and every evaluation figure against scikit-learn."""
 
@@ -172,7 +173,7 @@ def odoo_probability(rows: list[dict[str, Any]], lead: dict[str, Any]) -> float 
         for name, values in names.items():
             for value, (w, lo) in values.items():
                 freq[team][name][value] = [w + 0.1, lo + 0.1]
-    pooled: dict[str, dict[str, list[float]]] = defaultdict(dict)
+    pooled: Any = defaultdict(dict)
     for names in freq.values():
         for name, values in names.items():
             for value, (w, lo) in values.items():

@@ -276,7 +276,7 @@ def test_a_column_is_what_field_getter_reads_from_each_record():
 
     from crmcore.records import MISSING, column_getter, field_getter
 
-    cases = [
+    cases: list[list[Any]] = [
         [{"industry": "saas"}, {}, {"industry": None}],
         [MappingProxyType({"industry": "saas"}), MappingProxyType({})],
         [_Plain("saas"), _Plain()],

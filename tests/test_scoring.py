@@ -1,3 +1,4 @@
+# mypy: disable-error-code="comparison-overlap"
 """Rule-based scoring: worked examples, decay, grades, and the laws of a score."""
 
 from __future__ import annotations
