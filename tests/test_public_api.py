@@ -30,6 +30,7 @@ PUBLIC_MODULES = [
     "routing",
     "scoring",
     "ownership",
+    "strategy",
     "kpis",
     "frames",
     "records",

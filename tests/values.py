@@ -37,6 +37,7 @@ from crmcore.scoring import (
     ScoringModel,
 )
 from crmcore.segments import IcpModel, Segment, Tiering
+from crmcore.strategy import PriorityMatrix
 from crmcore.testing import (
     accounts,
     activities,
@@ -54,6 +55,7 @@ from crmcore.testing import (
     period_units,
     periods,
     pipelines,
+    priority_matrices,
     routers,
     scoring_models,
     segments,
@@ -120,6 +122,7 @@ ROUND_TRIPS: list[tuple[type, st.SearchStrategy[object]]] = [
     (HandoffContract, handoff_contracts()),
     (OwnershipMap, ownership_maps()),
     (Router, routers()),
+    (PriorityMatrix, priority_matrices()),
     (ScoringModel, scoring_models()),
     (GradingProfile, grading_profiles()),
     (NaiveBayes, naive_bayes_models()),

@@ -70,12 +70,21 @@ AssetKind = Literal[
     "stage",
     "pipeline",
     "segment",
+    "moment",
     "kpi",
     "handoff",
     "integration",
     "data_spec",
+    "team",
+    "role",
 ]
-"""What kind of part of a CRM configuration an asset is."""
+"""What kind of part of a CRM configuration an asset is.
+
+A ``moment`` is a lifecycle moment to intervene at (a segment such as those
+of [`intervention_moments`][crmcore.lifecycle.intervention_moments]); a
+``team`` and a ``role`` are parts of the ownership map itself, which a
+strategy refers to as it refers to the rest.
+"""
 _ASSET_KINDS: Final = get_args(AssetKind)
 
 Raci = Literal["responsible", "accountable", "consulted", "informed"]
@@ -215,8 +224,9 @@ class Asset:
     """One part of a CRM configuration that someone must own.
 
     Attributes:
-        kind: ``field``, ``stage``, ``pipeline``, ``segment``, ``kpi``,
-            ``handoff``, ``integration`` or ``data_spec``.
+        kind: ``field``, ``stage``, ``pipeline``, ``segment``, ``moment``,
+            ``kpi``, ``handoff``, ``integration``, ``data_spec``, ``team``
+            or ``role``.
         key: Its key (a field path, a stage key, a KPI name).
 
     Examples:

@@ -114,6 +114,7 @@ from crmcore.scoring import (
     ScoringModel,
 )
 from crmcore.segments import IcpCriterion, IcpModel, IcpTier, Segment, Tier, Tiering
+from crmcore.strategy import LEVELS, Initiative, Milestone, PriorityMatrix
 
 __all__ = [
     "DST_TIMEZONES",
@@ -141,6 +142,7 @@ __all__ = [
     "period_units",
     "periods",
     "pipelines",
+    "priority_matrices",
     "routers",
     "scoring_models",
     "scoring_records",
@@ -1195,5 +1197,38 @@ def ownership_maps() -> st.SearchStrategy[OwnershipMap]:
             )
         )
         return OwnershipMap(teams, cells, assets=draw(st.lists(assets, max_size=3)))
+
+    return build()
+
+
+def priority_matrices() -> st.SearchStrategy[PriorityMatrix]:
+    """Random priority matrices: initiatives waiting for earlier ones (no cycle)
+    and for milestones, some reached, listed in any order."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> PriorityMatrix:
+        milestones = [
+            Milestone(f"m{index}", f"Milestone {index}", reached=draw(st.booleans()))
+            for index in range(draw(st.integers(0, 2)))
+        ]
+        initiatives: list[Initiative] = []
+        for index in range(draw(st.integers(1, 7))):
+            earlier = [i.key for i in initiatives] + [m.key for m in milestones]
+            after = (
+                draw(st.lists(st.sampled_from(earlier), max_size=3, unique=True))
+                if earlier
+                else []
+            )
+            initiatives.append(
+                Initiative(
+                    f"i{index}",
+                    f"Initiative {index}",
+                    draw(st.sampled_from(LEVELS)),
+                    draw(st.sampled_from(LEVELS)),
+                    after=after,
+                    owner=draw(st.none() | st.sampled_from([r.key for r in ROLES])),
+                )
+            )
+        return PriorityMatrix(draw(st.permutations(initiatives)), milestones=milestones)
 
     return build()
