@@ -302,12 +302,12 @@ def _column_mask(
     truth = operator.truth
     if not isinstance(condition, _Leaf):
         return lambda records: list(map(truth, map(exact, records)))
-    test = condition._fast(as_of)
+    test = condition._column(as_of)
     read = column_getter(condition.field)
 
     def mask(records: Sequence[Any]) -> list[bool]:
         try:
-            return list(map(truth, map(test, read(records))))
+            return test(read(records))
         except Exception:
             return list(map(truth, map(exact, records)))
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sized
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 
 import attrs
@@ -374,6 +376,29 @@ class Contains(_Leaf):
 
         return contains
 
+    def _column(self, as_of: datetime | None) -> Callable[[list[object]], list[bool]]:
+        default = super()._column(as_of)
+        needle = self.value
+        if not isinstance(needle, str):
+            return default
+        sensitive, folded = self.case_sensitive, needle.casefold()
+
+        def column(values: list[object]) -> list[bool]:
+            if set(map(type, values)) != {str}:
+                return default(values)
+            texts: Iterable[str] = values  # type: ignore[assignment]
+            if not sensitive:
+                texts = map(str.casefold, texts)
+            return list(
+                map(
+                    operator.contains,
+                    texts,
+                    repeat(folded if not sensitive else needle),
+                )
+            )
+
+        return column
+
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record."""
         how = "" if self.case_sensitive else " (ignoring case)"
@@ -425,6 +450,22 @@ class _Affix(_Leaf):
             return method(actual if sensitive else actual.casefold(), affix)
 
         return test
+
+    def _column(self, as_of: datetime | None) -> Callable[[list[object]], list[bool]]:
+        default = super()._column(as_of)
+        affix = self.affix if self.case_sensitive else self.affix.casefold()
+        method = str.startswith if self.kind == "starts_with" else str.endswith
+        sensitive = self.case_sensitive
+
+        def column(values: list[object]) -> list[bool]:
+            if set(map(type, values)) != {str}:
+                return default(values)
+            texts: Iterable[str] = values  # type: ignore[assignment]
+            if not sensitive:
+                texts = map(str.casefold, texts)
+            return list(map(method, texts, repeat(affix)))
+
+        return column
 
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record."""
@@ -496,6 +537,47 @@ def is_present(value: object) -> bool:
     return True
 
 
+_PLAIN: Final = frozenset(
+    {str, type(None), type(MISSING), int, float, bool, Decimal, datetime, date}
+)
+_MAYBE_EMPTY: Final = frozenset({str, type(None), type(MISSING)})
+_AS_TEXT: Final[dict[object, str]] = {None: "", MISSING: ""}
+
+
+def _present_values(values: list[object]) -> list[bool]:
+    """[`is_present`][crmcore.conditions.is_present] of each value of a column.
+
+    The same verdicts, decided in C-level loops for columns of plain
+    values (texts, numbers, instants, ``None``): the test that the presence
+    conditions and the data-trust checks use on whole columns.
+
+    Examples:
+        >>> _present_values(["a", " ", None, 0])
+        [True, False, False, True]
+    """
+    kinds = set(map(type, values))
+    if kinds.isdisjoint(_MAYBE_EMPTY) and kinds <= _PLAIN:
+        return [True] * len(values)
+    if kinds <= _MAYBE_EMPTY:  # texts, None and absent values
+        if kinds == {str}:
+            # Blank is empty or only whitespace; most columns have neither.
+            if all(values) and not any(map(str.isspace, values)):  # type: ignore[arg-type]
+                return [True] * len(values)
+            texts: Iterable[object] = values
+        else:
+            texts = map(_AS_TEXT.get, values, values)
+        return list(map(operator.truth, map(str.strip, texts)))  # type: ignore[arg-type]
+    if kinds <= _PLAIN:
+        missing = MISSING
+        return [
+            bool(value.strip())
+            if type(value) is str
+            else value is not None and value is not missing
+            for value in values
+        ]
+    return list(map(is_present, values))
+
+
 @attrs.frozen(cache_hash=True)
 class Exists(_Leaf):
     """The field is present and non-empty.
@@ -524,6 +606,9 @@ class Exists(_Leaf):
     def _exact(self, as_of: datetime | None) -> Test:
         return is_present
 
+    def _column(self, as_of: datetime | None) -> Callable[[list[object]], list[bool]]:
+        return _present_values
+
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record."""
         return _explain_leaf(self, record, as_of, "present and non-empty")
@@ -548,6 +633,9 @@ class IsMissing(_Leaf):
 
     def _exact(self, as_of: datetime | None) -> Test:
         return lambda actual: not is_present(actual)
+
+    def _column(self, as_of: datetime | None) -> Callable[[list[object]], list[bool]]:
+        return lambda values: list(map(operator.not_, _present_values(values)))
 
     def explain(self, record: object, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record."""

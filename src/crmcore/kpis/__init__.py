@@ -28,6 +28,7 @@ from crmcore.kpis._core import (
     Window,
     by_period,
     grouped,
+    quotient,
 )
 from crmcore.kpis.cohorts import (
     CohortRetention,
@@ -171,6 +172,7 @@ __all__ = [
     "open_pipeline",
     "pipeline_velocity",
     "quick_ratio",
+    "quotient",
     "revenue_churn",
     "reviews_due",
     "sales_cycle",

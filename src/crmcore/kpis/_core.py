@@ -269,7 +269,16 @@ def quotient(
 ) -> KpiResult:
     """A ratio of two additive figures, undefined (with ``reason``) over zero.
 
+    The one way every rate of crmcore is built from its counts (the KPIs,
+    the data-trust checks): the result carries its numerator and
+    denominator, and says why it is undefined when the denominator is zero.
     With a ``currency``, numerator and denominator are money amounts.
+
+    Examples:
+        >>> quotient("win_rate", 3, 4, reason="no closed deals").value
+        Decimal('0.75')
+        >>> quotient("win_rate", 0, 0, reason="no closed deals").reason
+        'no closed deals'
     """
     num: Number = numerator if currency is None else Money(numerator, currency)
     den: Number = denominator if currency is None else Money(denominator, currency)
