@@ -52,6 +52,7 @@ from crmcore.kpis import (
     by_period,
 )
 from crmcore.money import Money
+from crmcore.quality import DataRule, DataSpec, DataTrust
 from crmcore.records import StageChange
 from crmcore.sample import sample_pipeline
 from crmcore.scoring import BandConversion, Evaluation, NaiveBayes, NumberBand
@@ -194,6 +195,18 @@ tagged = st.one_of(
     spend_rows().map(lambda r: ("spend", r)),
 )
 
+TRUST_SPEC = DataSpec(
+    "spec",
+    "records",
+    required=["a", "s"],
+    rules=[DataRule("small", field("b") <= 2, when=field("c") >= 1)],
+    source="s",
+    sources=["a", "b"],
+    refreshed="t",
+    refresh_every="90d",
+    consent=["c"],
+)
+
 CATALOGUE.update(
     {
         "segments": (
@@ -216,6 +229,10 @@ CATALOGUE.update(
                 st.floats(0, 1) | st.decimals(0, 1, places=2) | st.sampled_from([0, 1]),
                 st.booleans(),
             ),
+        ),
+        "data_trust": (
+            lambda: DataTrust(TRUST_SPEC, datetime(2026, 1, 1, tzinfo=UTC)),
+            condition_records(),
         ),
         "band_conversion": (
             BandConversion,

@@ -32,6 +32,7 @@ PUBLIC_MODULES = [
     "ownership",
     "strategy",
     "kpis",
+    "quality",
     "frames",
     "records",
     "serialization",

@@ -8,6 +8,7 @@ from crmcore.handoffs import HandoffContract, SlaPolicies, SlaPolicy
 from crmcore.money import Money
 from crmcore.ownership import OwnershipMap
 from crmcore.pipelines import Pipeline
+from crmcore.quality import DataRule, DataSpec
 from crmcore.records import (
     Account,
     Activity,
@@ -43,6 +44,7 @@ from crmcore.testing import (
     activities,
     business_calendars,
     contacts,
+    data_specs,
     grading_profiles,
     handoff_contracts,
     icp_models,
@@ -123,6 +125,8 @@ ROUND_TRIPS: list[tuple[type, st.SearchStrategy[object]]] = [
     (OwnershipMap, ownership_maps()),
     (Router, routers()),
     (PriorityMatrix, priority_matrices()),
+    (DataSpec, data_specs()),
+    (DataRule, data_specs().filter(lambda s: s.rules).map(lambda s: s.rules[0])),
     (ScoringModel, scoring_models()),
     (GradingProfile, grading_profiles()),
     (NaiveBayes, naive_bayes_models()),

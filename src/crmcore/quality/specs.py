@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import attrs
 
 from crmcore import validators as _v
@@ -48,12 +46,12 @@ class DataRule:
         return condition_fields(self.condition)
 
 
-def _paths(label: str) -> Any:
-    return attrs.field(
-        default=(),
-        converter=lambda values: _v.field_paths(values, label),
-        kw_only=True,
-    )
+def _required(values: object) -> tuple[str, ...]:
+    return _v.field_paths(values, "required")
+
+
+def _consent(values: object) -> tuple[str, ...]:
+    return _v.field_paths(values, "consent")
 
 
 def _rules(values: object) -> tuple[DataRule, ...]:
@@ -114,7 +112,9 @@ class DataSpec:
     key: str = attrs.field(validator=_name)
     records: str = attrs.field(validator=_name)
     name: str = attrs.field(default="", validator=_text, kw_only=True)
-    required: tuple[str, ...] = _paths("required")
+    required: tuple[str, ...] = attrs.field(
+        default=(), converter=_required, kw_only=True
+    )
     rules: tuple[DataRule, ...] = attrs.field(
         default=(), converter=_rules, kw_only=True
     )
@@ -129,7 +129,7 @@ class DataSpec:
     owner: str | None = attrs.field(
         default=None, validator=_v.optional(_name), kw_only=True
     )
-    consent: tuple[str, ...] = _paths("consent")
+    consent: tuple[str, ...] = attrs.field(default=(), converter=_consent, kw_only=True)
     description: str = attrs.field(default="", validator=_text, kw_only=True)
 
     def __attrs_post_init__(self) -> None:

@@ -82,6 +82,7 @@ from crmcore.pipelines import (
     StageDefinition,
     TransitionPolicy,
 )
+from crmcore.quality import DataRule, DataSpec
 from crmcore.records import (
     Account,
     Activity,
@@ -126,6 +127,7 @@ __all__ = [
     "conditions",
     "contacts",
     "currencies",
+    "data_specs",
     "exit_criteria",
     "field_maps",
     "grading_profiles",
@@ -1202,8 +1204,11 @@ def ownership_maps() -> st.SearchStrategy[OwnershipMap]:
 
 
 def priority_matrices() -> st.SearchStrategy[PriorityMatrix]:
-    """Random priority matrices: initiatives waiting for earlier ones (no cycle)
-    and for milestones, some reached, listed in any order."""
+    """Random priority matrices, listed in any order.
+
+    Initiatives wait for earlier ones (so there is no cycle) and for
+    milestones, some of them reached.
+    """
 
     @st.composite
     def build(draw: st.DrawFn) -> PriorityMatrix:
@@ -1230,5 +1235,45 @@ def priority_matrices() -> st.SearchStrategy[PriorityMatrix]:
                 )
             )
         return PriorityMatrix(draw(st.permutations(initiatives)), milestones=milestones)
+
+    return build()
+
+
+def data_specs() -> st.SearchStrategy[DataSpec]:
+    """Random data specs over the records of ``condition_records()``.
+
+    Required fields, rules (some with ``when``), sources of the text field
+    ``s``, freshness of the instant ``t`` and consent fields; relative to
+    ``as_of`` 2026-01-01 UTC.
+    """
+    paths = st.sampled_from([*_LEAF_FIELDS, "s", "t"])
+
+    @st.composite
+    def build(draw: st.DrawFn) -> DataSpec:
+        rules = [
+            DataRule(
+                f"rule{index}",
+                draw(conditions(max_leaves=3)),
+                when=draw(st.none() | conditions(max_leaves=2)),
+            )
+            for index in range(draw(st.integers(0, 3)))
+        ]
+        fresh = draw(st.booleans())
+        return DataSpec(
+            "spec",
+            "records",
+            required=draw(st.lists(paths, max_size=3, unique=True)),
+            rules=rules,
+            source="s",
+            sources=draw(st.lists(st.sampled_from(["a", "b", "ab"]), unique=True)),
+            refreshed="t" if fresh else None,
+            refresh_every=draw(st.sampled_from(["30d", "1y", "12h"]))
+            if fresh
+            else None,
+            owner=draw(st.none() | st.sampled_from([r.key for r in ROLES])),
+            consent=draw(
+                st.lists(st.sampled_from(["a", "c"]), max_size=2, unique=True)
+            ),
+        )
 
     return build()
