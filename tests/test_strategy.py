@@ -54,7 +54,7 @@ SEED_QUESTIONS = [
 def _seed_table(heading: str) -> list[tuple[str, ...]]:
     text = (SEED / "003_1a0fcee9903aad19.txt").read_text()
     block = text.split(heading, 1)[1]
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for line in block.splitlines()[1:]:
         if not line.startswith("|"):
             if rows:
