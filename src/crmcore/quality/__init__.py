@@ -13,12 +13,30 @@ trust score (the share of records that pass every check). It streams over
 millions of records in constant memory and explains any one record
 ([`DataTrust.explain`][crmcore.quality.DataTrust.explain]).
 
-The package's modules, in import order: ``specs``, ``trust``.
+Duplicates ([`find_duplicates`][crmcore.quality.find_duplicates], with the
+``quality`` extra): emails, phones in E.164, company domains and names
+normalised into keys, records blocked on shared keys, pairs scored and
+clustered, and each cluster a suggested merge with its reasons.
+
+The package's modules, in import order: ``specs``, ``trust``, ``duplicates``.
 Users import from ``crmcore.quality``.
 """
 
 from __future__ import annotations
 
+from crmcore.quality.duplicates import (
+    FREE_MAIL_DOMAINS,
+    PLUS_ADDRESSING,
+    DuplicateCluster,
+    DuplicateReport,
+    DuplicateRules,
+    Match,
+    company_domain,
+    find_duplicates,
+    normalize_email,
+    normalize_name,
+    normalize_phone,
+)
 from crmcore.quality.specs import DataRule, DataSpec
 from crmcore.quality.trust import (
     CheckKind,
@@ -31,13 +49,24 @@ from crmcore.quality.trust import (
 )
 
 __all__ = [
+    "FREE_MAIL_DOMAINS",
+    "PLUS_ADDRESSING",
     "CheckKind",
     "DataRule",
     "DataSpec",
     "DataTrust",
+    "DuplicateCluster",
+    "DuplicateReport",
+    "DuplicateRules",
+    "Match",
     "RecordTrust",
     "TrustCheck",
     "TrustFailure",
     "TrustReport",
+    "company_domain",
     "data_trust",
+    "find_duplicates",
+    "normalize_email",
+    "normalize_name",
+    "normalize_phone",
 ]
