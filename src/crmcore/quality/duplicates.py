@@ -131,9 +131,11 @@ def normalize_email(text: object) -> str | None:
     """
     if not isinstance(text, str):
         return None
-    _, address = parseaddr(text.strip())
+    address = text.strip()
+    if any(mark in address for mark in '<"(,;'):  # a display name or a comment
+        address = parseaddr(address)[1]
     local, at, domain = address.strip().lower().rpartition("@")
-    if not at or not local or "." not in domain or " " in address:
+    if not at or not local or "@" in local or "." not in domain or " " in address:
         return None
     domain = domain.rstrip(".")
     if domain in PLUS_ADDRESSING:
