@@ -22,9 +22,9 @@ name with accents or in another order. ``find_duplicates`` runs once for
 the time and once under ``tracemalloc`` for the peak memory; the time, the
 candidate pairs, the clusters found against the planted ones, and the
 memory are printed (a few more are found than planted: two contacts drawn
-with the same name and the same random phone number). There is no peer in the same process to compare with
-(the libraries that do this, such as ``dedupe``, need training), so this is
-a report, not a ratio.
+with the same name and the same random phone number). There is no peer in
+the same process to compare with (the libraries that do this, such as
+``dedupe``, need training), so this is a report, not a ratio.
 """
 
 from __future__ import annotations
