@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from crmcore.calendar import Interval, add_calendar, period_of
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis import (
+    REPORT_KPIS,
     HeadlineKpis,
     KpiReport,
     acquisition_cost,
@@ -68,6 +69,11 @@ def full_report(data, period, **options):
         margin=D("0.8"),
         **options,
     )
+
+
+def test_the_catalogue_of_report_kpis_is_what_a_full_report_holds(sample):
+    report = full_report(sample, period_of(at(2025, 6, 1), "year"))
+    assert dict(report.sections) == dict(REPORT_KPIS)
 
 
 def test_every_figure_equals_its_own_kpi(sample):

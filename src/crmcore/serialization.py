@@ -66,6 +66,7 @@ from crmcore import (
 )
 from crmcore.business_time import WorkingWindow
 from crmcore.calendar import PeriodUnit, duration_text, require_aware
+from crmcore.conditions import Duration
 from crmcore.errors import (
     DataError,
     DataTypeError,
@@ -410,6 +411,9 @@ def make_converter() -> cattrs.Converter:
     # An ownership asset is its text form, "stage:proposal".
     conv.register_structure_hook(Asset, _parsed(Asset))
     conv.register_unstructure_hook(Asset, str)
+    # A calendar duration (a refresh cadence) is its text form, "90d" or "1y6mo".
+    conv.register_structure_hook(Duration, _parsed(Duration))
+    conv.register_unstructure_hook(Duration, str)
     # A working window is its text form, "09:00-17:00".
     conv.register_structure_hook(WorkingWindow, _parsed(WorkingWindow))
     conv.register_unstructure_hook(WorkingWindow, str)

@@ -80,7 +80,7 @@ from crmcore.kpis.handoffs import (
     time_to_accept,
 )
 from crmcore.kpis.leads import LeadConversion, lead_conversion
-from crmcore.kpis.report import HeadlineKpis, KpiReport, kpi_report
+from crmcore.kpis.report import REPORT_KPIS, HeadlineKpis, KpiReport, kpi_report
 from crmcore.kpis.revenue import (
     Arpa,
     CustomerRetention,
@@ -105,6 +105,7 @@ from crmcore.kpis.revenue import (
 )
 
 __all__ = [
+    "REPORT_KPIS",
     "Accumulator",
     "Alert",
     "Arpa",

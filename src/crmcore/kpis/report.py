@@ -71,7 +71,7 @@ from crmcore.pipelines import Pipeline
 from crmcore.records import FrozenMap
 from crmcore.validators import names
 
-__all__ = ["HeadlineKpis", "KpiReport", "kpi_report"]
+__all__ = ["REPORT_KPIS", "HeadlineKpis", "KpiReport", "kpi_report"]
 
 _TITLES: Final = {
     "sales": "Sales",
@@ -80,6 +80,36 @@ _TITLES: Final = {
     "economics": "Unit economics",
 }
 _KINDS: Final = ("deals", "leads", "subscriptions", "spend")
+
+REPORT_KPIS: Final[Mapping[str, tuple[str, ...]]] = FrozenMap(
+    sales=(
+        "win_rate",
+        "win_rate_by_value",
+        "average_deal_size",
+        "sales_cycle",
+        "open_pipeline",
+        "weighted_pipeline",
+        "pipeline_velocity",
+    ),
+    leads=("lead_conversion", "lead_conversion_period"),
+    revenue=(
+        "mrr",
+        "arpa",
+        "mrr_movements",
+        "quick_ratio",
+        "new_customers",
+        "customer_retention",
+        "logo_churn",
+        "monthly_logo_churn",
+        "gross_revenue_churn",
+        "net_revenue_churn",
+        "net_revenue_retention",
+        "gross_revenue_retention",
+    ),
+    economics=("marketing_spend", "cac", "cac_payback", "ltv", "ltv_to_cac"),
+)
+"""The keys of [`kpi_report`][crmcore.kpis.kpi_report]'s results, by section:
+every KPI a playbook's goals and reviews can name."""
 
 
 def _shown(result: KpiResult) -> str:
