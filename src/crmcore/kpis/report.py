@@ -106,7 +106,14 @@ REPORT_KPIS: Final[Mapping[str, tuple[str, ...]]] = FrozenMap(
         "net_revenue_retention",
         "gross_revenue_retention",
     ),
-    economics=("marketing_spend", "cac", "cac_payback", "ltv", "ltv_to_cac"),
+    economics=(
+        "marketing_spend",
+        "cac",
+        "paid_cac",
+        "cac_payback",
+        "ltv",
+        "ltv_to_cac",
+    ),
 )
 """The keys of [`kpi_report`][crmcore.kpis.kpi_report]'s results, by section:
 every KPI a playbook's goals and reviews can name."""
