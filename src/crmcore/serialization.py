@@ -87,6 +87,7 @@ __all__ = [
     "converter",
     "from_json",
     "make_converter",
+    "parse_json",
     "structure",
     "to_json",
     "unstructure",
@@ -544,7 +545,23 @@ def from_json(text: str | bytes, cls: Any) -> Any:
         DefinitionError: For invalid or oversized JSON or any structuring
             problem.
     """  # noqa: D205
-    what = getattr(cls, "__name__", str(cls))
+    return structure(parse_json(text, what=getattr(cls, "__name__", str(cls))), cls)
+
+
+def parse_json(text: str | bytes, *, what: str = "JSON") -> Any:
+    """Parse untrusted JSON text into plain data, as ``from_json`` does.
+
+    The limits of [`from_json`][crmcore.serialization.from_json] hold (size,
+    UTF-8, digits, nesting), and fractions become ``Decimal``. Use it to look
+    at a document before structuring it (a playbook's ``version``).
+
+    Raises:
+        DefinitionError: For invalid or oversized JSON, naming ``what``.
+
+    Examples:
+        >>> parse_json('{"amount": 1.50}')
+        {'amount': Decimal('1.50')}
+    """
 
     def refuse(message: str) -> DefinitionError:
         return DefinitionError(what, [Problem("$", message)])
@@ -559,7 +576,7 @@ def from_json(text: str | bytes, cls: Any) -> Any:
         except UnicodeDecodeError as error:
             raise refuse(f"UTF-8 text; byte {error.start} is not UTF-8") from None
     try:
-        data = json.loads(text, parse_float=_json_decimal, parse_int=_json_int)
+        return json.loads(text, parse_float=_json_decimal, parse_int=_json_int)
     except json.JSONDecodeError as error:
         raise refuse(
             f"invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
@@ -568,7 +585,6 @@ def from_json(text: str | bytes, cls: Any) -> Any:
         raise refuse(_message(error)) from None
     except RecursionError:
         raise refuse("JSON nested too deeply to read") from None
-    return structure(data, cls)
 
 
 MAX_JSON: Final = 10_000_000
