@@ -308,7 +308,7 @@ def test_unanswered_wrong_and_dangling_answers_are_findings_with_paths():
     ]
     assert str(found[0]) == (
         "$.customers[0]: kpi:win_rate cannot be the answer: it is a kpi "
-        "Fix: refer to a segment"
+        "(fix: refer to a segment)"
     )
     assert found[5].message == (
         "segment:mid_market cannot be the [core metric] blank: it is a segment"

@@ -79,7 +79,7 @@ class Finding:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.message}" + (
-            f" Fix: {self.fix}" if self.fix else ""
+            f" (fix: {self.fix})" if self.fix else ""
         )
 
 
@@ -421,6 +421,8 @@ class Initiative:
         after: The keys of the initiatives and milestones it waits for.
         label: How a plan names it as a prerequisite ("after *data
             cleanup*"); its name in lower case by default.
+        migration: Whether it moves the CRM to another tool (a playbook
+            check asks that a migration serve a defined strategy).
     """
 
     key: str = attrs.field(validator=_name)
@@ -432,6 +434,7 @@ class Initiative:
     )
     after: tuple[str, ...] = attrs.field(default=(), converter=_after, kw_only=True)
     label: str = attrs.field(default="", validator=_text, kw_only=True)
+    migration: bool = attrs.field(default=False, validator=_v.boolean(), kw_only=True)
 
     @property
     def margin(self) -> int:

@@ -8,12 +8,35 @@ priority matrix. It is frozen, round-trips through JSON, is versioned
 ([`load_playbook`][crmcore.playbook.load_playbook] migrates older files)
 and has a JSON Schema generated from its types.
 
-The package's modules, in import order: ``value``.
+[`check_playbook`][crmcore.playbook.check_playbook] runs every check of
+the [`CHECKS`][crmcore.playbook.CHECKS] registry: one per failure pattern of
+CRM strategies, each finding with a path and a fix. Vendors register their
+own checks like any other kind.
+
+The package's modules, in import order: ``value``, ``checks``.
 Users import from ``crmcore.playbook``.
 """
 
 from __future__ import annotations
 
+from crmcore.playbook.checks import (
+    CHECKS,
+    CheckReport,
+    ConflictingDefinitions,
+    DataWithoutOwner,
+    HandoffWithoutContext,
+    InitiativeWithoutOwner,
+    KpiWithoutDecision,
+    MigrationWithoutStrategy,
+    OwnershipGaps,
+    PlaybookCheck,
+    ReportingOnly,
+    StageWithoutCriteria,
+    StrategyGaps,
+    UnusedField,
+    VagueGoal,
+    check_playbook,
+)
 from crmcore.playbook.value import (
     MIGRATIONS,
     PLAYBOOK_VERSION,
@@ -24,10 +47,26 @@ from crmcore.playbook.value import (
 )
 
 __all__ = [
+    "CHECKS",
     "MIGRATIONS",
     "PLAYBOOK_VERSION",
+    "CheckReport",
+    "ConflictingDefinitions",
+    "DataWithoutOwner",
     "Definition",
     "FieldSpec",
+    "HandoffWithoutContext",
+    "InitiativeWithoutOwner",
+    "KpiWithoutDecision",
+    "MigrationWithoutStrategy",
+    "OwnershipGaps",
     "Playbook",
+    "PlaybookCheck",
+    "ReportingOnly",
+    "StageWithoutCriteria",
+    "StrategyGaps",
+    "UnusedField",
+    "VagueGoal",
+    "check_playbook",
     "load_playbook",
 ]
