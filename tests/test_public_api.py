@@ -33,6 +33,7 @@ PUBLIC_MODULES = [
     "strategy",
     "kpis",
     "quality",
+    "playbook",
     "frames",
     "records",
     "serialization",

@@ -262,10 +262,12 @@ def quotient(
     numerator: Decimal | int,
     denominator: Decimal | int,
     *,
-    unit: str = "ratio",
     reason: str,
+    unit: str = "ratio",
     currency: str | None = None,
-    **details: Any,
+    components: Mapping[str, Any] | None = None,
+    period: Window | None = None,
+    as_of: datetime | None = None,
 ) -> KpiResult:
     """A ratio of two additive figures, undefined (with ``reason``) over zero.
 
@@ -274,12 +276,32 @@ def quotient(
     denominator, and says why it is undefined when the denominator is zero.
     With a ``currency``, numerator and denominator are money amounts.
 
+    Raises:
+        DataTypeError: For a figure that is not an int or a finite
+            ``Decimal``, or a name or reason that is not a text.
+
     Examples:
         >>> quotient("win_rate", 3, 4, reason="no closed deals").value
         Decimal('0.75')
         >>> quotient("win_rate", 0, 0, reason="no closed deals").reason
         'no closed deals'
     """
+    for label, text in (("kpi", kpi), ("reason", reason)):
+        if not isinstance(text, str) or not text.strip():
+            raise DataTypeError(label, text, "a non-empty text")
+    for label, figure in (("numerator", numerator), ("denominator", denominator)):
+        if not (
+            (type(figure) is int)
+            or (isinstance(figure, Decimal) and figure.is_finite())
+        ):
+            raise DataTypeError(label, figure, "an int or a finite Decimal")
+    if as_of is not None:
+        require_aware(as_of, "as_of")
+    details: dict[str, Any] = {"period": check_window(period), "as_of": as_of}
+    if components is not None:
+        if not isinstance(components, Mapping):
+            raise DataTypeError("components", components, "a mapping of name to figure")
+        details["components"] = components
     num: Number = numerator if currency is None else Money(numerator, currency)
     den: Number = denominator if currency is None else Money(denominator, currency)
     if denominator == 0:

@@ -13,7 +13,7 @@ the [`CHECKS`][crmcore.playbook.CHECKS] registry: one per failure pattern of
 CRM strategies, each finding with a path and a fix. Vendors register their
 own checks like any other kind.
 
-The package's modules, in import order: ``value``, ``checks``.
+The package's modules, in import order: ``value``, ``checks``, ``schema``.
 Users import from ``crmcore.playbook``.
 """
 
@@ -37,6 +37,7 @@ from crmcore.playbook.checks import (
     VagueGoal,
     check_playbook,
 )
+from crmcore.playbook.schema import SCHEMA_ID, playbook_schema
 from crmcore.playbook.value import (
     MIGRATIONS,
     PLAYBOOK_VERSION,
@@ -50,6 +51,7 @@ __all__ = [
     "CHECKS",
     "MIGRATIONS",
     "PLAYBOOK_VERSION",
+    "SCHEMA_ID",
     "CheckReport",
     "ConflictingDefinitions",
     "DataWithoutOwner",
@@ -69,4 +71,5 @@ __all__ = [
     "VagueGoal",
     "check_playbook",
     "load_playbook",
+    "playbook_schema",
 ]
