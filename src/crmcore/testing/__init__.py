@@ -68,6 +68,7 @@ from crmcore.calendar import (
 from crmcore.conditions import CONDITION_KINDS, Duration, Eq, field
 from crmcore.errors import DataError, DataTypeError
 from crmcore.handoffs import HandoffContract, SlaPolicy
+from crmcore.kpis import Goal, KpiReview
 from crmcore.money import CURRENCY_MINOR_UNITS, Money
 from crmcore.ownership import (
     ROLES,
@@ -82,6 +83,7 @@ from crmcore.pipelines import (
     StageDefinition,
     TransitionPolicy,
 )
+from crmcore.playbook import Definition, FieldSpec, Playbook
 from crmcore.quality import DataRule, DataSpec
 from crmcore.records import (
     Account,
@@ -115,7 +117,14 @@ from crmcore.scoring import (
     ScoringModel,
 )
 from crmcore.segments import IcpCriterion, IcpModel, IcpTier, Segment, Tier, Tiering
-from crmcore.strategy import LEVELS, Initiative, Milestone, PriorityMatrix
+from crmcore.strategy import (
+    LEVELS,
+    Initiative,
+    Milestone,
+    PriorityMatrix,
+    StrategyCanvas,
+    StrategyStatement,
+)
 
 __all__ = [
     "DST_TIMEZONES",
@@ -144,6 +153,7 @@ __all__ = [
     "period_units",
     "periods",
     "pipelines",
+    "playbooks",
     "priority_matrices",
     "routers",
     "scoring_models",
@@ -1274,6 +1284,116 @@ def data_specs() -> st.SearchStrategy[DataSpec]:
             consent=draw(
                 st.lists(st.sampled_from(["a", "c"]), max_size=2, unique=True)
             ),
+        )
+
+    return build()
+
+
+def playbooks() -> st.SearchStrategy[Playbook]:
+    """Random playbooks, every part drawn or left out.
+
+    The canvas and the statement refer to parts that exist, and sometimes
+    to one that does not.
+    """
+    unique = st.lists
+    metrics = ("win_rate", "lead_conversion", "mrr", "vanity_metric")
+
+    @st.composite
+    def goals(draw: st.DrawFn) -> list[Goal]:
+        chosen = draw(unique(st.sampled_from(metrics), max_size=2, unique=True))
+        start = draw(aware_datetimes())
+        return [
+            Goal(
+                metric,
+                draw(st.decimals(0, 1, places=2)),
+                draw(st.decimals(2, 3, places=2)),
+                start,
+                start + timedelta(days=draw(st.integers(1, 800))),
+            )
+            for metric in chosen
+        ]
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Playbook:
+        segment_list = draw(unique(segments(), max_size=3, unique_by=lambda s: s.name))
+        moment_list = draw(unique(segments(), max_size=2, unique_by=lambda s: s.name))
+        pipeline_list = draw(unique(pipelines(), max_size=2, unique_by=lambda p: p.key))
+        handoffs = draw(
+            unique(handoff_contracts(), max_size=2, unique_by=lambda h: h.key)
+        )
+        ownership = draw(st.none() | ownership_maps())
+        reviews = [
+            KpiReview(
+                metric,
+                draw(st.sampled_from(["operational", "strategic"])),
+                owner=draw(st.none() | st.just("sales")),
+            )
+            for metric in draw(
+                unique(st.sampled_from(metrics), max_size=3, unique=True)
+            )
+        ]
+        specs = draw(unique(data_specs(), max_size=1))
+        parts = [
+            *(f"segment:{s.name}" for s in segment_list),
+            *(f"moment:{s.name}" for s in moment_list),
+            *(f"handoff:{h.key}" for h in handoffs),
+            *(f"kpi:{r.metric}" for r in reviews),
+            *(f"data_spec:{d.key}" for d in specs),
+            "segment:nowhere",
+        ]
+        assets = st.sampled_from(parts).map(Asset.parse)
+        refs = st.lists(assets, max_size=2).map(tuple)
+        statement = None
+        if draw(st.booleans()):
+            statement = StrategyStatement(
+                draw(assets), draw(assets), draw(assets), draw(assets), draw(assets)
+            )
+        canvas = StrategyCanvas(
+            customers=draw(refs),
+            moments=draw(refs),
+            owners=draw(refs),
+            metrics=draw(refs),
+            data=draw(refs),
+            statement=statement,
+        )
+        definitions = [
+            Definition(term, team, draw(conditions(max_leaves=2)))
+            for term, team in draw(
+                unique(
+                    st.tuples(
+                        st.sampled_from(["lead", "mql"]),
+                        st.sampled_from(["sales", "marketing"]),
+                    ),
+                    max_size=3,
+                    unique=True,
+                )
+            )
+        ]
+        fields = [
+            FieldSpec(path, "leads", requested_by=draw(st.none() | st.just("sales")))
+            for path in draw(
+                unique(
+                    st.sampled_from([*_LEAF_FIELDS, "budget"]), max_size=2, unique=True
+                )
+            )
+        ]
+        return Playbook(
+            draw(st.sampled_from(["Acme", "Öko GmbH"])),
+            description=draw(st.text(max_size=5)),
+            strategy=canvas,
+            segments=segment_list,
+            moments=moment_list,
+            pipelines=pipeline_list,
+            definitions=definitions,
+            ownership=ownership,
+            handoffs=handoffs,
+            routing=draw(st.none() | routers()),
+            scoring=draw(unique(scoring_models(), max_size=1)),
+            kpis=reviews,
+            goals=draw(goals()),
+            data=specs,
+            fields=fields,
+            initiatives=draw(st.none() | priority_matrices()),
         )
 
     return build()
