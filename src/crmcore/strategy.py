@@ -32,7 +32,7 @@ CRM strategy seed, which the rule orders exactly as the seed does.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator, Mapping
-from typing import Any, Final, Literal, get_args
+from typing import Final, Literal, get_args
 
 import attrs
 
@@ -149,28 +149,62 @@ def _asset(value: object) -> Asset:
     return value if isinstance(value, Asset) else Asset.parse(value)
 
 
-def _refs(label: str) -> Any:
-    def convert(values: object) -> tuple[Asset, ...]:
-        items = _v.list_of(values, label, "a list of references such as 'segment:smb'")
-        found = []
-        for index, item in enumerate(items):
-            try:
-                found.append(_asset(item))
-            except DataError as error:
-                raise type(error)(f"{label}[{index}]", item, error.expected) from None
-        return tuple(found)
-
-    return attrs.field(default=(), converter=convert, kw_only=True)
-
-
-def _ref(label: str) -> Any:
-    def convert(value: object) -> Asset:
+def _converted_refs(values: object, label: str) -> tuple[Asset, ...]:
+    items = _v.list_of(values, label, "a list of references such as 'segment:smb'")
+    found = []
+    for index, item in enumerate(items):
         try:
-            return _asset(value)
+            found.append(_asset(item))
         except DataError as error:
-            raise type(error)(label, value, error.expected) from None
+            raise type(error)(f"{label}[{index}]", item, error.expected) from None
+    return tuple(found)
 
-    return attrs.field(converter=convert)
+
+def _converted_ref(value: object, label: str) -> Asset:
+    try:
+        return _asset(value)
+    except DataError as error:
+        raise type(error)(label, value, error.expected) from None
+
+
+def _customers_refs(values: object) -> tuple[Asset, ...]:
+    return _converted_refs(values, "customers")
+
+
+def _moments_refs(values: object) -> tuple[Asset, ...]:
+    return _converted_refs(values, "moments")
+
+
+def _owners_refs(values: object) -> tuple[Asset, ...]:
+    return _converted_refs(values, "owners")
+
+
+def _metrics_refs(values: object) -> tuple[Asset, ...]:
+    return _converted_refs(values, "metrics")
+
+
+def _data_refs(values: object) -> tuple[Asset, ...]:
+    return _converted_refs(values, "data")
+
+
+def _action_ref(value: object) -> Asset:
+    return _converted_ref(value, "action")
+
+
+def _segment_ref(value: object) -> Asset:
+    return _converted_ref(value, "segment")
+
+
+def _moment_ref(value: object) -> Asset:
+    return _converted_ref(value, "moment")
+
+
+def _metric_ref(value: object) -> Asset:
+    return _converted_ref(value, "metric")
+
+
+def _data_ref(value: object) -> Asset:
+    return _converted_ref(value, "data")
 
 
 _BLANKS: Final[tuple[tuple[str, str, tuple[AssetKind, ...]], ...]] = (
@@ -206,11 +240,11 @@ class StrategyStatement:
         We use CRM to standardize lead handoff for mid market at conversion, improving lead conversion with trustworthy lead source data.
     """  # noqa: E501
 
-    action: Asset = _ref("action")
-    segment: Asset = _ref("segment")
-    moment: Asset = _ref("moment")
-    metric: Asset = _ref("metric")
-    data: Asset = _ref("data")
+    action: Asset = attrs.field(converter=_action_ref)
+    segment: Asset = attrs.field(converter=_segment_ref)
+    moment: Asset = attrs.field(converter=_moment_ref)
+    metric: Asset = attrs.field(converter=_metric_ref)
+    data: Asset = attrs.field(converter=_data_ref)
 
     def references(self) -> tuple[tuple[str, Asset], ...]:
         """Each blank's name and the part it names, in the sentence's order."""
@@ -269,11 +303,21 @@ class StrategyCanvas:
         no_statement $.statement
     """
 
-    customers: tuple[Asset, ...] = _refs("customers")
-    moments: tuple[Asset, ...] = _refs("moments")
-    owners: tuple[Asset, ...] = _refs("owners")
-    metrics: tuple[Asset, ...] = _refs("metrics")
-    data: tuple[Asset, ...] = _refs("data")
+    customers: tuple[Asset, ...] = attrs.field(
+        default=(), converter=_customers_refs, kw_only=True
+    )
+    moments: tuple[Asset, ...] = attrs.field(
+        default=(), converter=_moments_refs, kw_only=True
+    )
+    owners: tuple[Asset, ...] = attrs.field(
+        default=(), converter=_owners_refs, kw_only=True
+    )
+    metrics: tuple[Asset, ...] = attrs.field(
+        default=(), converter=_metrics_refs, kw_only=True
+    )
+    data: tuple[Asset, ...] = attrs.field(
+        default=(), converter=_data_refs, kw_only=True
+    )
     statement: StrategyStatement | None = attrs.field(
         default=None, converter=_statement, kw_only=True
     )
