@@ -356,9 +356,9 @@ def test_a_tool_migration_mistaken_for_a_strategy_change():
     found = [f for f in check_playbook(undefined).findings if f.check.startswith("mig")]
     assert len(found) == 2
     assert "not defined (customers, moments, owners, metrics, data)" in found[0].message
-    with_work = attrs.evolve(
-        HEALTHY.initiatives, initiatives=[move, *HEALTHY.initiatives.initiatives]
-    )
+    matrix = HEALTHY.initiatives
+    assert matrix is not None
+    with_work = attrs.evolve(matrix, initiatives=[move, *matrix.initiatives])
     assert codes(attrs.evolve(HEALTHY, initiatives=with_work)) == []
 
 
