@@ -80,7 +80,7 @@ def build() -> Playbook:
             "partner",
         ],
         refreshed="created_at",
-        refresh_every="2y",
+        refresh_every="1y",
         owner="data_steward",
         description="Where leads come from decides where the budget goes.",
     )

@@ -13,7 +13,7 @@ the [`CHECKS`][crmcore.playbook.CHECKS] registry: one per failure pattern of
 CRM strategies, each finding with a path and a fix. Vendors register their
 own checks like any other kind.
 
-The package's modules, in import order: ``value``, ``checks``, ``schema``.
+The package's modules, in import order: ``value``, ``checks``, ``schema``, ``report``.
 Users import from ``crmcore.playbook``.
 """
 
@@ -37,6 +37,7 @@ from crmcore.playbook.checks import (
     VagueGoal,
     check_playbook,
 )
+from crmcore.playbook.report import DATA_SETS, PlaybookReport, playbook_report
 from crmcore.playbook.schema import SCHEMA_ID, playbook_schema
 from crmcore.playbook.value import (
     MIGRATIONS,
@@ -49,6 +50,7 @@ from crmcore.playbook.value import (
 
 __all__ = [
     "CHECKS",
+    "DATA_SETS",
     "MIGRATIONS",
     "PLAYBOOK_VERSION",
     "SCHEMA_ID",
@@ -64,6 +66,7 @@ __all__ = [
     "OwnershipGaps",
     "Playbook",
     "PlaybookCheck",
+    "PlaybookReport",
     "ReportingOnly",
     "StageWithoutCriteria",
     "StrategyGaps",
@@ -71,5 +74,6 @@ __all__ = [
     "VagueGoal",
     "check_playbook",
     "load_playbook",
+    "playbook_report",
     "playbook_schema",
 ]
