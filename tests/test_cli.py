@@ -1,11 +1,14 @@
+import csv
 import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from crmcore.__main__ import demo_report, main
+from crmcore.playbook import playbook_schema
 from crmcore.sample import generate_sample
 
 
@@ -81,6 +84,7 @@ def test_sample_writes_json_lines(tmp_path):
         "accounts.jsonl",
         "activities.jsonl",
         "contacts.jsonl",
+        "handoffs.jsonl",
         "leads.jsonl",
         "marketing_spend.jsonl",
         "opportunities.jsonl",
@@ -186,3 +190,202 @@ def test_a_bad_argument_leaves_no_output_directory_behind(tmp_path):
     code, _, err = run("sample", "-n", "-5", "-q", "--out", str(target))
     assert code == 2 and "opportunities: expected" in err
     assert not target.exists()
+
+
+# ---------------------------------------------------------------------------
+# check, report, schema
+# ---------------------------------------------------------------------------
+EXAMPLE = str(Path(__file__).resolve().parents[1] / "examples" / "playbook.json")
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    out = tmp_path_factory.mktemp("exports")
+    code, _, _ = run("sample", "-n", "600", "--seed", "2", "--out", str(out))
+    assert code == 0
+    return out
+
+
+def test_check_a_clean_playbook_exits_0():
+    code, out, err = run("check", EXAMPLE)
+    assert (code, out, err) == (0, "Northwind Cloud: no findings (12 checks)\n", "")
+    code, out, _ = run("check", EXAMPLE, "--format", "json")
+    assert code == 0
+    assert json.loads(out)["ok"] is True
+
+
+def test_check_with_findings_exits_1(tmp_path):
+    path = tmp_path / "thin.json"
+    path.write_text('{"version": 1, "name": "Thin"}')
+    code, out, _ = run("check", str(path))
+    assert code == 1
+    assert out.startswith("Thin: 7 findings (12 checks):")
+    code, out, _ = run("check", str(path), "--format", "json")
+    document = json.loads(out)
+    assert code == 1 and document["ok"] is False
+    assert document["findings"][0] == {
+        "check": "strategy:unanswered_question",
+        "path": "$.strategy.customers",
+        "message": "'Which customers do we need to understand better?' is not answered",
+        "fix": "name the parts that decide it (ICP, segments, account priority): "
+        "segment references",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('{"version": 1, "name": "x", "segments": [{"nam": 1}]}', "$.segments[0].nam"),
+        ("{", "invalid JSON"),
+        ('{"version": 9, "name": "x"}', "upgrade crmcore"),
+    ],
+)
+def test_check_of_an_unusable_file_exits_2(tmp_path, text, expected):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    code, out, err = run("check", str(path))
+    assert (code, out) == (2, "")
+    assert expected in err
+    code, _, err = run("check", str(path), "--format", "json")
+    assert code == 2
+    assert json.loads(err)["problems"][0]["path"].startswith("$")
+
+
+def test_check_of_a_missing_file_exits_2(tmp_path):
+    code, _, err = run("check", str(tmp_path / "nope.json"))
+    assert code == 2
+    assert "nope.json: cannot read" in err
+
+
+def test_schema_prints_the_json_schema():
+    code, out, _ = run("schema")
+    assert code == 0
+    assert json.loads(out) == playbook_schema()
+
+
+def test_report_on_the_sample_exports(exports):
+    code, out, err = run("report", EXAMPLE, "--data", str(exports))
+    assert code == 0, err
+    for heading in ("KPIs", "Goals", "Data trust", "Handoff SLAs"):
+        assert f"\n{heading}\n" in out
+    assert "lead_source_data (leads):" in out
+    assert "mql_to_sales" in out
+    code, out, _ = run(
+        "report",
+        EXAMPLE,
+        "--data",
+        str(exports),
+        "--format",
+        "json",
+        "--as-of",
+        "2025-12-01T00:00:00+00:00",
+    )
+    document = json.loads(out)
+    assert document["as_of"] == "2025-12-01T00:00:00+00:00"
+    assert [k["kpi"] for k in document["kpis"]] == [
+        "lead_conversion",
+        "win_rate",
+        "net_revenue_retention",
+    ]
+    assert {t["spec"] for t in document["trust"]} == {
+        "lead_source_data",
+        "account_data",
+    }
+    assert document["missing"] == []
+
+
+def _lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def _flat(row, prefix=""):
+    """A record as CSV cells: nested objects as ``a.b`` columns, None empty."""
+    cells = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            cells.update(_flat(value, f"{prefix}{key}."))
+        else:
+            cells[f"{prefix}{key}"] = "" if value is None else value
+    return cells
+
+
+def test_report_reads_csv_and_parquet_like_json_lines(exports, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for name in ("leads", "accounts"):
+        rows = _lines(exports / f"{name}.jsonl")
+        flat = [_flat(row) for row in rows]
+        columns = list(dict.fromkeys(c for row in flat for c in row))
+        with (tmp_path / f"{name}.csv").open("w", newline="") as handle:
+            writer = csv.DictWriter(handle, columns)
+            writer.writeheader()
+            writer.writerows(flat)
+    table = pa.Table.from_pylist(_lines(exports / "opportunities.jsonl"))
+    table = table.drop_columns(["fields"])
+    pq.write_table(table, tmp_path / "opportunities.parquet")
+    at = "2026-01-01T00:00:00+00:00"
+    code, out, err = run("report", EXAMPLE, "--data", str(tmp_path), "--as-of", at)
+    assert code == 0, err
+    code, reference, _ = run("report", EXAMPLE, "--data", str(exports), "--as-of", at)
+    trust = out.split("Data trust")[1].split("\n\n")[0]
+    assert trust == reference.split("Data trust")[1].split("\n\n")[0]
+    assert "win_rate" in out
+    assert "handoff SLAs: no 'handoffs' data set was given" in out
+
+
+def test_report_names_the_bad_line_of_a_file(tmp_path):
+    (tmp_path / "leads.jsonl").write_text('{"id": "l1"}\n')
+    code, _, err = run("report", EXAMPLE, "--data", str(tmp_path))
+    assert code == 2
+    assert "leads.jsonl:1:" in err and "created_at" in err
+    (tmp_path / "leads.jsonl").write_text("[1]\n")
+    code, _, err = run("report", EXAMPLE, "--data", str(tmp_path))
+    assert "leads.jsonl:1: expected a JSON object" in err
+
+
+def test_report_without_data_or_directory_exits_2(tmp_path):
+    code, _, err = run("report", EXAMPLE, "--data", str(tmp_path))
+    assert code == 2 and "no data set found" in err
+    code, out, _ = run(
+        "report", EXAMPLE, "--data", str(tmp_path), "--as-of", "2026-01-01T00:00Z"
+    )
+    assert code == 0 and "Not computed" in out
+    code, _, err = run("report", EXAMPLE, "--data", str(tmp_path / "none"))
+    assert code == 2 and "expected a directory" in err
+    code, _, err = run("report", EXAMPLE, "--data", str(tmp_path), "--as-of", "2026")
+    assert code == 2 and "offset" in err
+    code, _, err = run("report", EXAMPLE, "--data", str(tmp_path), "--as-of", "x")
+    assert code == 2 and "ISO 8601" in err
+
+
+def test_report_shows_a_progress_bar_when_asked(exports, monkeypatch):
+    code, _, err = run("report", EXAMPLE, "--data", str(exports), "--progress")
+    assert code == 0
+    assert "crmcore: reading" in err
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    code, _, err = run("report", EXAMPLE, "--data", str(exports), "--progress")
+    assert code == 2 and "crmcore[cli]" in err
+    code, _, err = run("report", EXAMPLE, "--data", str(exports))
+    assert code == 0 and "reading" not in err  # not a terminal: no bar
+
+
+def test_report_on_long_inputs_in_a_terminal_shows_progress(exports, monkeypatch):
+    import crmcore.__main__ as shell
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(shell, "_PROGRESS_ROWS", 10)
+    err = Terminal()
+    code = main(
+        ["report", EXAMPLE, "--data", str(exports)], stdout=io.StringIO(), stderr=err
+    )
+    assert code == 0 and "crmcore: reading" in err.getvalue()
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    err = Terminal()
+    code = main(
+        ["report", EXAMPLE, "--data", str(exports)], stdout=io.StringIO(), stderr=err
+    )
+    assert code == 0 and err.getvalue() == ""

@@ -8,20 +8,29 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import json
 import os
 import sys
+import typing
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import NoReturn, TextIO
+from typing import Any, Final, NoReturn, TextIO
+
+import attrs
 
 from crmcore._version import __version__
 from crmcore.calendar import Interval, add_calendar
 from crmcore.conditions import field
-from crmcore.errors import CrmcoreError
+from crmcore.errors import (
+    CrmcoreError,
+    DefinitionError,
+    MissingExtraError,
+    import_extra,
+)
 from crmcore.handoffs import sla_status
 from crmcore.kpis import (
     handoff_attainment,
@@ -32,7 +41,23 @@ from crmcore.kpis import (
 )
 from crmcore.money import Money, sum_money
 from crmcore.ownership import assets_of, ownership_gaps
-from crmcore.records import Opportunity
+from crmcore.playbook import (
+    DATA_SETS,
+    Playbook,
+    check_playbook,
+    load_playbook,
+    playbook_report,
+    playbook_schema,
+)
+from crmcore.records import (
+    Account,
+    Activity,
+    Contact,
+    Lead,
+    Opportunity,
+    StageChange,
+    Subscription,
+)
 from crmcore.rfm import rfm_scores, rfm_segments
 from crmcore.sample import (
     LOST_REASONS,
@@ -56,7 +81,7 @@ from crmcore.segments import (
     b2b_segments,
     b2b_size_tiers,
 )
-from crmcore.serialization import unstructure
+from crmcore.serialization import parse_json, structure, unstructure
 from crmcore.stage_analytics import stage_analytics
 
 _DESCRIPTION = "crmcore: CRM strategy as typed values and pure functions."
@@ -501,7 +526,11 @@ def _output_directory(out: Path) -> Path:
 def _write_sample(data: SampleData, out: Path, stderr: TextIO) -> list[Path]:
     written = []
     # The record collections, and the spend rows derived from the leads.
-    files = {**data.collections(), "marketing_spend": data.marketing_spend()}
+    files = {
+        **data.collections(),
+        "marketing_spend": data.marketing_spend(),
+        "handoffs": data.handoffs(),
+    }
     for name, records in files.items():
         path = out / f"{name}.jsonl"
         try:
@@ -515,6 +544,233 @@ def _write_sample(data: SampleData, out: Path, stderr: TextIO) -> list[Path]:
         print(f"  wrote {path}", file=stderr)
         written.append(path)
     return written
+
+
+# ---------------------------------------------------------------------------
+# check, report, schema: a playbook and exports of data
+# ---------------------------------------------------------------------------
+_RECORD_TYPES: Final[dict[str, type[Any]]] = {
+    "accounts": Account,
+    "contacts": Contact,
+    "leads": Lead,
+    "activities": Activity,
+    "opportunities": Opportunity,
+    "stage_changes": StageChange,
+    "subscriptions": Subscription,
+}
+# Data sets of plain rows: the columns read as something other than text.
+_ROW_TYPES: Final[dict[str, dict[str, Any]]] = {
+    "marketing_spend": {"at": datetime, "amount": Decimal},
+    "handoffs": {"handed_at": datetime, "accepted_at": datetime | None},
+}
+_FORMATS: Final = (".jsonl", ".csv", ".parquet")
+_PROGRESS_ROWS: Final = 50_000
+
+
+class _InputError(Exception):
+    """A file cannot be read; the message names it and says why."""
+
+
+def _read_playbook(path: Path) -> Playbook:
+    try:
+        text = path.read_bytes()
+    except OSError as error:
+        raise _InputError(f"{path}: cannot read ({error.strerror})") from None
+    return load_playbook(text)
+
+
+def _find_file(directory: Path, name: str) -> Path | None:
+    for suffix in _FORMATS:
+        path = directory / f"{name}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def _raw_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line, row)`` pairs of a JSON Lines, CSV or Parquet file."""
+    if path.suffix == ".jsonl":
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, 1):
+                if line.strip():
+                    row = parse_json(line, what=f"{path}:{number}")
+                    if not isinstance(row, dict):
+                        raise _InputError(f"{path}:{number}: expected a JSON object")
+                    yield number, row
+    elif path.suffix == ".csv":
+        with path.open(newline="", encoding="utf-8") as handle:
+            for number, row in enumerate(csv.DictReader(handle), 2):
+                yield number, _nested(row)
+    else:
+        parquet = import_extra("pyarrow.parquet", "parquet")
+        for number, row in enumerate(parquet.read_table(path).to_pylist(), 1):
+            yield number, row
+
+
+def _nested(row: dict[str, str]) -> dict[str, Any]:
+    """A CSV row as a record: empty cells absent, ``a.b`` columns nested."""
+    nested: dict[str, Any] = {}
+    for column, value in row.items():
+        if value == "" or column is None:
+            continue
+        *parents, last = column.split(".")
+        target = nested
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[last] = value
+    return nested
+
+
+def _csv_cells(row: dict[str, Any], cls: type[Any]) -> dict[str, Any]:
+    """CSV holds text only: read the int and bool columns of a record type."""
+    hints = typing.get_type_hints(cls)
+    typed = dict(row)
+    for name, value in row.items():
+        hint = hints.get(name)
+        if not isinstance(value, str) or hint is None:
+            continue
+        options = typing.get_args(hint) or (hint,)
+        if bool in options and value.lower() in ("true", "false"):
+            typed[name] = value.lower() == "true"
+        elif int in options and value.lstrip("-").isdigit():
+            typed[name] = int(value)
+    return typed
+
+
+def _records(name: str, path: Path, progress: Any) -> list[Any]:
+    cls = _RECORD_TYPES.get(name)
+    columns = _ROW_TYPES.get(name, {})
+    found = []
+    for number, row in _raw_rows(path):
+        try:
+            if cls is not None:
+                cells = _csv_cells(row, cls) if path.suffix == ".csv" else row
+                found.append(structure(cells, cls))
+            else:
+                for column, hint in columns.items():
+                    if column in row:
+                        row[column] = structure(row[column], hint)
+                found.append(row)
+        except CrmcoreError as error:
+            raise _InputError(f"{path}:{number}: {error}") from None
+        progress(1)
+    return found
+
+
+def _progress(stderr: TextIO, wanted: bool | None, total: int) -> Any:
+    """A progress bar (tqdm, the ``cli`` extra) on long inputs, or nothing."""
+    if wanted is False or (
+        wanted is None and (total < _PROGRESS_ROWS or not stderr.isatty())
+    ):
+        return None
+    try:
+        tqdm = import_extra("tqdm", "cli")
+    except MissingExtraError:
+        if wanted:
+            raise
+        return None
+    return tqdm.tqdm(total=total, file=stderr, unit=" rows", desc="crmcore: reading")
+
+
+def _count_lines(path: Path) -> int:
+    if path.suffix == ".parquet":
+        return 0
+    with path.open("rb") as handle:
+        return sum(1 for _ in handle)
+
+
+def _read_data(
+    directory: Path, names: Iterable[str], stderr: TextIO, wanted: bool | None
+) -> dict[str, list[Any]]:
+    if not directory.is_dir():
+        raise _InputError(f"--data {directory}: expected a directory")
+    paths = {}
+    for name in dict.fromkeys(names):
+        path = _find_file(directory, name)
+        if path is not None:
+            paths[name] = path
+    total = sum(_count_lines(path) for path in paths.values())
+    bar = _progress(stderr, wanted, total)
+    step = (lambda count: None) if bar is None else bar.update
+    try:
+        return {name: _records(name, path, step) for name, path in paths.items()}
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _instant(text: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 instant with its offset, got {text!r}"
+        ) from None
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError(
+            f"expected an instant with its UTC offset (2026-01-01T00:00:00+00:00), "
+            f"got {text!r}"
+        )
+    return parsed
+
+
+def _latest(data: dict[str, list[Any]]) -> datetime | None:
+    """The latest instant in the data: the report's default ``as_of``."""
+    latest: datetime | None = None
+    for rows in data.values():
+        for row in rows:
+            for name in ("closed_at", "created_at", "at", "handed_at", "accepted_at"):
+                value = (
+                    row.get(name) if isinstance(row, dict) else getattr(row, name, None)
+                )
+                if isinstance(value, datetime) and (latest is None or value > latest):
+                    latest = value
+    return latest
+
+
+def _run_check(args: argparse.Namespace, out: TextIO) -> int:
+    playbook = _read_playbook(args.playbook)
+    report = check_playbook(playbook)
+    if args.format == "json":
+        document = {
+            "playbook": playbook.name,
+            "ok": report.ok,
+            "checks": list(report.checks),
+            "findings": [attrs.asdict(finding) for finding in report.findings],
+        }
+        print(json.dumps(document, indent=2, ensure_ascii=False), file=out)
+    else:
+        print(f"{playbook.name}: {report}", file=out)
+    return 0 if report.ok else 1
+
+
+def _run_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    playbook = _read_playbook(args.playbook)
+    names = [*DATA_SETS, *(spec.records for spec in playbook.data)]
+    data = _read_data(args.data, names, err, args.progress)
+    as_of = args.as_of or _latest(data)
+    if as_of is None:
+        raise _InputError(
+            f"--data {args.data}: no data set found to report on (looked for "
+            f"{', '.join(sorted(set(names)))} as .jsonl, .csv or .parquet); "
+            "give --as-of to report on nothing"
+        )
+    report = playbook_report(playbook, data, as_of=as_of)
+    if args.format == "json":
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), file=out)
+    else:
+        print(report, file=out)
+    return 0
+
+
+def _unusable(error: BaseException, args: argparse.Namespace, err: TextIO) -> int:
+    """Exit 2 for input that cannot be used; the JSON format says so as JSON."""
+    if getattr(args, "format", "text") == "json" and isinstance(error, DefinitionError):
+        problems = [{"path": p.path, "message": p.message} for p in error.problems]
+        print(json.dumps({"ok": False, "problems": problems}, indent=2), file=err)
+    else:
+        print(f"crmcore: error: {error}", file=err)
+    return 2
 
 
 class _Parser(argparse.ArgumentParser):
@@ -575,6 +831,40 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument(
         "--out", type=Path, required=True, help="directory to write into"
     )
+    check = commands.add_parser(
+        "check",
+        help="validate a playbook and run every failure-pattern check",
+        description="Load a playbook (JSON) and run every check. Exit 0 when it is "
+        "clean, 1 with findings, 2 when the file cannot be used.",
+    )
+    check.add_argument("playbook", type=Path, help="the playbook's JSON file")
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    report = commands.add_parser(
+        "report",
+        help="compute a playbook's KPIs, goals, data trust and SLAs on exports",
+        description="Read exports (one file per data set: opportunities, leads, "
+        "subscriptions, marketing_spend, handoffs and the data specs' records, as "
+        ".jsonl, .csv or .parquet) and print the KPIs, goal statuses, data-trust "
+        "figures and handoff SLA attainment the playbook names.",
+    )
+    report.add_argument("playbook", type=Path, help="the playbook's JSON file")
+    report.add_argument(
+        "--data", type=Path, required=True, help="directory of the exports"
+    )
+    report.add_argument(
+        "--as-of",
+        type=_instant,
+        help="instant to report at (default: the latest instant in the data)",
+    )
+    report.add_argument("--format", choices=("text", "json"), default="text")
+    report.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="a progress bar while reading (default: on long inputs in a terminal; "
+        "needs the cli extra)",
+    )
+    commands.add_parser("schema", help="print the JSON Schema of a playbook")
     commands.add_parser("version", help="print the installed version")
     return parser
 
@@ -600,6 +890,16 @@ def main(
     if args.command == "version":
         print(f"crmcore {__version__}", file=out)
         return 0
+    if args.command == "schema":
+        print(json.dumps(playbook_schema(), indent=2), file=out)
+        return 0
+    if args.command in ("check", "report"):
+        try:
+            if args.command == "check":
+                return _run_check(args, out)
+            return _run_report(args, out, err)
+        except (CrmcoreError, _InputError) as error:
+            return _unusable(error, args, err)
     try:
         if args.command == "sample":
             _check_output(args.out)
