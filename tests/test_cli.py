@@ -389,3 +389,22 @@ def test_report_on_long_inputs_in_a_terminal_shows_progress(exports, monkeypatch
         ["report", EXAMPLE, "--data", str(exports)], stdout=io.StringIO(), stderr=err
     )
     assert code == 0 and err.getvalue() == ""
+
+
+def test_report_reads_blank_lines_and_rows_without_optional_columns(tmp_path):
+    handoff = {
+        "id": "h1",
+        "contract": "mql_to_sales",
+        "handed_at": "2025-06-02T09:00:00+00:00",
+    }
+    (tmp_path / "handoffs.jsonl").write_text("\n" + json.dumps(handoff) + "\n\n")
+    code, out, err = run("report", EXAMPLE, "--data", str(tmp_path))
+    assert code == 0, err
+    assert "mql_to_sales" in out.split("Handoff SLAs")[1]
+
+
+def test_report_refuses_a_naive_as_of(tmp_path):
+    code, _, err = run(
+        "report", EXAMPLE, "--data", str(tmp_path), "--as-of", "2026-01-01"
+    )
+    assert code == 2 and "UTC offset" in err

@@ -1268,3 +1268,46 @@ def test_fused_paths_decide_plain_records_deterministically():
     for verdict, row in ((True, {"a": 1, "b": 1}), (False, {"a": 1, "b": -1})):
         assert matches(both, MappingProxyType(row)) is verdict
         assert matches(both, Obj(**row)) is verdict
+
+
+TEXTS = st.text(alphabet="aAbB ", max_size=4)
+
+
+@attrs.frozen
+class Text:
+    s: Any = None
+
+
+@given(
+    st.sampled_from(["contains", "starts_with", "ends_with"]),
+    st.text(alphabet="aAbB", min_size=1, max_size=2) | st.integers(0, 2),
+    st.booleans(),
+    st.lists(TEXTS, max_size=8)
+    | st.lists(TEXTS | st.none() | st.just(["a"]), max_size=8),
+    st.booleans(),
+)
+def test_whole_column_text_tests_give_the_exact_verdicts(
+    kind, needle, sensitive, values, as_objects
+):
+    builder = getattr(field("s"), kind)
+    if kind != "contains" and not isinstance(needle, str):
+        needle = str(needle)
+    condition = builder(needle, case_sensitive=sensitive)
+    rows = [{"s": value} for value in values]
+    rows = [Text(r["s"]) for r in rows] if as_objects else rows
+    compiled = compile_condition(condition)
+    predicate = compiled.bind(None)
+    expected = outcome_of(lambda: [bool(predicate(r)) for r in rows])
+    assert outcome_of(lambda: compiled.mask(rows)) == expected
+
+
+@given(
+    st.lists(
+        TEXTS | st.none() | st.just(MISSING) | st.integers() | st.just([]), max_size=10
+    )
+)
+def test_whole_column_presence_is_is_present(values):
+    rows = [{"s": value} for value in values]
+    for condition in (field("s").exists(), field("s").missing()):
+        compiled = compile_condition(condition)
+        assert compiled.mask(rows) == [compiled.bind(None)(r) for r in rows]

@@ -33,6 +33,7 @@ from crmcore.kpis import (
     open_pipeline,
     pipeline_velocity,
     quick_ratio,
+    quotient,
     revenue_churn,
     sales_cycle,
     weighted_pipeline,
@@ -424,3 +425,25 @@ def test_result_from_checks_the_instant_stages_and_cohort_window():
     # The period method does not read the window, so any window serves it.
     period = LeadConversion(method="period")
     assert period.result_from(LeadConversion(window=month).facts) == period.result()
+
+
+def test_quotient_builds_a_rate_from_counts_and_checks_them():
+    rate = quotient("share", 1, 3, reason="nothing counted", components={"n": 3})
+    assert (rate.value, rate.numerator, rate.denominator) == (
+        Decimal(1) / 3,
+        1,
+        3,
+    )
+    assert rate.components == {"n": 3}
+    money = quotient("cac", 100, 4, reason="none", unit="money", currency="EUR")
+    assert money.numerator == Money(100, "EUR")
+    with pytest.raises(DataTypeError, match="numerator: expected an int or a finite"):
+        quotient("share", 1.5, 3, reason="x")
+    with pytest.raises(DataTypeError, match="denominator: expected an int or a finite"):
+        quotient("share", 1, Decimal("NaN"), reason="x")
+    with pytest.raises(DataTypeError, match="reason: expected a non-empty text"):
+        quotient("share", 1, 3, reason="")
+    with pytest.raises(DataTypeError, match="components: expected a mapping"):
+        quotient("share", 1, 3, reason="x", components=[1])
+    with pytest.raises(DataError, match="as_of"):
+        quotient("share", 1, 3, reason="x", as_of=datetime(2026, 1, 1))

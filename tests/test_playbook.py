@@ -2,6 +2,7 @@
 
 import json
 import runpy
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,10 +13,11 @@ import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from crmcore.conditions import field
+from crmcore.calendar import Interval
+from crmcore.conditions import CONDITION_KINDS, field
 from crmcore.errors import DataError, DataTypeError, DefinitionError
 from crmcore.handoffs import HandoffContract
-from crmcore.kpis import Goal, KpiReview
+from crmcore.kpis import Goal, KpiReview, kpi_report
 from crmcore.ownership import Asset, OwnershipMap, Team
 from crmcore.pipelines import Pipeline, StageDefinition, TransitionPolicy
 from crmcore.playbook import (
@@ -25,12 +27,15 @@ from crmcore.playbook import (
     SCHEMA_ID,
     Definition,
     FieldSpec,
+    OwnershipGaps,
     Playbook,
     check_playbook,
     load_playbook,
+    playbook_report,
     playbook_schema,
 )
 from crmcore.quality import DataSpec
+from crmcore.sample import generate_sample
 from crmcore.segments import Segment
 from crmcore.strategy import Finding, Initiative, PriorityMatrix, StrategyCanvas
 from crmcore.testing import playbooks
@@ -421,3 +426,158 @@ def test_the_report_groups_and_prints():
         "strategy:no_statement",
         "ownership",
     }
+
+
+# ---------------------------------------------------------------------------
+# The report
+# ---------------------------------------------------------------------------
+SAMPLE = generate_sample(400, seed=3)
+ALL_DATA = {
+    **SAMPLE.collections(),
+    "marketing_spend": SAMPLE.marketing_spend(),
+    "handoffs": SAMPLE.handoffs(),
+}
+
+
+def test_the_report_of_the_example_on_the_sample():
+    figures = playbook_report(HEALTHY, ALL_DATA, as_of=SAMPLE.as_of)
+    assert list(figures.kpis) == [
+        "lead_conversion",
+        "win_rate",
+        "net_revenue_retention",
+    ]
+    assert (
+        figures.kpis["win_rate"]
+        == kpi_report(
+            figures.period,
+            deals=SAMPLE.opportunities,
+            as_of=SAMPLE.as_of,
+            pipeline=HEALTHY.pipelines[0],
+        )["win_rate"]
+    )
+    assert [s.goal.metric for s in figures.goals] == list(figures.kpis)
+    assert figures.goals[1].current == figures.kpis["win_rate"].value
+    assert [t.spec for t in figures.trust] == ["lead_source_data", "account_data"]
+    assert set(figures.handoffs) == {"mql_to_sales", "won_to_success"}
+    assert figures.missing == ()
+    assert figures.period == Interval(datetime(2025, 1, 1, tzinfo=UTC), SAMPLE.as_of)
+    document = figures.to_dict()
+    assert json.loads(json.dumps(document)) == document
+    text = str(figures)
+    for heading in ("KPIs", "Goals", "Data trust", "Handoff SLAs"):
+        assert f"\n{heading}\n" in text
+
+
+def test_a_playbook_naming_no_kpi_reports_every_one_it_can():
+    bare = Playbook("bare", goals=[Goal("cac", 100, 80, START, END)])
+    figures = playbook_report(bare, ALL_DATA, as_of=SAMPLE.as_of)
+    assert list(figures.kpis) == ["cac"]
+    assert figures.goals[0].current is None  # money is not a goal's figure
+    everything = playbook_report(Playbook("all"), ALL_DATA, as_of=SAMPLE.as_of)
+    assert "mrr" in everything.kpis and "ltv_to_cac" in everything.kpis
+    text = str(everything)
+    assert " EUR" in text  # money
+    assert " days" in text  # a unit that is not a ratio
+
+
+def test_what_cannot_be_computed_is_listed():
+    playbook = attrs.evolve(
+        HEALTHY,
+        kpis=(*HEALTHY.kpis, KpiReview("happiness", owner="sales")),
+        goals=(*HEALTHY.goals, Goal("happiness", 1, 2, START, END)),
+    )
+    figures = playbook_report(playbook, {"leads": SAMPLE.leads}, as_of=SAMPLE.as_of)
+    assert figures.missing == (
+        "KPI win_rate: needs the 'opportunities' data set",
+        "KPI net_revenue_retention: needs the 'subscriptions' data set",
+        "KPI happiness: not a KPI the report computes",
+        "goal win_rate: no KPI of that name was computed",
+        "goal net_revenue_retention: no KPI of that name was computed",
+        "goal happiness: no KPI of that name was computed",
+        "data account_data: no 'accounts' data set was given",
+        "handoff SLAs: no 'handoffs' data set was given",
+    )
+    assert "Not computed" in str(figures)
+    nothing = playbook_report(Playbook("x"), {}, as_of=SAMPLE.as_of)
+    assert (nothing.kpis, nothing.goals, nothing.trust) == ({}, (), ())
+    assert str(nothing) == "x: 2025-01-01 to 2026-01-01"
+
+
+def test_an_undefined_kpi_says_why_in_the_report():
+    empty = playbook_report(
+        Playbook("x", kpis=[KpiReview("win_rate", owner="a")]),
+        {"opportunities": []},
+        as_of=SAMPLE.as_of,
+    )
+    assert "win_rate                     - (" in str(empty)
+
+
+def test_report_arguments_are_checked():
+    with pytest.raises(DataTypeError, match="playbook: expected a Playbook"):
+        playbook_report("x", {}, as_of=SAMPLE.as_of)
+    with pytest.raises(DataTypeError, match="data: expected a mapping"):
+        playbook_report(HEALTHY, [], as_of=SAMPLE.as_of)
+    with pytest.raises(DataTypeError, match="period: expected an Interval"):
+        playbook_report(HEALTHY, {}, as_of=SAMPLE.as_of, period="2025")
+    with pytest.raises(DataError, match="period: expected a window ending at or"):
+        playbook_report(
+            HEALTHY,
+            {},
+            as_of=START,
+            period=Interval(START, END),
+        )
+    with pytest.raises(DataTypeError, match="leads: expected an iterable"):
+        playbook_report(HEALTHY, {"leads": 5}, as_of=SAMPLE.as_of)
+
+
+# ---------------------------------------------------------------------------
+# Details
+# ---------------------------------------------------------------------------
+def test_names_come_only_from_parts_that_have_one():
+    playbook = Playbook(
+        "x",
+        ownership=OwnershipMap([Team("ops")]),
+        handoffs=[HandoffContract("h", "a", "b", "t")],
+        data=[DataSpec("d", "r")],
+    )
+    names = playbook.names()
+    assert Asset("team", "ops") not in names
+    assert Asset("handoff", "h") not in names
+    assert Asset("data_spec", "d") not in names
+    assert names[Asset("role", "tool_admin")] == "Tool admin"
+
+
+def test_used_fields_read_routing_and_sla_conditions():
+    from crmcore.sample import sample_router, sample_sla_policies
+
+    playbook = Playbook("x", routing=sample_router(), sla=sample_sla_policies())
+    fields = playbook.used_fields()
+    assert "employees" in fields and "priority" in fields and "status" in fields
+
+
+def test_checks_can_be_chosen():
+    report = check_playbook(Playbook("x"), [OwnershipGaps()])
+    assert report.checks == ("ownership",)
+    assert [f.check for f in report.findings] == ["ownership"]
+
+
+def test_the_schema_covers_vendor_kinds_with_any_field_types():
+    @attrs.frozen
+    class Weighted:
+        kind: ClassVar[str] = "weighted_for_schema"
+        weights: Mapping[str, int] = attrs.field(factory=dict)
+
+        def bind(self, as_of):  # pragma: no cover - never evaluated here
+            return lambda record: True
+
+        def explain(self, record, as_of=None):  # pragma: no cover
+            raise NotImplementedError
+
+    with CONDITION_KINDS.scoped(Weighted):
+        schema = playbook_schema()
+    shape = schema["$defs"]["ConditionKind_weighted_for_schema"]
+    assert shape["properties"]["weights"] == {
+        "type": "object",
+        "additionalProperties": {"type": "integer"},
+    }
+    assert "description" not in shape  # no docstring to describe it

@@ -334,3 +334,9 @@ def test_a_check_s_rate_is_its_share_of_the_records_it_applies_to():
     check = TrustCheck("fresh", "freshness", "at", 3, 1, 2)
     assert check.rate.value == pytest.approx(0.75)
     assert (check.rate.numerator, check.rate.denominator) == (3, 4)
+
+
+def test_an_unhashable_source_after_good_ones_is_named():
+    spec = DataSpec("d", "leads", sources=["web"])
+    with pytest.raises(DataTypeError, match=r"source: expected a source .*\{'x': 1\}"):
+        data_trust(spec, [{"source": "web"}, {"source": {"x": 1}}], as_of=AS_OF)

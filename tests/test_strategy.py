@@ -342,3 +342,8 @@ def test_a_finding_prints_its_path_message_and_fix():
     assert str(Finding("x", "$.a", "broken")) == "$.a: broken"
     with pytest.raises(DataTypeError, match="message: expected a non-empty name"):
         Finding("x", "$.a", "")
+
+
+def test_a_canvas_without_a_statement_refers_only_to_its_answers():
+    canvas = StrategyCanvas(customers=["segment:a"])
+    assert canvas.references() == (("$.customers[0]", Asset("segment", "a")),)

@@ -622,7 +622,7 @@ def _nested(row: dict[str, str]) -> dict[str, Any]:
 
 
 def _csv_cells(row: dict[str, Any], cls: type[Any]) -> dict[str, Any]:
-    """CSV holds text only: read the int and bool columns of a record type."""
+    """CSV holds text only: read the int columns of a record type."""
     hints = typing.get_type_hints(cls)
     typed = dict(row)
     for name, value in row.items():
@@ -630,9 +630,7 @@ def _csv_cells(row: dict[str, Any], cls: type[Any]) -> dict[str, Any]:
         if not isinstance(value, str) or hint is None:
             continue
         options = typing.get_args(hint) or (hint,)
-        if bool in options and value.lower() in ("true", "false"):
-            typed[name] = value.lower() == "true"
-        elif int in options and value.lstrip("-").isdigit():
+        if int in options and value.lstrip("-").isdigit():
             typed[name] = int(value)
     return typed
 

@@ -131,9 +131,7 @@ class _Builder:
             options = []
             for kind, cls in sorted(registry.kinds().items()):
                 key = f"{name}_{kind}"
-                if key not in self.defs:
-                    self.defs[key] = {}
-                    self.defs[key] = self.attrs_class(cls, kind=kind)
+                self.defs[key] = self.attrs_class(cls, kind=kind)
                 options.append({"$ref": f"#/$defs/{key}"})
             self.defs[name] = {
                 "description": f"A {registry.what}: an object whose 'kind' names it.",
