@@ -1293,8 +1293,7 @@ def test_whole_column_text_tests_give_the_exact_verdicts(
     if kind != "contains" and not isinstance(needle, str):
         needle = str(needle)
     condition = builder(needle, case_sensitive=sensitive)
-    rows = [{"s": value} for value in values]
-    rows = [Text(r["s"]) for r in rows] if as_objects else rows
+    rows: list[Any] = [Text(v) if as_objects else {"s": v} for v in values]
     compiled = compile_condition(condition)
     predicate = compiled.bind(None)
     expected = outcome_of(lambda: [bool(predicate(r)) for r in rows])

@@ -527,7 +527,7 @@ def test_report_arguments_are_checked():
             period=Interval(START, END),
         )
     with pytest.raises(DataTypeError, match="leads: expected an iterable"):
-        playbook_report(HEALTHY, {"leads": 5}, as_of=SAMPLE.as_of)
+        playbook_report(HEALTHY, {"leads": 5}, as_of=SAMPLE.as_of)  # type: ignore[dict-item]
 
 
 # ---------------------------------------------------------------------------
