@@ -96,6 +96,8 @@ if TYPE_CHECKING:
         StageMoveError,
         TransitionPolicy,
     )
+    from crmcore.playbook import Playbook, check_playbook, load_playbook
+    from crmcore.quality import DataSpec, data_trust, find_duplicates
     from crmcore.rfm import btyd_summary, calibration_holdout, rfm_scores, rfm_segments
     from crmcore.routing import Person, Router, RoutingRule, route, route_batch
     from crmcore.sample import SampleData, generate_sample
@@ -119,6 +121,7 @@ if TYPE_CHECKING:
     )
     from crmcore.serialization import from_json, structure, to_json, unstructure
     from crmcore.stage_analytics import StageAnalytics
+    from crmcore.strategy import PriorityMatrix, StrategyCanvas
 
 __all__ = [
     "DAY",
@@ -136,6 +139,7 @@ __all__ = [
     "CrmcoreError",
     "CurrencyMismatchError",
     "DataError",
+    "DataSpec",
     "DataTypeError",
     "DefinitionError",
     "Duration",
@@ -161,6 +165,8 @@ __all__ = [
     "PeriodUnit",
     "Person",
     "Pipeline",
+    "Playbook",
+    "PriorityMatrix",
     "Problem",
     "Router",
     "RoutingRule",
@@ -178,6 +184,7 @@ __all__ = [
     "StageDecision",
     "StageDefinition",
     "StageMoveError",
+    "StrategyCanvas",
     "Subscription",
     "SubscriptionLike",
     "Tier",
@@ -193,16 +200,20 @@ __all__ = [
     "btyd_summary",
     "calibration_holdout",
     "check_handoff",
+    "check_playbook",
     "compile_condition",
+    "data_trust",
     "evaluate_model",
     "explain",
     "field",
     "field_getter",
+    "find_duplicates",
     "fiscal_quarter",
     "fiscal_year",
     "from_json",
     "generate_sample",
     "get_field",
+    "load_playbook",
     "matches",
     "not_",
     "ownership_gaps",
@@ -301,6 +312,11 @@ _LAZY = {
     "structure": "crmcore.serialization",
     "to_json": "crmcore.serialization",
     "unstructure": "crmcore.serialization",
+    **dict.fromkeys(
+        ["Playbook", "check_playbook", "load_playbook"], "crmcore.playbook"
+    ),
+    **dict.fromkeys(["DataSpec", "data_trust", "find_duplicates"], "crmcore.quality"),
+    **dict.fromkeys(["PriorityMatrix", "StrategyCanvas"], "crmcore.strategy"),
 }
 
 
