@@ -22,6 +22,7 @@ import json
 import os
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,11 +34,14 @@ from crmcore import (
     handoffs,
     kpis,
     lifecycle,
+    playbook,
+    quality,
     rfm,
     sample,
     scoring,
     segments,
     stage_analytics,
+    strategy,
 )
 from crmcore import pipelines as pl
 from crmcore import testing as ct
@@ -155,6 +159,14 @@ SEGMENT_SETS = [
 ]
 
 
+PLAYBOOKS = (
+    playbook.load_playbook(
+        (Path(__file__).resolve().parents[1] / "examples" / "playbook.json").read_text()
+    ),
+    playbook.Playbook("empty"),
+)
+
+
 LOADERS: dict[str, tuple[st.SearchStrategy[Any], Any]] = {
     "Condition": _of(ct.conditions(), Condition),
     "ExitCriterion": _of(ct.exit_criteria(), ExitCriterion),
@@ -189,6 +201,13 @@ LOADERS: dict[str, tuple[st.SearchStrategy[Any], Any]] = {
     "ScoringModel": _of(ct.scoring_models(), scoring.ScoringModel),
     "GradingProfile": _of(st.just(SCORING_PROFILE), scoring.GradingProfile),
     "NaiveBayes": _of(st.sampled_from(BAYES_MODELS), scoring.NaiveBayes),
+    # The example playbook holds one of nearly every part; mutations vary it.
+    "Playbook": _of(st.sampled_from(PLAYBOOKS), playbook.Playbook),
+    "DataSpec": _of(ct.data_specs(), quality.DataSpec),
+    "PriorityMatrix": _of(ct.priority_matrices(), strategy.PriorityMatrix),
+    "StrategyCanvas": _of(
+        st.sampled_from([p.strategy for p in PLAYBOOKS]), strategy.StrategyCanvas
+    ),
 }
 
 
