@@ -3,7 +3,7 @@
 import json
 import runpy
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
@@ -581,3 +581,12 @@ def test_the_schema_covers_vendor_kinds_with_any_field_types():
         "additionalProperties": {"type": "integer"},
     }
     assert "description" not in shape  # no docstring to describe it
+
+
+def test_names_and_fields_of_a_playbook_without_ownership_or_conditions():
+    from crmcore.handoffs import SlaPolicies, SlaPolicy
+
+    sla = SlaPolicies([], SlaPolicy("default", response=timedelta(hours=4)))
+    playbook = Playbook("x", sla=sla)
+    assert playbook.names() == {}
+    assert playbook.used_fields() == ()
