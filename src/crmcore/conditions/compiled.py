@@ -127,6 +127,29 @@ class CompiledCondition:
 
         return mask
 
+    def column_test(
+        self, as_of: datetime | None = None
+    ) -> tuple[str, Callable[[list[object]], list[bool]]] | None:
+        """For a one-field condition: its field and the test of a column of values.
+
+        The test takes the values [`column_getter`][crmcore.records.column_getter]
+        reads for the field (``MISSING`` where absent) and gives each one's
+        verdict, in C-level loops where the kind has them; it may raise
+        where the predicate would (call the predicate on each record then,
+        for its verdicts and errors). A caller that reads the same columns
+        for several checks reads each once. ``None`` for any other condition.
+
+        Examples:
+            >>> field_, test = compile_condition(field("n") >= 2).column_test()
+            >>> field_, test([1, 2, 3])
+            ('n', [False, True, True])
+        """
+        condition = self.condition
+        if not isinstance(condition, _Leaf):
+            return None
+        self.bind(as_of)  # the same checks of as_of
+        return condition.field, condition._column(as_of)
+
     def explain(self, record: object, *, as_of: datetime | None = None) -> Explanation:
         """Explain the verdict for one record."""
         return _explain_child(self.condition, record, as_of)

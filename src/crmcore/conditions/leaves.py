@@ -555,17 +555,20 @@ def _present_values(values: list[object]) -> list[bool]:
         >>> _present_values(["a", " ", None, 0])
         [True, False, False, True]
     """
+    try:
+        # The common case first: texts, none of them empty or only whitespace
+        # (str.isspace refuses anything but a text).
+        if all(values) and not any(map(str.isspace, values)):  # type: ignore[arg-type]
+            return [True] * len(values)
+    except Exception:  # a value that is not a text: decided below
+        pass
     kinds = set(map(type, values))
     if kinds.isdisjoint(_MAYBE_EMPTY) and kinds <= _PLAIN:
         return [True] * len(values)
     if kinds <= _MAYBE_EMPTY:  # texts, None and absent values
-        if kinds == {str}:
-            # Blank is empty or only whitespace; most columns have neither.
-            if all(values) and not any(map(str.isspace, values)):  # type: ignore[arg-type]
-                return [True] * len(values)
-            texts: Iterable[object] = values
-        else:
-            texts = map(_AS_TEXT.get, values, values)
+        texts: Iterable[object] = (
+            values if kinds == {str} else map(_AS_TEXT.get, values, values)
+        )
         return list(map(operator.truth, map(str.strip, texts)))  # type: ignore[arg-type]
     if kinds <= _PLAIN:
         missing = MISSING

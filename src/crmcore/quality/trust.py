@@ -376,6 +376,7 @@ class _Rule:
     applies: Callable[[Sequence[Any]], list[bool]] | None  # None: all present
     applies_one: Callable[[object], bool] | None
     fields: tuple[str, ...]
+    column: tuple[str, Callable[[list[object]], list[bool]]] | None
 
 
 @attrs.frozen
@@ -385,7 +386,7 @@ class _Plan:
     checks: tuple[tuple[str, CheckKind, str | None], ...]
     columns: dict[str, _Column]
     getters: dict[str, Callable[[object], object]]
-    present: dict[str, Callable[[Sequence[Any]], list[bool]]]
+    present: dict[str, Callable[[list[object]], list[bool]]]
     rules: tuple[_Rule, ...]
     since: datetime | None
     allowed: frozenset[str]
@@ -408,6 +409,7 @@ class _Plan:
                     None if when is None else when.masker(as_of),
                     None if when is None else when.bind(as_of),
                     rule.fields,
+                    compiled.column_test(as_of),
                 )
             )
             checks.append((f"rule:{rule.name}", "validity", None))
@@ -424,7 +426,7 @@ class _Plan:
             tuple(checks),
             {path: column_getter(path) for path in fields},
             {path: field_getter(path) for path in fields},
-            {path: compile_condition(Exists(path)).masker() for path in fields},
+            {path: _presence_test(path) for path in fields},
             tuple(rules),
             since,
             frozenset(spec.sources),
@@ -439,11 +441,17 @@ class _Plan:
         # Each check's failures as one int, a byte per record (1: failed),
         # or-ed together: C-level work on whole chunks.
         failed = 0
+        read: dict[str, list[object]] = {}
         present: dict[str, list[bool]] = {}
+
+        def column(path: str) -> list[object]:
+            if path not in read:
+                read[path] = self.columns[path](chunk)
+            return read[path]
 
         def presence(path: str) -> list[bool]:
             if path not in present:
-                present[path] = self.present[path](chunk)
+                present[path] = self.present[path](column(path))
             return present[path]
 
         def count(name: str, mask: list[bool]) -> None:
@@ -452,34 +460,25 @@ class _Plan:
             outcomes[name, "passed"] += held
             outcomes[name, "failed"] += size - held
             if held != size:
-                failed |= _bits(map(not_, mask))
+                failed |= _bits(mask, flip=True)
 
         for path in spec.required:
             count(f"required:{path}", presence(path))
         for rule in self.rules:
-            verdicts = _mask_safely(rule.mask, rule.test, chunk)
-            if rule.applies is not None and rule.applies_one is not None:
-                applies = _mask_safely(rule.applies, rule.applies_one, chunk)
-            elif len(rule.fields) == 1:
-                applies = presence(rule.fields[0])
-            elif rule.fields:
-                applies = list(map(all, zip(*map(presence, rule.fields), strict=True)))
-            else:
-                applies = [True] * size
-            fails = list(map(and_, applies, map(not_, verdicts)))
-            applied, missed = applies.count(True), fails.count(True)
+            applies, verdicts = _rule_masks(rule, chunk, column, presence)
+            fails = _bits(applies) & _bits(verdicts, flip=True)
+            applied, missed = applies.count(True), fails.bit_count()
             outcomes[rule.name, "passed"] += applied - missed
             outcomes[rule.name, "failed"] += missed
             outcomes[rule.name, "skipped"] += size - applied
-            if missed:
-                failed |= _bits(fails)
+            failed |= fails
         if spec.refreshed is not None:
-            fresh, unknown = self._freshness(self.columns[spec.refreshed](chunk))
+            fresh, unknown = self._freshness(column(spec.refreshed))
             count("fresh", fresh)
             outcomes["fresh", "unknown"] += unknown
         outside: Counter[object] = Counter()
         if spec.sources:
-            values = self.columns[spec.source](chunk)
+            values = column(spec.source)
             try:
                 mask = list(map(self.allowed.__contains__, values))
             except TypeError:
@@ -560,15 +559,45 @@ class _Plan:
                 )
 
 
+def _rule_masks(
+    rule: _Rule,
+    chunk: list[Any],
+    column: Callable[[str], list[object]],
+    presence: Callable[[str], list[bool]],
+) -> tuple[list[bool], list[bool]]:
+    """Where a rule applies in a chunk, and its verdicts (columns read once)."""
+    if rule.column is not None:
+        path, test = rule.column
+        try:
+            verdicts = test(column(path))
+        except Exception:  # a value the test cannot read: record by record
+            verdicts = [_safely(rule.test, record) for record in chunk]
+    else:
+        verdicts = _mask_safely(rule.mask, rule.test, chunk)
+    if rule.applies is not None and rule.applies_one is not None:
+        applies = _mask_safely(rule.applies, rule.applies_one, chunk)
+    elif len(rule.fields) == 1:
+        applies = presence(rule.fields[0])
+    elif rule.fields:
+        applies = list(map(all, zip(*map(presence, rule.fields), strict=True)))
+    else:
+        applies = [True] * len(chunk)
+    return applies, verdicts
+
+
 def _values(rule: _Rule, record: object) -> object:
     if len(rule.fields) == 1:
         return field_getter(rule.fields[0])(record)
     return {path: field_getter(path)(record) for path in rule.fields}
 
 
-def _bits(mask: Iterable[bool]) -> int:
-    """A mask as one int, a byte (0 or 1) per record."""
-    return int.from_bytes(bytes(mask), "little")
+_FLIP: Final = bytes.maketrans(b"\x00\x01", b"\x01\x00")
+
+
+def _bits(mask: list[bool], *, flip: bool = False) -> int:
+    """A mask as one int, a byte (0 or 1) per record; ``flip`` negates it."""
+    packed = bytes(mask)
+    return int.from_bytes(packed.translate(_FLIP) if flip else packed, "little")
 
 
 def _mask_safely(
@@ -581,6 +610,12 @@ def _mask_safely(
         return mask(chunk)
     except DataTypeError:
         return [_safely(test, record) for record in chunk]
+
+
+def _presence_test(path: str) -> Callable[[list[object]], list[bool]]:
+    found = compile_condition(Exists(path)).column_test()
+    assert found is not None  # presence is a one-field condition
+    return found[1]
 
 
 def _safely(test: Callable[[object], bool], record: object) -> bool:
