@@ -334,7 +334,7 @@ def test_bad_references_name_the_path():
         StrategyCanvas(statement="We use CRM")
     with pytest.raises(DataError, match=r"question: expected one of 'customers'"):
         CANVAS.answers("who")
-    with pytest.raises(DataTypeError, match=r"parts: expected a list of parts"):
+    with pytest.raises(DataTypeError, match=r"parts: expected a list of references"):
         CANVAS.findings("segment:a")
 
 
@@ -347,3 +347,21 @@ def test_a_finding_prints_its_path_message_and_fix():
 def test_a_canvas_without_a_statement_refers_only_to_its_answers():
     canvas = StrategyCanvas(customers=["segment:a"])
     assert canvas.references() == (("$.customers[0]", Asset("segment", "a")),)
+
+
+def test_long_chains_of_prerequisites_plan_without_recursion():
+    items = [
+        Initiative(f"i{k}", f"I{k}", "low", "low", after=[f"i{k - 1}"] if k else [])
+        for k in range(3000)
+    ]
+    plan = PriorityMatrix(items[::-1]).plan()
+    assert [s.wave for s in plan] == list(range(3000))
+
+
+def test_a_prerequisite_listed_twice_is_refused():
+    with pytest.raises(DataError, match=r"after\[1\]: expected a key not listed"):
+        Initiative("a", "A", "low", "low", after=["b", "b"])
+    with pytest.raises(DataError, match=r"parts\[0\]: expected an asset"):
+        CANVAS.findings(["bogus"])
+    with pytest.raises(DataTypeError, match="names: expected a mapping"):
+        STATEMENT.text(5)

@@ -259,6 +259,8 @@ class StrategyStatement:
                 one reads as its key with spaces for underscores.
         """
         names = {} if names is None else names
+        if not isinstance(names, Mapping):
+            raise DataTypeError("names", names, "a mapping of part to name, or None")
         words = {
             blank: names.get(asset) or asset.key.replace("_", " ")
             for blank, asset in self.references()
@@ -361,9 +363,7 @@ class StrategyCanvas:
         """
         known: Collection[Asset] | None = None
         if parts is not None:
-            known = {
-                _asset(part) for part in _v.list_of(parts, "parts", "a list of parts")
-            }
+            known = set(_converted_refs(parts, "parts"))
         found: list[Finding] = []
         for question in STRATEGY_QUESTIONS:
             answer: tuple[Asset, ...] = getattr(self, question.key)
@@ -447,9 +447,13 @@ _level = _v.one_of(*LEVELS)
 
 
 def _after(values: object) -> tuple[str, ...]:
-    return _v.names(
+    keys = _v.names(
         values, "after", plural="a list of initiative or milestone keys", item="a key"
     )
+    for index, key in enumerate(keys):
+        if key in keys[:index]:
+            raise DataError(f"after[{index}]", key, "a key not listed before")
+    return keys
 
 
 @attrs.frozen
@@ -661,15 +665,7 @@ class PriorityMatrix:
         reached = {m.key for m in self.milestones if m.reached}
         called = {m.key: m.called for m in self.milestones}
         called.update((i.key, i.called) for i in self.initiatives)
-        waves: dict[str, int] = {}
-
-        def wave(key: str) -> int:
-            if key not in by_key:
-                return 0
-            if key not in waves:
-                waits = [k for k in by_key[key].after if k not in reached]
-                waves[key] = 1 + max(map(wave, waits)) if waits else 0
-            return waves[key]
+        waves = _waves(by_key, reached)
 
         steps = []
         for initiative in self.initiatives:
@@ -678,7 +674,7 @@ class PriorityMatrix:
                 phase = "After " + " and ".join(called[k] for k in waits)
             else:
                 phase = "Now" if initiative.margin >= 0 else "Later"
-            steps.append(PlanStep(initiative, phase, wave(initiative.key), waits))
+            steps.append(PlanStep(initiative, phase, waves[initiative.key], waits))
         steps.sort(
             key=lambda s: (
                 s.wave,
@@ -689,6 +685,27 @@ class PriorityMatrix:
             )
         )
         return Plan(tuple(steps))
+
+
+def _waves(by_key: dict[str, Initiative], reached: set[str]) -> dict[str, int]:
+    """Each initiative's wave, in a loop (no recursion: chains may be long)."""
+    waves: dict[str, int] = {}
+    for start in by_key:
+        stack = [start]
+        while stack:
+            key = stack[-1]
+            if key in waves:
+                stack.pop()
+                continue
+            # An unreached milestone counts as wave 0; a reached one not at all.
+            waits = [k for k in by_key[key].after if k not in reached]
+            pending = [k for k in waits if k in by_key and k not in waves]
+            if pending:
+                stack.extend(pending)  # no cycle: checked when the matrix was built
+                continue
+            waves[key] = 1 + max(waves.get(k, 0) for k in waits) if waits else 0
+            stack.pop()
+    return waves
 
 
 def _cycle(initiatives: dict[str, Initiative]) -> list[str]:
