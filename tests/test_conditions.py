@@ -1310,3 +1310,8 @@ def test_whole_column_presence_is_is_present(values):
     for condition in (field("s").exists(), field("s").missing()):
         compiled = compile_condition(condition)
         assert compiled.mask(rows) == [compiled.bind(None)(r) for r in rows]
+
+
+def test_contains_refuses_bytes_as_a_collection():
+    with pytest.raises(DataTypeError, match="s: expected a string or a collection"):
+        matches(field("s").contains("@"), {"s": b"a@b"})

@@ -366,7 +366,9 @@ class Contains(_Leaf):
                         path, actual, f"a collection that may hold {needle!r}"
                     )
                 return needle in actual if sensitive else folded in actual.casefold()  # type: ignore[operator]
-            if isinstance(actual, Iterable) and not isinstance(actual, Mapping):
+            if isinstance(actual, Iterable) and not isinstance(
+                actual, Mapping | bytes | bytearray
+            ):
                 if sensitive or not isinstance(needle, str):
                     return needle in actual
                 return any(

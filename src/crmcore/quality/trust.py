@@ -52,7 +52,8 @@ class TrustCheck:
         failed: Records that fail it.
         skipped: Records it does not apply to (a rule's ``when``).
         unknown: Of the failed, those whose value was absent or not of the
-            type the check reads (no timestamp, no source).
+            type the check reads (no aware timestamp; no source, or one that
+            is not a text).
         outside: For ``source``: each source outside the allow-list with
             its count, the most frequent first.
         rate: ``passed / (passed + failed)``, undefined when it applied to
@@ -479,16 +480,16 @@ class _Plan:
         outside: Counter[object] = Counter()
         if spec.sources:
             values = column(spec.source)
-            try:
-                mask = list(map(self.allowed.__contains__, values))
-            except TypeError:
-                bad = next(v for v in values if not _hashable(v))
-                raise DataTypeError(
-                    spec.source, bad, "a source (a text, or absent)"
-                ) from None
+            allowed = self.allowed
+            try:  # only texts equal the allowed texts
+                mask = list(map(allowed.__contains__, values))
+            except TypeError:  # an unhashable value: not a source either
+                mask = [isinstance(v, str) and v in allowed for v in values]
             count("source", mask)
             found = list(compress(values, map(not_, mask)))
-            known = [v for v in found if is_present(v)]
+            # A text outside the allow-list is counted by value; anything
+            # else (absent, blank, not a text) is an unknown source.
+            known = [v for v in found if isinstance(v, str) and v.strip()]
             outcomes["source", "unknown"] += len(found) - len(known)
             outside.update(known)
         for path in spec.consent:
@@ -547,7 +548,7 @@ class _Plan:
                 )
         if spec.sources:
             value = self.getters[spec.source](record)
-            if type(value) is not str or value not in spec.sources:
+            if not (isinstance(value, str) and value in self.allowed):
                 yield TrustFailure(
                     "source", spec.source, value, f"one of {list(spec.sources)}"
                 )
@@ -623,11 +624,3 @@ def _safely(test: Callable[[object], bool], record: object) -> bool:
         return bool(test(record))
     except DataTypeError:
         return False
-
-
-def _hashable(value: object) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
