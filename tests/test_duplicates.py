@@ -42,6 +42,10 @@ from crmcore.quality import (
         ("a@b@acme.io", None),
         ("ada silva@acme.io", None),
         ("ada@acme.io (Ada Silva)", "ada@acme.io"),
+        ("a@b.io, c@d.io", None),  # two addresses are not one
+        ("a@b.c,d", None),
+        ("a@.io", None),
+        ("a@b..io", None),
         ("+tag@gmail.com", None),
         ("", None),
         (None, None),
@@ -59,6 +63,9 @@ def test_emails_normalise_as_their_providers_deliver(text, expected):
         ("ada@acme.co.uk", "acme.co.uk"),
         ("https://www.Acme.com/about?x=1", "acme.com"),
         ("acme.com:8080", "acme.com"),
+        ("https://medium.com/@acme", "medium.com"),
+        ("//www.acme.com/x", "acme.com"),
+        ("https://user@shop.acme.com", "acme.com"),
         ("shop.acme.com.au", "acme.com.au"),
         ("ada@gmail.com", None),  # a person's mailbox, not a company
         ("ada@yahoo.co.uk", None),
@@ -341,3 +348,24 @@ def test_clusters_partition_the_records_their_matches_join(records):
         assert reached == set(cluster.ids)
         assert cluster.keep in cluster.ids
         assert len(cluster.matches) >= len(cluster.ids) - 1
+
+
+def test_regions_are_country_codes_in_any_case():
+    assert normalize_phone("020 7946 0958", "gb") == "+442079460958"
+    assert DuplicateRules(region="gb").region == "GB"
+    with pytest.raises(DataError, match="region: expected an ISO 3166 country code"):
+        DuplicateRules(region="Mars")
+    with pytest.raises(DataTypeError, match="region: expected an ISO 3166"):
+        normalize_phone("020 7946 0958", 44)
+    with pytest.raises(DataTypeError, match="free_mail: expected a list of domains"):
+        company_domain("a@b.io", free_mail=5)
+
+
+def test_ids_of_different_types_are_ordered_the_same_way_in_any_order():
+    records = [
+        {"id": 1, "email": "a@acme.io"},
+        {"id": "1", "email": "a@acme.io"},
+        {"id": 2, "email": "a@acme.io"},
+    ]
+    rules = DuplicateRules(name=None, phone=None, country=None)
+    assert find_duplicates(records, rules) == find_duplicates(records[::-1], rules)

@@ -13,7 +13,7 @@ import functools
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
-from email.utils import parseaddr
+from email.utils import getaddresses
 from typing import Any, Final
 
 import attrs
@@ -133,11 +133,17 @@ def normalize_email(text: object) -> str | None:
         return None
     address = text.strip()
     if any(mark in address for mark in '<"(,;'):  # a display name or a comment
-        address = parseaddr(address)[1]
+        found = getaddresses([address])
+        if len(found) != 1:  # several addresses are not one
+            return None
+        address = found[0][1]
     local, at, domain = address.strip().lower().rpartition("@")
-    if not at or not local or "@" in local or "." not in domain or " " in address:
+    if not at or not local or "@" in local or " " in address:
         return None
     domain = domain.rstrip(".")
+    labels = domain.split(".")
+    if len(labels) < 2 or not all(labels):  # "a@io", "a@.io", "a@b..io"
+        return None
     if domain in PLUS_ADDRESSING:
         local = local.split("+", 1)[0]
     if domain in _DOTLESS:
@@ -173,16 +179,21 @@ def company_domain(
     """
     if not isinstance(text, str):
         return None
+    blocked = (
+        free_mail
+        if isinstance(free_mail, frozenset | set)
+        else _free_mail(free_mail, "free_mail")
+    )
     host = text.strip().lower()
-    if "@" in host:
+    if "://" in host or host.startswith("//"):  # a URL: its host, not its path
+        host = host.split("//", 1)[1].split("/", 1)[0].rpartition("@")[2]
+    elif "@" in host:
         host = host.rpartition("@")[2]
-    else:
-        host = host.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    host = host.split("/", 1)[0].split(":", 1)[0]
     parts = _extractor()(host.rstrip("."))
     if not parts.domain or not parts.suffix:
         return None
     domain = f"{parts.domain}.{parts.suffix}"
-    blocked = free_mail if isinstance(free_mail, frozenset | set) else set(free_mail)
     return None if domain in blocked or host in blocked else domain
 
 
@@ -205,8 +216,12 @@ def normalize_phone(text: object, region: str | None = None) -> str | None:
     if not isinstance(text, str | int) or isinstance(text, bool):
         return None
     phonenumbers = import_extra("phonenumbers", _EXTRA)
+    if region is not None and not isinstance(region, str):
+        raise DataTypeError("region", region, "an ISO 3166 country code, or None")
     try:
-        number = phonenumbers.parse(str(text), region)
+        number = phonenumbers.parse(
+            str(text), None if region is None else region.upper()
+        )
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):
@@ -246,9 +261,23 @@ def normalize_name(text: object, *, company: bool = False) -> str:
     return " ".join(kept.casefold().split())
 
 
-def _free_mail(values: object) -> frozenset[str]:
-    items = _v.names(values, "free_mail", plural="a list of domains", item="a domain")
+def _free_mail(values: object, label: str = "free_mail") -> frozenset[str]:
+    items = _v.names(values, label, plural="a list of domains", item="a domain")
     return frozenset(item.lower() for item in items)
+
+
+def _region(value: object) -> str | None:
+    if value is None:
+        return None
+    phonenumbers = import_extra("phonenumbers", _EXTRA)
+    if (
+        not isinstance(value, str)
+        or value.upper() not in phonenumbers.SUPPORTED_REGIONS
+    ):
+        raise DataError(
+            "region", value, "an ISO 3166 country code such as 'GB', or None"
+        )
+    return value.upper()
 
 
 def _threshold(value: object) -> int:
@@ -318,9 +347,7 @@ class DuplicateRules:
     country: str | None = attrs.field(
         default="country", validator=_optional_path, kw_only=True
     )
-    region: str | None = attrs.field(
-        default=None, validator=_v.optional(_v.name()), kw_only=True
-    )
+    region: str | None = attrs.field(default=None, converter=_region, kw_only=True)
     threshold: int = attrs.field(default=90, converter=_threshold, kw_only=True)
     max_block: int = attrs.field(default=50, converter=_max_block, kw_only=True)
     free_mail: frozenset[str] = attrs.field(
@@ -402,8 +429,9 @@ class _Entry:
     filled: int
 
 
-def _text_key(value: object) -> str:
-    return str(value)
+def _text_key(value: object) -> tuple[str, str]:
+    """How ids are ordered: as text, then by type (1 and "1" are two ids)."""
+    return str(value), type(value).__name__
 
 
 def find_duplicates(
