@@ -25,6 +25,7 @@ SCHEMA_ID: Final = (
 )
 """The ``$id`` of the published schema of this playbook version."""
 
+_CALENDAR_UNITS: Final = ("y", "mo", "w", "d", "h", "m", "s")
 _NUMBER: Final = {
     "anyOf": [
         {"type": "string", "pattern": r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"},
@@ -45,12 +46,16 @@ _TEXT_FORMS: Final[dict[Any, dict[str, Any]]] = {
     },
     Duration: {
         "type": "string",
-        "pattern": r"^(\d+(y|mo|w|d|h|m|s))+$",
+        "minLength": 2,
+        "pattern": "^ *"
+        + "".join(f"(\\d+ *{unit} *)?" for unit in _CALENDAR_UNITS)
+        + "$",
         "description": 'A calendar duration, e.g. "90d" or "1y6mo".',
     },
     timedelta: {
         "type": "string",
-        "pattern": r"^(\d+(w|d|h|m|s))+$",
+        "minLength": 2,
+        "pattern": r"^ *-?(\d{1,9}h)?(\d{1,9}m)?(\d{1,9}(\.\d{1,6})?s)? *$",
         "description": 'Elapsed or business time, e.g. "4h" or "1h30m".',
     },
     datetime: {

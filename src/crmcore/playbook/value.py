@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Final, cast
 
 import attrs
 
@@ -362,7 +362,8 @@ class Playbook:
 
         Segments, moments, pipelines' exit criteria, the teams' definitions,
         handoff contracts (required and carried), scoring models, routing
-        rules, SLA policies' conditions and data specs.
+        rules (their conditions, the fields they match, prefer or assign
+        by), every condition of the SLA policies and data specs.
         """
         found: list[str] = []
         found.extend(
@@ -372,19 +373,18 @@ class Playbook:
             )
             if asset.kind == "field"
         )
-        for definition in self.definitions:
-            found.extend(condition_fields(definition.condition))
         for model in self.scoring:
             found.extend(model.fields())
+        # The conditions of the teams' definitions, the routing rules and the
+        # SLA policies (their own and the default's), wherever they sit.
+        for condition in _conditions_in((self.definitions, self.routing, self.sla)):
+            found.extend(condition_fields(condition))
         if self.routing is not None:
             for rule in self.routing.rules:
-                if rule.when is not None:
-                    found.extend(condition_fields(rule.when))
-        if self.sla is not None:
-            for policy in self.sla.policies:
-                for condition in (policy.when, policy.pause_when):
-                    if condition is not None:
-                        found.extend(condition_fields(condition))
+                by_field = getattr(rule.strategy, "field", None)
+                if isinstance(by_field, str):
+                    found.append(by_field)
+                found.extend((*rule.match, *rule.prefer))
         for spec in self.data:
             found.extend(spec.fields())
         return tuple(dict.fromkeys(found))
@@ -398,6 +398,21 @@ class Playbook:
     def to_json(self, *, indent: int | None = 2) -> str:
         """The playbook as JSON text, which ``load_playbook`` reads back."""
         return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+
+def _conditions_in(value: object) -> Iterator[Condition]:
+    """Every condition inside a value: its attrs fields and lists, walked."""
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if CONDITION_KINDS.holds(item):
+            yield cast(Condition, item)
+        elif isinstance(item, tuple | list):
+            stack.extend(reversed(item))
+        elif attrs.has(type(item)):
+            stack.extend(
+                getattr(item, a.name) for a in reversed(attrs.fields(type(item)))
+            )
 
 
 def _unique_pairs(
