@@ -472,7 +472,8 @@ def test_a_playbook_naming_no_kpi_reports_every_one_it_can():
     bare = Playbook("bare", goals=[Goal("cac", 100, 80, START, END)])
     figures = playbook_report(bare, ALL_DATA, as_of=SAMPLE.as_of)
     assert list(figures.kpis) == ["cac"]
-    assert figures.goals[0].current is None  # money is not a goal's figure
+    # A money goal is measured by the amount, in the KPI's currency.
+    assert figures.goals[0].current == figures.kpis["cac"].value.amount
     everything = playbook_report(Playbook("all"), ALL_DATA, as_of=SAMPLE.as_of)
     assert "mrr" in everything.kpis and "ltv_to_cac" in everything.kpis
     text = str(everything)
@@ -590,3 +591,28 @@ def test_names_and_fields_of_a_playbook_without_ownership_or_conditions():
     playbook = Playbook("x", sla=sla)
     assert playbook.names() == {}
     assert playbook.used_fields() == ()
+
+
+def test_economics_need_both_data_sets_and_paid_cac_is_not_reported():
+    playbook = Playbook(
+        "x",
+        kpis=[KpiReview("cac", owner="a"), KpiReview("paid_cac", owner="a")],
+    )
+    spend_only = {"marketing_spend": SAMPLE.marketing_spend()}
+    figures = playbook_report(playbook, spend_only, as_of=SAMPLE.as_of)
+    assert figures.missing == (
+        "KPI cac: needs the 'subscriptions' data set",
+        "KPI paid_cac: needs the paid channels, which a playbook report does not "
+        "take (use kpi_report)",
+    )
+    nothing = playbook_report(playbook, {}, as_of=SAMPLE.as_of)
+    assert nothing.missing[0] == (
+        "KPI cac: needs the 'subscriptions' and 'marketing_spend' data sets"
+    )
+
+
+def test_a_contract_without_handoffs_in_the_window_says_so():
+    figures = playbook_report(HEALTHY, {"handoffs": []}, as_of=SAMPLE.as_of)
+    assert figures.handoffs["mql_to_sales"].reason == (
+        "no handoffs of mql_to_sales in the window"
+    )

@@ -200,11 +200,13 @@ def playbook_report(
     goals = []
     for goal in playbook.goals:
         result = kpis.get(goal.metric)
-        if result is None or result.value is None or isinstance(result.value, Money):
-            if goal.metric not in kpis:
-                missing.append(f"goal {goal.metric}: no KPI of that name was computed")
-            observations: list[tuple[datetime, Decimal]] = []
-        else:
+        observations: list[tuple[datetime, Decimal]] = []
+        if result is None:
+            missing.append(f"goal {goal.metric}: no KPI of that name was computed")
+        elif isinstance(result.value, Money):
+            # A money goal is in the KPI's currency: its amount is the figure.
+            observations = [(as_of, result.value.amount)]
+        elif result.value is not None:
             observations = [(as_of, result.value)]
         goals.append(goal_status(goal, observations, as_of=as_of))
     trust = []
@@ -220,9 +222,16 @@ def playbook_report(
                 rows["handoffs"], playbook.handoffs, window, as_of=as_of, per="contract"
             )
             handoffs = {
-                contract.key: grouped.groups[contract.key]
+                contract.key: grouped.groups.get(contract.key)
+                or KpiResult(
+                    "handoff_attainment",
+                    None,
+                    "ratio",
+                    period=window,
+                    as_of=as_of,
+                    reason=f"no handoffs of {contract.key} in the window",
+                )
                 for contract in playbook.handoffs
-                if contract.key in grouped.groups
             }
         else:
             missing.append("handoff SLAs: no 'handoffs' data set was given")
@@ -273,8 +282,20 @@ def _kpis(
             )
             if section is None:
                 missing.append(f"KPI {metric}: not a KPI the report computes")
-            else:
+            elif metric == "paid_cac":
                 missing.append(
-                    f"KPI {metric}: needs the {_KPI_SETS[section]!r} data set"
+                    "KPI paid_cac: needs the paid channels, which a playbook "
+                    "report does not take (use kpi_report)"
+                )
+            else:
+                needs = [_KPI_SETS[section]]
+                if section == "economics":
+                    needs = ["subscriptions", "marketing_spend"]
+                absent = [name for name in needs if name not in rows]
+                missing.append(
+                    f"KPI {metric}: needs the "
+                    + " and ".join(repr(name) for name in absent or needs)
+                    + " data set"
+                    + ("s" if len(absent or needs) > 1 else "")
                 )
     return found
