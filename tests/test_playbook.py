@@ -174,9 +174,28 @@ def test_an_older_version_is_migrated_step_by_step(monkeypatch):
     assert old["version"] == 0  # the document given is not changed
 
     monkeypatch.setitem(MIGRATIONS, 0, lambda document: dict(document, version=0))
-    monkeypatch.setitem(MIGRATIONS, -1, lambda document: dict(document, version=-5))
-    with pytest.raises(DefinitionError, match="no migration from version -5"):
+    with pytest.raises(DefinitionError, match="must give a document of a later"):
+        load_playbook({"version": 0, "name": "x"})
+    monkeypatch.setitem(MIGRATIONS, 0, lambda document: [document])
+    with pytest.raises(DefinitionError, match="later version, got None"):
+        load_playbook({"version": 0, "name": "x"})
+    monkeypatch.setitem(MIGRATIONS, -1, lambda document: dict(document, version=0))
+    monkeypatch.delitem(MIGRATIONS, 0)
+    with pytest.raises(DefinitionError, match="no migration from version 0"):
         load_playbook({"version": -1, "name": "x"})
+
+
+def test_a_document_nested_too_deeply_is_a_definition_error(monkeypatch):
+    deep: dict[str, object] = {}
+    node = deep
+    for _ in range(5000):
+        node["x"] = {}
+        node = node["x"]
+    with pytest.raises(DefinitionError):
+        load_playbook({"version": 1, "name": "x", "description": deep})
+    monkeypatch.setitem(MIGRATIONS, 0, lambda document: dict(document, version=1))
+    with pytest.raises(DefinitionError, match="nested less deeply"):
+        load_playbook({"version": 0, "name": "x", "description": deep})
 
 
 def test_a_playbook_is_always_of_this_version():
@@ -329,8 +348,8 @@ def test_required_data_without_an_owner_or_a_cadence():
         ("data_without_owner", "$.data[2]"),
         ("data_without_owner", "$.data[3].owner"),
         ("data_without_owner", "$.data[3]"),
-        ("ownership:no_accountable", "$.assets['data_spec:contacts']"),
-        ("ownership:no_accountable", "$.assets['data_spec:deals']"),
+        ("ownership:no_accountable", "$.ownership.assets['data_spec:contacts']"),
+        ("ownership:no_accountable", "$.ownership.assets['data_spec:deals']"),
     ]
     messages = [f.message for f in found.findings]
     assert "the data contacts has no owner" in messages
@@ -590,7 +609,8 @@ def test_names_and_fields_of_a_playbook_without_ownership_or_conditions():
     sla = SlaPolicies([], SlaPolicy("default", response=timedelta(hours=4)))
     playbook = Playbook("x", sla=sla)
     assert playbook.names() == {}
-    assert playbook.used_fields() == ()
+    # A policy's default clock conditions read the status.
+    assert playbook.used_fields() == ("status",)
 
 
 def test_economics_need_both_data_sets_and_paid_cac_is_not_reported():
@@ -616,3 +636,33 @@ def test_a_contract_without_handoffs_in_the_window_says_so():
     assert figures.handoffs["mql_to_sales"].reason == (
         "no handoffs of mql_to_sales in the window"
     )
+
+
+def test_fields_only_the_default_sla_policy_and_routing_read_are_used():
+    from crmcore.conditions import field as f
+    from crmcore.handoffs import SlaPolicies, SlaPolicy
+    from crmcore.routing import ByField, Person, Router, RoutingRule
+
+    sla = SlaPolicies(
+        [],
+        SlaPolicy(
+            "default",
+            response=timedelta(hours=4),
+            resolved_when=f("solved_at").exists(),
+        ),
+    )
+    router = Router(
+        [RoutingRule("r", ByField("account_owner"), match=["language"])],
+        [Person("p", skills=["en"])],
+    )
+    playbook = Playbook(
+        "x",
+        sla=sla,
+        routing=router,
+        fields=[
+            FieldSpec("solved_at", "tickets"),
+            FieldSpec("account_owner", "leads"),
+            FieldSpec("language", "leads"),
+        ],
+    )
+    assert codes(playbook, "unused_field") == []

@@ -333,7 +333,7 @@ class OwnershipGaps:
             return
         assets = [a for a in playbook.parts() if a.kind in _OWNED]
         for gap in ownership_gaps(playbook.ownership, assets).gaps:
-            path = gap.path if gap.asset is not None else "$.ownership" + gap.path[1:]
+            path = "$.ownership" + gap.path[1:]
             yield Finding(f"ownership:{gap.code}", path, gap.message, _fix(gap.code))
 
 

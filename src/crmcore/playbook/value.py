@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final, cast
 
@@ -20,7 +19,7 @@ from crmcore.quality import DataSpec
 from crmcore.routing import Router
 from crmcore.scoring import ScoringModel
 from crmcore.segments import Segment
-from crmcore.serialization import parse_json, structure, unstructure
+from crmcore.serialization import parse_json, structure, to_json, unstructure
 from crmcore.strategy import PriorityMatrix, StrategyCanvas
 
 __all__ = [
@@ -397,7 +396,7 @@ class Playbook:
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """The playbook as JSON text, which ``load_playbook`` reads back."""
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        return to_json(self, indent=indent)
 
 
 def _conditions_in(value: object) -> Iterator[Condition]:
@@ -478,7 +477,14 @@ def load_playbook(source: str | bytes | Mapping[str, Any]) -> Playbook:
                 )
             ],
         )
-    document = copy.deepcopy(dict(data))
+    document: Any = data
+    if version < PLAYBOOK_VERSION:
+        try:  # migrations may change what they are given: give them a copy
+            document = copy.deepcopy(dict(data))
+        except RecursionError:
+            raise DefinitionError(
+                "Playbook", [Problem("$", "expected a document nested less deeply")]
+            ) from None
     while document.get("version") != PLAYBOOK_VERSION:
         at = document.get("version")
         step = MIGRATIONS.get(at) if type(at) is int and at < PLAYBOOK_VERSION else None
@@ -487,4 +493,16 @@ def load_playbook(source: str | bytes | Mapping[str, Any]) -> Playbook:
                 "Playbook", [Problem("$.version", f"no migration from version {at!r}")]
             )
         document = step(document)
+        after = document.get("version") if isinstance(document, Mapping) else None
+        if type(after) is not int or after <= at:
+            raise DefinitionError(
+                "Playbook",
+                [
+                    Problem(
+                        "$.version",
+                        f"the migration from version {at} must give a document "
+                        f"of a later version, got {after!r}",
+                    )
+                ],
+            )
     return structure(document, Playbook)
