@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import attrs
 import jsonschema
@@ -186,8 +186,8 @@ def test_an_older_version_is_migrated_step_by_step(monkeypatch):
 
 
 def test_a_document_nested_too_deeply_is_a_definition_error(monkeypatch):
-    deep: dict[str, object] = {}
-    node = deep
+    deep: dict[str, Any] = {}
+    node: dict[str, Any] = deep
     for _ in range(5000):
         node["x"] = {}
         node = node["x"]
