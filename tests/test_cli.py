@@ -408,3 +408,62 @@ def test_report_refuses_a_naive_as_of(tmp_path):
         "report", EXAMPLE, "--data", str(tmp_path), "--as-of", "2026-01-01"
     )
     assert code == 2 and "UTC offset" in err
+
+
+def _playbook_with(tmp_path, **spec):
+    from crmcore.playbook import Playbook
+    from crmcore.quality import DataSpec
+
+    path = tmp_path / "p.json"
+    path.write_text(Playbook("p", data=[DataSpec("c", "companies", **spec)]).to_json())
+    return str(path)
+
+
+def test_report_reads_the_refresh_timestamps_of_any_data_set(tmp_path):
+    playbook = _playbook_with(tmp_path, refreshed="updated_at", refresh_every="30d")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "companies.jsonl").write_text(
+        json.dumps({"id": 1, "updated_at": "2026-01-10T00:00:00+00:00"}) + "\n"
+    )
+    code, out, err = run(
+        "report", playbook, "--data", str(data), "--as-of", "2026-01-12T00:00:00Z"
+    )
+    assert code == 0, err
+    assert "c (companies): 1 of 1 records trusted" in out
+    (data / "companies.jsonl").write_text('{"id": 1, "updated_at": "soon"}\n')
+    code, _, err = run(
+        "report", playbook, "--data", str(data), "--as-of", "2026-01-12T00:00:00Z"
+    )
+    assert code == 2 and "companies.jsonl:1:" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("leads.csv", "id,employees\nl1,²\n", "leads.csv:2:"),
+        ("leads.csv", "id,fields,fields.x\nl1,a,b\n", "'fields.x' is inside 'fields'"),
+        ("leads.csv", "id,fields.x,fields\nl1,b,a\n", "has columns inside it"),
+        ("leads.csv", "id,a,a.b\nl1,x,y\n", "'a.b' is inside 'a'"),
+        ("leads.csv", b"id,name\nl1,M\xfcller\n", "cannot read"),
+        ("opportunities.parquet", b"not parquet", "cannot read"),
+    ],
+)
+def test_unreadable_exports_exit_2_naming_the_file(tmp_path, name, content, expected):
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    code, _, err = run("report", EXAMPLE, "--data", str(tmp_path))
+    assert code == 2, err
+    assert expected in err and name in err
+
+
+def test_an_export_of_subscriptions_alone_is_reported(exports, tmp_path):
+    (tmp_path / "subscriptions.jsonl").write_text(
+        (exports / "subscriptions.jsonl").read_text()
+    )
+    code, out, err = run("report", EXAMPLE, "--data", str(tmp_path))
+    assert code == 0, err
+    assert "net_revenue_retention" in out

@@ -344,3 +344,12 @@ def test_a_check_s_rate_is_its_share_of_the_records_it_applies_to():
     check = TrustCheck("fresh", "freshness", "at", 3, 1, 2)
     assert check.rate.value == pytest.approx(0.75)
     assert (check.rate.numerator, check.rate.denominator) == (3, 4)
+
+
+def test_a_data_set_name_is_a_plain_name():
+    with pytest.raises(DataError, match="records: expected a name of letters"):
+        DataSpec("d", "../outside")
+    with pytest.raises(DataError, match="records: expected a name of letters"):
+        DataSpec("d", "/etc/passwd")
+    with pytest.raises(DataTypeError, match="records: expected a name"):
+        DataSpec("d", 5)

@@ -11,10 +11,11 @@ import contextlib
 import csv
 import json
 import os
+import re
 import sys
 import typing
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -564,6 +565,7 @@ _ROW_TYPES: Final[dict[str, dict[str, Any]]] = {
     "handoffs": {"handed_at": datetime, "accepted_at": datetime | None},
 }
 _FORMATS: Final = (".jsonl", ".csv", ".parquet")
+_INTEGER: Final = re.compile(r"[+-]?[0-9]{1,30}", re.ASCII)
 _PROGRESS_ROWS: Final = 50_000
 
 
@@ -617,6 +619,10 @@ def _nested(row: dict[str, str]) -> dict[str, Any]:
         target = nested
         for part in parents:
             target = target.setdefault(part, {})
+            if not isinstance(target, dict):
+                raise ValueError(f"the column {column!r} is inside {part!r}, a value")
+        if isinstance(target.get(last), dict):
+            raise ValueError(f"the column {column!r} has columns inside it")
         target[last] = value
     return nested
 
@@ -630,14 +636,30 @@ def _csv_cells(row: dict[str, Any], cls: type[Any]) -> dict[str, Any]:
         if not isinstance(value, str) or hint is None:
             continue
         options = typing.get_args(hint) or (hint,)
-        if int in options and value.lstrip("-").isdigit():
+        if int in options and _INTEGER.fullmatch(value):
             typed[name] = int(value)
     return typed
 
 
-def _records(name: str, path: Path, progress: Any) -> list[Any]:
+def _records(
+    name: str, path: Path, progress: Any, instants: Iterable[str] = ()
+) -> list[Any]:
+    """A data set's rows: crmcore records, or plain rows with typed columns."""
+    try:
+        return _read_records(name, path, progress, instants)
+    except (OSError, UnicodeError, ValueError, csv.Error) as error:
+        if isinstance(error, CrmcoreError):
+            raise
+        raise _InputError(f"{path}: cannot read ({error})") from None
+
+
+def _read_records(
+    name: str, path: Path, progress: Any, instants: Iterable[str]
+) -> list[Any]:
     cls = _RECORD_TYPES.get(name)
-    columns = _ROW_TYPES.get(name, {})
+    # The columns of plain rows read as instants: those crmcore knows, and
+    # the refresh timestamps the data specs check.
+    columns = {**dict.fromkeys(instants, datetime | None), **_ROW_TYPES.get(name, {})}
     found = []
     for number, row in _raw_rows(path):
         try:
@@ -678,7 +700,11 @@ def _count_lines(path: Path) -> int:
 
 
 def _read_data(
-    directory: Path, names: Iterable[str], stderr: TextIO, wanted: bool | None
+    directory: Path,
+    names: Iterable[str],
+    stderr: TextIO,
+    wanted: bool | None,
+    instants: Mapping[str, Iterable[str]] | None = None,
 ) -> dict[str, list[Any]]:
     if not directory.is_dir():
         raise _InputError(f"--data {directory}: expected a directory")
@@ -691,7 +717,10 @@ def _read_data(
     bar = _progress(stderr, wanted, total)
     step = (lambda count: None) if bar is None else bar.update
     try:
-        return {name: _records(name, path, step) for name, path in paths.items()}
+        return {
+            name: _records(name, path, step, (instants or {}).get(name, ()))
+            for name, path in paths.items()
+        }
     finally:
         if bar is not None:
             bar.close()
@@ -712,12 +741,24 @@ def _instant(text: str) -> datetime:
     return parsed
 
 
+_INSTANT_FIELDS: Final = (
+    "closed_at",
+    "created_at",
+    "updated_at",
+    "start",
+    "end",
+    "at",
+    "handed_at",
+    "accepted_at",
+)
+
+
 def _latest(data: dict[str, list[Any]]) -> datetime | None:
     """The latest instant in the data: the report's default ``as_of``."""
     latest: datetime | None = None
     for rows in data.values():
         for row in rows:
-            for name in ("closed_at", "created_at", "at", "handed_at", "accepted_at"):
+            for name in _INSTANT_FIELDS:
                 value = (
                     row.get(name) if isinstance(row, dict) else getattr(row, name, None)
                 )
@@ -745,7 +786,11 @@ def _run_check(args: argparse.Namespace, out: TextIO) -> int:
 def _run_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     playbook = _read_playbook(args.playbook)
     names = [*DATA_SETS, *(spec.records for spec in playbook.data)]
-    data = _read_data(args.data, names, err, args.progress)
+    instants: dict[str, list[str]] = {}
+    for spec in playbook.data:
+        if spec.refreshed is not None and "." not in spec.refreshed:
+            instants.setdefault(spec.records, []).append(spec.refreshed)
+    data = _read_data(args.data, names, err, args.progress, instants)
     as_of = args.as_of or _latest(data)
     if as_of is None:
         raise _InputError(

@@ -29,10 +29,11 @@ Examples:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 
@@ -62,6 +63,7 @@ __all__ = [
     "non_negative_int",
     "one_of",
     "optional",
+    "plain_name",
     "positive_int",
     "probability",
     "text",
@@ -115,6 +117,29 @@ def identifier() -> Validator:
         if type(value) is not str or not value:
             error = DataError if isinstance(value, str) else DataTypeError
             raise error(attribute.name, value, "a non-empty string id")
+
+    return check
+
+
+_PLAIN_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+
+
+def plain_name() -> Validator:
+    """A name of letters, digits, ``_`` and ``-`` (safe as a file's name).
+
+    For names a shell turns into paths, such as a data set read from
+    ``DIR/<name>.jsonl``: no ``/``, no ``..``, nothing hidden.
+    """
+
+    def check(_i: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if type(value) is not str:
+            raise DataTypeError(attribute.name, value, "a name (a text)")
+        if not _PLAIN_NAME.fullmatch(value):
+            raise DataError(
+                attribute.name,
+                value,
+                "a name of letters, digits, _ and - (such as 'leads')",
+            )
 
     return check
 

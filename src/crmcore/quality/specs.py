@@ -110,7 +110,7 @@ class DataSpec:
     """
 
     key: str = attrs.field(validator=_name)
-    records: str = attrs.field(validator=_name)
+    records: str = attrs.field(validator=_v.plain_name())
     name: str = attrs.field(default="", validator=_text, kw_only=True)
     required: tuple[str, ...] = attrs.field(
         default=(), converter=_required, kw_only=True
