@@ -447,3 +447,5 @@ def test_quotient_builds_a_rate_from_counts_and_checks_them():
         quotient("share", 1, 3, reason="x", components=[1])
     with pytest.raises(DataError, match="as_of"):
         quotient("share", 1, 3, reason="x", as_of=datetime(2026, 1, 1))
+    with pytest.raises(DataError, match="numerator: expected a number with at most"):
+        quotient("share", 10**5000, 3, reason="x")
