@@ -467,3 +467,21 @@ def test_an_export_of_subscriptions_alone_is_reported(exports, tmp_path):
     code, out, err = run("report", EXAMPLE, "--data", str(tmp_path))
     assert code == 0, err
     assert "net_revenue_retention" in out
+
+
+def test_report_names_the_line_of_bad_json_and_reads_specs_without_timestamps(
+    tmp_path,
+):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "leads.jsonl").write_text('{"id": \n')
+    code, _, err = run("report", EXAMPLE, "--data", str(data))
+    assert code == 2 and "leads.jsonl:1" in err and "invalid JSON" in err
+    playbook = _playbook_with(tmp_path, required=["id"])
+    (data / "companies.jsonl").write_text('{"id": 1}\n')
+    (data / "leads.jsonl").unlink()
+    code, out, err = run(
+        "report", playbook, "--data", str(data), "--as-of", "2026-01-01T00:00:00Z"
+    )
+    assert code == 0, err
+    assert "c (companies): 1 of 1 records trusted" in out

@@ -666,3 +666,19 @@ def test_fields_only_the_default_sla_policy_and_routing_read_are_used():
         ],
     )
     assert codes(playbook, "unused_field") == []
+
+
+def test_the_dict_form_is_the_json_form():
+    assert HEALTHY.to_dict() == json.loads(HEALTHY.to_json())
+
+
+def test_a_goal_on_an_undefined_kpi_has_no_observation():
+    playbook = Playbook(
+        "x",
+        kpis=[KpiReview("win_rate", owner="a")],
+        goals=[Goal("win_rate", Decimal("0.2"), Decimal("0.3"), START, END)],
+    )
+    figures = playbook_report(playbook, {"opportunities": []}, as_of=SAMPLE.as_of)
+    assert figures.kpis["win_rate"].value is None
+    assert figures.goals[0].observations == ()
+    assert figures.missing == ()

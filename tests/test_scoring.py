@@ -1027,3 +1027,21 @@ def test_fractional_points_per_kind_take_the_one_loop():
     leads = [{"activities": [days_ago(1)] * n} for n in (1, 3, 9)]
     assert compiled.totals(leads) == [compiled.total(lead) for lead in leads]
     assert [str(t) for t in compiled.totals(leads)] == ["0.15", "0.45", "1"]
+
+
+def test_two_event_rules_on_one_value_are_scored_rule_by_rule():
+    # The value table needs distinct values; two rules on "demo" use the loop.
+    model = ScoringModel(
+        "m",
+        (
+            RuleGroup(
+                "e",
+                (
+                    EventRule("demo", field("kind") == "demo", 5),
+                    EventRule("demo_again", field("kind") == "demo", 3),
+                ),
+            ),
+        ),
+    ).compile(as_of=NOW)
+    records = [{"activities": [days_ago(1, kind="demo"), days_ago(2, kind="call")]}]
+    assert model.totals(records) == [8] == [model.total(records[0])]
