@@ -594,7 +594,71 @@ def _other_calls() -> dict[str, Callable[[st.DataObject], None]]:
         features = scoring.FeatureSet(BAYES_MODELS[1].features)
         outcome(lambda: features.rows(rows))
 
+    def data_quality(data: st.DataObject) -> None:
+        spec = data.draw(ct.data_specs())
+        rows = data.draw(record_lists() | st.lists(ct.condition_records(), max_size=6))
+        as_of = data.draw(instants)
+        outcome(lambda: quality.data_trust(spec, rows, as_of=as_of))
+        trust = quality.DataTrust(spec, AS_OF)
+        for row in rows if isinstance(rows, list) else []:
+            outcome(functools.partial(trust.explain, row))
+        rules = outcome(
+            lambda: quality.DuplicateRules(
+                **draw_kwargs(
+                    data,
+                    id=paths,
+                    email=paths,
+                    phone=paths,
+                    name=paths,
+                    company=paths,
+                    website=paths,
+                    country=paths,
+                    region=anything(),
+                    threshold=anything(),
+                    max_block=anything(),
+                    free_mail=anything(),
+                )
+            )
+        )
+        outcome(lambda: quality.find_duplicates(rows, rules))
+        for normalize in (
+            quality.normalize_email,
+            quality.normalize_name,
+            quality.company_domain,
+        ):
+            outcome(functools.partial(normalize, data.draw(anything())))
+        outcome(
+            lambda: quality.normalize_phone(
+                data.draw(anything()), data.draw(anything())
+            )
+        )
+        outcome(
+            lambda: quality.company_domain(
+                data.draw(anything()), free_mail=data.draw(anything())
+            )
+        )
+
+    def playbooks(data: st.DataObject) -> None:
+        chosen = data.draw(st.sampled_from(PLAYBOOKS))
+        sets = data.draw(
+            st.dictionaries(
+                st.sampled_from([*playbook.DATA_SETS, "leads", "accounts", "x"]),
+                record_lists() | anything(),
+                max_size=3,
+            )
+        )
+        as_of = data.draw(instants)
+        outcome(lambda: playbook.playbook_report(chosen, sets, as_of=as_of))
+        outcome(lambda: playbook.check_playbook(chosen, data.draw(anything())))
+        outcome(lambda: chosen.strategy.findings(data.draw(anything())))
+        outcome(lambda: chosen.initiatives and chosen.initiatives.plan())
+        statement = chosen.strategy.statement
+        if statement is not None:
+            outcome(lambda: statement.text(data.draw(anything())))
+
     return {
+        "quality.trust/duplicates": data_quality,
+        "playbook.report/checks": playbooks,
         "scoring.models/grades": rule_scores,
         "scoring.bayes/evaluation": predictive,
         "routing.route/route_batch": routing,
