@@ -295,7 +295,7 @@ def quotient(
             or (isinstance(figure, Decimal) and figure.is_finite())
         ):
             raise DataTypeError(label, figure, "an int or a finite Decimal")
-        check_range(Decimal(figure) if type(figure) is int else figure, label)
+        check_range(Decimal(figure), label)
     if as_of is not None:
         require_aware(as_of, "as_of")
     details: dict[str, Any] = {"period": check_window(period), "as_of": as_of}
