@@ -682,3 +682,14 @@ def test_a_goal_on_an_undefined_kpi_has_no_observation():
     assert figures.kpis["win_rate"].value is None
     assert figures.goals[0].observations == ()
     assert figures.missing == ()
+
+
+def test_a_data_spec_and_the_ownership_map_name_one_owner():
+    spec = attrs.evolve(HEALTHY.data[0], owner="crm_owner")
+    playbook = attrs.evolve(HEALTHY, data=(spec, *HEALTHY.data[1:]))
+    (finding,) = check_playbook(playbook).findings
+    assert (finding.check, finding.path) == ("data_without_owner", "$.data[0].owner")
+    assert finding.message == (
+        "the data lead_source_data names crm_owner as its owner, the ownership "
+        "map data_steward"
+    )

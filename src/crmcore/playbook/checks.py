@@ -258,7 +258,11 @@ class ConflictingDefinitions:
 @CHECKS.register
 @attrs.frozen
 class DataWithoutOwner:
-    """Required data has an owner who holds the role, and a refresh cadence."""
+    """Required data has one owner who holds the role, and a refresh cadence.
+
+    The spec's ``owner`` and the ownership map's accountable role for the
+    spec (``data_spec:<key>``) must agree when both are given.
+    """
 
     kind: ClassVar[str] = "data_without_owner"
     pattern: ClassVar[str] = (
@@ -286,6 +290,16 @@ class DataWithoutOwner:
                     "holds",
                     f"give the {spec.owner} role to a team",
                 )
+            if spec.owner is not None and ownership is not None:
+                mapped = ownership.accountable(Asset("data_spec", spec.key))
+                if mapped and spec.owner not in mapped:
+                    yield _finding(
+                        self,
+                        f"{path}.owner",
+                        f"the data {spec.key} names {spec.owner} as its owner, the "
+                        f"ownership map {', '.join(mapped)}",
+                        "make the spec and the map name one owner",
+                    )
             if spec.refresh_every is None:
                 yield _finding(
                     self,
