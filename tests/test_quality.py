@@ -272,7 +272,7 @@ def test_specs_check_their_fields():
         DataSpec("d", "leads", refresh_every="1d")
     with pytest.raises(DataError, match="refresh_every: expected a duration such"):
         DataSpec("d", "leads", refreshed="at", refresh_every="soon")
-    with pytest.raises(DataTypeError, match="refresh_every: expected a duration"):
+    with pytest.raises(DataTypeError, match="refresh_every: expected a Duration or a"):
         DataSpec("d", "leads", refreshed="at", refresh_every=30)
     with pytest.raises(DataError, match=r"rules\[1\]\.name: expected a name no"):
         DataSpec("d", "leads", rules=[DataRule("a", field("x") == 1)] * 2)

@@ -176,6 +176,26 @@ class Duration:
             )
 
     @classmethod
+    def of(cls, value: object, field: str = "duration") -> Duration:
+        """A duration from itself or its text form, errors naming ``field``.
+
+        The one converter of every duration a definition holds (a refresh
+        cadence, a decay period, a window).
+
+        Examples:
+            >>> Duration.of("90d", "refresh_every")
+            Duration(years=0, months=0, weeks=0, days=90, hours=0, minutes=0, seconds=0)
+        """
+        if isinstance(value, Duration):
+            return value
+        if not isinstance(value, str):
+            raise DataTypeError(field, value, "a Duration or a text such as '30d'")
+        try:
+            return cls.parse(value)
+        except DataError as error:
+            raise type(error)(field, value, error.expected) from None
+
+    @classmethod
     def parse(cls, text: str) -> Duration:
         """Read the text form, e.g. ``"30d"``, ``"1y6mo"``, ``"2w3d"``.
 

@@ -271,11 +271,9 @@ class MustHold(CriterionOperators):
 def _since(value: Duration | str | None) -> Duration | Literal["stage_entry"] | None:
     if value is None or value == "stage_entry":
         return "stage_entry"
-    if isinstance(value, Duration):
-        return value
-    if isinstance(value, str):
-        return Duration.parse(value)
-    raise DataTypeError("since", value, "'stage_entry' or a duration such as '30d'")
+    if not isinstance(value, str | Duration):
+        raise DataTypeError("since", value, "'stage_entry' or a duration such as '30d'")
+    return Duration.of(value, "since")
 
 
 @attrs.frozen

@@ -6,7 +6,7 @@ import attrs
 
 from crmcore import validators as _v
 from crmcore.conditions import CONDITION_KINDS, Condition, Duration, condition_fields
-from crmcore.errors import DataError, DataTypeError
+from crmcore.errors import DataError
 
 __all__ = ["DataRule", "DataSpec"]
 
@@ -67,14 +67,7 @@ def _sources(values: object) -> tuple[str, ...]:
 
 
 def _duration(value: object) -> Duration | None:
-    if value is None or isinstance(value, Duration):
-        return value
-    if not isinstance(value, str):
-        raise DataTypeError("refresh_every", value, "a duration such as '30d', or None")
-    try:
-        return Duration.parse(value)
-    except DataError as error:
-        raise DataError("refresh_every", value, error.expected) from None
+    return None if value is None else Duration.of(value, "refresh_every")
 
 
 @attrs.frozen

@@ -28,7 +28,7 @@ import attrs
 from crmcore.calendar import add_calendar, require_aware
 from crmcore.conditions import Duration
 from crmcore.conditions.values import DURATION
-from crmcore.errors import DataError, DataTypeError
+from crmcore.errors import DataError
 from crmcore.money import exact_arithmetic, to_decimal
 from crmcore.registry import Registry
 
@@ -89,11 +89,7 @@ DECAY_KINDS: Final = Registry(
 
 
 def _duration(value: object, field: str = "every") -> Duration:
-    if isinstance(value, Duration):
-        return value
-    if isinstance(value, str):
-        return Duration.parse(value)
-    raise DataTypeError(field, value, "a Duration or a string such as '30d'")
+    return Duration.of(value, field)
 
 
 def _window(value: object) -> Duration:
