@@ -16,6 +16,7 @@ import html
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import islice
 from typing import (
     Any,
     ClassVar,
@@ -707,9 +708,10 @@ def _key_function(per: object, anchors: tuple[str, ...]) -> Callable[[Any], Any]
         return _period_keys(per, anchors)
     if isinstance(per, str):
         parse_path(per)
+        read = field_getter(per)  # compiled once, not per record
 
         def by_field(record: Any) -> tuple[Hashable, ...]:
-            value = get_field(record, per)
+            value = read(record)
             return (None if value is MISSING else value,)
 
         return by_field
@@ -812,6 +814,9 @@ class GroupedResult:
         return html_table(columns, ([row.get(c) for c in columns] for row in rows))
 
 
+_GROUP_CHUNK: Final = 8192
+
+
 class Grouped:
     """Any accumulator, once per group, in one pass: itself an accumulator.
 
@@ -864,17 +869,27 @@ class Grouped:
         """
         keys = self._keys
         groups = self._groups
-        for record in iterate(records):
-            for key in keys(record):
-                try:
-                    acc = groups.get(key)
-                except TypeError:
-                    raise DataTypeError(
-                        "per", key, "a hashable group key (a string, a number...)"
-                    ) from None
+        iterator = iterate(records)
+        # A chunk at a time: each group's records go through the KPI's own
+        # loop together (its update), in the order they came.
+        while chunk := list(islice(iterator, _GROUP_CHUNK)):
+            buckets: dict[Any, list[Any]] = {}
+            for record in chunk:
+                for key in keys(record):
+                    try:
+                        bucket = buckets.get(key)
+                    except TypeError:
+                        raise DataTypeError(
+                            "per", key, "a hashable group key (a string, a number...)"
+                        ) from None
+                    if bucket is None:
+                        bucket = buckets[key] = []
+                    bucket.append(record)
+            for key, bucket in buckets.items():
+                acc = groups.get(key)
                 if acc is None:
                     acc = self._group(key)
-                acc.add(record)
+                acc.update(bucket)
         return self
 
     def merge(self, other: Self) -> Self:
