@@ -256,9 +256,34 @@ class Asset:
             raise DataError("asset", text, _ASSET_TEXT)
         return cls(kind, key)  # type: ignore[arg-type]
 
+    @classmethod
+    def of(cls, value: object, field: str = "asset") -> Asset:
+        """An asset, or one from its text form, errors naming ``field``."""
+        if isinstance(value, Asset):
+            return value
+        try:
+            return cls.parse(value)
+        except DataError as error:  # DataTypeError too
+            raise type(error)(field, value, error.expected) from None
+
+    @classmethod
+    def many(
+        cls,
+        values: object,
+        field: str = "assets",
+        expected: str = "a list of assets such as 'stage:proposal'",
+    ) -> tuple[Asset, ...]:
+        """Assets from a list of assets or texts, errors naming ``field[i]``.
+
+        The one conversion of a list of references to parts (an ownership
+        map's assets, a strategy canvas's answers).
+        """
+        items = _v.list_of(values, field, expected)
+        return tuple(cls.of(item, f"{field}[{i}]") for i, item in enumerate(items))
+
 
 def _asset(value: object) -> Asset:
-    return value if isinstance(value, Asset) else Asset.parse(value)
+    return Asset.of(value)
 
 
 @attrs.frozen
@@ -294,14 +319,7 @@ def _cells(values: object) -> tuple[Responsibility, ...]:
 
 
 def _assets(values: object) -> tuple[Asset, ...]:
-    items = _v.list_of(values, "assets", "a list of assets such as 'stage:proposal'")
-    found = []
-    for index, item in enumerate(items):
-        try:
-            found.append(_asset(item))
-        except DataError as error:
-            raise type(error)(f"assets[{index}]", item, error.expected) from None
-    return tuple(found)
+    return Asset.many(values)
 
 
 @attrs.frozen

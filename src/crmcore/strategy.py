@@ -145,26 +145,12 @@ STATEMENT_TEMPLATE: Final = (
 """The strategy statement with its five blanks."""
 
 
-def _asset(value: object) -> Asset:
-    return value if isinstance(value, Asset) else Asset.parse(value)
-
-
 def _converted_refs(values: object, label: str) -> tuple[Asset, ...]:
-    items = _v.list_of(values, label, "a list of references such as 'segment:smb'")
-    found = []
-    for index, item in enumerate(items):
-        try:
-            found.append(_asset(item))
-        except DataError as error:
-            raise type(error)(f"{label}[{index}]", item, error.expected) from None
-    return tuple(found)
+    return Asset.many(values, label, "a list of references such as 'segment:smb'")
 
 
 def _converted_ref(value: object, label: str) -> Asset:
-    try:
-        return _asset(value)
-    except DataError as error:
-        raise type(error)(label, value, error.expected) from None
+    return Asset.of(value, label)
 
 
 def _customers_refs(values: object) -> tuple[Asset, ...]:
