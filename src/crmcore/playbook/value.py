@@ -10,7 +10,7 @@ import attrs
 
 from crmcore import validators as _v
 from crmcore.conditions import CONDITION_KINDS, Condition, condition_fields
-from crmcore.errors import DataError, DataTypeError, DefinitionError, Problem
+from crmcore.errors import DataError, DefinitionError, Problem
 from crmcore.handoffs import HandoffContract, SlaPolicies
 from crmcore.kpis import Goal, KpiReview, ReviewCadence
 from crmcore.ownership import Asset, OwnershipMap, assets_of
@@ -155,22 +155,6 @@ def _fields_of(values: object) -> tuple[FieldSpec, ...]:
     return items
 
 
-def _optional(cls: type[Any], label: str, expected: str) -> Any:
-    def check(_i: object, _a: object, value: object) -> None:
-        if value is not None and not isinstance(value, cls):
-            raise DataTypeError(label, value, f"{expected} or None")
-
-    return check
-
-
-def _instance(cls: type[Any], label: str, expected: str) -> Any:
-    def check(_i: object, _a: object, value: object) -> None:
-        if not isinstance(value, cls):
-            raise DataTypeError(label, value, expected)
-
-    return check
-
-
 def _version(value: object) -> int:
     if type(value) is not int or value != PLAYBOOK_VERSION:
         raise DataError(
@@ -226,7 +210,7 @@ class Playbook:
     description: str = attrs.field(default="", validator=_text, kw_only=True)
     strategy: StrategyCanvas = attrs.field(
         factory=StrategyCanvas,
-        validator=_instance(StrategyCanvas, "strategy", "a StrategyCanvas"),
+        validator=_v.instance_of(StrategyCanvas, "a StrategyCanvas"),
         kw_only=True,
     )
     segments: tuple[Segment, ...] = attrs.field(
@@ -245,7 +229,7 @@ class Playbook:
     )
     ownership: OwnershipMap | None = attrs.field(
         default=None,
-        validator=_optional(OwnershipMap, "ownership", "an OwnershipMap"),
+        validator=_v.optional(_v.instance_of(OwnershipMap, "an OwnershipMap")),
         kw_only=True,
     )
     handoffs: tuple[HandoffContract, ...] = attrs.field(
@@ -255,11 +239,13 @@ class Playbook:
     )
     sla: SlaPolicies | None = attrs.field(
         default=None,
-        validator=_optional(SlaPolicies, "sla", "SlaPolicies"),
+        validator=_v.optional(_v.instance_of(SlaPolicies, "SlaPolicies")),
         kw_only=True,
     )
     routing: Router | None = attrs.field(
-        default=None, validator=_optional(Router, "routing", "a Router"), kw_only=True
+        default=None,
+        validator=_v.optional(_v.instance_of(Router, "a Router")),
+        kw_only=True,
     )
     scoring: tuple[ScoringModel, ...] = attrs.field(
         default=(),
@@ -272,7 +258,7 @@ class Playbook:
     goals: tuple[Goal, ...] = attrs.field(default=(), converter=_goals_of, kw_only=True)
     reviews: ReviewCadence = attrs.field(
         factory=ReviewCadence,
-        validator=_instance(ReviewCadence, "reviews", "a ReviewCadence"),
+        validator=_v.instance_of(ReviewCadence, "a ReviewCadence"),
         kw_only=True,
     )
     data: tuple[DataSpec, ...] = attrs.field(
@@ -283,7 +269,7 @@ class Playbook:
     )
     initiatives: PriorityMatrix | None = attrs.field(
         default=None,
-        validator=_optional(PriorityMatrix, "initiatives", "a PriorityMatrix"),
+        validator=_v.optional(_v.instance_of(PriorityMatrix, "a PriorityMatrix")),
         kw_only=True,
     )
 

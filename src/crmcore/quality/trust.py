@@ -228,7 +228,7 @@ class DataTrust:
         (1, 1)
     """
 
-    spec: DataSpec = attrs.field(validator=lambda _i, _a, value: _check_spec(value))
+    spec: DataSpec = attrs.field(validator=_v.instance_of(DataSpec, "a DataSpec"))
     as_of: datetime = attrs.field(validator=_v.aware_instant())
     count: int = 0
     trusted: int = 0
@@ -534,7 +534,9 @@ class _Plan:
             except DataTypeError as error:
                 held, reason = False, f"to meet {rule.rule.name} ({error.expected})"
             if not held:
-                yield TrustFailure(rule.name, None, _values(rule, record), reason)
+                yield TrustFailure(
+                    rule.name, None, _values(rule, record, self.getters), reason
+                )
         if spec.refreshed is not None:
             value = self.getters[spec.refreshed](record)
             fresh, _ = self._freshness([value])
@@ -586,10 +588,12 @@ def _rule_masks(
     return applies, verdicts
 
 
-def _values(rule: _Rule, record: object) -> object:
+def _values(
+    rule: _Rule, record: object, getters: dict[str, Callable[[object], object]]
+) -> object:
     if len(rule.fields) == 1:
-        return field_getter(rule.fields[0])(record)
-    return {path: field_getter(path)(record) for path in rule.fields}
+        return getters[rule.fields[0]](record)
+    return {path: getters[path](record) for path in rule.fields}
 
 
 _FLIP: Final = bytes.maketrans(b"\x00\x01", b"\x01\x00")
