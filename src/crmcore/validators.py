@@ -433,15 +433,17 @@ def dates(values: object, label: str) -> tuple[date, ...]:
 
 
 def unique_keys(
-    items: Iterable[Any], label: str, what: str, *, by: str = "key"
-) -> dict[str, Any]:
+    items: Iterable[Any], label: str, what: str, *, by: str | tuple[str, ...] = "key"
+) -> dict[Any, Any]:
     """The items by their ``key``, or an error naming the first repeated one.
 
     Args:
         items: Values with a ``key`` attribute (roles, teams, rules...).
         label: The list's field name (``label[3].key`` in the error).
         what: What one item is, e.g. ``"team"``.
-        by: The attribute that must be unique (``"name"`` for scoring rules).
+        by: The attribute that must be unique (``"name"`` for scoring rules),
+            or attributes whose last must be unique among items sharing the
+            others (``("records", "path")``: one path per data set).
 
     Examples:
         >>> import attrs
@@ -453,16 +455,20 @@ def unique_keys(
         ...
         crmcore.errors.DataError: teams[1].key: expected a key no other team has, got 'a' (str)
     """  # noqa: E501
+    within = () if isinstance(by, str) else by[:-1]
+    last = by if isinstance(by, str) else by[-1]
     found: dict[Any, Any] = {}
     for index, item in enumerate(items):
-        key = getattr(item, by, None)
+        key = getattr(item, last, None)
         if not isinstance(key, str | int | Decimal):
-            raise DataTypeError(f"{label}[{index}].{by}", key, f"a {by} (a text)")
-        if key in found:
+            raise DataTypeError(f"{label}[{index}].{last}", key, f"a {last} (a text)")
+        ident = (*(getattr(item, name) for name in within), key) if within else key
+        if ident in found:
+            among = f" of the same {', '.join(within)}" if within else ""
             raise DataError(
-                f"{label}[{index}].{by}", key, f"a {by} no other {what} has"
+                f"{label}[{index}].{last}", key, f"a {last} no other {what}{among} has"
             )
-        found[key] = item
+        found[ident] = item
     return found
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, cast
 
 import attrs
@@ -282,14 +282,9 @@ class Playbook:
         _v.unique_keys(self.kpis, "kpis", "KPI review", by="metric")
         _v.unique_keys(self.goals, "goals", "goal", by="metric")
         _v.unique_keys(self.data, "data", "data spec")
-        _unique_pairs(
-            ((f.records, f.path) for f in self.fields), "fields", "path", "field"
-        )
-        _unique_pairs(
-            ((d.term, d.team) for d in self.definitions),
-            "definitions",
-            "team",
-            "definition of the same term by the same team",
+        _v.unique_keys(self.fields, "fields", "field", by=("records", "path"))
+        _v.unique_keys(
+            self.definitions, "definitions", "definition", by=("term", "team")
         )
 
     # -- the parts ---------------------------------------------------------
@@ -398,16 +393,6 @@ def _conditions_in(value: object) -> Iterator[Condition]:
             stack.extend(
                 getattr(item, a.name) for a in reversed(attrs.fields(type(item)))
             )
-
-
-def _unique_pairs(
-    pairs: Iterable[tuple[str, str]], label: str, part: str, what: str
-) -> None:
-    seen: set[tuple[str, str]] = set()
-    for index, pair in enumerate(pairs):
-        if pair in seen:
-            raise DataError(f"{label}[{index}].{part}", pair[1], f"no other {what}")
-        seen.add(pair)
 
 
 def load_playbook(source: str | bytes | Mapping[str, Any]) -> Playbook:
