@@ -24,6 +24,7 @@ from crmcore.kpis import (
 from crmcore.money import Money
 from crmcore.playbook.value import Playbook
 from crmcore.quality import TrustReport, data_trust
+from crmcore.serialization import unstructure
 
 __all__ = ["DATA_SETS", "PlaybookReport", "playbook_report"]
 
@@ -79,21 +80,21 @@ class PlaybookReport:
             "playbook": self.playbook,
             "as_of": self.as_of.isoformat(),
             "period": [self.period.start.isoformat(), self.period.end.isoformat()],
-            "kpis": [_plain(result.to_dict()) for result in self.kpis.values()],
-            "goals": [_plain(status.to_dict()) for status in self.goals],
+            "kpis": [unstructure(result.to_dict()) for result in self.kpis.values()],
+            "goals": [unstructure(status.to_dict()) for status in self.goals],
             "trust": [
                 {
                     "spec": report.spec,
                     "records": report.records,
                     "count": report.count,
                     "trusted": report.trusted,
-                    "score": _plain(report.score.value),
-                    "checks": [_plain(row) for row in report.rows()],
+                    "score": unstructure(report.score.value),
+                    "checks": [unstructure(row) for row in report.rows()],
                 }
                 for report in self.trust
             ],
             "handoffs": [
-                {"contract": key, **_plain(result.to_dict())}
+                {"contract": key, **unstructure(result.to_dict())}
                 for key, result in self.handoffs.items()
             ],
             "missing": list(self.missing),
@@ -141,17 +142,6 @@ def _shown(result: KpiResult) -> str:
     if result.unit == "ratio":
         return f"{value * 100:.1f}%"
     return f"{_number(value)} {result.unit}"
-
-
-def _plain(value: Any) -> Any:
-    """The rows of ``to_dict`` methods, with numbers and instants as JSON text."""
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
 
 
 def playbook_report(
