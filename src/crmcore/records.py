@@ -42,13 +42,16 @@ import attrs
 from crmcore import validators as _v
 from crmcore.access import (
     MISSING,
+    Columns,
     FieldPath,
     Missing,
     column_getter,
     field_getter,
+    from_micros,
     get_field,
     iterate,
     parse_path,
+    to_micros,
 )
 from crmcore.calendar import require_aware
 from crmcore.errors import DataError, DataTypeError
@@ -59,6 +62,7 @@ __all__ = [
     "Account",
     "Activity",
     "ActivityLike",
+    "Columns",
     "Contact",
     "FieldPath",
     "FrozenMap",
@@ -74,9 +78,11 @@ __all__ = [
     "SubscriptionLike",
     "column_getter",
     "field_getter",
+    "from_micros",
     "get_field",
     "iterate",
     "parse_path",
+    "to_micros",
 ]
 
 Outcome: TypeAlias = Literal["open", "won", "lost"]

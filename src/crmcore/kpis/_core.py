@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import html
+from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -30,7 +31,7 @@ from typing import (
 
 import attrs
 
-from crmcore.access import iterate
+from crmcore.access import Columns, from_micros, iterate, to_micros
 from crmcore.calendar import (
     Interval,
     Period,
@@ -570,6 +571,15 @@ class Kpi:
         """Count every record of an iterable, consumed once; return ``self``."""
         keep = self._keep
         with exact_arithmetic():
+            if type(records) is Columns:
+                if keep is not None:
+                    records = records.take(
+                        [index for index, row in enumerate(records) if keep(row)]
+                    )
+                columnar = getattr(self._facts, "update_columns", None)
+                if columnar is not None:
+                    columnar(records)
+                    return self
             rows = iterate(records)
             self._facts.update(rows if keep is None else filter(keep, rows))
         return self
@@ -597,7 +607,15 @@ class Kpi:
         return fresh
 
     def for_period(self, period: Window) -> Self:
-        """An empty accumulator with the same options over another period."""
+        """An empty accumulator with the same options over another period.
+
+        Raises:
+            DataError: For a KPI that describes an instant, not a period.
+        """
+        if "period" not in self._options:
+            raise DataError(
+                "period", period, f"no period: {type(self).__name__} has as_of"
+            )
         return type(self)(**{**self._options, "period": period})
 
     def result(self) -> Any:  # pragma: no cover - every subclass overrides it
@@ -670,7 +688,20 @@ def _period_keys(
             "a KPI with a date to group by (this one describes instants; "
             "compute it per period instead)",
         )
-    unit, tz = key.unit, key.tz
+    place = _placer(key.unit, key.tz)
+    getters = [(field_getter(p), p) for p in paths]
+
+    def keys(record: Any) -> tuple[Hashable, ...]:
+        if len(getters) == 1:
+            get, path = getters[0]
+            return (place(get(record), path),)
+        return _distinct(tuple(place(get(record), path) for get, path in getters))
+
+    return keys
+
+
+def _placer(unit: PeriodUnit | str, tz: str) -> Callable[[object, str], Hashable]:
+    """The period of an instant (of the field ``path``), the last one remembered."""
     last: list[Any] = [None, None, None]  # start, end, period
 
     def place(instant: object, path: str) -> Hashable:
@@ -688,18 +719,67 @@ def _period_keys(
         last[:] = [found.start, found.end, found]
         return found
 
-    getters = [(field_getter(p), p) for p in paths]
+    return place
 
-    def keys(record: Any) -> tuple[Hashable, ...]:
-        if len(getters) == 1:
-            get, path = getters[0]
-            return (place(get(record), path),)
-        found = dict.fromkeys(place(get(record), path) for get, path in getters)
-        if len(found) > 1:
-            found.pop(None, None)
-        return tuple(found)
 
-    return keys
+def _micros_placer(unit: PeriodUnit | str, tz: str) -> Callable[[Any], Hashable]:
+    """The period of an instant in microseconds, from the periods seen so far.
+
+    A sorted list of the periods found (bisected in C) answers every instant
+    after the first of its period, in any order.
+    """
+    starts: list[int] = []
+    ends: list[int] = []
+    periods: list[Period] = []
+
+    def place(value: Any) -> Hashable:
+        if value is None:
+            return None
+        position = bisect_right(starts, value) - 1
+        if position >= 0 and value < ends[position]:
+            return periods[position]
+        found = period_of(from_micros(value), unit, tz=tz)
+        position += 1
+        starts.insert(position, to_micros(found.start))
+        ends.insert(position, to_micros(found.end))
+        periods.insert(position, found)
+        return found
+
+    return place
+
+
+def _batch_keys(
+    per: object, anchors: tuple[str, ...], batch: Columns, keys: Callable[[Any], Any]
+) -> Iterable[tuple[Hashable, ...]]:
+    """The group keys of every row of a batch, read column by column.
+
+    Period keys over instant columns and field keys over a column of the
+    batch are computed per column; any other key reads the rows.
+    """
+    if isinstance(per, PeriodKey):
+        paths = (per.field,) if per.field is not None else anchors
+        if paths and all(path in batch for path in paths):
+            placed: list[Iterable[Hashable]] = []
+            for path in paths:
+                if path in batch.micros:
+                    placed.append(map(_micros_placer(per.unit, per.tz), batch[path]))
+                else:
+                    place = _placer(per.unit, per.tz)
+                    placed.append(place(v, path) for v in batch.instants(path))
+            if len(placed) == 1:
+                return zip(placed[0])
+            return (_distinct(found) for found in zip(*placed, strict=True))
+    elif isinstance(per, str) and per in batch:
+        return zip(None if v is MISSING else v for v in batch[per])
+    return map(keys, batch)
+
+
+def _distinct(found: tuple[Hashable, ...]) -> tuple[Hashable, ...]:
+    """A record's distinct period keys (``None`` only when it has no other)."""
+    unique = dict.fromkeys(found)
+    if len(unique) > 1:
+        unique.pop(None, None)
+    return tuple(unique)
 
 
 def _key_function(per: object, anchors: tuple[str, ...]) -> Callable[[Any], Any]:
@@ -850,7 +930,15 @@ class Grouped:
     def _group(self, key: Any) -> Any:
         """A new, empty accumulator for a group seen for the first time."""
         template = self._template
-        if isinstance(key, Period) and hasattr(template, "for_period"):
+        # A KPI over a period describes each period group; a KPI at an
+        # instant (open pipeline, MRR) counts each group's records as it is.
+        options = getattr(template, "options", None)
+        if (
+            isinstance(key, Period)
+            and isinstance(options, Mapping)
+            and "period" in options
+            and hasattr(template, "for_period")
+        ):
             acc = template.for_period(key)
         else:
             acc = template.empty()
@@ -869,6 +957,9 @@ class Grouped:
         """
         keys = self._keys
         groups = self._groups
+        if type(records) is Columns:
+            self._update_batch(records)
+            return self
         iterator = iterate(records)
         # A chunk at a time: each group's records go through the KPI's own
         # loop together (its update), in the order they came.
@@ -891,6 +982,30 @@ class Grouped:
                     acc = self._group(key)
                 acc.update(bucket)
         return self
+
+    def _update_batch(self, batch: Columns) -> None:
+        """Count a batch of columns: its rows' keys, then one batch per group."""
+        anchors = getattr(self._template, "anchors", ())
+        buckets: dict[Any, list[int]] = {}
+        for index, found in enumerate(
+            _batch_keys(self._per, anchors, batch, self._keys)
+        ):
+            for key in found:
+                try:
+                    bucket = buckets.get(key)
+                except TypeError:
+                    raise DataTypeError(
+                        "per", key, "a hashable group key (a string, a number...)"
+                    ) from None
+                if bucket is None:
+                    bucket = buckets[key] = []
+                bucket.append(index)
+        groups = self._groups
+        for key, indices in buckets.items():
+            acc = groups.get(key)
+            if acc is None:
+                acc = self._group(key)
+            acc.update(batch.take(indices))
 
     def merge(self, other: Self) -> Self:
         """A new grouped accumulator holding both."""

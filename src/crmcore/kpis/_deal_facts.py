@@ -8,10 +8,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from itertools import islice
+from itertools import islice, repeat
 from typing import Any, Final, Literal
 
-from crmcore.access import Reader
+from crmcore.access import Columns, Reader, to_micros
 from crmcore.calendar import MICROSECOND, days_from_microseconds
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
@@ -44,6 +44,9 @@ _REQUIRED: Final = Reader(
 # Medians of more durations than this are found by merging sorted chunks, so
 # the working memory stays small when streaming tens of millions of deals.
 _CHUNK: Final = 1 << 18
+# The window of all time in microseconds (every instant a datetime can hold).
+_LOWEST: Final = -(1 << 62)
+_HIGHEST: Final = 1 << 62
 
 
 def _optional(record: object, name: str) -> Any:
@@ -193,11 +196,7 @@ class DealFacts:
         mapping: bool,
         value: Decimal,
     ) -> tuple[Decimal | None, str]:
-        """A forecast deal's weighted value (None: unweighted) and category.
-
-        Its own probability wins over its stage's default; raises for a
-        probability outside [0, 1] or an unknown stage (the loop explains).
-        """
+        """A forecast deal's weighted value (None: unweighted) and category."""
         if mapping:
             probability = record.get("probability")
             stage = record.get("stage")
@@ -208,6 +207,16 @@ class DealFacts:
             except AttributeError:
                 probability = _optional(record, "probability")
                 stage = _optional(record, "stage")
+        return self._weight(probability, stage, value)
+
+    def _weight(
+        self, probability: Any, stage: Any, value: Decimal
+    ) -> tuple[Decimal | None, str]:
+        """The weighted value (None: unweighted) and category of a deal's fields.
+
+        Its own probability wins over its stage's default; raises for a
+        probability outside [0, 1] or an unknown stage (the loop explains).
+        """
         stages = self.stages
         if probability is not None:
             if type(probability) is not Decimal:
@@ -372,6 +381,156 @@ class DealFacts:
                     weighted_sum,
                     unweighted_sum,
                 ]
+            self.won += won
+            self.lost += lost
+            self.open_at += open_at
+            self.weighted_deals += weighted_deals
+            self.unweighted += unweighted
+
+    def update_columns(self, batch: Columns) -> None:  # noqa: PLR0915
+        """Count a batch of columns: the same facts as ``update`` on its rows.
+
+        The loop of ``update`` over zipped columns. Instants given as
+        microseconds (both dates in ``micros``) are compared as integers with
+        the window's bounds in microseconds; any other instant column is read
+        as the rows show it. A row that fails is explained by ``_check`` on
+        that row, so the errors are those of the record path.
+        """
+        size = len(batch)
+        if any(name not in batch for name in _READER.names[: _READER.required]):
+            self.update(iter(batch))  # explains the missing field, row by row
+            return
+        micros = "created_at" in batch.micros and (
+            "closed_at" not in batch or "closed_at" in batch.micros
+        )
+        window = self.window
+        at = self.at
+        if micros:
+            created_col: Any = batch["created_at"]
+            closed_col: Any = batch.get("closed_at") or repeat(None, size)
+            start: Any
+            end: Any
+            start, end = (
+                (to_micros(window[0]), to_micros(window[1]))
+                if window is not None
+                else (_LOWEST, _HIGHEST)
+            )
+            at_now: Any = None if at is None else to_micros(at)
+            lowest: Any = _LOWEST
+            us: Any = 1
+        else:
+            created_col = batch.instants("created_at")
+            closed_col = (
+                batch.instants("closed_at")
+                if "closed_at" in batch
+                else repeat(None, size)
+            )
+            start, end = window if window is not None else (EARLIEST, LATEST)
+            at_now = at
+            lowest = EARLIEST
+            us = MICROSECOND
+        stage_col = batch.get("stage") or repeat(None, size)
+        probability_col = batch.get("probability") or repeat(None, size)
+        reason_col = batch.get("lost_reason") or repeat(None, size)
+        open_at_any = at is None
+        track_at = self.track_open and at is not None
+        forecast_at = self.forecast and not open_at_any
+        forecast_any = self.forecast and open_at_any
+        exclude = self.exclude
+        track_open = self.track_open
+        cycles, lost_cycles = self.cycles, self.lost_cycles
+        sums = self.sums
+        categories = self.categories
+        reasons = self.reasons
+        won = lost = open_at = weighted_deals = unweighted = 0
+        zero = _ZERO
+        currency_now: Any = None
+        current = [zero] * 7
+        rows = zip(
+            batch["outcome"],
+            created_col,
+            batch["amount"],
+            batch["currency"],
+            closed_col,
+            stage_col,
+            probability_col,
+            reason_col,
+            strict=True,
+        )
+        index = -1
+        try:
+            for (
+                outcome,
+                created,
+                amount,
+                currency,
+                closed,
+                stage,
+                probability,
+                reason,
+            ) in rows:
+                index += 1
+                try:
+                    value = amount if type(amount) is Decimal else exact(amount)
+                    if (value.is_signed() and value) or not value.is_finite():
+                        raise Invalid
+                    if outcome == "lost" or outcome == "won":  # noqa: PLR1714 - faster
+                        if closed < created:
+                            raise Invalid
+                        in_window = start <= closed < end
+                        is_open = track_at and created <= at_now < closed
+                        if not (in_window or is_open):
+                            continue
+                        counted = False
+                    else:
+                        if outcome != "open" or closed is not None:
+                            raise Invalid
+                        if not lowest <= created:  # naive or not an instant
+                            raise Invalid
+                        in_window = False
+                        is_open = track_open and (open_at_any or created <= at_now)
+                        counted = forecast_any or (forecast_at and created <= at_now)
+                        if not (is_open or counted):
+                            continue
+                        if counted:
+                            weight, category = self._weight(probability, stage, value)
+                    if currency != currency_now:
+                        current = _switch(sums, currency_now, currency, current)
+                        currency_now = currency
+                    if in_window:
+                        if outcome == "won":
+                            won += 1
+                            current[_WON] += value
+                            if cycles is not None:
+                                cycles.append((closed - created) // us)
+                        elif exclude and reason in exclude:
+                            reasons[reason] += 1
+                            current[_EXCLUDED] += value
+                        else:
+                            lost += 1
+                            current[_LOST] += value
+                            if lost_cycles is not None:
+                                lost_cycles.append((closed - created) // us)
+                    if is_open:
+                        open_at += 1
+                        current[_OPEN] += value
+                    if counted:
+                        current[_FORECAST] += value
+                        if weight is None:
+                            unweighted += 1
+                            current[_UNWEIGHTED] += value
+                        else:
+                            weighted_deals += 1
+                            current[_WEIGHTED] += weight
+                            key = (currency, category)
+                            categories[key] = categories.get(key, zero) + weight
+                except Exception as error:
+                    record = batch.row(index)
+                    self._check(_READER.read(record), record)
+                    raise error from None  # pragma: no cover - _check raises first
+        finally:
+            if currency_now is not None:
+                sums[currency_now] = current
             self.won += won
             self.lost += lost
             self.open_at += open_at
