@@ -46,6 +46,26 @@ def names_of(items):
     return list(names)
 
 
+def scaled(values):
+    """Exact amounts as (integers, places), or None when one is not exact."""
+    if not all(
+        v is None or (isinstance(v, Decimal) and v.is_finite()) or type(v) is int
+        for v in values
+    ):
+        return None
+    places = max(
+        [0]
+        + [
+            -Decimal(v).as_tuple().exponent
+            for v in values
+            if v is not None and Decimal(v).as_tuple().exponent < 0
+        ]
+    )
+    return [None if v is None else int(Decimal(v).scaleb(places)) for v in values], (
+        places
+    )
+
+
 def as_columns(items, *, micros=False):
     """A batch holding the items' fields (absent ones as None)."""
     names = names_of(items)
@@ -63,7 +83,10 @@ def as_columns(items, *, micros=False):
             ):
                 columns[name] = [None if v is None else to_micros(v) for v in values]
                 marked.append(name)
-    return Columns(columns, micros=marked, length=len(items))
+    decimals = {}
+    if micros and "amount" in columns and (found := scaled(columns["amount"])):
+        columns["amount"], decimals["amount"] = found
+    return Columns(columns, micros=marked, decimals=decimals, length=len(items))
 
 
 # Accumulators whose input is not one record per item.
@@ -193,6 +216,16 @@ def test_columns_validates_its_input():
         Columns({"a": [1, T0]}, micros=["a"])
     with pytest.raises(DataTypeError, match="integer microseconds"):
         Columns({"a": [True]}, micros=["a"])
+    with pytest.raises(DataTypeError, match="an integer of scaled units"):
+        Columns({"a": [Decimal(1)]}, decimals={"a": 2})
+    with pytest.raises(DataError, match="decimal places from 0 to 18"):
+        Columns({"a": [1]}, decimals={"a": 19})
+    with pytest.raises(DataTypeError, match="a mapping of column name"):
+        Columns({"a": [1]}, decimals=["a"])  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="a column that is not in micros"):
+        Columns({"a": [1]}, micros=["a"], decimals={"a": 0})
+    with pytest.raises(DataError, match="one of the columns"):
+        Columns({"a": [1]}, decimals={"b": 0})
     with pytest.raises(DataError, match="a row index from 0 to 0"):
         Columns({"a": [1]}).row(1)
     with pytest.raises(DataError, match="one of \\['a'\\]"):
@@ -221,6 +254,9 @@ def test_columns_show_rows_as_records():
     assert [row["id"] for row in batch.take([1, 0, 1])] == ["b", "a", "b"]
     assert len(batch.take([])) == 0 and len(Columns({})) == 0
     assert repr(batch) == "Columns(2 rows: id, account.region, at)"
+    cents = Columns({"amount": [1250, None, -3]}, decimals={"amount": 2})
+    assert cents.values("amount") == [Decimal("12.50"), None, Decimal("-0.03")]
+    assert str(cents.row(0)["amount"]) == "12.50"
     assert from_micros(to_micros(at)) == at
     assert to_micros(datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC)) == 1_000_000
 

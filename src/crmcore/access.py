@@ -18,6 +18,7 @@ import operator
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from itertools import repeat
 from typing import Any, Final, TypeAlias, cast, final
 
@@ -457,6 +458,8 @@ def iterate(records: object, name: str = "records") -> Iterator[Any]:
 # ---------------------------------------------------------------------------
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO: Final = timedelta(microseconds=1)
+# Scaled integers hold up to 18 decimal places (attoseconds of money).
+_MAX_PLACES: Final = 18
 
 
 def to_micros(instant: datetime) -> int:
@@ -489,37 +492,47 @@ class Columns:
     column set; any other accumulator reads the rows. ``crmcore.frames``
     builds batches from pandas and polars frames.
 
+    Two bulk forms keep exact values cheap to move:
+
+    * ``micros``: instants as integer microseconds since
+      1970-01-01T00:00:00Z (``datetime64[us, UTC]`` as integers); rows show
+      aware UTC datetimes;
+    * ``decimals``: exact decimals as integers in units of ``10**-places``
+      (cents for ``2``); rows show ``Decimal`` values with that many places.
+
     Args:
         columns: Field name to a sequence of values, all of one length. A
             dotted name (``"account.region"``) is a nested field of the rows.
-        micros: Names of columns whose values are instants as integer
-            microseconds since 1970-01-01T00:00:00Z (``None`` where missing):
-            the bulk form of aware timestamps (``datetime64[us, UTC]`` as
-            integers). Rows show them as aware UTC datetimes.
+        micros: Names of the columns of instants in microseconds (``None``
+            where missing).
+        decimals: Column name to its number of decimal places, for the
+            columns of scaled integers (``None`` where missing).
         length: The number of rows: needed only for a batch without columns
             (rows with no fields); checked against the columns otherwise.
 
     Raises:
         DataTypeError: For something that is not a mapping of names to
-            sequences, or a ``micros`` value that is not an int or ``None``.
+            sequences, or a bulk-form value that is not an int or ``None``.
         DataError: For columns of different lengths or a bad name.
 
     Examples:
-        >>> batch = Columns({"outcome": ["won", "lost"], "closed_at": [0, None]},
-        ...                 micros=["closed_at"])
+        >>> batch = Columns({"outcome": ["won", "lost"], "closed_at": [0, None],
+        ...                  "amount": [1250, 99]},
+        ...                 micros=["closed_at"], decimals={"amount": 2})
         >>> len(batch), batch.names
-        (2, ('outcome', 'closed_at'))
-        >>> batch.row(0)
-        {'outcome': 'won', 'closed_at': datetime.datetime(1970, 1, 1, 0, 0, tzinfo=datetime.timezone.utc)}
-    """  # noqa: E501
+        (2, ('outcome', 'closed_at', 'amount'))
+        >>> batch.row(1)
+        {'outcome': 'lost', 'closed_at': None, 'amount': Decimal('0.99')}
+    """
 
-    __slots__ = ("_columns", "_length", "_nested", "micros")
+    __slots__ = ("_columns", "_length", "_nested", "decimals", "micros")
 
     def __init__(
         self,
         columns: Mapping[str, Sequence[Any]],
         *,
         micros: Iterable[str] = (),
+        decimals: Mapping[str, int] | None = None,
         length: int | None = None,
     ) -> None:
         if not isinstance(columns, Mapping):
@@ -553,21 +566,39 @@ class Columns:
         if isinstance(micros, str) or not isinstance(micros, Iterable):
             raise DataTypeError("micros", micros, "a list of column names")
         marked = frozenset(micros)
-        for name in sorted(marked, key=str):
-            if name not in found:
-                raise DataError("micros", name, f"one of the columns: {sorted(found)}")
-            kinds = set(map(type, found[name])) - {int, type(None)}
-            if kinds:
-                bad = next(v for v in found[name] if type(v) in kinds)
-                raise DataTypeError(
-                    f"columns.{name}",
-                    bad,
-                    "integer microseconds since the Unix epoch, or None",
+        if decimals is None:
+            decimals = {}
+        if not isinstance(decimals, Mapping):
+            raise DataTypeError(
+                "decimals", decimals, "a mapping of column name to decimal places"
+            )
+        for name, places in decimals.items():
+            if type(places) is not int or not 0 <= places <= _MAX_PLACES:
+                raise DataError(
+                    f"decimals.{name}",
+                    places,
+                    f"decimal places from 0 to {_MAX_PLACES}",
                 )
+            if name in marked:
+                raise DataError("decimals", name, "a column that is not in micros")
+        for option, names, what in (
+            ("micros", sorted(marked, key=str), "integer microseconds since the epoch"),
+            ("decimals", sorted(decimals, key=str), "an integer of scaled units"),
+        ):
+            for name in names:
+                if name not in found:
+                    raise DataError(
+                        option, name, f"one of the columns: {sorted(found)}"
+                    )
+                kinds = set(map(type, found[name])) - {int, type(None)}
+                if kinds:
+                    bad = next(v for v in found[name] if type(v) in kinds)
+                    raise DataTypeError(f"columns.{name}", bad, f"{what}, or None")
         self._columns = found
         self._length = 0 if size is None else size
         self._nested = any("." in name for name in found)
         self.micros: frozenset[str] = marked
+        self.decimals: Mapping[str, int] = dict(decimals)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -581,7 +612,7 @@ class Columns:
         return name in self._columns
 
     def __getitem__(self, name: str) -> Sequence[Any]:
-        """One column as it was given.
+        """One column as it was given (bulk forms as integers).
 
         Raises:
             DataError: For a name the batch lacks.
@@ -595,12 +626,19 @@ class Columns:
         """One column as it was given, or ``None`` when the batch lacks it."""
         return self._columns.get(name)
 
-    def instants(self, name: str) -> list[Any]:
-        """A column of instants as values rows show (datetimes for ``micros``)."""
-        values = self[name]
-        if name not in self.micros:
-            return list(values)
-        return [None if v is None else from_micros(v) for v in values]
+    def values(self, name: str) -> list[Any]:
+        """One column as rows show it: bulk forms as datetimes and Decimals.
+
+        Raises:
+            DataError: For a name the batch lacks.
+        """
+        column = self[name]
+        if name in self.micros:
+            return [None if v is None else from_micros(v) for v in column]
+        places = self.decimals.get(name)
+        if places is not None:
+            return [None if v is None else Decimal(v).scaleb(-places) for v in column]
+        return list(column)
 
     def take(self, indices: Iterable[int]) -> Columns:
         """A new batch of the rows at ``indices``, in that order."""
@@ -613,6 +651,7 @@ class Columns:
         picked._length = len(chosen)
         picked._nested = self._nested
         picked.micros = self.micros
+        picked.decimals = self.decimals
         return picked
 
     def row(self, index: int) -> dict[str, Any]:
@@ -632,9 +671,9 @@ class Columns:
             for _ in range(self._length):
                 yield {}
             return
+        bulk = self.micros | self.decimals.keys()
         columns = [
-            self.instants(name) if name in self.micros else self._columns[name]
-            for name in names
+            self.values(name) if name in bulk else self._columns[name] for name in names
         ]
         if not self._nested:
             for values in zip(*columns, strict=True):

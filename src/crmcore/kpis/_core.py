@@ -765,7 +765,7 @@ def _batch_keys(
                     placed.append(map(_micros_placer(per.unit, per.tz), batch[path]))
                 else:
                     place = _placer(per.unit, per.tz)
-                    placed.append(place(v, path) for v in batch.instants(path))
+                    placed.append(place(v, path) for v in batch.values(path))
             if len(placed) == 1:
                 return zip(placed[0])
             return (_distinct(found) for found in zip(*placed, strict=True))

@@ -45,6 +45,7 @@ _REQUIRED: Final = Reader(
 # the working memory stays small when streaming tens of millions of deals.
 _CHUNK: Final = 1 << 18
 # The window of all time in microseconds (every instant a datetime can hold).
+_SEVEN_ZEROS: Final = (_ZERO,) * 7
 _LOWEST: Final = -(1 << 62)
 _HIGHEST: Final = 1 << 62
 
@@ -419,9 +420,9 @@ class DealFacts:
             lowest: Any = _LOWEST
             us: Any = 1
         else:
-            created_col = batch.instants("created_at")
+            created_col = batch.values("created_at")
             closed_col = (
-                batch.instants("closed_at")
+                batch.values("closed_at")
                 if "closed_at" in batch
                 else repeat(None, size)
             )
@@ -443,9 +444,15 @@ class DealFacts:
         categories = self.categories
         reasons = self.reasons
         won = lost = open_at = weighted_deals = unweighted = 0
-        zero = _ZERO
+        # The batch's sums, by currency: integers of 10**-places for scaled
+        # amounts (exact, and fast), Decimals otherwise; added to the facts
+        # at the end of the batch.
+        places = batch.decimals.get("amount")
+        scaled = places is not None
+        local: dict[str, list[Any]] = {}
+        weights: dict[tuple[str, str], Any] = {}
         currency_now: Any = None
-        current = [zero] * 7
+        current: list[Any] = []
         rows = zip(
             batch["outcome"],
             created_col,
@@ -471,9 +478,14 @@ class DealFacts:
             ) in rows:
                 index += 1
                 try:
-                    value = amount if type(amount) is Decimal else exact(amount)
-                    if (value.is_signed() and value) or not value.is_finite():
-                        raise Invalid
+                    if scaled:
+                        value = amount
+                        if value < 0:  # None raises TypeError: explained below
+                            raise Invalid
+                    else:
+                        value = amount if type(amount) is Decimal else exact(amount)
+                        if (value.is_signed() and value) or not value.is_finite():
+                            raise Invalid
                     if outcome == "lost" or outcome == "won":  # noqa: PLR1714 - faster
                         if closed < created:
                             raise Invalid
@@ -495,7 +507,11 @@ class DealFacts:
                         if counted:
                             weight, category = self._weight(probability, stage, value)
                     if currency != currency_now:
-                        current = _switch(sums, currency_now, currency, current)
+                        found = local.get(currency)
+                        if found is None:
+                            check_currency(currency)
+                            found = local[currency] = [0] * 7
+                        current = found
                         currency_now = currency
                     if in_window:
                         if outcome == "won":
@@ -523,14 +539,20 @@ class DealFacts:
                             weighted_deals += 1
                             current[_WEIGHTED] += weight
                             key = (currency, category)
-                            categories[key] = categories.get(key, zero) + weight
+                            weights[key] = weights.get(key, 0) + weight
                 except Exception as error:
                     record = batch.row(index)
                     self._check(_READER.read(record), record)
                     raise error from None  # pragma: no cover - _check raises first
         finally:
-            if currency_now is not None:
-                sums[currency_now] = current
+            unit = Decimal if places is None else (lambda v: Decimal(v).scaleb(-places))
+            for currency, figures in local.items():
+                mine = sums.get(currency, _SEVEN_ZEROS)
+                sums[currency] = [
+                    a + unit(b) for a, b in zip(mine, figures, strict=True)
+                ]
+            for key, weight in weights.items():
+                categories[key] = categories.get(key, _ZERO) + unit(weight)
             self.won += won
             self.lost += lost
             self.open_at += open_at
