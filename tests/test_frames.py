@@ -1,4 +1,4 @@
-"""The optional pandas bridge: tested whenever pandas is installed."""
+"""The optional frame bridge: pandas and polars, tested whenever installed."""
 
 import importlib
 import subprocess
@@ -107,7 +107,12 @@ def test_money_columns_auto_explicit_and_off():
 @pytest.mark.parametrize(
     ("build", "kwargs", "error", "match"),
     [
-        (lambda: [{"a": 1}], {}, DataTypeError, "frame: expected a pandas DataFrame"),
+        (
+            lambda: [{"a": 1}],
+            {},
+            DataTypeError,
+            "frame: expected a pandas or polars DataFrame",
+        ),
         (lambda: pd.DataFrame({0: [1]}), {}, DataTypeError, r"frame\.columns: .*str"),
         (
             lambda: pd.DataFrame([[1, 2]], columns=["a", "a"]),
@@ -133,7 +138,7 @@ def test_money_columns_auto_explicit_and_off():
             lambda: pd.DataFrame({"x": [1]}),
             {"money": {"x": "currency"}},
             DataError,
-            "money: expected a column of the frame, got 'currency'",
+            "money: expected a field of the frame, got 'currency'",
         ),
     ],
 )
@@ -210,7 +215,7 @@ def test_report_frame_equals_the_report(sample):
     assert isinstance(report, KpiReport)
     assert list(out["key"]) == list(report)
     assert list(out["value"]) == list(report.to_dict().values())
-    with pytest.raises(DataTypeError, match="leads: expected a pandas DataFrame"):
+    with pytest.raises(DataTypeError, match="leads: expected a pandas or polars"):
         frames.report_frame(period, leads=[])
 
 
@@ -223,11 +228,12 @@ def test_the_core_never_imports_pandas():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_without_pandas_the_import_says_how_to_install(monkeypatch):
-    monkeypatch.setitem(sys.modules, "pandas", None)
-    monkeypatch.delitem(sys.modules, "crmcore.frames")
-    with pytest.raises(ImportError, match=r"pip install 'crmcore\[pandas\]'"):
-        importlib.import_module("crmcore.frames")
+def test_without_a_library_the_error_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "polars", None)
+    with pytest.raises(ImportError, match=r"pip install 'crmcore\[polars\]'"):
+        frames.to_frame(win_rate([]), library="polars")
+    with pytest.raises(DataError, match="library: expected 'pandas' or 'polars'"):
+        frames.to_frame(win_rate([]), library="arrow")
 
 
 def test_cohort_and_mrr_accumulators_run_on_frames(sample):

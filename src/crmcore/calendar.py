@@ -189,7 +189,8 @@ def _check_month(_instance: object, _attribute: object, value: object) -> None:
         raise DataError("fiscal_start_month", value, "an int from 1 to 12")
 
 
-@attrs.frozen
+# Hashes cached: periods are dict keys in every grouped KPI's hot loop.
+@attrs.frozen(cache_hash=True)
 class PeriodUnit:
     """A kind of calendar period: day, ISO week, month, quarter, year or fiscal.
 
@@ -356,7 +357,7 @@ def _check_unit(
         raise DataTypeError("unit", value, "a PeriodUnit")
 
 
-@attrs.frozen(order=False)
+@attrs.frozen(order=False, cache_hash=True)
 class Period:
     """One calendar period, e.g. March 2026 in Europe/Berlin.
 

@@ -1,29 +1,56 @@
-"""DataFrames in, DataFrames out: the optional pandas bridge.
+"""DataFrames in, DataFrames out: pandas and polars, read column by column.
 
-Install it with ``pip install "crmcore[pandas]"``. Only this module imports
-pandas; ``import crmcore`` never does.
+Install one of the extras: ``pip install "crmcore[pandas]"`` or
+``pip install "crmcore[polars]"``. Only this module imports them (lazily,
+when a frame of that library arrives or a result is asked for in it);
+``import crmcore`` never does.
 
-Rows go in through [`records`][crmcore.frames.records], which streams plain
-dicts in chunks and converts each column *explicitly*: float columns become
-exact ``Decimal`` (through the float's shortest repr, so ``0.1`` is
-``Decimal('0.1')``), timezone-aware datetime columns become ``datetime``,
-numpy integers become ``int``, and missing values (``NaN``, ``NaT``, ``NA``)
-become ``None``. A naive datetime column is an error: crmcore never guesses a
-time zone. Results come out through [`to_frame`][crmcore.frames.to_frame],
-with Decimal columns as floats unless ``exact=True``.
+A frame is read in chunks of rows, each column once per chunk and in bulk,
+into [`Columns`][crmcore.records.Columns] batches that every accumulator
+takes (the deal KPIs and grouping read the columns directly). The
+conversion of each column is explicit and the same for both libraries:
+
+* **instants**: a timezone-aware datetime column becomes integer
+  microseconds (UTC) in one vectorised step. A naive datetime column is an
+  error unless ``tz=`` names the zone its wall times are in: crmcore never
+  guesses a time zone. Text columns named in ``instants=`` are parsed as
+  ISO 8601 (``2026-03-01T09:30:00+01:00``, ``...Z``, ``2026-03-01``); text
+  without an offset is read in ``tz``, and a wall time that does not exist
+  or is ambiguous in that zone is an error naming the column and the value;
+* **numbers**: integers stay exact ``int``; a float column becomes exact
+  ``Decimal`` at the column's scale, the fewest decimal places (up to 9)
+  that hold every value of the chunk exactly (``0.1`` is ``Decimal('0.1')``,
+  ``[1200.0, 99.5]`` are ``1200.0`` and ``99.5``), through scaled integers;
+  a column no scale holds goes value by value through the shortest repr;
+  ``Decimal`` columns (polars) stay as they are; infinities are an error;
+* **missing values** (``NaN``, ``NaT``, ``None``, ``pd.NA``, polars nulls)
+  become ``None``; categorical columns become their values;
+* **money**: ``money={"mrr": "currency"}`` joins an amount column and a
+  currency column into [`Money`][crmcore.money.Money] (the default when a
+  numeric ``mrr`` and a ``currency`` column exist).
+
+``columns={"outcome": "status"}`` reads crmcore's field ``outcome`` from the
+frame's column ``status`` (and so on for every renamed field).
+
+Results come back as frames of the input's library
+([`to_frame`][crmcore.frames.to_frame] takes ``library=``): one row per
+KPI or group, ``Decimal`` values as floats unless ``exact=True``, and groups
+of calendar periods typed as periods (pandas ``Period``; polars: the
+period's first instant, with its label in ``group_label``).
 
 Examples:
     >>> import pandas as pd
     >>> from crmcore.kpis import WinRate
     >>> deals = pd.DataFrame({
-    ...     "outcome": ["won", "lost", "won"],
+    ...     "status": ["won", "lost", "won"],
     ...     "created_at": pd.to_datetime(["2026-01-02"] * 3, utc=True),
     ...     "closed_at": pd.to_datetime(["2026-02-01"] * 3, utc=True),
     ...     "amount": [1200.5, 800.0, 99.5],
     ...     "currency": "EUR",
     ...     "owner": ["ana", "ben", "ana"],
     ... })
-    >>> kpi_frame(WinRate(), deals, per="owner")[["group", "value"]]
+    >>> kpi_frame(WinRate(), deals, per="owner", columns={"outcome": "status"})[
+    ...     ["group", "value"]]
       group  value
     0   ana    1.0
     1   ben    0.0
@@ -31,226 +58,613 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+import importlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Final
+from itertools import chain
+from typing import Any, Final, Literal, TypeAlias
 
-try:
-    import pandas as pd
-except ImportError as error:
-    raise ImportError(
-        "crmcore.frames needs pandas: pip install 'crmcore[pandas]'"
-    ) from error
-
+from crmcore.access import Columns, to_micros
+from crmcore.calendar import Period, resolve_zone
 from crmcore.errors import DataError, DataTypeError
-from crmcore.kpis import Accumulator, GroupKey, grouped
-from crmcore.kpis.report import kpi_report
+from crmcore.kpis import Accumulator, Grouped, GroupedResult, GroupKey, HeadlineKpis
 from crmcore.money import Money
 
-__all__ = ["kpi_frame", "records", "report_frame", "to_frame"]
+__all__ = [
+    "Library",
+    "batches",
+    "cohort_matrix",
+    "kpi_frame",
+    "records",
+    "report_frame",
+    "to_frame",
+]
+
+Library: TypeAlias = Literal["pandas", "polars"]
+"""The frame libraries crmcore reads and writes."""
 
 _CHUNK: Final = 65_536
 _AUTO_MONEY: Final = {"mrr": "currency"}
+# Fields the KPI loops sum as scaled integers (the deal amount).
+_BULK_DECIMALS: Final = frozenset({"amount"})
+_MAX_PLACES: Final = 9
+# Scaled floats stay below 2**52, so at most one decimal of that many
+# places rounds to each float: the scaled integer is the float's decimal.
+_EXACT_LIMIT: Final = float(2**52)
+_EXTRAS: Final = {"pandas": "pandas", "polars": "polars"}
 
 
-def _check_frame(frame: object, field: str) -> pd.DataFrame:
-    if not isinstance(frame, pd.DataFrame):
-        raise DataTypeError(field, frame, "a pandas DataFrame")
-    for column in frame.columns:
-        if not isinstance(column, str):
-            raise DataTypeError(f"{field}.columns", column, "a column name (str)")
-    if not frame.columns.is_unique:
-        raise DataError(f"{field}.columns", list(frame.columns), "unique column names")
-    return frame
+def _import(library: str) -> Any:
+    """The frame library, or an ImportError naming the extra to install."""
+    try:
+        return importlib.import_module(library)
+    except ImportError as error:
+        raise ImportError(
+            f"crmcore.frames needs {library} for this: "
+            f"pip install 'crmcore[{_EXTRAS[library]}]'"
+        ) from error
 
 
-def _missing_to_none(series: pd.Series, values: list[Any]) -> list[Any]:
-    mask = series.isna().to_numpy()
-    if mask.any():
-        for index in mask.nonzero()[0]:
+def _library_of(frame: object, field: str) -> Library:
+    """Which library a frame is from (never importing one that is not in use)."""
+    module = type(frame).__module__.split(".")[0]
+    if module == "pandas" and type(frame).__name__ == "DataFrame":
+        return "pandas"
+    if module == "polars" and type(frame).__name__ == "DataFrame":
+        return "polars"
+    if module == "polars" and type(frame).__name__ == "LazyFrame":
+        raise DataTypeError(
+            field, frame, "a polars DataFrame (collect the LazyFrame first)"
+        )
+    raise DataTypeError(field, frame, "a pandas or polars DataFrame")
+
+
+def _check_library(library: object) -> Library:
+    if library not in ("pandas", "polars"):
+        raise DataError("library", library, "'pandas' or 'polars'")
+    return library
+
+
+# ---------------------------------------------------------------------------
+# Reading: one column at a time, in bulk
+# ---------------------------------------------------------------------------
+def _exact_floats(values: Any, name: str) -> tuple[list[Any], int | None]:
+    """A float64 array as exact scaled integers and their places, if one fits.
+
+    Returns ``(integers, places)``, or ``(Decimals, None)`` when no scale up
+    to ``_MAX_PLACES`` holds every value (then each goes through its
+    shortest repr). NaN becomes ``None``.
+    """
+    np = _import("numpy")
+    missing = np.isnan(values)
+    infinite = np.isinf(values)
+    if infinite.any():
+        raise DataError(name, str(values[infinite.argmax()]), "a finite number or NaN")
+    present = values[~missing]
+    magnitude = float(np.abs(present).max()) if present.size else 0.0
+    for places in range(_MAX_PLACES + 1):
+        scale = 10.0**places
+        if magnitude * scale >= _EXACT_LIMIT:
+            break
+        scaled = np.rint(present * scale)
+        if np.array_equal(scaled / scale, present):
+            full = np.zeros(values.shape, dtype=np.int64)
+            full[~missing] = scaled.astype(np.int64)
+            out: list[Any] = full.tolist()
+            for index in missing.nonzero()[0].tolist():
+                out[index] = None
+            return out, places
+    return [
+        None if gap else Decimal(repr(value))
+        for value, gap in zip(values.tolist(), missing.tolist(), strict=True)
+    ], None
+
+
+def _decimals(integers: list[Any], places: int) -> list[Any]:
+    """Scaled integers as the Decimals rows show."""
+    return [None if v is None else Decimal(v).scaleb(-places) for v in integers]
+
+
+def _parse_instants(values: Sequence[Any], name: str, tz: str | None) -> list[Any]:
+    """ISO 8601 texts (or datetimes) as integer microseconds since the epoch."""
+    zone = None if tz is None else resolve_zone(tz)
+    out: list[Any] = []
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                parsed = datetime.fromisoformat(text)
+            except ValueError:
+                raise DataError(
+                    name, value, "an ISO 8601 instant (2026-03-01T09:30:00+01:00)"
+                ) from None
+        elif isinstance(value, datetime):
+            parsed = value
+        else:
+            raise DataTypeError(name, value, "an ISO 8601 text or a datetime")
+        if parsed.tzinfo is None:
+            if zone is None:
+                raise DataError(
+                    name,
+                    value,
+                    "an instant with an offset (or give tz= for wall times)",
+                )
+            parsed = _localize(parsed, zone, name, value)
+        out.append(to_micros(parsed))
+    return out
+
+
+def _localize(wall: datetime, zone: Any, name: str, value: object) -> datetime:
+    """A wall time in ``zone``; an error when it is skipped or ambiguous."""
+    early = wall.replace(tzinfo=zone, fold=0)
+    if early.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != wall:
+        raise DataError(name, value, f"a wall time that exists in {zone}")
+    if early.utcoffset() != wall.replace(tzinfo=zone, fold=1).utcoffset():
+        raise DataError(name, value, f"a wall time that is not ambiguous in {zone}")
+    return early
+
+
+def _pandas_column(
+    series: Any, name: str, *, parse: bool, tz: str | None
+) -> tuple[list[Any], str | None, int | None]:
+    """One pandas column as (values, bulk form, places)."""
+    pd = _import("pandas")
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        series = series.astype(object)
+        dtype = series.dtype
+    kind = dtype.kind
+    missing = series.isna().to_numpy()
+    if kind == "M":
+        if getattr(dtype, "tz", None) is None:
+            if tz is None:
+                raise DataError(
+                    name,
+                    str(dtype),
+                    "a timezone-aware datetime column, or tz= naming the zone "
+                    "of its wall times",
+                )
+            try:
+                series = series.dt.tz_localize(
+                    tz, ambiguous="raise", nonexistent="raise"
+                )
+            except Exception as error:  # pandas raises its own types here
+                raise DataError(
+                    name, str(error), f"wall times that exist once in {tz}"
+                ) from None
+        ints = series.dt.tz_convert("UTC").dt.as_unit("us").array.asi8.tolist()
+        return _with_none(ints, missing), "micros", None
+    if kind == "f":
+        values, places = _exact_floats(series.to_numpy(dtype=float), name)
+        return values, None if places is None else "decimals", places
+    if kind == "m":
+        return (
+            [
+                None if gap else value.to_pytimedelta()
+                for value, gap in zip(series.tolist(), missing.tolist(), strict=True)
+            ],
+            None,
+            None,
+        )
+    # Integers and booleans (nullable ones hold pd.NA), objects and strings.
+    values = _with_none(series.tolist(), missing)
+    if parse and kind not in "iub":
+        return _parse_instants(values, name, tz), "micros", None
+    return values, None, None
+
+
+def _polars_column(
+    series: Any, name: str, *, parse: bool, tz: str | None
+) -> tuple[list[Any], str | None, int | None]:
+    """One polars column as (values, bulk form, places)."""
+    pl = _import("polars")
+    dtype = series.dtype
+    if isinstance(dtype, pl.Datetime):
+        if dtype.time_zone is None:
+            if tz is None:
+                raise DataError(
+                    name,
+                    str(dtype),
+                    "a timezone-aware datetime column, or tz= naming the zone "
+                    "of its wall times",
+                )
+            try:
+                series = series.dt.replace_time_zone(
+                    tz, ambiguous="raise", non_existent="raise"
+                )
+            except Exception as error:  # polars raises its own types here
+                raise DataError(
+                    name, str(error), f"wall times that exist once in {tz}"
+                ) from None
+        ints = series.dt.convert_time_zone("UTC").dt.epoch("us").to_list()
+        return ints, "micros", None
+    if dtype.is_float():
+        np = _import("numpy")
+        array = series.cast(pl.Float64).fill_null(float("nan")).to_numpy()
+        values, places = _exact_floats(np.asarray(array, dtype=float), name)
+        return values, None if places is None else "decimals", places
+    if isinstance(dtype, pl.Categorical | pl.Enum):
+        series = series.cast(pl.String)
+    values = series.to_list()
+    if parse and series.dtype == pl.String:
+        return _parse_instants(values, name, tz), "micros", None
+    return values, None, None
+
+
+def _with_none(values: list[Any], missing: Any) -> list[Any]:
+    if missing.any():
+        for index in missing.nonzero()[0].tolist():
             values[index] = None
     return values
 
 
-def _column(series: pd.Series, name: str) -> list[Any]:
-    """One column as plain Python values, converted explicitly."""
-    kind = series.dtype.kind
-    if kind == "M":
-        if getattr(series.dtype, "tz", None) is None:
+def _plan(
+    frame: Any,
+    library: Library,
+    columns: Mapping[str, str] | None,
+    instants: Iterable[str],
+    money: Mapping[str, str] | None,
+) -> tuple[dict[str, str], frozenset[str], dict[str, str]]:
+    """Field name to frame column, the fields to parse, the money pairs."""
+    names = list(frame.columns)
+    for column in names:
+        if not isinstance(column, str):
+            raise DataTypeError("frame.columns", column, "a column name (str)")
+    if len(set(names)) != len(names):
+        raise DataError("frame.columns", names, "unique column names")
+    if columns is None:
+        columns = {}
+    if not isinstance(columns, Mapping):
+        raise DataTypeError(
+            "columns", columns, "a mapping of crmcore field to frame column"
+        )
+    renamed = {column: field for field, column in columns.items()}
+    for field, column in columns.items():
+        if column not in names:
             raise DataError(
-                name,
-                str(series.dtype),
-                "a timezone-aware datetime column "
-                "(e.g. frame[col].dt.tz_localize('UTC'))",
+                f"columns.{field}", column, f"a column of the frame: {names}"
             )
-        values: list[Any] = list(series.dt.to_pydatetime())
-    elif kind == "m":
-        return [
-            None if value is pd.NaT else value.to_pytimedelta()
-            for value in series.tolist()
-        ]
-    elif kind == "f":
-        values = [Decimal(repr(value)) for value in series.tolist()]
-        for index, value in enumerate(values):
-            if not value.is_finite():
-                values[index] = None
-                if not value.is_nan():
-                    raise DataError(name, str(value), "a finite number or NaN")
-        return values
-    else:
-        values = series.tolist()
-    return _missing_to_none(series, values)
-
-
-def _money_columns(
-    frame: pd.DataFrame, money: Mapping[str, str] | None
-) -> dict[str, str]:
+    fields = {renamed.get(column, column): column for column in names}
+    if len(fields) != len(names):
+        raise DataError(
+            "columns", dict(columns), "renamings that keep field names unique"
+        )
+    if isinstance(instants, str) or not isinstance(instants, Iterable):
+        raise DataTypeError("instants", instants, "a list of field names")
+    parse = frozenset(instants)
+    for field in sorted(parse, key=str):
+        if field not in fields:
+            raise DataError("instants", field, f"a field of the frame: {list(fields)}")
     if money is None:
-        return {
+        numeric = _numeric(frame, library)
+        pairs = {
             amount: currency
             for amount, currency in _AUTO_MONEY.items()
-            if amount in frame.columns
-            and currency in frame.columns
-            and frame[amount].dtype.kind in "iuf"
+            if amount in fields and currency in fields and fields[amount] in numeric
         }
-    if not isinstance(money, Mapping):
+    elif not isinstance(money, Mapping):
         raise DataTypeError(
-            "money", money, "a mapping of amount column to currency column"
+            "money", money, "a mapping of amount field to currency field"
         )
-    for amount, currency in money.items():
-        for column in (amount, currency):
-            if column not in frame.columns:
-                raise DataError("money", column, "a column of the frame")
-    return dict(money)
+    else:
+        for amount, currency in money.items():
+            for field in (amount, currency):
+                if field not in fields:
+                    raise DataError("money", field, "a field of the frame")
+        pairs = dict(money)
+    return fields, parse, pairs
 
 
-def records(
-    frame: pd.DataFrame,
+def _numeric(frame: Any, library: Library) -> set[str]:
+    if library == "pandas":
+        return {c for c in frame.columns if frame[c].dtype.kind in "iuf"}
+    return {c for c in frame.columns if frame[c].dtype.is_numeric()}
+
+
+def batches(
+    frame: Any,
     *,
+    columns: Mapping[str, str] | None = None,
+    instants: Iterable[str] = (),
+    tz: str | None = None,
     money: Mapping[str, str] | None = None,
     chunk: int = _CHUNK,
-) -> Iterator[dict[str, Any]]:
-    """Stream a DataFrame's rows as plain dicts that every KPI reads.
+) -> Iterator[Columns]:
+    """Read a pandas or polars frame as [`Columns`][crmcore.records.Columns] batches.
+
+    Each batch holds ``chunk`` rows; each column is converted once per batch
+    and in bulk, as the module describes. Pass the batches to any
+    accumulator's ``update`` (or to a grouped one); the results equal those
+    over the rows of [`records`][crmcore.frames.records].
 
     Args:
-        frame: Any DataFrame with string column names.
-        money: Amount column to currency column, for columns that become
-            [`Money`][crmcore.money.Money] (subscriptions' ``mrr``). Default:
-            ``{"mrr": "currency"}`` when both columns exist and ``mrr`` is
-            numeric; ``{}`` turns that off.
-        chunk: Rows converted at a time (memory stays bounded).
+        frame: A pandas or polars DataFrame with string column names.
+        columns: crmcore field name to frame column name, for renamed
+            fields (``{"outcome": "status"}``).
+        instants: Fields (after renaming) holding ISO 8601 texts to parse.
+        tz: IANA zone of naive datetimes and of texts without an offset.
+        money: Amount field to currency field, for fields that become
+            [`Money`][crmcore.money.Money]. Default: ``{"mrr": "currency"}``
+            when both exist and ``mrr`` is numeric; ``{}`` turns it off.
+        chunk: Rows per batch (memory stays bounded).
 
     Raises:
-        DataTypeError: For something that is not a DataFrame.
-        DataError: For a naive datetime column, an infinite number or a
-            ``money`` column the frame lacks.
+        DataTypeError: For something that is not a frame, or a bad option.
+        DataError: For a naive datetime column without ``tz``, an
+            unparseable instant, an infinite number, or a renamed or money
+            column the frame lacks.
     """
-    frame = _check_frame(frame, "frame")
-    pairs = _money_columns(frame, money)
+    library = _library_of(frame, "frame")
+    if tz is not None:
+        resolve_zone(tz)
+    fields, parse, pairs = _plan(frame, library, columns, instants, money)
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise DataError("chunk", chunk, "a positive number of rows")
-    names = list(frame.columns)
-    return _rows(frame, names, pairs, chunk)
+    return _batches(
+        frame, library, fields=fields, parse=parse, pairs=pairs, tz=tz, chunk=chunk
+    )
 
 
-def _rows(
-    frame: pd.DataFrame, names: list[str], pairs: dict[str, str], chunk: int
-) -> Iterator[dict[str, Any]]:
-    for first in range(0, len(frame), chunk):
-        part = frame.iloc[first : first + chunk]
-        columns = {name: _column(part[name], name) for name in names}
+def _batches(
+    frame: Any,
+    library: Library,
+    *,
+    fields: dict[str, str],
+    parse: frozenset[str],
+    pairs: dict[str, str],
+    tz: str | None,
+    chunk: int,
+) -> Iterator[Columns]:
+    convert = _pandas_column if library == "pandas" else _polars_column
+    height = len(frame)
+    for first in range(0, height, chunk):
+        part = (
+            frame.iloc[first : first + chunk]
+            if library == "pandas"
+            else frame.slice(first, chunk)
+        )
+        data: dict[str, list[Any]] = {}
+        micros: list[str] = []
+        decimals: dict[str, int] = {}
+        for field, column in fields.items():
+            values, form, places = convert(
+                part[column], field, parse=field in parse, tz=tz
+            )
+            if form == "decimals" and (field not in _BULK_DECIMALS or field in pairs):
+                assert places is not None  # a decimals form always has places
+                values, form = _decimals(values, places), None
+            if form == "micros":
+                micros.append(field)
+            elif form == "decimals":
+                assert places is not None
+                decimals[field] = places
+            data[field] = values
         for amount, currency in pairs.items():
-            columns[amount] = [
+            data[amount] = [
                 None if value is None else Money(value, code)
-                for value, code in zip(columns[amount], columns[currency], strict=True)
+                for value, code in zip(data[amount], data[currency], strict=True)
             ]
-        for values in zip(*columns.values(), strict=True):
-            yield dict(zip(names, values, strict=True))
+        yield Columns(
+            data, micros=micros, decimals=decimals, length=min(chunk, height - first)
+        )
 
 
+def records(frame: Any, **reading: Any) -> Iterator[dict[str, Any]]:
+    """Stream a frame's rows as plain dicts that every KPI reads.
+
+    The rows of [`batches`][crmcore.frames.batches] (same options): instants
+    as aware UTC datetimes, exact numbers as ``int`` or ``Decimal``.
+    """
+    return chain.from_iterable(batches(frame, **reading))
+
+
+# ---------------------------------------------------------------------------
+# Writing: results as frames
+# ---------------------------------------------------------------------------
 def _plain_cell(value: object, exact: bool) -> object:
     if isinstance(value, Decimal) and not exact:
         return float(value)
     return value
 
 
-def to_frame(result: object, *, exact: bool = False) -> pd.DataFrame:
-    """Any crmcore result as a DataFrame.
-
-    Takes a [`KpiResult`][crmcore.kpis.KpiResult], a list of them, or
-    anything with ``to_rows()`` (grouped results, cohort tables, the KPI
-    report) or ``to_dict()`` (goal statuses).
-
-    Args:
-        result: The result(s).
-        exact: Keep Decimal cells (object columns) instead of floats.
-    """
+def _rows_of(result: object) -> list[dict[str, Any]]:
     if hasattr(result, "to_rows"):
-        rows = result.to_rows()
-    elif hasattr(result, "to_dict"):
-        rows = [result.to_dict()]
-    elif isinstance(result, Iterable) and not isinstance(result, (str, bytes)):
+        rows: list[dict[str, Any]] = result.to_rows()
+        return rows
+    if hasattr(result, "to_dict"):
+        return [result.to_dict()]
+    if isinstance(result, Iterable) and not isinstance(result, (str, bytes)):
         items = list(result)
         for index, item in enumerate(items):
             if not hasattr(item, "to_dict"):
                 raise DataTypeError(f"result[{index}]", item, "a KpiResult")
-        rows = [item.to_dict() for item in items]
-    else:
-        raise DataTypeError(
-            "result", result, "a KpiResult, a list of them, or a grouped result"
-        )
-    return pd.DataFrame(
-        [{key: _plain_cell(value, exact) for key, value in row.items()} for row in rows]
+        return [item.to_dict() for item in items]
+    raise DataTypeError(
+        "result", result, "a KpiResult, a list of them, or a grouped result"
     )
+
+
+def _frame_of(rows: list[dict[str, Any]], library: Library, exact: bool) -> Any:
+    plain = [{k: _plain_cell(v, exact) for k, v in row.items()} for row in rows]
+    if library == "pandas":
+        return _import("pandas").DataFrame(plain)
+    pl = _import("polars")
+    names = list(dict.fromkeys(k for row in plain for k in row))
+    return pl.DataFrame(
+        {name: [row.get(name) for row in plain] for name in names},
+        strict=False,
+    )
+
+
+_FREQUENCIES: Final = {"day": "D", "week": "W-SUN", "month": "M", "quarter": "Q"}
+_MONTHS: Final = "DEC JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV".split()
+
+
+def _pandas_period(period: Period) -> Any:
+    """A crmcore period as the pandas Period of the same days."""
+    pd = _import("pandas")
+    kind = period.unit.kind
+    end_month = _MONTHS[(period.unit.fiscal_start_month - 1) % 12]
+    frequency = {
+        "year": "Y-DEC",
+        "fiscal_year": f"Y-{end_month}",
+        "fiscal_quarter": f"Q-{end_month}",
+    }.get(kind) or _FREQUENCIES[kind]
+    return pd.Period(period.first_day, freq=frequency)
+
+
+def _typed_groups(table: Any, keys: list[Any], library: Library) -> Any:
+    """Replace the group labels of a grouped frame with typed periods."""
+    if not keys or not all(isinstance(k, Period) or k is None for k in keys):
+        return table
+    if library == "pandas":
+        pd = _import("pandas")
+        periods = [None if k is None else _pandas_period(k) for k in keys]
+        frequency = next(p for p in periods if p is not None).freq
+        table["group"] = pd.array(
+            [pd.NaT if p is None else p for p in periods],
+            dtype=pd.PeriodDtype(frequency),
+        )
+        return table
+    pl = _import("polars")
+    zone = next(k.tz for k in keys if k is not None)
+    starts = [None if k is None else k.start for k in keys]
+    return table.with_columns(
+        pl.Series("group_label", [None if k is None else k.label for k in keys]),
+        pl.Series("group", starts, dtype=pl.Datetime("us", zone)),
+    )
+
+
+def to_frame(
+    result: object, *, exact: bool = False, library: Library = "pandas"
+) -> Any:
+    """Any crmcore result as a DataFrame.
+
+    Takes a [`KpiResult`][crmcore.kpis.KpiResult], a list of them, or
+    anything with ``to_rows()`` (grouped results, cohort tables, the KPI
+    report) or ``to_dict()`` (goal statuses). A grouped result by period
+    has typed period groups.
+
+    Args:
+        result: The result(s).
+        exact: Keep Decimal cells (object columns) instead of floats.
+        library: ``"pandas"`` or ``"polars"``.
+    """
+    library = _check_library(library)
+    rows = _rows_of(result)
+    table = _frame_of(rows, library, exact)
+    if isinstance(result, GroupedResult):
+        per_row = [key for key, inner in result.items() for _ in _rows_of(inner)]
+        table = _typed_groups(table, per_row, library)
+    return table
 
 
 def kpi_frame(
     kpi: Accumulator[Any],
-    frame: pd.DataFrame,
+    frame: Any,
     *,
     per: GroupKey | None = None,
-    money: Mapping[str, str] | None = None,
     exact: bool = False,
-) -> pd.DataFrame:
-    """Run any KPI accumulator over a DataFrame; return its result as a frame.
+    **reading: Any,
+) -> Any:
+    """Run any KPI accumulator over a frame; return its result as a frame.
 
     ``kpi`` is a template: it is not changed (an empty copy does the work).
     With ``per`` (as for [`grouped`][crmcore.kpis.grouped]) there is one row
-    per group. ``money`` is as for [`records`][crmcore.frames.records].
+    per group. ``reading`` takes the options of
+    [`batches`][crmcore.frames.batches] (``columns``, ``instants``, ``tz``,
+    ``money``, ``chunk``). The result is a frame of the input's library.
     """
-    rows = records(frame, money=money)
-    fresh = kpi.empty()
-    result: Any = (
-        fresh.update(rows).result() if per is None else grouped(fresh, rows, per)
-    )
-    return to_frame(result, exact=exact)
+    library = _library_of(frame, "frame")
+    acc: Any = kpi.empty() if per is None else Grouped(kpi, per)
+    for batch in batches(frame, **reading):
+        acc.update(batch)
+    return to_frame(acc.result(), exact=exact, library=library)
 
 
 def report_frame(
     period: Any,
     *,
-    deals: pd.DataFrame | None = None,
-    leads: pd.DataFrame | None = None,
-    subscriptions: pd.DataFrame | None = None,
-    spend: pd.DataFrame | None = None,
+    deals: Any = None,
+    leads: Any = None,
+    subscriptions: Any = None,
+    spend: Any = None,
     exact: bool = False,
+    columns: Mapping[str, Mapping[str, str]] | None = None,
+    tz: str | None = None,
     **options: Any,
-) -> pd.DataFrame:
-    """[`kpi_report`][crmcore.kpis.kpi_report] over DataFrames, as a DataFrame.
+) -> Any:
+    """[`kpi_report`][crmcore.kpis.kpi_report] over frames, as a frame.
 
     One row per KPI, with its ``section`` and ``key``; ``options`` are those
-    of [`kpi_report`][crmcore.kpis.kpi_report].
+    of [`HeadlineKpis`][crmcore.kpis.HeadlineKpis] (as for ``kpi_report``).
+    ``columns`` renames fields per data set (``{"deals": {"outcome":
+    "status"}}``); ``tz`` is the zone of naive datetimes. The result is a
+    frame of the first data set's library.
     """
+    renames = {} if columns is None else columns
+    if not isinstance(renames, Mapping):
+        raise DataTypeError("columns", renames, "a mapping of data set to renamings")
+    given = {
+        name: frame
+        for name, frame in (
+            ("deals", deals),
+            ("leads", leads),
+            ("subscriptions", subscriptions),
+            ("spend", spend),
+        )
+        if frame is not None
+    }
+    library: Library = "pandas"
+    for number, (name, frame) in enumerate(given.items()):
+        found = _library_of(frame, name)
+        if number == 0:
+            library = found
 
-    def feed(frame: pd.DataFrame | None, name: str) -> Iterator[dict[str, Any]] | None:
-        return None if frame is None else records(_check_frame(frame, name))
+    report = HeadlineKpis(period, **options)
+    for name, frame in given.items():
+        for batch in batches(frame, columns=renames.get(name), tz=tz):
+            report.update(**{name: batch})
+    return to_frame(report.result(), exact=exact, library=library)
 
-    report = kpi_report(
-        period,
-        deals=feed(deals, "deals"),
-        leads=feed(leads, "leads"),
-        subscriptions=feed(subscriptions, "subscriptions"),
-        spend=feed(spend, "spend"),
-        **options,
-    )
-    return to_frame(report, exact=exact)
+
+def cohort_matrix(
+    table: Any,
+    *,
+    basis: Literal["logo", "revenue"] = "logo",
+    exact: bool = False,
+    library: Library = "pandas",
+) -> Any:
+    """A cohort table as the wide matrix people plot: a cohort per row.
+
+    One row per cohort (``cohort``, its label, and ``customers``), then one
+    column per period since the cohort started (``"0"``, ``"1"``...) holding
+    the retention (``None``/``NaN`` where the period has not happened yet).
+
+    Args:
+        table: A [`CohortTable`][crmcore.kpis.CohortTable] (from
+            [`cohort_retention`][crmcore.kpis.cohort_retention]).
+        basis: ``"logo"`` (customers) or ``"revenue"`` (MRR) retention.
+        exact: Keep Decimal cells instead of floats.
+        library: ``"pandas"`` or ``"polars"``.
+
+    Raises:
+        DataTypeError: For something that is not a cohort table.
+    """
+    library = _check_library(library)
+    matrix = getattr(table, "matrix", None)
+    if matrix is None or not hasattr(table, "rows"):
+        raise DataTypeError("table", table, "a CohortTable")
+    rows = [
+        {
+            "cohort": row.cohort.label,
+            "customers": row.customers,
+            **{str(k): rate for k, rate in enumerate(rates)},
+        }
+        for row, rates in zip(table.rows, matrix(basis), strict=True)
+    ]
+    return _frame_of(rows, library, exact)

@@ -24,7 +24,7 @@ from typing import Any, Final, Literal, Self
 
 import attrs
 
-from crmcore.access import iterate
+from crmcore.access import Columns, iterate
 from crmcore.calendar import Interval, add_calendar
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
@@ -354,7 +354,11 @@ class HeadlineKpis:
         subscriptions: Iterable[Any] | None = None,
         spend: Iterable[Any] | None = None,
     ) -> Self:
-        """Count records of any of the four kinds; return ``self``."""
+        """Count records of any of the four kinds; return ``self``.
+
+        Each may be any iterable of records or a
+        [`Columns`][crmcore.records.Columns] batch.
+        """
         fed = set(self._fed)
         for kind, records, facts in (
             ("deals", deals, self._deals),
@@ -363,7 +367,11 @@ class HeadlineKpis:
             ("spend", spend, self._spend),
         ):
             if records is not None:
-                facts.update(iterate(records, kind))
+                columnar = getattr(facts, "update_columns", None)
+                if type(records) is Columns and columnar is not None:
+                    columnar(records)
+                else:
+                    facts.update(iterate(records, kind))
                 fed.add(kind)
         self._fed = frozenset(fed)
         return self
