@@ -17,7 +17,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from itertools import islice
+from itertools import islice, repeat
 from typing import (
     Any,
     ClassVar,
@@ -700,48 +700,41 @@ def _period_keys(
     return keys
 
 
-def _placer(unit: PeriodUnit | str, tz: str) -> Callable[[object, str], Hashable]:
-    """The period of an instant (of the field ``path``), the last one remembered."""
-    last: list[Any] = [None, None, None]  # start, end, period
+def _placer(
+    unit: PeriodUnit | str, tz: str, *, micros: bool = False
+) -> Callable[[object, str], Hashable]:
+    """The period of an instant (of the field ``path``), from the periods seen.
+
+    A sorted list of the periods found so far, bisected in C, answers every
+    instant after the first of its period, in any order. With ``micros``
+    the instants are integer microseconds since the epoch.
+    """
+    starts: list[Any] = []
+    ends: list[Any] = []
+    periods: list[Period] = []
 
     def place(instant: object, path: str) -> Hashable:
         if instant is None or instant is MISSING:
             return None
-        start, end, period = last
         try:
-            if start is not None and start <= instant < end:
-                return period  # type: ignore[no-any-return]
+            position = bisect_right(starts, instant) - 1
+            if position >= 0 and instant < ends[position]:
+                return periods[position]
         except TypeError:  # naive or not an instant: explained just below
             pass
-        if type(instant) is not datetime or instant.tzinfo is None:
-            require_aware(instant, path)
-        found = period_of(instant, unit, tz=tz)  # type: ignore[arg-type]
-        last[:] = [found.start, found.end, found]
-        return found
-
-    return place
-
-
-def _micros_placer(unit: PeriodUnit | str, tz: str) -> Callable[[Any], Hashable]:
-    """The period of an instant in microseconds, from the periods seen so far.
-
-    A sorted list of the periods found (bisected in C) answers every instant
-    after the first of its period, in any order.
-    """
-    starts: list[int] = []
-    ends: list[int] = []
-    periods: list[Period] = []
-
-    def place(value: Any) -> Hashable:
-        if value is None:
-            return None
-        position = bisect_right(starts, value) - 1
-        if position >= 0 and value < ends[position]:
-            return periods[position]
-        found = period_of(from_micros(value), unit, tz=tz)
-        position += 1
-        starts.insert(position, to_micros(found.start))
-        ends.insert(position, to_micros(found.end))
+        if micros:
+            found = period_of(from_micros(instant), unit, tz=tz)  # type: ignore[arg-type]
+        else:
+            if type(instant) is not datetime or instant.tzinfo is None:
+                require_aware(instant, path)
+            found = period_of(instant, unit, tz=tz)  # type: ignore[arg-type]
+        start: Any = found.start
+        end: Any = found.end
+        if micros:
+            start, end = to_micros(start), to_micros(end)
+        position = bisect_right(starts, start)
+        starts.insert(position, start)
+        ends.insert(position, end)
         periods.insert(position, found)
         return found
 
@@ -761,11 +754,8 @@ def _batch_keys(
         if paths and all(path in batch for path in paths):
             placed: list[Iterable[Hashable]] = []
             for path in paths:
-                if path in batch.micros:
-                    placed.append(map(_micros_placer(per.unit, per.tz), batch[path]))
-                else:
-                    place = _placer(per.unit, per.tz)
-                    placed.append(place(v, path) for v in batch.values(path))
+                place = _placer(per.unit, per.tz, micros=path in batch.micros)
+                placed.append(map(place, batch[path], repeat(path)))
             if len(placed) == 1:
                 return zip(placed[0])
             return (_distinct(found) for found in zip(*placed, strict=True))
