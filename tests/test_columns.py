@@ -212,6 +212,10 @@ def test_columns_validates_its_input():
         Columns({"a": [1]}, micros="a")
     with pytest.raises(DataError, match="one of the columns"):
         Columns({"a": [1]}, micros=["b"])
+    with pytest.raises(DataTypeError, match="micros: expected a column name"):
+        Columns({"a": [1]}, micros=[[]])
+    with pytest.raises(DataTypeError, match="decimals: expected a column name"):
+        Columns({"a": [1]}, decimals={1: 2})  # type: ignore[dict-item]
     with pytest.raises(DataTypeError, match="integer microseconds"):
         Columns({"a": [1, T0]}, micros=["a"])
     with pytest.raises(DataTypeError, match="integer microseconds"):

@@ -482,6 +482,15 @@ def from_micros(micros: int) -> datetime:
     return EPOCH + timedelta(microseconds=micros)
 
 
+def _column_names(names: Iterable[object], field: str) -> list[str]:
+    """Column names given to an option, each a text."""
+    found = list(names)
+    for name in found:
+        if not isinstance(name, str):
+            raise DataTypeError(field, name, "a column name (str)")
+    return found  # type: ignore[return-value]
+
+
 @final
 class Columns:
     """A batch of records stored column by column: what DataFrames hold.
@@ -565,14 +574,16 @@ class Columns:
             found[name] = values
         if isinstance(micros, str) or not isinstance(micros, Iterable):
             raise DataTypeError("micros", micros, "a list of column names")
-        marked = frozenset(micros)
+        marked = frozenset(_column_names(micros, "micros"))
         if decimals is None:
             decimals = {}
         if not isinstance(decimals, Mapping):
             raise DataTypeError(
                 "decimals", decimals, "a mapping of column name to decimal places"
             )
-        for name, places in decimals.items():
+        for name, places in zip(
+            _column_names(decimals, "decimals"), decimals.values(), strict=True
+        ):
             if type(places) is not int or not 0 <= places <= _MAX_PLACES:
                 raise DataError(
                     f"decimals.{name}",
