@@ -230,6 +230,10 @@ def test_columns_validates_its_input():
         Columns({"a": [1]}, micros=["a"], decimals={"a": 0})
     with pytest.raises(DataError, match="one of the columns"):
         Columns({"a": [1]}, decimals={"b": 0})
+    with pytest.raises(DataError, match=r"columns\.a: expected microseconds from"):
+        Columns({"a": [0, 1 << 62]}, micros=["a"])
+    with pytest.raises(DataError, match=r"got -4611686018427387904"):
+        Columns({"a": [-(1 << 62), None]}, micros=["a"])
     with pytest.raises(DataError, match="a row index from 0 to 0"):
         Columns({"a": [1]}).row(1)
     with pytest.raises(DataError, match="one of \\['a'\\]"):
@@ -286,3 +290,63 @@ def test_period_keys_of_micros_in_any_order():
     months = [period_of(t, "month") for t in instants]
     assert list(table) == sorted(set(months), key=lambda p: p.start)
     assert [r.denominator for r in table.groups.values()] == [3, 2, 1, 1]
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"amount": Decimal(-4)}, "a finite, non-negative amount"),
+        ({"amount": Decimal("NaN")}, "a finite, non-negative amount"),
+        ({"outcome": "pending"}, "'open', 'won' or 'lost'"),
+        (
+            {"outcome": "open", "closed_at": None, "created_at": datetime(2026, 1, 5)},
+            "timezone-aware",
+        ),
+        ({"currency": "euro"}, "currency"),
+        ({"closed_at": T0 - timedelta(days=1)}, "an instant at or after created_at"),
+    ],
+)
+@pytest.mark.parametrize("micros", [False, True])
+def test_every_bad_row_fails_as_on_the_record_path(change, match, micros):
+    rows = [
+        {
+            "outcome": outcome,
+            "created_at": T0,
+            "closed_at": None if outcome == "open" else T0,
+            "amount": Decimal("2.50"),
+            "currency": currency,
+            "id": f"d{i}",
+        }
+        for i, (outcome, currency) in enumerate(
+            [("won", "EUR"), ("open", "USD"), ("lost", "EUR"), ("won", "USD")]
+        )
+    ]
+    rows.append({**rows[0], "id": "bad", **change})
+    batch = as_columns(rows, micros=micros and "created_at" not in change)
+    with pytest.raises((DataError, DataTypeError), match=match) as on_columns:
+        OpenPipeline().update(batch)
+    with pytest.raises((DataError, DataTypeError)) as on_rows:
+        OpenPipeline().update(list(batch))
+    assert str(on_columns.value) == str(on_rows.value)
+    assert "id='bad'" in str(on_columns.value)
+
+
+def test_grouping_a_batch_names_an_unhashable_key():
+    batch = as_columns(
+        [
+            {
+                "outcome": "won",
+                "created_at": T0,
+                "closed_at": T0,
+                "amount": 1,
+                "currency": "EUR",
+            }
+        ]
+    )
+    with pytest.raises(DataTypeError, match="per: expected a hashable group key"):
+        grouped(WinRate(), batch, lambda deal: [deal["outcome"]])
+
+
+def test_an_instant_kpi_has_no_period():
+    with pytest.raises(DataError, match="no period: OpenPipeline has as_of"):
+        OpenPipeline().for_period(Q1)

@@ -452,3 +452,16 @@ def test_the_core_never_imports_a_frame_library():
     )
     subprocess.run([sys.executable, "-c", code], check=True)
     assert importlib.import_module("crmcore.frames").Library is not None
+
+
+def test_pandas_categoricals_and_datetime_objects_in_text_columns():
+    at = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    table = pd.DataFrame(
+        {
+            "tier": pd.Categorical(["gold", None, "gold"]),
+            "at": pd.Series(["2026-03-01T09:00:00Z", at, None], dtype=object),
+        }
+    )
+    read = list(frames.records(table, instants=["at"]))
+    assert [r["tier"] for r in read] == ["gold", None, "gold"]
+    assert [r["at"] for r in read] == [at, at, None]

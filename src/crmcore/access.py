@@ -482,6 +482,23 @@ def from_micros(micros: int) -> datetime:
     return EPOCH + timedelta(microseconds=micros)
 
 
+_FIRST_MICROS: Final = to_micros(datetime.min.replace(tzinfo=UTC))
+_LAST_MICROS: Final = to_micros(datetime.max.replace(tzinfo=UTC))
+
+
+def _check_micros(values: Sequence[Any], name: str) -> None:
+    """Instants in microseconds within the years 1 to 9999, or a DataError."""
+    present = [v for v in values if v is not None]
+    if present and (min(present) < _FIRST_MICROS or max(present) > _LAST_MICROS):
+        bad = min(present) if min(present) < _FIRST_MICROS else max(present)
+        raise DataError(
+            f"columns.{name}",
+            bad,
+            f"microseconds from {_FIRST_MICROS} to {_LAST_MICROS} "
+            "(the years 1 to 9999)",
+        )
+
+
 def _column_names(names: Iterable[object], field: str) -> list[str]:
     """Column names given to an option, each a text."""
     found = list(names)
@@ -605,6 +622,8 @@ class Columns:
                 if kinds:
                     bad = next(v for v in found[name] if type(v) in kinds)
                     raise DataTypeError(f"columns.{name}", bad, f"{what}, or None")
+                if option == "micros":
+                    _check_micros(found[name], name)
         self._columns = found
         self._length = 0 if size is None else size
         self._nested = any("." in name for name in found)

@@ -497,7 +497,9 @@ class DealFacts:
                     else:
                         if outcome != "open" or closed is not None:
                             raise Invalid
-                        if not lowest <= created:  # naive or not an instant
+                        # Compared only to raise TypeError for a naive datetime
+                        # or a non-instant; never false for an instant.
+                        if not lowest <= created:  # pragma: no cover
                             raise Invalid
                         in_window = False
                         is_open = track_open and (open_at_any or created <= at_now)
