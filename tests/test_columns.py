@@ -344,7 +344,7 @@ def test_grouping_a_batch_names_an_unhashable_key():
         ]
     )
     with pytest.raises(DataTypeError, match="per: expected a hashable group key"):
-        grouped(WinRate(), batch, lambda deal: [deal["outcome"]])
+        grouped(WinRate(), batch, lambda deal: [deal["outcome"]])  # type: ignore[arg-type, return-value]
 
 
 def test_an_instant_kpi_has_no_period():
