@@ -1,6 +1,7 @@
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,17 +31,24 @@ def test_demo_prints_the_pipeline_and_revenue_report():
     ):
         assert heading in out
     for figure in (
-        "win_rate ",
-        "sales_cycle ",
-        "weighted_pipeline ",
-        "lead_conversion ",
-        "net_revenue_retention ",
-        "mrr ",
-        "arpa ",
-        "cac ",
-        "ltv_to_cac ",
+        "Win rate ",
+        "Sales cycle ",
+        "Weighted pipeline ",
+        "Lead conversion ",
+        "Net revenue retention ",
+        "MRR ",
+        "ARPA ",
+        "CAC ",
+        "LTV : CAC ",
     ):
         assert figure in out
+    # Every window is stated, and the churn and retention figures agree.
+    assert "Open pipeline by stage, as of " in out
+    assert "Closed deals, all time (" in out
+    net_churn = re.search(r"Net revenue churn +(-?[\d.]+) %", out)
+    nrr = re.search(r"Net revenue retention +([\d.]+) %", out)
+    assert net_churn and nrr
+    assert abs(float(net_churn[1]) + float(nrr[1]) - 100) < 0.11
     assert "prospecting" in out and "negotiation" in out
     for section in (
         "Funnel and time in stage",

@@ -99,7 +99,7 @@ def test_every_figure_equals_its_own_kpi(sample):
         ),
         "mrr": mrr(subs, as_of=end),
         "arpa": arpa(subs, as_of=end),
-        "mrr_movements": mrr_movements(subs, year),
+        "net_new_mrr": mrr_movements(subs, year),
         "quick_ratio": quick_ratio(subs, year),
         "customer_retention": customer_retention(subs, year),
         "logo_churn": logo_churn(subs, year),
@@ -179,7 +179,7 @@ def test_worked_example_by_hand():
     assert report["arpa"].value == Money(150, "EUR")
     # Bridge: start 150 (a, b), new 200 (c), churn 50 (b): end 300; quick
     # ratio 200 / 50 = 4; logo churn 1 / 2; gross revenue churn 50 / 150.
-    moves = report["mrr_movements"].components
+    moves = report["net_new_mrr"].components
     assert (moves["new"], moves["churn"]) == (Money(200, "EUR"), Money(50, "EUR"))
     assert report["quick_ratio"].value == 4
     assert report["logo_churn"].value == D("0.5")
@@ -254,7 +254,7 @@ def test_rendering_rows_and_dicts(sample):
 
 def test_undefined_figures_say_why_in_text():
     text = str(kpi_report(Q1, deals=[], subscriptions=[], spend=[]))
-    assert "win_rate           undefined (no deals closed in the period)" in text
+    assert "Win rate           undefined (no deals closed in the period)" in text
     assert "undefined (marketing_spend is undefined: no spend" in text
 
 
@@ -449,3 +449,31 @@ def test_quotient_builds_a_rate_from_counts_and_checks_them():
         quotient("share", 1, 3, reason="x", as_of=datetime(2026, 1, 1))
     with pytest.raises(DataError, match="numerator: expected a number with at most"):
         quotient("share", 10**5000, 3, reason="x")
+
+
+def test_every_figure_has_a_human_label_and_a_definition():
+    from crmcore.kpis import KPI_LABELS, REPORT_KPIS, KpiLabel, kpi_label
+
+    for key in (k for keys in REPORT_KPIS.values() for k in keys):
+        label = KPI_LABELS[key]
+        assert isinstance(label, KpiLabel) and label.label and label.definition
+        assert label.label != key and "_" not in label.label
+    labels = [v.label for v in KPI_LABELS.values()]
+    assert len(labels) == len(set(labels)), "labels are unique"
+    assert kpi_label("my_kpi") == KpiLabel("My kpi", "")
+    with pytest.raises(DataTypeError, match="name: expected a KPI name"):
+        kpi_label(["win_rate"])  # type: ignore[arg-type]
+
+
+def test_report_rows_are_unique_and_labelled(sample):
+    period = Interval(add_calendar(sample.as_of, months=-12), sample.as_of)
+    report = kpi_report(period, deals=sample.opportunities, pipeline=sample_pipeline())
+    rows = report.to_rows()
+    assert len({row["key"] for row in rows}) == len(rows)
+    assert rows[0]["label"] == "Win rate"
+    assert rows[1]["label"] == "Win rate by value"
+    assert "Deals won over deals closed" in rows[0]["definition"]
+    html = report._repr_html_()
+    assert "Win rate by value" in html and "Amount won over amount closed." in html
+    result_html = report["win_rate"]._repr_html_()
+    assert "Win rate" in result_html and "Deals won over" in result_html

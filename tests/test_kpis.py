@@ -356,8 +356,9 @@ def test_mrr_movements_bridge():
         Money(50, "EUR"),
     )
     assert (c["contraction"], c["churn"]) == (Money(20, "EUR"), Money(200, "EUR"))
-    # 470 + 40 + 70 + 50 - 20 - 200 = 410; net change -60.
+    # 470 + 40 + 70 + 50 - 20 - 200 = 410; net change -60, named net new MRR.
     assert moves.value == Money(-60, "EUR")
+    assert (moves.kpi, moves.label) == ("net_new_mrr", "Net new MRR")
     assert (c["new_customers"], c["churned_customers"]) == (1, 1)
     assert moves.to_dict()["start_mrr"] == 470
 
@@ -376,11 +377,17 @@ def test_quick_ratio_retention_and_churn():
     churn = logo_churn(SUBS, MARCH)
     assert churn.value == D("0.25")
     assert churn.components["joined_and_churned"] == 1
-    # Gross (200 + 20) / 470; net (220 - 50 - 70) / 470.
+    # Gross (200 + 20) / 470; net (220 - expansion 50) / 470 = 170 / 470, which
+    # is 1 - NRR (300 / 470) on the same base; with reactivation (170 - 70) / 470.
     assert revenue_churn(SUBS, MARCH).value == D(220) / D(470)
     net = revenue_churn(SUBS, MARCH, kind="net")
     assert net.kpi == "net_revenue_churn"
-    assert net.value == D(100) / D(470)
+    assert net.value == D(170) / D(470)
+    assert 1 - net.value == net_revenue_retention(SUBS, MARCH).value
+    back = revenue_churn(SUBS, MARCH, kind="net_with_reactivation")
+    assert back.kpi == "net_revenue_churn_with_reactivation"
+    assert back.value == D(100) / D(470)
+    assert back.label == "Net revenue churn with reactivation"
 
 
 def test_nrr_grr_arpa_mrr():
@@ -810,8 +817,17 @@ def test_stage_without_probability_is_unweighted_with_a_pipeline():
     )
     open_deal = deal("n", "open", at(2026, 1, 1), None, 700, stage="new")
     result = weighted_pipeline([open_deal], pipeline)
-    assert result.value == Money(0, "EUR")
+    # No deal has a probability: the forecast is undefined (not 0), and says why.
+    assert result.value is None
+    assert result.reason == (
+        "no open deal has a win probability (its own, or its stage's in the pipeline)"
+    )
     assert result.components["unweighted_value"] == Money(700, "EUR")
+    # One deal with a probability of 0 is a forecast of 0.
+    sure_loss = deal(
+        "z", "open", at(2026, 1, 1), None, 7, stage="new", probability=D(0)
+    )
+    assert weighted_pipeline([sure_loss], pipeline).value == Money(0, "EUR")
 
 
 def test_composition_inputs_are_checked():
@@ -917,7 +933,7 @@ def test_deals_without_the_optional_attributes_read_them_as_none():
     assert win_rate(bare, exclude_reasons={"duplicate"}).value == D("0.5")
     # No probability and no stage: the open deal is unweighted.
     forecast = weighted_pipeline(bare)
-    assert forecast.value == Money(0, "EUR")
+    assert forecast.value is None and forecast.components["unweighted_deals"] == 1
     assert forecast.components["unweighted_value"] == Money(50, "EUR")
     # Lost reasons are read from objects and mappings alike.
     lost = deal("x", "lost", at(2026, 1, 1), at(2026, 1, 5), 100, lost_reason="dup")

@@ -158,7 +158,7 @@ def demo_report(data: SampleData) -> str:
         f"{len(deals):,} opportunities, {len(data.stage_changes):,} stage changes, "
         f"{len(data.subscriptions):,} subscriptions",
         "",
-        "Open pipeline by stage",
+        f"Open pipeline by stage, as of {data.as_of.date()}",
     ]
     by_stage = open_pipeline(deals, per="stage").groups
     everything = open_pipeline(deals)
@@ -173,7 +173,8 @@ def demo_report(data: SampleData) -> str:
             rows.append([stage, f"{found.components['deals']:,}", _money(found.value)])
     lines += _table(["stage", "deals", "amount"], rows)
 
-    lines += ["", "Closed deals"]
+    every = f"{data.start.date()} to {data.as_of.date()}"
+    lines += ["", f"Closed deals, all time ({every})"]
     lines += _table(
         ["outcome", "deals", "amount"],
         [
@@ -182,7 +183,7 @@ def demo_report(data: SampleData) -> str:
         ],
     )
     reasons = Counter(d.lost_reason for d in lost)
-    lines += ["", "Lost reasons"]
+    lines += ["", f"Lost reasons, all time ({every})"]
     lines += _table(
         ["reason", "deals", "share"],
         [[r, f"{reasons[r]:,}", _pct(reasons[r], len(lost))] for r in LOST_REASONS],
@@ -385,7 +386,12 @@ def _kpi_report(data: SampleData) -> list[str]:
         margin=Decimal("0.8"),
     )
     title = f"Headline KPIs, {start.date()} to {data.as_of.date()} (gross margin 80 %)"
-    return ["", title, *("  " + line if line else line for line in report.lines())]
+    windows = (
+        f"  (flows over the period; MRR, pipelines and ARPA at {data.as_of.date()}; "
+        f"retention over the 12 months to it)"
+    )
+    lines = ("  " + line if line else line for line in report.lines())
+    return ["", title, windows, *lines]
 
 
 # The demo's ideal customer: software and finance companies of 50 to 1,000
@@ -409,7 +415,11 @@ def _days(value: Decimal | None) -> str:
 
 def _funnel_report(data: SampleData) -> list[str]:
     report = stage_analytics(sample_pipeline(), data.stage_changes, as_of=data.as_of)
-    lines = ["", f"Funnel and time in stage ({report.deals:,} deals)"]
+    lines = [
+        "",
+        f"Funnel and time in stage, all time ({data.start.date()} to "
+        f"{data.as_of.date()}, {report.deals:,} deals)",
+    ]
     rows = [
         [
             s.stage,
@@ -430,7 +440,7 @@ def _funnel_report(data: SampleData) -> list[str]:
         f"{len(report.stuck):,} stuck deals"
     )
     if report.stuck:
-        lines += ["", "Longest-stuck deals"]
+        lines += ["", f"Longest-stuck deals, as of {data.as_of.date()}"]
         lines += _table(
             ["deal", "stage", "days in stage", "expected at most"],
             [

@@ -17,17 +17,20 @@ Examples:
 from __future__ import annotations
 
 from crmcore.kpis._core import (
+    KPI_LABELS,
     Accumulator,
     Grouped,
     GroupedResult,
     GroupKey,
     HasCondition,
+    KpiLabel,
     KpiResult,
     PeriodKey,
     Where,
     Window,
     by_period,
     grouped,
+    kpi_label,
     quotient,
 )
 from crmcore.kpis.cohorts import (
@@ -105,6 +108,7 @@ from crmcore.kpis.revenue import (
 )
 
 __all__ = [
+    "KPI_LABELS",
     "REPORT_KPIS",
     "Accumulator",
     "Alert",
@@ -124,6 +128,7 @@ __all__ = [
     "HandoffBreaches",
     "HasCondition",
     "HeadlineKpis",
+    "KpiLabel",
     "KpiReport",
     "KpiResult",
     "KpiReview",
@@ -160,6 +165,7 @@ __all__ = [
     "grouped",
     "handoff_attainment",
     "handoff_breaches",
+    "kpi_label",
     "kpi_report",
     "lead_conversion",
     "lifetime_value",

@@ -53,16 +53,19 @@ from crmcore.records import MISSING, FrozenMap, field_getter, get_field, parse_p
 from crmcore.validators import check_fraction
 
 __all__ = [
+    "KPI_LABELS",
     "Accumulator",
     "GroupKey",
     "Grouped",
     "GroupedResult",
     "HasCondition",
+    "KpiLabel",
     "KpiResult",
     "PeriodKey",
     "Where",
     "Window",
     "by_period",
+    "kpi_label",
 ]
 
 Window: TypeAlias = Period | Interval
@@ -107,6 +110,148 @@ class Accumulator(Protocol[R_co]):
     def result(self) -> R_co:
         """The KPI over everything counted so far."""
         ...
+
+
+# ---------------------------------------------------------------------------
+# Labels: what each KPI is called and means, for people
+# ---------------------------------------------------------------------------
+@final
+@attrs.frozen
+class KpiLabel:
+    """How a KPI is shown to people: a label and a one-line definition.
+
+    Attributes:
+        label: The name a finance team reads (``"Net revenue retention"``).
+        definition: One line saying what is divided by what, over which base.
+    """
+
+    label: str
+    definition: str
+
+
+def _labels(**entries: tuple[str, str]) -> FrozenMap:
+    return FrozenMap({key: KpiLabel(*entry) for key, entry in entries.items()})
+
+
+KPI_LABELS: Final[Mapping[str, KpiLabel]] = _labels(
+    win_rate=("Win rate", "Deals won over deals closed (won or lost), by count."),
+    win_rate_by_value=("Win rate by value", "Amount won over amount closed."),
+    average_deal_size=("Average deal size", "Amount won over deals won."),
+    sales_cycle=(
+        "Sales cycle",
+        "Mean days from creation to close of the deals won (median and p90 too).",
+    ),
+    open_pipeline=("Open pipeline", "Amount of the deals open at the instant."),
+    weighted_pipeline=(
+        "Weighted pipeline",
+        "Open amount times each deal's win probability (its own, else its stage's).",
+    ),
+    pipeline_velocity=(
+        "Pipeline velocity",
+        "Open deals x win rate x average deal size / sales cycle: revenue per day.",
+    ),
+    lead_conversion=(
+        "Lead conversion",
+        "Leads created in the period that converted (within the window), over "
+        "leads created.",
+    ),
+    lead_conversion_period=(
+        "Lead conversion in the period",
+        "Leads converted in the period over leads created in the period.",
+    ),
+    mrr=("MRR", "Monthly recurring revenue of the subscriptions active at the end."),
+    arpa=("ARPA", "MRR over the accounts paying at the end."),
+    net_new_mrr=(
+        "Net new MRR",
+        "MRR at the end less MRR at the start: new + reactivation + expansion "
+        "- contraction - churn.",
+    ),
+    quick_ratio=(
+        "Quick ratio",
+        "New, reactivated and expansion MRR over contracted and churned MRR.",
+    ),
+    new_customers=("New customers", "Customers whose first payment is in the period."),
+    customer_retention=(
+        "Customer retention",
+        "Customers active at the start still active at the end, over those at "
+        "the start.",
+    ),
+    logo_churn=(
+        "Logo churn",
+        "Customers active at the start who left, over those at the start.",
+    ),
+    monthly_logo_churn=("Logo churn, last month", "Logo churn over the last month."),
+    gross_revenue_churn=(
+        "Gross revenue churn",
+        "Churned and contracted MRR over the MRR at the start.",
+    ),
+    net_revenue_churn=(
+        "Net revenue churn",
+        "Churned and contracted MRR less expansion, over the MRR at the start: "
+        "1 - NRR.",
+    ),
+    net_revenue_churn_with_reactivation=(
+        "Net revenue churn with reactivation",
+        "Net revenue churn less the MRR of returning customers (not 1 - NRR).",
+    ),
+    net_revenue_retention=(
+        "Net revenue retention",
+        "MRR the customers active at the start pay at the end, over their MRR "
+        "at the start.",
+    ),
+    gross_revenue_retention=(
+        "Gross revenue retention",
+        "Net revenue retention without expansion (at most 100 %).",
+    ),
+    marketing_spend=("Marketing spend", "Acquisition spend in the period."),
+    cac=("CAC", "Acquisition spend over new customers."),
+    paid_cac=("Paid CAC", "Spend on paid channels over the new customers they won."),
+    cac_payback=(
+        "CAC payback",
+        "Months of gross margin per new customer's MRR to earn back the CAC.",
+    ),
+    ltv=(
+        "Lifetime value",
+        "ARPA x gross margin / monthly logo churn: margin over a customer's life.",
+    ),
+    discounted_ltv=(
+        "Discounted lifetime value",
+        "Lifetime value with each month's margin discounted.",
+    ),
+    ltv_to_cac=("LTV : CAC", "Lifetime value over acquisition cost."),
+    cohort_retention=(
+        "Cohort retention",
+        "Customers (and MRR) of each start cohort still active k periods later.",
+    ),
+    handoff_attainment=(
+        "Handoff SLA attainment",
+        "Handoffs accepted within their SLA over handoffs due.",
+    ),
+    time_to_accept=(
+        "Time to accept",
+        "Business hours from handoff to acceptance (median and p90).",
+    ),
+    handoff_breaches=("Handoff breaches", "Handoffs past their SLA, by stage of it."),
+)
+"""Every KPI of the catalogue (and every key of the KPI report) by name: its
+label and one-line definition, used by the report, the demo and notebooks."""
+
+
+def kpi_label(name: str) -> KpiLabel:
+    """The label of a KPI by name; a KPI outside the catalogue gets its name.
+
+    Examples:
+        >>> kpi_label("net_revenue_retention").label
+        'Net revenue retention'
+        >>> kpi_label("my_vendor_kpi")
+        KpiLabel(label='My vendor kpi', definition='')
+    """
+    if not isinstance(name, str):
+        raise DataTypeError("name", name, "a KPI name (str)")
+    found = KPI_LABELS.get(name)
+    if found is None:
+        return KpiLabel(name.replace("_", " ").capitalize(), "")
+    return found
 
 
 # ---------------------------------------------------------------------------
@@ -209,6 +354,16 @@ class KpiResult:
         return self.value is not None
 
     @property
+    def label(self) -> str:
+        """The KPI's human label ([`KPI_LABELS`][crmcore.kpis.KPI_LABELS])."""
+        return kpi_label(self.kpi).label
+
+    @property
+    def definition(self) -> str:
+        """The KPI's one-line definition (empty outside the catalogue)."""
+        return kpi_label(self.kpi).definition
+
+    @property
     def currency(self) -> str | None:
         """The currency of the money involved, if any."""
         for part in (self.value, self.numerator, self.denominator):
@@ -250,8 +405,8 @@ class KpiResult:
         return f"{self.kpi}{where}: {shown}"
 
     def _repr_html_(self) -> str:
-        row = self.to_dict()
-        return html_table(["", ""], [(k, v) for k, v in row.items() if v is not None])
+        row = {"label": self.label, "definition": self.definition, **self.to_dict()}
+        return html_table(["", ""], [(k, v) for k, v in row.items() if v])
 
 
 def undefined(kpi: str, unit: str, reason: str, **details: Any) -> KpiResult:

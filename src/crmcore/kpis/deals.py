@@ -410,17 +410,28 @@ class WeightedPipeline(_DealKpi):
             for (cur, category), amount in sorted(facts.categories.items())
             if cur == currency
         }
+        components = {
+            "deals": facts.weighted_deals + facts.unweighted,
+            "open_value": Money(vec[_FORECAST], currency),
+            "unweighted_deals": facts.unweighted,
+            "unweighted_value": Money(vec[_UNWEIGHTED], currency),
+            "by_category": by_category,
+        }
+        if not facts.weighted_deals:
+            # Open deals, but not one with a probability: no forecast, not 0.
+            return undefined(
+                self.name,
+                "money",
+                "no open deal has a win probability (its own, or its stage's "
+                "in the pipeline)",
+                components=components,
+                **details,
+            )
         return KpiResult(
             self.name,
             Money(weighted, currency),
             "money",
-            components={
-                "deals": facts.weighted_deals + facts.unweighted,
-                "open_value": Money(vec[_FORECAST], currency),
-                "unweighted_deals": facts.unweighted,
-                "unweighted_value": Money(vec[_UNWEIGHTED], currency),
-                "by_category": by_category,
-            },
+            components=components,
             **details,
         )
 

@@ -35,6 +35,7 @@ from crmcore.kpis._core import (
     check_window,
     fraction,
     html_table,
+    kpi_label,
 )
 from crmcore.kpis._deal_facts import DealFacts
 from crmcore.kpis.deals import (
@@ -95,7 +96,7 @@ REPORT_KPIS: Final[Mapping[str, tuple[str, ...]]] = FrozenMap(
     revenue=(
         "mrr",
         "arpa",
-        "mrr_movements",
+        "net_new_mrr",
         "quick_ratio",
         "new_customers",
         "customer_retention",
@@ -198,7 +199,13 @@ class KpiReport:
     def to_rows(self) -> list[dict[str, Any]]:
         """One plain row per KPI with its section: ``pandas.DataFrame(rows)``."""
         return [
-            {"section": section, "key": key, **self.results[key].to_dict()}
+            {
+                "section": section,
+                "key": key,
+                "label": kpi_label(key).label,
+                "definition": kpi_label(key).definition,
+                **self.results[key].to_dict(),
+            }
             for section, keys in self.sections.items()
             for key in keys
         ]
@@ -211,16 +218,17 @@ class KpiReport:
         """The report as aligned text lines, one section after another."""
         lines: list[str] = []
         for section, keys in self.sections.items():
-            rows = [(key, self[key]) for key in keys]
-            width = max(len(key) for key in keys)
+            rows = [(kpi_label(key).label, self[key]) for key in keys]
+            width = max(len(label) for label, _ in rows)
             shown = max((len(_shown(r)) for _, r in rows if r.defined), default=0)
             lines += ["", _TITLES[section]]
-            lines += [
-                f"  {key.ljust(width)}  {_shown(r).rjust(shown)}  {_detail(r)}".rstrip()
-                if r.defined
-                else f"  {key.ljust(width)}  {_shown(r)}"
-                for key, r in rows
-            ]
+            for name, r in rows:
+                head = f"  {name.ljust(width)}  "
+                lines.append(
+                    f"{head}{_shown(r).rjust(shown)}  {_detail(r)}".rstrip()
+                    if r.defined
+                    else f"{head}{_shown(r)}"
+                )
         return lines[1:]
 
     def __str__(self) -> str:
@@ -229,9 +237,15 @@ class KpiReport:
 
     def _repr_html_(self) -> str:
         return html_table(
-            ["section", "kpi", "value", "numerator / denominator"],
+            ["section", "kpi", "value", "numerator / denominator", "definition"],
             (
-                (_TITLES[section], key, _shown(self[key]), _detail(self[key]))
+                (
+                    _TITLES[section],
+                    kpi_label(key).label,
+                    _shown(self[key]),
+                    _detail(self[key]),
+                    kpi_label(key).definition,
+                )
                 for section, keys in self.sections.items()
                 for key in keys
             ),
@@ -440,7 +454,7 @@ class HeadlineKpis:
         kpis = {
             "mrr": Mrr(as_of=end),
             "arpa": Arpa(as_of=end),
-            "mrr_movements": MrrMovements(cut),
+            "net_new_mrr": MrrMovements(cut),
             "quick_ratio": QuickRatio(cut),
             "new_customers": NewCustomers(cut, channels=self._options["channels"]),
             "customer_retention": CustomerRetention(cut),

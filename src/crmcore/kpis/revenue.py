@@ -347,8 +347,9 @@ class _RevenueKpi(Kpi):
 class MrrMovements(_RevenueKpi):
     """The MRR bridge of a period: new, reactivation, expansion, contraction, churn.
 
-    The value is the net change ``end_mrr − start_mrr``; every movement and
-    the customer counts are components.
+    The value is the net change ``end_mrr − start_mrr``, named
+    ``net_new_mrr`` (new + reactivation + expansion − contraction − churn);
+    every movement and the customer counts are components.
 
     Examples:
         >>> from datetime import datetime, timezone
@@ -365,13 +366,13 @@ class MrrMovements(_RevenueKpi):
         (Money('50', 'EUR'), Money('50', 'EUR'))
     """
 
-    name = "mrr_movements"
+    name = "net_new_mrr"
 
     def __init__(self, period: Window, *, where: Where | None = None) -> None:
         self._window(period, where)
 
     def result(self) -> KpiResult:
-        """Net new MRR with the bridge as components."""
+        """Net new MRR (``net_new_mrr``) with the bridge as components."""
         figures = self._bridge()
         money = {
             k: self._money(figures[k])
@@ -500,9 +501,16 @@ class LogoChurn(_RevenueKpi):
 
 
 class RevenueChurn(_RevenueKpi):
-    """Revenue churn: gross (churn + contraction) or net (less expansion and
-    reactivation), over the MRR at the start of the period. Net can be negative.
-    """  # noqa: D205
+    """Revenue churn over the MRR at the start of the period.
+
+    * ``gross``: churned and contracted MRR;
+    * ``net``: the same less the expansion of the customers active at the
+      start, so that net revenue churn is exactly 1 − NRR over the same
+      window (it is negative when the base grew);
+    * ``net_with_reactivation``: also less the MRR of customers who came
+      back (they were not in the starting base, so this figure is not
+      1 − NRR).
+    """
 
     name = "revenue_churn"
 
@@ -510,20 +518,26 @@ class RevenueChurn(_RevenueKpi):
         self,
         period: Window,
         *,
-        kind: Literal["gross", "net"] = "gross",
+        kind: Literal["gross", "net", "net_with_reactivation"] = "gross",
         where: Where | None = None,
     ) -> None:
-        check_one_of(kind, "kind", ("gross", "net"))
+        check_one_of(kind, "kind", ("gross", "net", "net_with_reactivation"))
         self._window(period, where, kind=kind)
 
     def result(self) -> KpiResult:
         """The churned MRR over the starting MRR."""
         f = self._bridge()
         lost = f["churn"] + f["contraction"]
-        if self._options["kind"] == "net":
-            lost -= f["expansion"] + f["reactivation"]
+        kind = self._options["kind"]
+        if kind != "gross":
+            lost -= f["expansion"]
+        if kind == "net_with_reactivation":
+            lost -= f["reactivation"]
+        name = {"net_with_reactivation": "net_revenue_churn_with_reactivation"}.get(
+            kind, f"{kind}_revenue_churn"
+        )
         return quotient(
-            f"{self._options['kind']}_revenue_churn",
+            name,
             lost,
             f["start_mrr"],
             reason="no MRR at the start of the period",
@@ -787,7 +801,7 @@ def revenue_churn(
     subscriptions: Iterable[Any],
     period: Window,
     *,
-    kind: Literal["gross", "net"] = "gross",
+    kind: Literal["gross", "net", "net_with_reactivation"] = "gross",
     where: Where | None = None,
     per: GroupKey | None = None,
 ) -> Any:
