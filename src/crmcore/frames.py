@@ -65,10 +65,17 @@ from decimal import Decimal
 from itertools import chain
 from typing import Any, Final, Literal, TypeAlias
 
-from crmcore.access import Columns, to_micros
-from crmcore.calendar import Period, resolve_zone
+from crmcore.access import Columns, from_micros, to_micros
+from crmcore.calendar import Period, period_of, resolve_zone
 from crmcore.errors import DataError, DataTypeError
-from crmcore.kpis import Accumulator, Grouped, GroupedResult, GroupKey, HeadlineKpis
+from crmcore.kpis import (
+    Accumulator,
+    Grouped,
+    GroupedResult,
+    GroupKey,
+    HeadlineKpis,
+    PeriodKey,
+)
 from crmcore.money import Money
 
 __all__ = [
@@ -488,12 +495,32 @@ def _rows_of(result: object) -> list[dict[str, Any]]:
     )
 
 
-def _frame_of(rows: list[dict[str, Any]], library: Library, exact: bool) -> Any:
+# The columns of a result row (KpiResult.to_dict), for a result with no rows.
+_RESULT_COLUMNS: Final = (
+    "kpi",
+    "value",
+    "unit",
+    "currency",
+    "numerator",
+    "denominator",
+    "period",
+    "as_of",
+    "reason",
+)
+
+
+def _frame_of(
+    rows: list[dict[str, Any]],
+    library: Library,
+    exact: bool,
+    empty: Sequence[str] = (),
+) -> Any:
     plain = [{k: _plain_cell(v, exact) for k, v in row.items()} for row in rows]
     if library == "pandas":
-        return _import("pandas").DataFrame(plain)
+        pd = _import("pandas")
+        return pd.DataFrame(plain) if plain else pd.DataFrame(columns=list(empty))
     pl = _import("polars")
-    names = list(dict.fromkeys(k for row in plain for k in row))
+    names = list(dict.fromkeys(k for row in plain for k in row)) or list(empty)
     return pl.DataFrame(
         {name: [row.get(name) for row in plain] for name in names},
         strict=False,
@@ -519,7 +546,9 @@ def _pandas_period(period: Period) -> Any:
 
 def _typed_groups(table: Any, keys: list[Any], library: Library) -> Any:
     """Replace the group labels of a grouped frame with typed periods."""
-    if not keys or not all(isinstance(k, Period) or k is None for k in keys):
+    if not any(isinstance(k, Period) for k in keys) or not all(
+        isinstance(k, Period) or k is None for k in keys
+    ):
         return table
     if library == "pandas":
         pd = _import("pandas")
@@ -556,7 +585,8 @@ def to_frame(
     """
     library = _check_library(library)
     rows = _rows_of(result)
-    table = _frame_of(rows, library, exact)
+    empty = ("group", *_RESULT_COLUMNS) if isinstance(result, GroupedResult) else ()
+    table = _frame_of(rows, library, exact, empty)
     if isinstance(result, GroupedResult):
         per_row = [key for key, inner in result.items() for _ in _rows_of(inner)]
         table = _typed_groups(table, per_row, library)
@@ -580,10 +610,154 @@ def kpi_frame(
     ``money``, ``chunk``). The result is a frame of the input's library.
     """
     library = _library_of(frame, "frame")
-    acc: Any = kpi.empty() if per is None else Grouped(kpi, per)
-    for batch in batches(frame, **reading):
-        acc.update(batch)
-    return to_frame(acc.result(), exact=exact, library=library)
+    if per is None:
+        acc: Any = kpi.empty()
+        for batch in batches(frame, **reading):
+            acc.update(batch)
+        return to_frame(acc.result(), exact=exact, library=library)
+    table = Grouped(kpi, per)
+    parts = _split(frame, library, per, getattr(kpi, "anchors", ()), reading)
+    if parts is None:
+        for batch in batches(frame, **reading):
+            table.update(batch)
+    else:
+        for key, part in parts:
+            for batch in batches(part, **reading):
+                table.update_group(key, batch)
+    return to_frame(table.result(), exact=exact, library=library)
+
+
+def _split(
+    frame: Any,
+    library: Library,
+    per: object,
+    anchors: tuple[str, ...],
+    reading: Mapping[str, Any],
+) -> Iterator[tuple[Any, Any]] | None:
+    """The frame split into its groups by the frame library, or ``None``.
+
+    For a period key over one instant field and for a field key over a text,
+    integer, boolean or categorical column, the keys are those crmcore's own
+    grouping computes: periods from crmcore's calendar (found by a binary
+    search of their bounds in numpy), field values as the rows show them.
+    Any other key is left to crmcore's grouping (``None``).
+    """
+    fields, parse, _ = _plan(
+        frame,
+        library,
+        reading.get("columns"),
+        reading.get("instants", ()),
+        reading.get("money"),
+    )
+    tz = reading.get("tz")
+    if tz is not None:
+        resolve_zone(tz)
+    if isinstance(per, PeriodKey):
+        paths = (per.field,) if per.field is not None else anchors
+        if len(paths) != 1 or paths[0] not in fields:
+            return None
+        path = paths[0]
+        convert = _pandas_column if library == "pandas" else _polars_column
+        values, form, _ = convert(frame[fields[path]], path, parse=path in parse, tz=tz)
+        if form != "micros":
+            return None
+        return _period_split(frame, library, values, per)
+    if isinstance(per, str) and per in fields:
+        return _field_split(frame, library, fields[per])
+    return None
+
+
+def _period_split(
+    frame: Any, library: Library, values: list[Any], per: PeriodKey
+) -> Iterator[tuple[Any, Any]] | None:
+    np = _import("numpy")
+    missing = np.array([v is None for v in values], dtype=bool)
+    micros = np.array([0 if v is None else v for v in values], dtype=np.int64)
+    present = micros[~missing]
+    periods: list[Any] = []
+    if present.size:
+        last = int(present.max())
+        found = period_of(from_micros(int(present.min())), per.unit, tz=per.tz)
+        while to_micros(found.start) <= last:
+            periods.append(found)
+            if len(periods) > len(values):  # sparse outliers: crmcore groups it
+                return None
+            found = found.next()
+    starts = np.array([to_micros(p.start) for p in periods], dtype=np.int64)
+    codes = np.searchsorted(starts, micros, side="right") - 1
+    codes[missing] = len(periods)
+    return _by_codes(frame, library, codes, [*periods, None])
+
+
+def _field_split(
+    frame: Any, library: Library, column: str
+) -> Iterator[tuple[Any, Any]] | None:
+    np = _import("numpy")
+    series = frame[column]
+    if library == "pandas":
+        pd = _import("pandas")
+        dtype = series.dtype
+        if not (
+            isinstance(dtype, pd.CategoricalDtype)
+            or pd.api.types.is_string_dtype(dtype)
+            or pd.api.types.is_integer_dtype(dtype)
+            or pd.api.types.is_bool_dtype(dtype)
+        ):
+            return None
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        keys = [_python(k) for k in list(uniques)]
+        if pd.api.types.is_object_dtype(dtype) and not all(
+            isinstance(k, str) for k in keys
+        ):
+            return None  # objects of mixed kinds: crmcore reads them itself
+        codes = np.where(codes < 0, len(keys), codes)
+        return _by_codes(frame, library, codes, [*keys, None])
+    pl = _import("polars")
+    dtype = series.dtype
+    if not (
+        dtype in (pl.String, pl.Boolean)
+        or dtype.is_integer()
+        or isinstance(dtype, pl.Categorical | pl.Enum)
+    ):
+        return None
+    if isinstance(dtype, pl.Categorical | pl.Enum):
+        series = series.cast(pl.String)
+    codes, keys = _polars_codes(pl, np, series)
+    return _by_codes(frame, library, codes, keys)
+
+
+def _polars_codes(pl: Any, np: Any, series: Any) -> tuple[Any, list[Any]]:
+    """Codes (positions in ``keys``) of a polars column's values."""
+    keys = series.unique(maintain_order=True).to_list()
+    lookup = pl.DataFrame(
+        {"key": pl.Series(keys, dtype=series.dtype), "code": range(len(keys))}
+    )
+    codes = (
+        series.to_frame("key")
+        .join(lookup, on="key", how="left", nulls_equal=True, maintain_order="left")
+        .get_column("code")
+        .to_numpy()
+    )
+    return np.asarray(codes, dtype=np.int64), keys
+
+
+def _python(value: Any) -> Any:
+    """A key from a frame library as the plain Python value rows show."""
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
+
+
+def _by_codes(
+    frame: Any, library: Library, codes: Any, keys: list[Any]
+) -> Iterator[tuple[Any, Any]]:
+    """Each key with the rows of its code, in the frame's order."""
+    np = _import("numpy")
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    cuts = np.flatnonzero(np.diff(ordered)) + 1
+    for rows in np.split(order, cuts) if order.size else []:
+        part = frame.iloc[rows] if library == "pandas" else frame[rows]
+        yield keys[int(codes[rows[0]])], part
 
 
 def report_frame(

@@ -1128,6 +1128,28 @@ class Grouped:
                 acc.update(bucket)
         return self
 
+    def update_group(self, key: Any, records: Iterable[Any]) -> Self:
+        """Count records the caller has already placed in the group ``key``.
+
+        For grouping done outside crmcore with the same keys (the frame
+        libraries' group-by in [`crmcore.frames`][crmcore.frames]): the
+        records go to that group's accumulator as they are, so the result is
+        the one ``update`` gives when every record's key is ``key``.
+
+        Raises:
+            DataTypeError: For a key that cannot be a key (a list...).
+        """
+        try:
+            acc = self._groups.get(key)
+        except TypeError:
+            raise DataTypeError(
+                "key", key, "a hashable group key (a string, a number...)"
+            ) from None
+        if acc is None:
+            acc = self._group(key)
+        acc.update(records)
+        return self
+
     def _update_batch(self, batch: Columns) -> None:
         """Count a batch of columns: its rows' keys, then one batch per group."""
         anchors = getattr(self._template, "anchors", ())
