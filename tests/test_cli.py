@@ -329,9 +329,16 @@ def test_report_reads_csv_and_parquet_like_json_lines(exports, tmp_path):
             writer = csv.DictWriter(handle, columns)
             writer.writeheader()
             writer.writerows(flat)
-    table = pa.Table.from_pylist(_lines(exports / "opportunities.jsonl"))
-    table = table.drop_columns(["fields"])
-    pq.write_table(table, tmp_path / "opportunities.parquet")
+    written = tmp_path / "written"
+    code, _, _ = run(
+        "sample", "-n", "600", "--seed", "2", "--out", str(written),
+        "--format", "parquet",
+    )  # fmt: skip
+    assert code == 0
+    (written / "opportunities.parquet").rename(tmp_path / "opportunities.parquet")
+    table = pq.read_table(tmp_path / "opportunities.parquet")
+    assert pa.types.is_timestamp(table.schema.field("created_at").type)
+    assert pa.types.is_decimal(table.schema.field("amount").type)
     at = "2026-01-01T00:00:00+00:00"
     code, out, err = run("report", EXAMPLE, "--data", str(tmp_path), "--as-of", at)
     assert code == 0, err

@@ -514,3 +514,67 @@ def test_sparse_instants_are_grouped_by_crmcore():
     )
     out = frames.kpi_frame(WinRate(), table, per=by_period("day"))
     assert list(out["value"]) == [1.0, 1.0]
+
+
+SAMPLE_INSTANTS = {
+    "deals": ["created_at", "closed_at"],
+    "leads": ["created_at", "converted_at"],
+    "subscriptions": ["start", "end"],
+    "spend": ["at"],
+}
+FILES = {
+    "deals": "opportunities",
+    "leads": "leads",
+    "subscriptions": "subscriptions",
+    "spend": "marketing_spend",
+}
+
+
+def read(name, form, path):
+    if name == "pandas":
+        if form == "jsonl":
+            return pd.read_json(path, lines=True, dtype=False)
+        return pd.read_csv(path) if form == "csv" else pd.read_parquet(path)
+    pl = library("polars")
+    if form == "jsonl":
+        return pl.read_ndjson(path)
+    return pl.read_csv(path) if form == "csv" else pl.read_parquet(path)
+
+
+@pytest.mark.parametrize("name", LIBRARIES)
+@pytest.mark.parametrize("form", ["jsonl", "csv", "parquet"])
+def test_sample_exports_load_back_into_every_kpi(tmp_path, name, form):
+    """crmcore sample, then read_json/read_csv/read_parquet, then the report."""
+    library(name)
+    if form == "parquet":
+        pytest.importorskip("pyarrow")
+    from crmcore.__main__ import main
+    from crmcore.sample import PAID_CHANNELS
+
+    assert main(["sample", "--out", str(tmp_path), "--format", form,
+                 "--opportunities", "600", "--seed", "5"]) == 0  # fmt: skip
+    data = generate_sample(600, seed=5)
+    period = Interval(data.as_of - timedelta(days=365), data.as_of)
+    options = {
+        "pipeline": sample_pipeline(),
+        "channels": data.acquisition_channels(),
+        "paid_channels": PAID_CHANNELS,
+        "margin": Decimal("0.8"),
+    }
+    tables = {
+        kind: read(name, form, tmp_path / f"{file}.{form}")
+        for kind, file in FILES.items()
+    }
+    out = frames.report_frame(
+        period, exact=True, instants=SAMPLE_INSTANTS, **tables, **options
+    )
+    report = kpi_report(
+        period,
+        deals=data.opportunities,
+        leads=data.leads,
+        subscriptions=data.subscriptions,
+        spend=data.marketing_spend(),
+        **options,
+    )
+    assert list(out["key"]) == list(report)
+    assert cells(out["value"]) == list(report.to_dict().values())

@@ -82,7 +82,7 @@ from crmcore.segments import (
     b2b_segments,
     b2b_size_tiers,
 )
-from crmcore.serialization import parse_json, structure, unstructure
+from crmcore.serialization import from_row, parse_json, structure
 from crmcore.stage_analytics import stage_analytics
 
 _DESCRIPTION = "crmcore: CRM strategy as typed values and pure functions."
@@ -534,27 +534,63 @@ def _output_directory(out: Path) -> Path:
     return out
 
 
-def _write_sample(data: SampleData, out: Path, stderr: TextIO) -> list[Path]:
+def _write_sample(
+    data: SampleData, out: Path, stderr: TextIO, form: str = "jsonl"
+) -> list[Path]:
+    """Write every data set as flat rows (``SampleData.tables``) in one format."""
     written = []
-    # The record collections, and the spend rows derived from the leads.
-    files = {
-        **data.collections(),
-        "marketing_spend": data.marketing_spend(),
-        "handoffs": data.handoffs(),
-    }
-    for name, records in files.items():
-        path = out / f"{name}.jsonl"
+    for name, rows in data.tables().items():
+        path = out / f"{name}.{form}"
+        columns = list(dict.fromkeys(column for row in rows for column in row))
         try:
-            with path.open("w", encoding="utf-8") as handle:
-                for record in records:
-                    handle.write(json.dumps(unstructure(record), ensure_ascii=False))
-                    handle.write("\n")
+            if form == "parquet":
+                _write_parquet(path, rows, columns)
+            else:
+                with path.open("w", encoding="utf-8", newline="") as handle:
+                    if form == "csv":
+                        _write_csv(handle, rows, columns)
+                    else:
+                        for row in rows:
+                            cells = {c: _json_cell(row.get(c)) for c in columns}
+                            handle.write(json.dumps(cells, ensure_ascii=False))
+                            handle.write("\n")
         except OSError as error:
             message = f"--out {path}: cannot write ({error.strerror})"
             raise _OutputError(message) from None
         print(f"  wrote {path}", file=stderr)
         written.append(path)
     return written
+
+
+def _json_cell(value: object) -> object:
+    """A cell as JSON: instants as ISO text, amounts as numbers when exact."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        number = float(value)
+        return number if Decimal(repr(number)) == value else str(value)
+    return value
+
+
+def _write_csv(handle: TextIO, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    writer = csv.writer(handle)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(
+            [
+                "" if (cell := row.get(c)) is None
+                else cell.isoformat() if isinstance(cell, datetime)
+                else str(cell)
+                for c in columns
+            ]
+        )  # fmt: skip
+
+
+def _write_parquet(path: Path, rows: list[dict[str, Any]], columns: list[str]) -> None:
+    arrow = import_extra("pyarrow", "parquet")
+    parquet = import_extra("pyarrow.parquet", "parquet")
+    table = arrow.Table.from_pylist([{c: row.get(c) for c in columns} for row in rows])
+    parquet.write_table(table, path)
 
 
 # ---------------------------------------------------------------------------
@@ -675,7 +711,7 @@ def _read_records(
         try:
             if cls is not None:
                 cells = _csv_cells(row, cls) if path.suffix == ".csv" else row
-                found.append(structure(cells, cls))
+                found.append(from_row(cells, cls))
             else:
                 for column, hint in columns.items():
                     if column in row:
@@ -875,14 +911,21 @@ def _parser() -> argparse.ArgumentParser:
     sample_options(demo, 2_000)
     sample = commands.add_parser(
         "sample",
-        help="write sample data as JSON Lines",
-        description="Generate a deterministic sample CRM and write one JSON Lines "
-        "file per record type (and the monthly marketing spend) into a directory, "
-        "ready for pandas.read_json(lines=True).",
+        help="write sample data as JSON Lines, CSV or Parquet",
+        description="Generate a deterministic sample CRM and write one file per "
+        "data set (records, marketing spend, handoffs) of flat rows into a "
+        "directory: ready for pandas or polars (read_json(lines=True), "
+        "read_csv, read_parquet) and for crmcore report.",
     )
     sample_options(sample, 2_000)
     sample.add_argument(
         "--out", type=Path, required=True, help="directory to write into"
+    )
+    sample.add_argument(
+        "--format",
+        choices=("jsonl", "csv", "parquet"),
+        default="jsonl",
+        help="file format (parquet needs the parquet extra); default jsonl",
     )
     check = commands.add_parser(
         "check",
@@ -960,7 +1003,7 @@ def main(
         if args.command == "demo":
             out.write(demo_report(data))
         else:
-            _write_sample(data, _output_directory(args.out), err)
+            _write_sample(data, _output_directory(args.out), err, args.format)
     except (CrmcoreError, _OutputError) as error:
         print(f"crmcore: error: {error}", file=err)
         return 2

@@ -367,9 +367,19 @@ def _plan(
 
 
 def _numeric(frame: Any, library: Library) -> set[str]:
-    if library == "pandas":
-        return {c for c in frame.columns if frame[c].dtype.kind in "iuf"}
-    return {c for c in frame.columns if frame[c].dtype.is_numeric()}
+    """The columns of numbers (Decimal objects too: pandas from Parquet)."""
+    if library == "polars":
+        return {c for c in frame.columns if frame[c].dtype.is_numeric()}
+    found = set()
+    for column in frame.columns:
+        series = frame[column]
+        if series.dtype.kind in "iuf":
+            found.add(column)
+        elif series.dtype.kind == "O":
+            present = series.dropna()
+            if len(present) and isinstance(present.iloc[0], Decimal):
+                found.add(column)
+    return found
 
 
 def batches(
@@ -769,6 +779,7 @@ def report_frame(
     spend: Any = None,
     exact: bool = False,
     columns: Mapping[str, Mapping[str, str]] | None = None,
+    instants: Mapping[str, Iterable[str]] | None = None,
     tz: str | None = None,
     **options: Any,
 ) -> Any:
@@ -777,12 +788,17 @@ def report_frame(
     One row per KPI, with its ``section`` and ``key``; ``options`` are those
     of [`HeadlineKpis`][crmcore.kpis.HeadlineKpis] (as for ``kpi_report``).
     ``columns`` renames fields per data set (``{"deals": {"outcome":
-    "status"}}``); ``tz`` is the zone of naive datetimes. The result is a
-    frame of the first data set's library.
+    "status"}}``), ``instants`` names the text instants to parse per data
+    set (``{"deals": ["created_at", "closed_at"]}``) and ``tz`` is the zone
+    of naive datetimes and of text without an offset. The result is a frame
+    of the first data set's library.
     """
     renames = {} if columns is None else columns
     if not isinstance(renames, Mapping):
         raise DataTypeError("columns", renames, "a mapping of data set to renamings")
+    parse = {} if instants is None else instants
+    if not isinstance(parse, Mapping):
+        raise DataTypeError("instants", parse, "a mapping of data set to fields")
     given = {
         name: frame
         for name, frame in (
@@ -801,7 +817,8 @@ def report_frame(
 
     report = HeadlineKpis(period, **options)
     for name, frame in given.items():
-        for batch in batches(frame, columns=renames.get(name), tz=tz):
+        fields = parse.get(name, ())
+        for batch in batches(frame, columns=renames.get(name), instants=fields, tz=tz):
             report.update(**{name: batch})
     return to_frame(report.result(), exact=exact, library=library)
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import (
@@ -49,6 +49,7 @@ from typing import (
     cast,
     get_args,
     get_origin,
+    get_type_hints,
     overload,
 )
 
@@ -76,7 +77,7 @@ from crmcore.errors import (
     describe_value,
 )
 from crmcore.kpis import GroupedResult
-from crmcore.money import MAX_DIGITS, to_decimal
+from crmcore.money import MAX_DIGITS, Money, to_decimal
 from crmcore.ownership import Asset
 from crmcore.records import FrozenMap, Missing
 from crmcore.registry import Registry, registries, registry_of, unstructure_kind
@@ -86,10 +87,12 @@ __all__ = [
     "MAX_JSON",
     "converter",
     "from_json",
+    "from_row",
     "make_converter",
     "parse_json",
     "structure",
     "to_json",
+    "to_row",
     "unstructure",
 ]
 
@@ -652,3 +655,100 @@ def _problems(
     else:
         problems.append(Problem(path, _message(error)))
     return problems
+
+
+# ---------------------------------------------------------------------------
+# Flat rows: what CSV files and DataFrames hold
+# ---------------------------------------------------------------------------
+def _currency_column(name: str, names: Collection[str]) -> str:
+    """Where a money field's currency goes in a flat row."""
+    return "currency" if "currency" not in names else f"{name}_currency"
+
+
+def to_row(record: object) -> dict[str, Any]:
+    """A record as one flat row of plain values: a CSV line, a DataFrame row.
+
+    Money becomes its amount plus a ``currency`` column
+    (``<field>_currency`` when the record has a ``currency`` of its own),
+    a mapping (custom ``fields``, ``properties``) becomes dotted columns
+    (``fields.region``); every other value stays as it is (aware datetimes,
+    ``Decimal`` amounts). [`from_row`][crmcore.serialization.from_row]
+    reads it back.
+
+    Raises:
+        DataTypeError: For something that is not an attrs record.
+
+    Examples:
+        >>> from datetime import datetime, timezone
+        >>> from crmcore.money import Money
+        >>> from crmcore.records import Subscription
+        >>> sub = Subscription("c1", Money("99.50", "EUR"),
+        ...                    datetime(2026, 1, 1, tzinfo=timezone.utc))
+        >>> row = to_row(sub)
+        >>> row["mrr"], row["currency"]
+        (Decimal('99.50'), 'EUR')
+        >>> from_row(row, Subscription) == sub
+        True
+    """
+    if not attrs.has(type(record)):
+        raise DataTypeError("record", record, "an attrs record (an Opportunity...)")
+    fields = attrs.fields(type(record))  # type: ignore[arg-type]
+    names = {field.name for field in fields}
+    row: dict[str, Any] = {}
+    for field in fields:
+        value = getattr(record, field.name)
+        if isinstance(value, Money):
+            row[field.name] = value.amount
+            row[_currency_column(field.name, names)] = value.currency
+        elif isinstance(value, Mapping):
+            for key, inner in value.items():
+                row[f"{field.name}.{key}"] = inner
+        else:
+            row[field.name] = value
+    return row
+
+
+def from_row(row: Mapping[str, Any], cls: type[T]) -> T:
+    """The record of a flat row: what [`to_row`][crmcore.serialization.to_row] made.
+
+    Dotted columns nest, an amount and its currency column join into
+    ``Money``, and the result is structured as
+    [`structure`][crmcore.serialization.structure] does (values may be
+    JSON-ready text or native datetimes and Decimals). A row that already
+    nests (``{"mrr": {"amount": ..., "currency": ...}}``) reads as it is.
+
+    Raises:
+        DataTypeError: For a row that is not a mapping or a class that is not
+            an attrs record.
+        DefinitionError: With every problem of the row, each with its path.
+    """
+    if not isinstance(row, Mapping):
+        raise DataTypeError("row", row, "a mapping of column to value")
+    if not (isinstance(cls, type) and attrs.has(cls)):
+        raise DataTypeError("cls", cls, "an attrs record class (Opportunity...)")
+    nested: dict[str, Any] = {}
+    for column, value in row.items():
+        if not isinstance(column, str):
+            raise DataTypeError("row", column, "a column name (str)")
+        *parents, last = column.split(".")
+        target = nested
+        for part in parents:
+            inner = target.setdefault(part, {})
+            if not isinstance(inner, dict):
+                raise DataError(column, value, f"a column outside the value {part!r}")
+            target = inner
+        if isinstance(target.get(last), dict) and not isinstance(value, Mapping):
+            raise DataError(column, value, "a value without columns inside it")
+        target[last] = value
+    fields = attrs.fields(cls)
+    names = {field.name for field in fields}
+    hints = get_type_hints(cls)
+    for field in fields:
+        hint = hints.get(field.name)
+        options = get_args(hint) or (hint,)
+        amount = nested.get(field.name)
+        if Money not in options or amount is None or isinstance(amount, Mapping):
+            continue
+        currency = _currency_column(field.name, names)
+        nested[field.name] = {"amount": amount, "currency": nested.pop(currency, None)}
+    return cast(T, structure(nested, cls))

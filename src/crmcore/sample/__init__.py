@@ -73,6 +73,7 @@ from crmcore.sample._teams import (
     sample_sla_policies,
     ticket_rows,
 )
+from crmcore.serialization import to_row
 
 __all__ = [
     "DECIDED_AFTER",
@@ -529,6 +530,31 @@ class SampleData:
         [`sample_sla_policies`][crmcore.sample.sample_sla_policies].
         """
         return ticket_rows(self.subscriptions, seed=self.seed, as_of=self.as_of)
+
+    def tables(self) -> dict[str, list[dict[str, Any]]]:
+        """Every data set as flat rows: what a CSV file or a DataFrame holds.
+
+        The record collections, the marketing spend and the handoffs, each
+        record as one row of plain values: money becomes its amount and a
+        ``currency`` column (``<field>_currency`` when the record has its
+        own ``currency``), custom fields become dotted columns
+        (``fields.region``); instants stay aware datetimes and amounts
+        ``Decimal`` (see [`to_row`][crmcore.serialization.to_row]).
+        ``crmcore sample --format csv|jsonl|parquet`` writes these rows, and
+        ``crmcore.frames`` reads them back into every KPI.
+
+        Examples:
+            >>> rows = generate_sample(40).tables()["subscriptions"]
+            >>> sorted(rows[0])
+            ['currency', 'customer_id', 'end', 'id', 'mrr', 'plan', 'start']
+        """
+        tables = {
+            name: [to_row(record) for record in records]
+            for name, records in self.collections().items()
+        }
+        tables["marketing_spend"] = self.marketing_spend()
+        tables["handoffs"] = self.handoffs()
+        return tables
 
     def collections(self) -> dict[str, tuple[object, ...]]:
         """Every collection of records by name, in a fixed order.
