@@ -350,3 +350,13 @@ def test_grouping_a_batch_names_an_unhashable_key():
 def test_an_instant_kpi_has_no_period():
     with pytest.raises(DataError, match="no period: OpenPipeline has as_of"):
         OpenPipeline().for_period(Q1)
+
+
+def test_update_group_counts_records_in_a_given_group():
+    table = Grouped(WinRate(), "owner")
+    row = {"outcome": "won", "created_at": T0, "closed_at": T0, "amount": 1,
+           "currency": "EUR"}  # fmt: skip
+    table.update_group("ana", [row]).update_group("ana", [row])
+    assert table.result()["ana"].denominator == 2
+    with pytest.raises(DataTypeError, match="key: expected a hashable group key"):
+        table.update_group(["ana"], [row])

@@ -1315,3 +1315,11 @@ def test_whole_column_presence_is_is_present(values):
 def test_contains_refuses_bytes_as_a_collection():
     with pytest.raises(DataTypeError, match="s: expected a string or a collection"):
         matches(field("s").contains("@"), {"s": b"a@b"})
+
+
+def test_case_insensitive_contains_tests_a_column_of_texts_at_once():
+    rows = [{"s": "ACME Corp"}, {"s": "globex"}, {"s": "Acme"}]
+    compiled = compile_condition(Contains("s", "acme", case_sensitive=False))
+    assert compiled.mask(rows) == [True, False, True]
+    sensitive = compile_condition(Contains("s", "acme"))
+    assert sensitive.mask(rows) == [False, False, False]

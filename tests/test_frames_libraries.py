@@ -578,3 +578,52 @@ def test_sample_exports_load_back_into_every_kpi(tmp_path, name, form):
     )
     assert list(out["key"]) == list(report)
     assert cells(out["value"]) == list(report.to_dict().values())
+
+
+def test_groupings_the_frame_library_cannot_do_fall_back_to_crmcore(sample):
+    """Each key crmcore groups itself gives the same groups as its rows."""
+    rows = [plain(o) for o in sample.opportunities[:300]]
+    table = frame_of("pandas", rows, DEAL_FIELDS)
+    table["tag"] = [1 if i % 2 else "x" for i in range(len(table))]  # mixed objects
+    table["score"] = [float(i % 3) for i in range(len(table))]  # floats
+    texts = table.assign(
+        created_at=table["created_at"].map(lambda t: t.isoformat()),
+        closed_at=table["closed_at"].map(
+            lambda t: None if t is pd.NaT else t.isoformat()
+        ),
+    )
+    cases = [
+        (table, "tag", {}),
+        (table, "score", {}),
+        (table, by_period("month", field="missing_field"), {}),
+        (table, by_period("month", field="owner"), {}),
+        (
+            texts,
+            by_period("month"),
+            {"instants": ["created_at", "closed_at"], "tz": "UTC"},
+        ),
+    ]
+    for frame, per, reading in cases:
+        kpi = WinRate()
+        if per == "score" or per == "tag" or getattr(per, "field", "") != "owner":
+            out = frames.kpi_frame(kpi, frame, per=per, exact=True, **reading)
+            expected = Grouped(kpi, per).update(frames.records(frame, **reading))
+            assert cells(out["value"]) == [
+                r["value"] for r in expected.result().to_rows()
+            ]
+        else:
+            with pytest.raises(DataError, match="owner"):
+                frames.kpi_frame(kpi, frame, per=per, **reading)
+    pl = library("polars")
+    polars_table = pl.from_pandas(table.drop(columns=["tag"])).with_columns(
+        pl.col("owner").cast(pl.Categorical), pl.col("created_at").alias("when")
+    )
+    for per in ("owner", "score", "when"):
+        out = frames.kpi_frame(WinRate(), polars_table, per=per, exact=True)
+        expected = Grouped(WinRate(), per).update(frames.records(polars_table))
+        assert cells(out["value"]) == [r["value"] for r in expected.result().to_rows()]
+
+
+def test_report_frame_checks_its_instants_option():
+    with pytest.raises(DataTypeError, match="instants: expected a mapping of data set"):
+        frames.report_frame(Q1, deals=pd.DataFrame({"a": [1]}), instants=["a"])

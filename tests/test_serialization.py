@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crmcore.calendar import MONTH, Interval, Period, PeriodUnit, fiscal_year
-from crmcore.errors import DefinitionError, Problem
+from crmcore.errors import DataError, DataTypeError, DefinitionError, Problem
 from crmcore.money import Money
 from crmcore.records import (
     Account,
@@ -330,3 +330,36 @@ def test_durations_and_working_windows_have_text_forms():
     assert structure(window, WorkingWindow) is window
     with pytest.raises(DefinitionError, match="expected a working window"):
         structure("9 to 5", WorkingWindow)
+
+
+def test_flat_rows_round_trip_and_name_their_problems():
+    from crmcore.money import Money
+    from crmcore.records import Account, Opportunity, Subscription
+    from crmcore.sample import generate_sample
+    from crmcore.serialization import from_row, to_row
+
+    data = generate_sample(60)
+    for records, cls in (
+        (data.accounts, Account),
+        (data.opportunities, Opportunity),
+        (data.subscriptions, Subscription),
+    ):
+        assert [from_row(to_row(r), cls) for r in records] == list(records)
+    account = to_row(data.accounts[0])
+    assert "fields.segment" in account and "currency" in account
+    # A row that nests already reads as it is.
+    nested = {"customer_id": "c", "mrr": {"amount": "5", "currency": "EUR"},
+              "start": "2026-01-01T00:00:00+00:00"}  # fmt: skip
+    assert from_row(nested, Subscription).mrr == Money(5, "EUR")
+    with pytest.raises(DataTypeError, match="record: expected an attrs record"):
+        to_row({"id": 1})
+    with pytest.raises(DataTypeError, match="row: expected a mapping"):
+        from_row([1], Subscription)  # type: ignore[arg-type]
+    with pytest.raises(DataTypeError, match="cls: expected an attrs record class"):
+        from_row({}, dict)
+    with pytest.raises(DataTypeError, match="row: expected a column name"):
+        from_row({1: "x"}, Subscription)  # type: ignore[dict-item]
+    with pytest.raises(DataError, match="a column outside the value 'fields'"):
+        from_row({"fields": 3, "fields.a": 1}, Opportunity)
+    with pytest.raises(DataError, match="a value without columns inside it"):
+        from_row({"fields.a": 1, "fields": 3}, Opportunity)
