@@ -9,11 +9,13 @@
 # %%
 from __future__ import annotations
 
+import sys
 import tempfile
 from decimal import Decimal
 from pathlib import Path
 
 from crmcore import Interval, add_calendar
+from crmcore.errors import MissingExtraError
 from crmcore.kpis import (
     Goal,
     by_period,
@@ -96,29 +98,29 @@ for stage, reached in stages:
     print(f"{stage:<12} {reached:7,}")
 
 # %% [markdown]
-# ## 5. Charts, when matplotlib is installed
+# ## 5. Charts, when matplotlib is installed (the `plots` extra)
+#
+# `crmcore.plots` draws each result on its own figure and returns it. Run
+# `python examples/kpi_notebook.py --images docs/images` to write the PNGs
+# the documentation shows.
 
 # %%
 try:
-    import matplotlib
+    from crmcore import plots
+    from crmcore.kpis import mrr_movements
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-except ImportError:  # the example must run without it
+    charts = {
+        "funnel": plots.funnel(funnel),
+        "cohort-heatmap": plots.cohort_heatmap(table),
+        "mrr-bridge": plots.mrr_bridge(mrr_movements(data.subscriptions, last_year)),
+        "win-rate-trend": plots.kpi_trend(monthly, goal=goal),
+    }
+except MissingExtraError:  # the example must run without matplotlib
     print("matplotlib is not installed: skipping the charts")
 else:
-    out = Path(tempfile.mkdtemp(prefix="crmcore-kpis-"))
-    figure, (heat, bars) = plt.subplots(1, 2, figsize=(12, 4.5))
-    values = [[float("nan") if c is None else float(c) for c in r] for r in logo]
-    image = heat.imshow(values, cmap="Blues", vmin=0, vmax=1, aspect="auto")
-    heat.set_yticks(range(len(table.rows)), [r.cohort.label for r in table.rows])
-    heat.set_xlabel("quarters since the first payment")
-    heat.set_title("Logo retention by cohort")
-    figure.colorbar(image, ax=heat, format=lambda v, _: f"{v:.0%}")
-    names = [stage for stage, _ in stages]
-    bars.barh(names[::-1], [reached for _, reached in stages][::-1])
-    bars.set_title("Funnel: deals that reached each stage")
-    figure.tight_layout()
-    path = out / "kpis.png"
-    figure.savefig(path)
-    print(f"wrote {path}")
+    wanted = sys.argv[sys.argv.index("--images") + 1] if "--images" in sys.argv else ""
+    out = Path(wanted) if wanted else Path(tempfile.mkdtemp(prefix="crmcore-kpis-"))
+    out.mkdir(parents=True, exist_ok=True)
+    for name, figure in charts.items():
+        figure.savefig(out / f"{name}.png", dpi=80)
+    print(f"wrote {len(charts)} charts to {out}")

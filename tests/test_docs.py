@@ -1,6 +1,7 @@
 """Run the Python code in README.md and docs/; check ``print(x)  # expected`` lines."""
 
 import contextlib
+import linecache
 import re
 from pathlib import Path
 
@@ -49,8 +50,13 @@ def test_code_in_the_docs_runs_and_prints_what_it_says(page, tmp_path, monkeypat
     with contextlib.ExitStack() as stack:
         for registry in registries():
             stack.enter_context(registry.scoped())
-        for block in BLOCK.findall(page.read_text()):
-            exec(compile(_checked(block), str(page), "exec"), namespace)
+        for number, block in enumerate(BLOCK.findall(page.read_text()), 1):
+            # Each block under its own name, with its source in linecache, so
+            # tracebacks (and hypothesis, which reads a test's source) see it.
+            code = _checked(block)
+            name = f"<{page.relative_to(ROOT)} block {number}>"
+            linecache.cache[name] = (len(code), None, code.splitlines(True), name)
+            exec(compile(code, name, "exec"), namespace)
 
 
 def test_checked_prints_are_really_checked():

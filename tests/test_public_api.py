@@ -35,6 +35,7 @@ PUBLIC_MODULES = [
     "quality",
     "playbook",
     "frames",
+    "plots",
     "records",
     "serialization",
     "sample",

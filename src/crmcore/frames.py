@@ -58,7 +58,6 @@ Examples:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -67,7 +66,7 @@ from typing import Any, Final, Literal, TypeAlias
 
 from crmcore.access import Columns, from_micros, to_micros
 from crmcore.calendar import Period, period_of, resolve_zone
-from crmcore.errors import DataError, DataTypeError
+from crmcore.errors import DataError, DataTypeError, import_extra
 from crmcore.kpis import (
     Accumulator,
     Grouped,
@@ -103,14 +102,8 @@ _EXTRAS: Final = {"pandas": "pandas", "polars": "polars"}
 
 
 def _import(library: str) -> Any:
-    """The frame library, or an ImportError naming the extra to install."""
-    try:
-        return importlib.import_module(library)
-    except ImportError as error:
-        raise ImportError(
-            f"crmcore.frames needs {library} for this: "
-            f"pip install 'crmcore[{_EXTRAS[library]}]'"
-        ) from error
+    """The frame library (or numpy), or an error naming the extra to install."""
+    return import_extra(library, _EXTRAS.get(library, "polars"))
 
 
 def _library_of(frame: object, field: str) -> Library:
