@@ -977,3 +977,8 @@ def test_mrr_at_an_instant_agrees_with_a_remembered_bridge():
     assert facts.at(MARCH.end) == computed
     bridge = facts.bridge(MARCH.start, MARCH.end)
     assert facts.at(MARCH.end) == computed == (bridge["end_mrr"], bridge["active_end"])
+
+
+def test_reviews_due_takes_only_a_review_cadence():
+    with pytest.raises(DataTypeError, match="cadence: expected a ReviewCadence"):
+        reviews_due([], as_of=datetime(2026, 1, 1, tzinfo=UTC), cadence="monthly")

@@ -1045,3 +1045,37 @@ def test_two_event_rules_on_one_value_are_scored_rule_by_rule():
     ).compile(as_of=NOW)
     records = [{"activities": [days_ago(1, kind="demo"), days_ago(2, kind="call")]}]
     assert model.totals(records) == [8] == [model.total(records[0])]
+
+
+def test_event_rules_sharing_a_half_life_score_through_the_exact_tests():
+    """Equality rules on one key with a shared decay that is not a window."""
+    group = RuleGroup(
+        "engagement",
+        (
+            EventRule("visit", field("kind") == "visit", 10),
+            EventRule("demo", field("kind") == "demo", 40),
+        ),
+        decay=HalfLife("14d"),
+    )
+    model = ScoringModel("halves", (group,))
+    lead = {"id": 1, "activities": [days_ago(14), days_ago(0, kind="demo")]}
+    # 10 x 0.5 (one half-life) + 40 x 1 = 45, on every path.
+    assert model.score(lead, as_of=NOW).total == 45
+    compiled = model.compile(as_of=NOW)
+    events = [{**e, "record_id": 1} for e in lead["activities"]]
+    assert compiled.totals([{"id": 1, "activities": None}], events=events) == [45]
+
+
+def test_event_rules_with_different_decays_score_through_the_exact_tests():
+    group = RuleGroup(
+        "engagement",
+        (
+            EventRule("visit", field("kind") == "visit", 10, decay=HalfLife("14d")),
+            EventRule("demo", field("kind") == "demo", 40),
+        ),
+    )
+    model = ScoringModel("mixed", (group,))
+    lead = {"id": 1, "activities": [days_ago(14), days_ago(30, kind="demo")]}
+    # 10 x 0.5 + 40 (no decay) = 45, on every path.
+    assert model.score(lead, as_of=NOW).total == 45
+    assert model.compile(as_of=NOW).totals([lead]) == [45]
