@@ -1323,3 +1323,22 @@ def test_case_insensitive_contains_tests_a_column_of_texts_at_once():
     assert compiled.mask(rows) == [True, False, True]
     sensitive = compile_condition(Contains("s", "acme"))
     assert sensitive.mask(rows) == [False, False, False]
+
+
+def test_pandas_missing_values_are_named_not_a_bare_type_error():
+    pd = pytest.importorskip("pandas")
+    np = pytest.importorskip("numpy")
+    rows = [{"x": np.int64(5), "y": 1}, {"x": pd.NA, "y": 1}]
+    for condition in (field("x") > 3, field("x") == 5, field("x") != 3):
+        compiled = compile_condition(condition)
+        assert compiled.bind(None)(rows[0]) is True
+        both = compile_condition(condition & (field("y") == 1))
+        for run in (
+            lambda c=compiled: c.bind(None)(rows[1]),
+            lambda c=compiled: c.mask(rows),
+            lambda c=both: c.bind(None)(rows[1]),
+            lambda c=both: c.mask(rows),
+            lambda c=compiled: c.column_test()[1]([v["x"] for v in rows]),
+        ):
+            with pytest.raises(DataTypeError, match="x: expected a value comparable"):
+                run()

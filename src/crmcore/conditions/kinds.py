@@ -97,7 +97,15 @@ class _Leaf(Combinable):
         ``_exact``.
         """
         test, truth = self._fast(as_of), operator.truth
-        return lambda values: list(map(truth, map(test, values)))
+        exact = self._exact(as_of)
+
+        def column(values: list[object]) -> list[bool]:
+            try:
+                return list(map(truth, map(test, values)))
+            except Exception:  # an unusual value: the exact verdicts and errors
+                return list(map(truth, map(exact, values)))
+
+        return column
 
     def bind(self, as_of: datetime | None) -> Predicate:
         """Return the predicate for records, with ``as_of`` fixed."""

@@ -119,6 +119,26 @@ def _money_test(path: str, value: Money, *, negate: bool) -> Test:
     return money
 
 
+def _verdict(result: object, path: str, actual: object, value: object) -> bool:
+    """A comparison's result as a bool: numpy's bools are, pandas' NA is not.
+
+    ``pd.NA == 3`` is ``NA``, neither true nor false: a crmcore error naming
+    the field (``crmcore.frames`` reads pandas' missing values as None).
+    """
+    if result is True or result is False:
+        return result
+    try:
+        return bool(result)
+    except (TypeError, ValueError):
+        raise DataTypeError(
+            path,
+            actual,
+            f"a value comparable with {value!r}",
+            hint="a pandas missing value? read frames with crmcore.frames, "
+            "which turns NA into None",
+        ) from None
+
+
 def _compare_exact(kind: str, path: str, value: ConditionValue) -> Test:
     """The reference test of a comparison: exact semantics for every value."""
     if kind == "eq":
@@ -133,7 +153,16 @@ def _compare_exact(kind: str, path: str, value: ConditionValue) -> Test:
             return eq_instant
         if isinstance(value, Money):
             return _money_test(path, value, negate=False)
-        return functools.partial(operator.eq, value)
+
+        def eq(actual: object) -> bool:
+            result = actual == value
+            return (
+                result
+                if result is True or result is False
+                else (_verdict(result, path, actual, value))
+            )
+
+        return eq
     if kind == "ne":
         if isinstance(value, Money):
             return _money_test(path, value, negate=True)
@@ -142,16 +171,21 @@ def _compare_exact(kind: str, path: str, value: ConditionValue) -> Test:
         def ne(actual: object) -> bool:
             if actual is missing or actual is None:
                 return False
-            return actual != value and is_data(actual)
+            return _verdict(actual != value, path, actual, value) and is_data(actual)
 
         return ne
     compare = _OPERATORS[kind]
 
     def exact(actual: object) -> bool:
         try:
-            return compare(actual, value)
+            result = compare(actual, value)
         except (TypeError, ArithmeticError, CurrencyMismatchError) as error:
             return _incomparable(path, actual, value, error)
+        return (
+            result
+            if result is True or result is False
+            else (_verdict(result, path, actual, value))
+        )
 
     return exact
 
@@ -180,6 +214,10 @@ class _Comparison(_Leaf):
 
     def _fast(self, as_of: datetime | None) -> Test:
         reflected = _REFLECTED.get(self.kind)
+        if self.kind == "eq" and not isinstance(self.value, datetime | Money):
+            # One C-level call; a result that is not a bool (pandas' NA)
+            # fails its truth test, and the exact test then explains it.
+            return functools.partial(operator.eq, self.value)
         if reflected is None:
             return self._exact(as_of)
         return functools.partial(reflected, self.value)
