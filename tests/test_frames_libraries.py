@@ -627,3 +627,27 @@ def test_groupings_the_frame_library_cannot_do_fall_back_to_crmcore(sample):
 def test_report_frame_checks_its_instants_option():
     with pytest.raises(DataTypeError, match="instants: expected a mapping of data set"):
         frames.report_frame(Q1, deals=pd.DataFrame({"a": [1]}), instants=["a"])
+
+
+def test_only_the_fields_a_kpi_reads_are_read(sample):
+    from crmcore.conditions import field
+
+    deal = {"id", "outcome", "created_at", "amount", "currency", "closed_at"}
+    assert WinRate().fields == deal
+    assert WinRate(exclude_reasons={"price"}).fields == deal | {"lost_reason"}
+    assert WeightedPipeline().fields == deal | {"stage", "probability"}
+    segment = WinRate(where=field("fields.region") == "emea")
+    assert {"fields", "outcome"} <= segment.fields
+    assert Grouped(WinRate(), by_period("month")).fields == WinRate().fields
+    assert "owner" in Grouped(WinRate(), "owner").fields
+    assert Grouped(WinRate(), lambda d: 1).fields is None
+    assert Mrr(as_of=AS_OF).fields is None  # reads any field: every column
+    rows = [plain(o) for o in sample.opportunities[:200]]
+    table = frame_of("pandas", rows, DEAL_FIELDS)
+    batch = next(frames.batches(table, fields=["outcome", "amount"]))
+    assert batch.names == ("outcome", "amount")
+    where = WinRate(where=field("owner") == rows[0]["owner"])
+    out = frames.kpi_frame(where, table, exact=True)
+    assert out["value"][0] == where.empty().update(frames.records(table)).result().value
+    with pytest.raises(DataTypeError, match="fields: expected a collection"):
+        frames.batches(table, fields="outcome")

@@ -383,6 +383,7 @@ def batches(
     tz: str | None = None,
     money: Mapping[str, str] | None = None,
     chunk: int = _CHUNK,
+    fields: Iterable[str] | None = None,
 ) -> Iterator[Columns]:
     """Read a pandas or polars frame as [`Columns`][crmcore.records.Columns] batches.
 
@@ -401,6 +402,10 @@ def batches(
             [`Money`][crmcore.money.Money]. Default: ``{"mrr": "currency"}``
             when both exist and ``mrr`` is numeric; ``{}`` turns it off.
         chunk: Rows per batch (memory stays bounded).
+        fields: Only the columns of these top-level fields (after renaming)
+            are read; ``None`` reads every column. ``kpi_frame`` passes the
+            fields its KPI reads (``Kpi.fields``), so wide frames cost only
+            the columns a figure needs.
 
     Raises:
         DataTypeError: For something that is not a frame, or a bad option.
@@ -411,11 +416,20 @@ def batches(
     library = _library_of(frame, "frame")
     if tz is not None:
         resolve_zone(tz)
-    fields, parse, pairs = _plan(frame, library, columns, instants, money)
+    found, parse, pairs = _plan(frame, library, columns, instants, money)
     if isinstance(chunk, bool) or not isinstance(chunk, int) or chunk < 1:
         raise DataError("chunk", chunk, "a positive number of rows")
+    if fields is not None:
+        if isinstance(fields, str) or not isinstance(fields, Iterable):
+            raise DataTypeError("fields", fields, "a collection of field names")
+        wanted = set(fields)
+        wanted.update(
+            part for pair in pairs.items() if pair[0] in wanted for part in pair
+        )
+        found = {f: c for f, c in found.items() if f.split(".")[0] in wanted}
+        pairs = {a: c for a, c in pairs.items() if a in found}
     return _batches(
-        frame, library, fields=fields, parse=parse, pairs=pairs, tz=tz, chunk=chunk
+        frame, library, fields=found, parse=parse, pairs=pairs, tz=tz, chunk=chunk
     )
 
 
@@ -615,17 +629,18 @@ def kpi_frame(
     library = _library_of(frame, "frame")
     if per is None:
         acc: Any = kpi.empty()
-        for batch in batches(frame, **reading):
+        for batch in batches(frame, fields=getattr(acc, "fields", None), **reading):
             acc.update(batch)
         return to_frame(acc.result(), exact=exact, library=library)
     table = Grouped(kpi, per)
     parts = _split(frame, library, per, getattr(kpi, "anchors", ()), reading)
     if parts is None:
-        for batch in batches(frame, **reading):
+        for batch in batches(frame, fields=table.fields, **reading):
             table.update(batch)
     else:
+        inner = getattr(kpi, "fields", None)
         for key, part in parts:
-            for batch in batches(part, **reading):
+            for batch in batches(part, fields=inner, **reading):
                 table.update_group(key, batch)
     return to_frame(table.result(), exact=exact, library=library)
 

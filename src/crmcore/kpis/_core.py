@@ -41,7 +41,12 @@ from crmcore.calendar import (
     require_aware,
     resolve_zone,
 )
-from crmcore.conditions import CONDITION_KINDS, Condition, compile_condition
+from crmcore.conditions import (
+    CONDITION_KINDS,
+    Condition,
+    compile_condition,
+    condition_fields,
+)
 from crmcore.errors import (
     CrmcoreError,
     CurrencyMismatchError,
@@ -666,6 +671,24 @@ class Kpi:
         self._keep = _compile_where(self._options)
 
     @property
+    def fields(self) -> frozenset[str] | None:
+        """The top-level record fields this KPI reads; ``None``: any of them.
+
+        Readers of wide data (``crmcore.frames``) convert only these
+        columns; the result is the same as over every column.
+        """
+        own: frozenset[str] | None = getattr(self._facts, "fields", None)
+        if own is None:
+            return None
+        where = self._options.get("where")
+        if where is None:
+            return own
+        condition = where if CONDITION_KINDS.holds(where) else where.condition
+        return own | {
+            path.split(".")[0].split("[")[0] for path in condition_fields(condition)
+        }
+
+    @property
     def options(self) -> Mapping[str, Any]:
         """The options this accumulator was built with."""
         return FrozenMap(self._options)
@@ -1149,6 +1172,25 @@ class Grouped:
             acc = self._group(key)
         acc.update(records)
         return self
+
+    @property
+    def fields(self) -> frozenset[str] | None:
+        """The top-level fields the KPI and the group key read (``None``: any)."""
+        inner: frozenset[str] | None = getattr(self._template, "fields", None)
+        per = self._per
+        if inner is None:
+            return None
+        if isinstance(per, PeriodKey):
+            paths: tuple[str, ...] = (
+                (per.field,)
+                if per.field is not None
+                else getattr(self._template, "anchors", ())
+            )
+        elif isinstance(per, str):
+            paths = (per,)
+        else:
+            return None  # a function, a tiering or segments may read anything
+        return inner | {path.split(".")[0] for path in paths}
 
     def _update_batch(self, batch: Columns) -> None:
         """Count a batch of columns: its rows' keys, then one batch per group."""

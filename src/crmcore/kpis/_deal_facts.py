@@ -139,6 +139,16 @@ class DealFacts:
         self.cycles: array[int] | None = array("q") if cycles else None
         self.lost_cycles: array[int] | None = array("q") if lost_cycles else None
 
+    @property
+    def fields(self) -> frozenset[str]:
+        """The fields these facts read (and ``id``, which names a bad deal)."""
+        found = {"id", "outcome", "created_at", "amount", "currency", "closed_at"}
+        if self.forecast:
+            found |= {"stage", "probability"}
+        if self.exclude:
+            found.add("lost_reason")
+        return frozenset(found)
+
     # -- reading ---------------------------------------------------------
     def _check(self, row: tuple[Any, ...], record: object) -> None:
         """Raise the crmcore error that explains why ``row`` is not valid."""
@@ -430,9 +440,12 @@ class DealFacts:
             at_now = at
             lowest = EARLIEST
             us = MICROSECOND
-        stage_col = batch.get("stage") or repeat(None, size)
-        probability_col = batch.get("probability") or repeat(None, size)
-        reason_col = batch.get("lost_reason") or repeat(None, size)
+        # Optional fields only where a figure reads them (as ``update`` does).
+        stage_col = (self.forecast and batch.get("stage")) or repeat(None, size)
+        probability_col = (self.forecast and batch.get("probability")) or repeat(
+            None, size
+        )
+        reason_col = (self.exclude and batch.get("lost_reason")) or repeat(None, size)
         open_at_any = at is None
         track_at = self.track_open and at is not None
         forecast_at = self.forecast and not open_at_any
