@@ -632,7 +632,7 @@ def test_report_frame_checks_its_instants_option():
 def test_only_the_fields_a_kpi_reads_are_read(sample):
     from crmcore.conditions import field
 
-    deal = {"id", "outcome", "created_at", "amount", "currency", "closed_at"}
+    deal = frozenset({"id", "outcome", "created_at", "amount", "currency", "closed_at"})
     assert WinRate().fields == deal
     assert WinRate(exclude_reasons={"price"}).fields == deal | {"lost_reason"}
     assert WeightedPipeline().fields == deal | {"stage", "probability"}

@@ -1058,11 +1058,12 @@ def test_event_rules_sharing_a_half_life_score_through_the_exact_tests():
         decay=HalfLife("14d"),
     )
     model = ScoringModel("halves", (group,))
-    lead = {"id": 1, "activities": [days_ago(14), days_ago(0, kind="demo")]}
+    activities = [days_ago(14), days_ago(0, kind="demo")]
+    lead = {"id": 1, "activities": activities}
     # 10 x 0.5 (one half-life) + 40 x 1 = 45, on every path.
     assert model.score(lead, as_of=NOW).total == 45
     compiled = model.compile(as_of=NOW)
-    events = [{**e, "record_id": 1} for e in lead["activities"]]
+    events = [{**e, "record_id": 1} for e in activities]
     assert compiled.totals([{"id": 1, "activities": None}], events=events) == [45]
 
 
