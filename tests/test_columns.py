@@ -18,6 +18,7 @@ from crmcore.calendar import Period, period_of
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis import (
     Grouped,
+    Mrr,
     OpenPipeline,
     SalesCycle,
     WeightedPipeline,
@@ -360,3 +361,18 @@ def test_update_group_counts_records_in_a_given_group():
     assert table.result()["ana"].denominator == 2
     with pytest.raises(DataTypeError, match="key: expected a hashable group key"):
         table.update_group(["ana"], [row])
+
+
+def test_batches_after_the_first_add_to_the_groups_they_found():
+    rows = [
+        {"outcome": o, "created_at": T0, "closed_at": T0, "amount": 1,
+         "currency": "EUR", "owner": who}
+        for o, who in [("won", "ana"), ("lost", "ana"), ("won", "bo")]
+    ]  # fmt: skip
+    table = Grouped(WinRate(), "owner")
+    table.update(as_columns(rows[:2])).update(as_columns(rows[2:] + rows[:1]))
+    result = table.result()
+    # ana: won, lost, won = 2 of 3; bo: 1 of 1.
+    assert (result["ana"].numerator, result["ana"].denominator) == (2, 3)
+    assert result["bo"].value == 1
+    assert Grouped(Mrr(as_of=T0), "customer_id").fields is None

@@ -353,3 +353,13 @@ def test_a_data_set_name_is_a_plain_name():
         DataSpec("d", "/etc/passwd")
     with pytest.raises(DataTypeError, match="records: expected a name"):
         DataSpec("d", 5)
+
+
+def test_a_rule_over_two_fields_explains_both_values():
+    rule = DataRule("sized", (field("employees") >= 10) & (field("country") == "DE"))
+    spec = DataSpec("d", "leads", rules=[rule])
+    (failure,) = (
+        DataTrust(spec, AS_OF).explain({"employees": 3, "country": "DE"}).failures
+    )
+    assert failure.check == "rule:sized"
+    assert failure.value == {"employees": 3, "country": "DE"}
