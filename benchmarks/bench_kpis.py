@@ -192,7 +192,7 @@ def hand_revenue(
     return {
         "mrr": mrr,
         "arpa": mrr / customers_now,
-        "mrr_movements": period["end"] - period["start"],
+        "net_new_mrr": period["end"] - period["start"],
         "quick_ratio": (period["new"] + period["re"] + period["exp"])
         / (period["con"] + period["churn"]),
         "new_customers": Decimal(period["joined"]),
@@ -200,9 +200,8 @@ def hand_revenue(
         "logo_churn": Decimal(period["churned"]) / period["s"],
         "monthly_logo_churn": Decimal(last_month["churned"]) / last_month["s"],
         "gross_revenue_churn": (period["churn"] + period["con"]) / period["start"],
-        "net_revenue_churn": (
-            period["churn"] + period["con"] - period["exp"] - period["re"]
-        )
+        # Net of expansion only: 1 - NRR on the same base.
+        "net_revenue_churn": (period["churn"] + period["con"] - period["exp"])
         / period["start"],
         "net_revenue_retention": (
             trailing["start"] + trailing["exp"] - trailing["con"] - trailing["churn"]
@@ -326,7 +325,7 @@ def pandas_report(data: SampleData, period: Interval) -> dict[str, float]:
         {
             "mrr": b.sum(),
             "arpa": b.sum() / (b > 0).sum(),
-            "mrr_movements": b.sum() - a.sum(),
+            "net_new_mrr": b.sum() - a.sum(),
             "quick_ratio": (new + react + expansion) / (contraction + churn),
             "new_customers": float(((paid >= t0) & (paid < t1)).sum()),
             "customer_retention": ((a > 0) & (b > 0)).sum() / starting,
@@ -334,7 +333,7 @@ def pandas_report(data: SampleData, period: Interval) -> dict[str, float]:
             "monthly_logo_churn": ((table.m > 0) & (b == 0)).sum()
             / (table.m > 0).sum(),
             "gross_revenue_churn": (churn + contraction) / a.sum(),
-            "net_revenue_churn": (churn + contraction - expansion - react) / a.sum(),
+            "net_revenue_churn": (churn + contraction - expansion) / a.sum(),
         }
     )
     y = table.y
