@@ -58,7 +58,7 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import chain
@@ -208,6 +208,25 @@ def _localize(wall: datetime, zone: Any, name: str, value: object) -> datetime:
     return early
 
 
+def _wall_times(
+    series: Any, name: str, tz: str | None, localize: Callable[[Any, str], Any]
+) -> Any:
+    """A naive datetime column read in the zone ``tz`` names (never guessed)."""
+    if tz is None:
+        raise DataError(
+            name,
+            str(series.dtype),
+            "a timezone-aware datetime column, or tz= naming the zone "
+            "of its wall times",
+        )
+    try:
+        return localize(series, tz)
+    except Exception as error:  # the frame library raises its own types here
+        raise DataError(
+            name, str(error), f"wall times that exist once in {tz}"
+        ) from None
+
+
 def _pandas_column(
     series: Any, name: str, *, parse: bool, tz: str | None
 ) -> tuple[list[Any], str | None, int | None]:
@@ -221,21 +240,14 @@ def _pandas_column(
     missing = series.isna().to_numpy()
     if kind == "M":
         if getattr(dtype, "tz", None) is None:
-            if tz is None:
-                raise DataError(
-                    name,
-                    str(dtype),
-                    "a timezone-aware datetime column, or tz= naming the zone "
-                    "of its wall times",
-                )
-            try:
-                series = series.dt.tz_localize(
-                    tz, ambiguous="raise", nonexistent="raise"
-                )
-            except Exception as error:  # pandas raises its own types here
-                raise DataError(
-                    name, str(error), f"wall times that exist once in {tz}"
-                ) from None
+            series = _wall_times(
+                series,
+                name,
+                tz,
+                lambda s, zone: s.dt.tz_localize(
+                    zone, ambiguous="raise", nonexistent="raise"
+                ),
+            )
         ints = series.dt.tz_convert("UTC").dt.as_unit("us").array.asi8.tolist()
         return _with_none(ints, missing), "micros", None
     if kind == "f":
@@ -265,21 +277,14 @@ def _polars_column(
     dtype = series.dtype
     if isinstance(dtype, pl.Datetime):
         if dtype.time_zone is None:
-            if tz is None:
-                raise DataError(
-                    name,
-                    str(dtype),
-                    "a timezone-aware datetime column, or tz= naming the zone "
-                    "of its wall times",
-                )
-            try:
-                series = series.dt.replace_time_zone(
-                    tz, ambiguous="raise", non_existent="raise"
-                )
-            except Exception as error:  # polars raises its own types here
-                raise DataError(
-                    name, str(error), f"wall times that exist once in {tz}"
-                ) from None
+            series = _wall_times(
+                series,
+                name,
+                tz,
+                lambda s, zone: s.dt.replace_time_zone(
+                    zone, ambiguous="raise", non_existent="raise"
+                ),
+            )
         ints = series.dt.convert_time_zone("UTC").dt.epoch("us").to_list()
         return ints, "micros", None
     if dtype.is_float():

@@ -1065,6 +1065,25 @@ class GroupedResult:
 _GROUP_CHUNK: Final = 8192
 
 
+def _buckets(
+    items: Iterable[Any], keys: Iterable[tuple[Hashable, ...]]
+) -> dict[Any, list[Any]]:
+    """Each group key with the items that have it, in their order."""
+    buckets: dict[Any, list[Any]] = {}
+    for item, found in zip(items, keys, strict=True):
+        for key in found:
+            try:
+                bucket = buckets.get(key)
+            except TypeError:
+                raise DataTypeError(
+                    "per", key, "a hashable group key (a string, a number...)"
+                ) from None
+            if bucket is None:
+                bucket = buckets[key] = []
+            bucket.append(item)
+    return buckets
+
+
 class Grouped:
     """Any accumulator, once per group, in one pass: itself an accumulator.
 
@@ -1124,7 +1143,6 @@ class Grouped:
             DataTypeError: For a group key that cannot be a key (a list...).
         """
         keys = self._keys
-        groups = self._groups
         if type(records) is Columns:
             self._update_batch(records)
             return self
@@ -1132,23 +1150,8 @@ class Grouped:
         # A chunk at a time: each group's records go through the KPI's own
         # loop together (its update), in the order they came.
         while chunk := list(islice(iterator, _GROUP_CHUNK)):
-            buckets: dict[Any, list[Any]] = {}
-            for record in chunk:
-                for key in keys(record):
-                    try:
-                        bucket = buckets.get(key)
-                    except TypeError:
-                        raise DataTypeError(
-                            "per", key, "a hashable group key (a string, a number...)"
-                        ) from None
-                    if bucket is None:
-                        bucket = buckets[key] = []
-                    bucket.append(record)
-            for key, bucket in buckets.items():
-                acc = groups.get(key)
-                if acc is None:
-                    acc = self._group(key)
-                acc.update(bucket)
+            for key, bucket in _buckets(chunk, map(keys, chunk)).items():
+                self._feed(key, bucket)
         return self
 
     def update_group(self, key: Any, records: Iterable[Any]) -> Self:
@@ -1163,15 +1166,20 @@ class Grouped:
             DataTypeError: For a key that cannot be a key (a list...).
         """
         try:
-            acc = self._groups.get(key)
+            hash(key)
         except TypeError:
             raise DataTypeError(
                 "key", key, "a hashable group key (a string, a number...)"
             ) from None
+        self._feed(key, records)
+        return self
+
+    def _feed(self, key: Any, records: Iterable[Any]) -> None:
+        """Count records in the group ``key`` (made when first seen)."""
+        acc = self._groups.get(key)
         if acc is None:
             acc = self._group(key)
         acc.update(records)
-        return self
 
     @property
     def fields(self) -> frozenset[str] | None:
@@ -1195,26 +1203,9 @@ class Grouped:
     def _update_batch(self, batch: Columns) -> None:
         """Count a batch of columns: its rows' keys, then one batch per group."""
         anchors = getattr(self._template, "anchors", ())
-        buckets: dict[Any, list[int]] = {}
-        for index, found in enumerate(
-            _batch_keys(self._per, anchors, batch, self._keys)
-        ):
-            for key in found:
-                try:
-                    bucket = buckets.get(key)
-                except TypeError:
-                    raise DataTypeError(
-                        "per", key, "a hashable group key (a string, a number...)"
-                    ) from None
-                if bucket is None:
-                    bucket = buckets[key] = []
-                bucket.append(index)
-        groups = self._groups
-        for key, indices in buckets.items():
-            acc = groups.get(key)
-            if acc is None:
-                acc = self._group(key)
-            acc.update(batch.take(indices))
+        found = _batch_keys(self._per, anchors, batch, self._keys)
+        for key, indices in _buckets(range(len(batch)), found).items():
+            self._feed(key, batch.take(indices))
 
     def merge(self, other: Self) -> Self:
         """A new grouped accumulator holding both."""
