@@ -75,7 +75,7 @@ from crmcore.kpis import (
     HeadlineKpis,
     PeriodKey,
 )
-from crmcore.money import Money
+from crmcore.money import Money, exact_arithmetic
 
 __all__ = [
     "Library",
@@ -129,12 +129,12 @@ def _check_library(library: object) -> Library:
 # ---------------------------------------------------------------------------
 # Reading: one column at a time, in bulk
 # ---------------------------------------------------------------------------
-def _exact_floats(values: Any, name: str) -> tuple[list[Any], int | None]:
-    """A float64 array as exact scaled integers and their places, if one fits.
+def _scaled_floats(values: Any, name: str) -> tuple[Any, Any, int] | None:
+    """A float64 array as exact scaled integers, if a scale up to 9 holds it.
 
-    Returns ``(integers, places)``, or ``(Decimals, None)`` when no scale up
-    to ``_MAX_PLACES`` holds every value (then each goes through its
-    shortest repr). NaN becomes ``None``.
+    Returns ``(integers, missing, places)`` (numpy arrays; NaN is missing,
+    its integer 0), or ``None`` when no scale up to ``_MAX_PLACES`` holds
+    every value exactly.
     """
     np = _import("numpy")
     missing = np.isnan(values)
@@ -151,13 +151,30 @@ def _exact_floats(values: Any, name: str) -> tuple[list[Any], int | None]:
         if np.array_equal(scaled / scale, present):
             full = np.zeros(values.shape, dtype=np.int64)
             full[~missing] = scaled.astype(np.int64)
-            out: list[Any] = full.tolist()
-            for index in missing.nonzero()[0].tolist():
-                out[index] = None
-            return out, places
+            return full, missing, places
+    return None
+
+
+def _isnan(values: Any) -> list[bool]:
+    """Which values of a float array are NaN."""
+    missing: list[bool] = _import("numpy").isnan(values).tolist()
+    return missing
+
+
+def _exact_floats(values: Any, name: str) -> tuple[list[Any], int | None]:
+    """A float64 array as exact scaled integers and their places, if one fits.
+
+    Returns ``(integers, places)``, or ``(Decimals, None)`` when no scale up
+    to ``_MAX_PLACES`` holds every value (then each goes through its
+    shortest repr). NaN becomes ``None``.
+    """
+    found = _scaled_floats(values, name)
+    if found is not None:
+        full, missing, places = found
+        return _with_none(full.tolist(), missing), places
     return [
         None if gap else Decimal(repr(value))
-        for value, gap in zip(values.tolist(), missing.tolist(), strict=True)
+        for value, gap in zip(values.tolist(), _isnan(values), strict=True)
     ], None
 
 
@@ -237,22 +254,13 @@ def _pandas_column(
         series = series.astype(object)
         dtype = series.dtype
     kind = dtype.kind
-    missing = series.isna().to_numpy()
     if kind == "M":
-        if getattr(dtype, "tz", None) is None:
-            series = _wall_times(
-                series,
-                name,
-                tz,
-                lambda s, zone: s.dt.tz_localize(
-                    zone, ambiguous="raise", nonexistent="raise"
-                ),
-            )
-        ints = series.dt.tz_convert("UTC").dt.as_unit("us").array.asi8.tolist()
-        return _with_none(ints, missing), "micros", None
+        ints, missing = _pandas_micros(series, name, tz)
+        return _with_none(ints.tolist(), missing), "micros", None
     if kind == "f":
         values, places = _exact_floats(series.to_numpy(dtype=float), name)
         return values, None if places is None else "decimals", places
+    missing = series.isna().to_numpy()
     if kind == "m":
         return (
             [
@@ -269,6 +277,41 @@ def _pandas_column(
     return values, None, None
 
 
+def _pandas_micros(series: Any, name: str, tz: str | None) -> tuple[Any, Any]:
+    """A pandas datetime column as int64 microseconds (UTC) and its missing mask.
+
+    Naive wall times are read in ``tz`` (an error without it).
+    """
+    np = _import("numpy")
+    if getattr(series.dtype, "tz", None) is None:
+        series = _wall_times(
+            series,
+            name,
+            tz,
+            lambda s, zone: s.dt.tz_localize(
+                zone, ambiguous="raise", nonexistent="raise"
+            ),
+        )
+    missing = series.isna().to_numpy()
+    ints = series.dt.tz_convert("UTC").dt.as_unit("us").array.asi8
+    return np.where(missing, 0, ints), missing
+
+
+def _polars_micros(series: Any, name: str, tz: str | None) -> tuple[Any, Any]:
+    """A polars datetime column as int64 microseconds (UTC) and its missing mask."""
+    if series.dtype.time_zone is None:
+        series = _wall_times(
+            series,
+            name,
+            tz,
+            lambda s, zone: s.dt.replace_time_zone(
+                zone, ambiguous="raise", non_existent="raise"
+            ),
+        )
+    epoch = series.dt.convert_time_zone("UTC").dt.epoch("us")
+    return epoch.fill_null(0).to_numpy(), epoch.is_null().to_numpy()
+
+
 def _polars_column(
     series: Any, name: str, *, parse: bool, tz: str | None
 ) -> tuple[list[Any], str | None, int | None]:
@@ -276,17 +319,8 @@ def _polars_column(
     pl = _import("polars")
     dtype = series.dtype
     if isinstance(dtype, pl.Datetime):
-        if dtype.time_zone is None:
-            series = _wall_times(
-                series,
-                name,
-                tz,
-                lambda s, zone: s.dt.replace_time_zone(
-                    zone, ambiguous="raise", non_existent="raise"
-                ),
-            )
-        ints = series.dt.convert_time_zone("UTC").dt.epoch("us").to_list()
-        return ints, "micros", None
+        ints, missing = _polars_micros(series, name, tz)
+        return _with_none(ints.tolist(), missing), "micros", None
     if dtype.is_float():
         np = _import("numpy")
         array = series.cast(pl.Float64).fill_null(float("nan")).to_numpy()
@@ -482,6 +516,242 @@ def _batches(
         )
 
 
+# ---------------------------------------------------------------------------
+# Bulk: the deal KPIs from whole arrays
+# ---------------------------------------------------------------------------
+_BULK_CHUNK: Final = 1 << 20
+_OUTCOMES: Final = {"open": 0, "won": 1, "lost": 2}
+
+
+def _all_missing(series: Any, library: Library) -> bool:
+    """Whether every value of a column is missing (its type then says nothing)."""
+    if library == "pandas":
+        return bool(series.isna().all())
+    return bool(series.null_count() == len(series))
+
+
+def _coded(series: Any, library: Library) -> Any:
+    """A text column as ``(codes, labels)``, or ``None`` for another kind.
+
+    Codes are int64 positions in ``labels``; -1 is a missing value.
+    """
+    np = _import("numpy")
+    if _all_missing(series, library):
+        return np.full(len(series), -1, dtype=np.int64), []
+    if library == "pandas":
+        pd = _import("pandas")
+        dtype = series.dtype
+        if not (
+            isinstance(dtype, pd.CategoricalDtype)
+            or pd.api.types.is_string_dtype(dtype)
+        ):
+            return None
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        labels = list(uniques)
+        if not all(type(label) is str for label in labels):
+            return None  # objects of other kinds: the rows explain them
+        return np.asarray(codes, dtype=np.int64), labels
+    pl = _import("polars")
+    if isinstance(series.dtype, pl.Categorical | pl.Enum):
+        series = series.cast(pl.String)
+    if series.dtype != pl.String:
+        return None
+    codes, labels = _polars_codes(pl, np, series)
+    if None in labels:
+        codes = np.where(codes == labels.index(None), -1, codes)
+    return codes, labels
+
+
+def _instants(
+    series: Any, name: str, library: Library, *, parse: bool, tz: str | None
+) -> Any:
+    """Instants as ``(micros, missing)`` arrays, or ``None`` for another kind."""
+    np = _import("numpy")
+    if _all_missing(series, library):
+        return np.zeros(len(series), np.int64), np.ones(len(series), bool)
+    if library == "pandas":
+        if series.dtype.kind == "M":
+            return _pandas_micros(series, name, tz)
+    elif isinstance(series.dtype, _import("polars").Datetime):
+        return _polars_micros(series, name, tz)
+    if not parse:
+        return None
+    convert = _pandas_column if library == "pandas" else _polars_column
+    values, form, _ = convert(series, name, parse=True, tz=tz)
+    if form != "micros":  # integers are never parsed: the rows explain them
+        return None
+    missing = np.array([v is None for v in values], dtype=bool)
+    micros = np.array([0 if v is None else v for v in values], dtype=np.int64)
+    return micros, missing
+
+
+def _scaled(series: Any, name: str, library: Library) -> Any:
+    """Exact numbers as ``(units, missing, places)``, or ``None`` for another kind."""
+    np = _import("numpy")
+    if _all_missing(series, library):
+        size = len(series)
+        return np.zeros(size, np.int64), np.ones(size, bool), 0
+    if library == "pandas":
+        kind = series.dtype.kind
+        if kind == "f":
+            return _scaled_floats(series.to_numpy(dtype=float), name)
+        if kind == "i":
+            missing = series.isna().to_numpy()
+            units = series.to_numpy(dtype=np.int64, na_value=0)
+            return units, missing, 0
+        return None  # unsigned, booleans, Decimal objects: the rows read them
+    pl = _import("polars")
+    dtype = series.dtype
+    if dtype.is_float():
+        array = series.cast(pl.Float64).fill_null(float("nan")).to_numpy()
+        return _scaled_floats(np.asarray(array, dtype=float), name)
+    if dtype in (pl.Int8, pl.Int16, pl.Int32, pl.Int64):
+        missing = series.is_null().to_numpy()
+        units = series.cast(pl.Int64).fill_null(0).to_numpy()
+        return units, missing, 0
+    return None
+
+
+def _deal_arrays(  # noqa: PLR0917 - the reading options, as _count_in_bulk has them
+    frame: Any,
+    library: Library,
+    fields: Mapping[str, str],
+    parse: frozenset[str],
+    tz: str | None,
+    facts: Any,
+) -> Any:
+    """The deals of a frame as the arrays ``DealFacts.count_arrays`` takes.
+
+    Only the columns ``facts`` reads, each in bulk; ``None`` when a column
+    is of a kind the kernel does not read (the record loop reads the rows).
+    """
+    np = _import("numpy")
+    read = ["outcome", "created_at", "amount", "currency", "closed_at"]
+    if facts.forecast:
+        read += ["stage", "probability"]
+    if facts.exclude:
+        read.append("lost_reason")
+    if any(f.split(".")[0] in read and "." in f for f in fields) or not all(
+        f in fields for f in read[:4]
+    ):
+        return None  # nested or missing fields: the rows explain them
+
+    def column(field: str) -> Any:
+        return frame[fields[field]]
+
+    outcome = _coded(column("outcome"), library)
+    currency = _coded(column("currency"), library)
+    amount = _scaled(column("amount"), "amount", library)
+    created = _instants(
+        column("created_at"),
+        "created_at",
+        library,
+        parse="created_at" in parse,
+        tz=tz,
+    )
+    optional: dict[str, Any] = {}
+    readers: tuple[tuple[str, Callable[[Any, str], Any]], ...] = (
+        ("closed_at", lambda s, f: _instants(s, f, library, parse=f in parse, tz=tz)),
+        ("stage", lambda s, _: _coded(s, library)),
+        ("probability", lambda s, f: _scaled(s, f, library)),
+        ("lost_reason", lambda s, _: _coded(s, library)),
+    )
+    for field, reader in readers:
+        if field in read and field in fields:
+            optional[field] = reader(column(field), field)
+            if optional[field] is None:
+                return None
+    if outcome is None or currency is None or amount is None or created is None:
+        return None
+    codes, labels = outcome
+    table = np.array(
+        [_OUTCOMES.get(label, -1) for label in labels] + [-1], dtype=np.int64
+    )
+    return {
+        "outcome": table[codes],
+        "created_at": created,
+        "amount": amount,
+        "currency": currency,
+        **optional,
+    }
+
+
+def _bulk_facts(acc: Any) -> Any:
+    """The facts of an accumulator that counts arrays in bulk, or ``None``.
+
+    Facts that count arrays (the deal facts) offer ``count_arrays``; an
+    accumulator with a ``where`` filter reads rows.
+    """
+    facts = getattr(acc, "facts", None)
+    options = getattr(acc, "options", None)
+    if not callable(getattr(facts, "count_arrays", None)) or not isinstance(
+        options, Mapping
+    ):
+        return None
+    return None if options.get("where") is not None else facts
+
+
+def _count_in_bulk(
+    frame: Any,
+    library: Library,
+    reading: Mapping[str, Any],
+    template: Any,
+    parts: Callable[[int, int], Iterable[tuple[Any, Any]]],
+) -> bool:
+    """Count a frame's deals with the kernel: all of them, or none.
+
+    ``template`` is deal facts with the options of every accumulator the
+    deals go to (it says which columns to read). The frame is read in
+    chunks of ``_BULK_CHUNK`` rows; ``parts(first, size)`` gives the rows
+    of each part of a chunk (positions in the chunk, ``None`` for all of
+    them; its first row is ``first`` of the frame) with the facts they go
+    to (``None``: facts the kernel cannot count). The parts are counted into
+    fresh facts, added to their owners only when every chunk counted.
+    ``False``: nothing changed, and the record loop must run (it explains
+    a bad row).
+    """
+    if set(reading) - {"columns", "instants", "tz", "money", "chunk"}:
+        return False  # batches() explains the unknown option
+    fields, parse, pairs = _plan(
+        frame,
+        library,
+        reading.get("columns"),
+        reading.get("instants", ()),
+        reading.get("money"),
+    )
+    tz = reading.get("tz")
+    chunk = reading.get("chunk", _CHUNK)
+    if "amount" in pairs or isinstance(chunk, bool) or not isinstance(chunk, int):
+        return False  # money amounts are read by the rows; batches() explains
+    if chunk < 1:
+        return False
+    if tz is not None:
+        resolve_zone(tz)
+    fresh: dict[int, tuple[Any, Any]] = {}
+    height = len(frame)
+    with exact_arithmetic():
+        for first in range(0, height, _BULK_CHUNK):
+            part = (
+                frame.iloc[first : first + _BULK_CHUNK]
+                if library == "pandas"
+                else frame.slice(first, _BULK_CHUNK)
+            )
+            arrays = _deal_arrays(part, library, fields, parse, tz, template)
+            if arrays is None:
+                return False
+            for rows, owner in parts(first, len(arrays["outcome"])):
+                if owner is None:
+                    return False
+                held = fresh.get(id(owner))
+                if held is None:
+                    held = fresh[id(owner)] = (owner, owner.cleared())
+                if not held[1].count_arrays(arrays, rows):
+                    return False
+        for owner, counted in fresh.values():
+            owner.absorb(counted)
+    return True
+
+
 def records(frame: Any, **reading: Any) -> Iterator[dict[str, Any]]:
     """Stream a frame's rows as plain dicts that every KPI reads.
 
@@ -634,19 +904,33 @@ def kpi_frame(
     library = _library_of(frame, "frame")
     if per is None:
         acc: Any = kpi.empty()
-        for batch in batches(frame, fields=getattr(acc, "fields", None), **reading):
-            acc.update(batch)
+        facts = _bulk_facts(acc)
+        if facts is None or not _count_in_bulk(
+            frame, library, reading, facts, lambda _, __: ((None, facts),)
+        ):
+            for batch in batches(frame, fields=getattr(acc, "fields", None), **reading):
+                acc.update(batch)
         return to_frame(acc.result(), exact=exact, library=library)
     table = Grouped(kpi, per)
-    parts = _split(frame, library, per, getattr(kpi, "anchors", ()), reading)
-    if parts is None:
+    split = _split(frame, library, per, getattr(kpi, "anchors", ()), reading)
+    if split is None:
         for batch in batches(frame, fields=table.fields, **reading):
             table.update(batch)
-    else:
+        return to_frame(table.result(), exact=exact, library=library)
+    codes, keys = split
+    template = _bulk_facts(kpi)
+
+    def parts(first: int, size: int) -> Iterator[tuple[Any, Any]]:
+        for code, rows in _groups_of(codes[first : first + size]):
+            yield rows, _bulk_facts(table._accumulator(keys[code]))
+
+    if template is None or not _count_in_bulk(frame, library, reading, template, parts):
+        table = Grouped(kpi, per)
         inner = getattr(kpi, "fields", None)
-        for key, part in parts:
+        for code, rows in _groups_of(codes):
+            part = frame.iloc[rows] if library == "pandas" else frame[rows]
             for batch in batches(part, fields=inner, **reading):
-                table.update_group(key, batch)
+                table.update_group(keys[code], batch)
     return to_frame(table.result(), exact=exact, library=library)
 
 
@@ -656,8 +940,10 @@ def _split(
     per: object,
     anchors: tuple[str, ...],
     reading: Mapping[str, Any],
-) -> Iterator[tuple[Any, Any]] | None:
-    """The frame split into its groups by the frame library, or ``None``.
+) -> tuple[Any, list[Any]] | None:
+    """The group of every row, found by the frame library, or ``None``.
+
+    Returns ``(codes, keys)``: each row's group is ``keys[codes[row]]``.
 
     For a period key over one instant field and for a field key over a text,
     integer, boolean or categorical column, the keys are those crmcore's own
@@ -680,22 +966,21 @@ def _split(
         if len(paths) != 1 or paths[0] not in fields:
             return None
         path = paths[0]
-        convert = _pandas_column if library == "pandas" else _polars_column
-        values, form, _ = convert(frame[fields[path]], path, parse=path in parse, tz=tz)
-        if form != "micros":
+        found = _instants(
+            frame[fields[path]], path, library, parse=path in parse, tz=tz
+        )
+        if found is None:
             return None
-        return _period_split(frame, library, values, per)
+        return _period_codes(found, per)
     if isinstance(per, str) and per in fields:
         return _field_split(frame, library, fields[per])
     return None
 
 
-def _period_split(
-    frame: Any, library: Library, values: list[Any], per: PeriodKey
-) -> Iterator[tuple[Any, Any]] | None:
+def _period_codes(instants: Any, per: PeriodKey) -> tuple[Any, list[Any]] | None:
+    """Each instant's period (``None`` for a missing one) as codes and keys."""
     np = _import("numpy")
-    missing = np.array([v is None for v in values], dtype=bool)
-    micros = np.array([0 if v is None else v for v in values], dtype=np.int64)
+    micros, missing = instants
     present = micros[~missing]
     periods: list[Any] = []
     if present.size:
@@ -703,18 +988,18 @@ def _period_split(
         found = period_of(from_micros(int(present.min())), per.unit, tz=per.tz)
         while to_micros(found.start) <= last:
             periods.append(found)
-            if len(periods) > len(values):  # sparse outliers: crmcore groups it
+            if len(periods) > len(micros):  # sparse outliers: crmcore groups it
                 return None
             found = found.next()
     starts = np.array([to_micros(p.start) for p in periods], dtype=np.int64)
     codes = np.searchsorted(starts, micros, side="right") - 1
     codes[missing] = len(periods)
-    return _by_codes(frame, library, codes, [*periods, None])
+    return codes, [*periods, None]
 
 
 def _field_split(
     frame: Any, library: Library, column: str
-) -> Iterator[tuple[Any, Any]] | None:
+) -> tuple[Any, list[Any]] | None:
     np = _import("numpy")
     series = frame[column]
     if library == "pandas":
@@ -734,7 +1019,7 @@ def _field_split(
         ):
             return None  # objects of mixed kinds: crmcore reads them itself
         codes = np.where(codes < 0, len(keys), codes)
-        return _by_codes(frame, library, codes, [*keys, None])
+        return codes, [*keys, None]
     pl = _import("polars")
     dtype = series.dtype
     if not (
@@ -745,8 +1030,7 @@ def _field_split(
         return None
     if isinstance(dtype, pl.Categorical | pl.Enum):
         series = series.cast(pl.String)
-    codes, keys = _polars_codes(pl, np, series)
-    return _by_codes(frame, library, codes, keys)
+    return _polars_codes(pl, np, series)
 
 
 def _polars_codes(pl: Any, np: Any, series: Any) -> tuple[Any, list[Any]]:
@@ -770,17 +1054,14 @@ def _python(value: Any) -> Any:
     return item() if callable(item) else value
 
 
-def _by_codes(
-    frame: Any, library: Library, codes: Any, keys: list[Any]
-) -> Iterator[tuple[Any, Any]]:
-    """Each key with the rows of its code, in the frame's order."""
+def _groups_of(codes: Any) -> Iterator[tuple[int, Any]]:
+    """Each code with the positions that have it, in their order."""
     np = _import("numpy")
     order = np.argsort(codes, kind="stable")
     ordered = codes[order]
     cuts = np.flatnonzero(np.diff(ordered)) + 1
     for rows in np.split(order, cuts) if order.size else []:
-        part = frame.iloc[rows] if library == "pandas" else frame[rows]
-        yield keys[int(codes[rows[0]])], part
+        yield int(codes[rows[0]]), rows
 
 
 def report_frame(

@@ -1176,10 +1176,14 @@ class Grouped:
 
     def _feed(self, key: Any, records: Iterable[Any]) -> None:
         """Count records in the group ``key`` (made when first seen)."""
+        self._accumulator(key).update(records)
+
+    def _accumulator(self, key: Any) -> Any:
+        """The accumulator of the group ``key``, made empty when first seen."""
         acc = self._groups.get(key)
         if acc is None:
             acc = self._group(key)
-        acc.update(records)
+        return acc
 
     @property
     def fields(self) -> frozenset[str] | None:

@@ -47,6 +47,9 @@ _CHUNK: Final = 1 << 18
 # The window of all time in microseconds (every instant a datetime can hold).
 _SEVEN_ZEROS: Final = (_ZERO,) * 7
 _LOWEST: Final = -(1 << 62)
+# The currency before the first deal: no value a record holds (None included,
+# so a deal without a currency is checked like any other).
+_NONE_YET: Final = object()
 _HIGHEST: Final = 1 << 62
 
 
@@ -59,7 +62,7 @@ def _switch(
     sums: dict[str, list[Decimal]], old: Any, new: Any, current: list[Decimal]
 ) -> list[Decimal]:
     """Store the current currency's sums and return those of the next one."""
-    if old is not None:
+    if old is not _NONE_YET:
         sums[old] = current
     found = sums.get(new)
     if found is None:
@@ -269,7 +272,7 @@ class DealFacts:
         zero = _ZERO
         # The sums of the current currency live in locals, written back to
         # ``sums`` when the currency changes and at the end.
-        currency_now: Any = None
+        currency_now: Any = _NONE_YET
         won_sum = lost_sum = excluded_sum = open_sum = zero
         forecast_sum = weighted_sum = unweighted_sum = zero
         us = MICROSECOND
@@ -382,7 +385,7 @@ class DealFacts:
                     self._check(_READER.read(record), record)
                     raise error from None  # pragma: no cover - _check raises first
         finally:
-            if currency_now is not None:
+            if currency_now is not _NONE_YET:
                 sums[currency_now] = [
                     won_sum,
                     lost_sum,
@@ -464,7 +467,7 @@ class DealFacts:
         scaled = places is not None
         local: dict[str, list[Any]] = {}
         weights: dict[tuple[str, str], Any] = {}
-        currency_now: Any = None
+        currency_now: Any = _NONE_YET
         current: list[Any] = []
         rows = zip(
             batch["outcome"],
@@ -574,6 +577,19 @@ class DealFacts:
             self.weighted_deals += weighted_deals
             self.unweighted += unweighted
 
+    def count_arrays(self, arrays: Mapping[str, Any], rows: Any = None) -> bool:
+        """Count deals given as numpy arrays, in bulk: all of them or none.
+
+        The bulk path of ``crmcore.frames``: the arrays are those
+        ``crmcore.kpis._arrays`` describes, ``rows`` (positions) picks some.
+        Gives the facts ``update`` gives over the same rows; returns
+        ``False``, having counted nothing, when a row is one ``update``
+        refuses (``update`` then explains it).
+        """
+        from crmcore.kpis._arrays import count_deals  # noqa: PLC0415 - needs numpy
+
+        return count_deals(self, arrays, rows)
+
     # -- merging ---------------------------------------------------------
     def covers(self, other: DealFacts) -> bool:
         """Whether these facts hold everything ``other`` would.
@@ -612,25 +628,29 @@ class DealFacts:
         fresh.lost_cycles = None if self.lost_cycles is None else array("q")
         return fresh
 
+    def absorb(self, other: DealFacts) -> None:
+        """Add everything ``other`` holds to these facts (same options)."""
+        self.won += other.won
+        self.lost += other.lost
+        self.open_at += other.open_at
+        self.weighted_deals += other.weighted_deals
+        self.unweighted += other.unweighted
+        self.reasons.update(other.reasons)
+        for currency, vec in other.sums.items():
+            mine = self.sums.get(currency, _SEVEN_ZEROS)
+            self.sums[currency] = [a + b for a, b in zip(mine, vec, strict=True)]
+        for key, amount in other.categories.items():
+            self.categories[key] = self.categories.get(key, _ZERO) + amount
+        if self.cycles is not None:
+            self.cycles.extend(other.cycles)  # type: ignore[arg-type]
+        if self.lost_cycles is not None:
+            self.lost_cycles.extend(other.lost_cycles)  # type: ignore[arg-type]
+
     def merged(self, other: DealFacts) -> DealFacts:
         """A new facts object holding both."""
         merged = self.cleared()
-        for part in (self, other):
-            merged.won += part.won
-            merged.lost += part.lost
-            merged.open_at += part.open_at
-            merged.weighted_deals += part.weighted_deals
-            merged.unweighted += part.unweighted
-            merged.reasons.update(part.reasons)
-            for currency, vec in part.sums.items():
-                mine = merged.sums.setdefault(currency, [_ZERO] * 7)
-                merged.sums[currency] = [a + b for a, b in zip(mine, vec, strict=True)]
-            for key, amount in part.categories.items():
-                merged.categories[key] = merged.categories.get(key, _ZERO) + amount
-            if merged.cycles is not None:
-                merged.cycles.extend(part.cycles)  # type: ignore[arg-type]
-            if merged.lost_cycles is not None:
-                merged.lost_cycles.extend(part.lost_cycles)  # type: ignore[arg-type]
+        merged.absorb(self)
+        merged.absorb(other)
         return merged
 
     # -- figures ---------------------------------------------------------
