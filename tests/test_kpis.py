@@ -23,6 +23,7 @@ from crmcore.kpis import (
     MrrMovements,
     NetRevenueRetention,
     NewCustomers,
+    OpenPipeline,
     PipelineVelocity,
     RevenueChurn,
     ReviewCadence,
@@ -861,6 +862,22 @@ def test_more_bad_records():
     row = {"customer_id": "c", "mrr": Money(-1, "EUR"), "start": at(2026, 1, 1)}
     with pytest.raises(DataError, match="non-negative"):
         mrr([row], as_of=MARCH.end)
+
+
+def test_a_first_deal_without_a_currency_is_refused_not_counted():
+    """The loop's currency before the first deal is no value (not None)."""
+    from crmcore.records import Columns
+
+    deal = {
+        "outcome": "open",
+        "created_at": at(2026, 1, 1),
+        "closed_at": None,
+        "amount": Decimal(5),
+        "currency": None,
+    }
+    for records in ([deal], Columns({k: [v] for k, v in deal.items()})):
+        with pytest.raises(DataTypeError, match=r"currency \(dict record\)"):
+            OpenPipeline().update(records)
 
 
 def test_unknown_stage_with_own_probability_is_still_an_error():

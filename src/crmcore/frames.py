@@ -98,6 +98,8 @@ _MAX_PLACES: Final = 9
 # Scaled floats stay below 2**52, so at most one decimal of that many
 # places rounds to each float: the scaled integer is the float's decimal.
 _EXACT_LIMIT: Final = float(2**52)
+# How many of a column's first values are tried at each scale before all.
+_PROBE: Final = 1024
 _EXTRAS: Final = {"pandas": "pandas", "polars": "polars"}
 
 
@@ -141,14 +143,21 @@ def _scaled_floats(values: Any, name: str) -> tuple[Any, Any, int] | None:
     infinite = np.isinf(values)
     if infinite.any():
         raise DataError(name, str(values[infinite.argmax()]), "a finite number or NaN")
-    present = values[~missing]
+    gaps = bool(missing.any())
+    present = values[~missing] if gaps else values
     magnitude = float(np.abs(present).max()) if present.size else 0.0
+    head = present[:_PROBE]
     for places in range(_MAX_PLACES + 1):
         scale = 10.0**places
         if magnitude * scale >= _EXACT_LIMIT:
             break
+        # A scale the first values refute costs no pass over the column.
+        if not np.array_equal(np.rint(head * scale) / scale, head):
+            continue
         scaled = np.rint(present * scale)
         if np.array_equal(scaled / scale, present):
+            if not gaps:
+                return scaled.astype(np.int64), missing, places
             full = np.zeros(values.shape, dtype=np.int64)
             full[~missing] = scaled.astype(np.int64)
             return full, missing, places
@@ -530,6 +539,51 @@ def _all_missing(series: Any, library: Library) -> bool:
     return bool(series.null_count() == len(series))
 
 
+def _constant_text(series: Any, library: Library) -> str | None:
+    """The one text of a column without missing values that holds only it.
+
+    A cheap first look (a single comparison) before coding a column by its
+    distinct values: most currency columns hold one currency.
+    """
+    if not len(series):
+        return None
+    if library == "pandas":
+        pd = _import("pandas")
+        if isinstance(series.dtype, pd.CategoricalDtype) or series.hasnans:
+            return None
+        first = series.iloc[0]
+    else:
+        if series.dtype != _import("polars").String or series.null_count():
+            return None
+        first = series[0]
+    if type(first) is not str or not bool((series == first).all()):
+        return None
+    return first
+
+
+def _outcomes(series: Any, library: Library) -> Any:
+    """Outcome codes (0 open, 1 won, 2 lost, -1 anything else), or ``None``."""
+    np = _import("numpy")
+    if library == "polars":
+        pl = _import("polars")
+        if isinstance(series.dtype, pl.Categorical | pl.Enum):
+            series = series.cast(pl.String)
+        if series.dtype == pl.String:
+            # Three comparisons cost less than coding by distinct values.
+            codes = np.full(len(series), -1, dtype=np.int64)
+            for label, code in _OUTCOMES.items():
+                codes[(series == label).fill_null(value=False).to_numpy()] = code
+            return codes
+    coded = _coded(series, library)
+    if coded is None:
+        return None
+    codes, labels = coded
+    table = np.array(
+        [_OUTCOMES.get(label, -1) for label in labels] + [-1], dtype=np.int64
+    )
+    return table[codes]
+
+
 def _coded(series: Any, library: Library) -> Any:
     """A text column as ``(codes, labels)``, or ``None`` for another kind.
 
@@ -538,6 +592,9 @@ def _coded(series: Any, library: Library) -> Any:
     np = _import("numpy")
     if _all_missing(series, library):
         return np.full(len(series), -1, dtype=np.int64), []
+    constant = _constant_text(series, library)
+    if constant is not None:
+        return np.zeros(len(series), dtype=np.int64), [constant]
     if library == "pandas":
         pd = _import("pandas")
         dtype = series.dtype
@@ -625,7 +682,6 @@ def _deal_arrays(  # noqa: PLR0917 - the reading options, as _count_in_bulk has 
     Only the columns ``facts`` reads, each in bulk; ``None`` when a column
     is of a kind the kernel does not read (the record loop reads the rows).
     """
-    np = _import("numpy")
     read = ["outcome", "created_at", "amount", "currency", "closed_at"]
     if facts.forecast:
         read += ["stage", "probability"]
@@ -639,7 +695,7 @@ def _deal_arrays(  # noqa: PLR0917 - the reading options, as _count_in_bulk has 
     def column(field: str) -> Any:
         return frame[fields[field]]
 
-    outcome = _coded(column("outcome"), library)
+    outcome = _outcomes(column("outcome"), library)
     currency = _coded(column("currency"), library)
     amount = _scaled(column("amount"), "amount", library)
     created = _instants(
@@ -663,12 +719,8 @@ def _deal_arrays(  # noqa: PLR0917 - the reading options, as _count_in_bulk has 
                 return None
     if outcome is None or currency is None or amount is None or created is None:
         return None
-    codes, labels = outcome
-    table = np.array(
-        [_OUTCOMES.get(label, -1) for label in labels] + [-1], dtype=np.int64
-    )
     return {
-        "outcome": table[codes],
+        "outcome": outcome,
         "created_at": created,
         "amount": amount,
         "currency": currency,
@@ -1034,8 +1086,21 @@ def _field_split(
 
 
 def _polars_codes(pl: Any, np: Any, series: Any) -> tuple[Any, list[Any]]:
-    """Codes (positions in ``keys``) of a polars column's values."""
-    keys = series.unique(maintain_order=True).to_list()
+    """Codes (positions in ``keys``) of a polars column's values.
+
+    A missing value's key is ``None`` (the last key). Text is coded by a
+    cast to an enum of its values; other kinds by a join with their keys.
+    """
+    uniques = series.unique(maintain_order=True)
+    if series.dtype == pl.String:
+        labels = uniques.drop_nulls()
+        physical = series.cast(pl.Enum(labels)).to_physical()
+        keys: list[Any] = labels.to_list()
+        if physical.null_count():
+            physical = physical.fill_null(len(keys))
+            keys.append(None)
+        return np.asarray(physical.to_numpy(), dtype=np.int64), keys
+    keys = uniques.to_list()
     lookup = pl.DataFrame(
         {"key": pl.Series(keys, dtype=series.dtype), "code": range(len(keys))}
     )
@@ -1057,7 +1122,9 @@ def _python(value: Any) -> Any:
 def _groups_of(codes: Any) -> Iterator[tuple[int, Any]]:
     """Each code with the positions that have it, in their order."""
     np = _import("numpy")
-    order = np.argsort(codes, kind="stable")
+    # Few groups sort as 16-bit integers: numpy's radix sort, in linear time.
+    narrow = codes.astype(np.int16) if codes.size and codes.max() < 1 << 15 else codes
+    order = np.argsort(narrow, kind="stable")
     ordered = codes[order]
     cuts = np.flatnonzero(np.diff(ordered)) + 1
     for rows in np.split(order, cuts) if order.size else []:

@@ -52,6 +52,7 @@ from crmcore.money import check_currency
 _VALUE_LIMIT: Final = 1 << 62
 _LIMB: Final = 21
 _LIMB_MASK: Final = (1 << _LIMB) - 1
+_FLOAT_EXACT: Final = 1 << 53
 # The most decimal places of a probability (or of a stage's default) weighed.
 _MAX_PLACES: Final = 18
 _ZERO: Final = Decimal(0)
@@ -180,6 +181,12 @@ class DealArrays:
 
 def exact_sums(codes: Any, values: Any, size: int) -> list[int]:
     """The exact sum of the non-negative int64 ``values`` of each code < ``size``."""
+    if not values.size:
+        return [0] * size
+    if int(values.max()) * values.size < _FLOAT_EXACT:
+        # Every partial sum is an integer below 2**53: exact in floats.
+        part = np.bincount(codes, weights=values.astype(np.float64), minlength=size)
+        return [int(value) for value in part.tolist()]
     totals = [0] * size
     for shift in range(0, 63, _LIMB):
         limb = ((values >> shift) & _LIMB_MASK).astype(np.float64)
@@ -189,10 +196,13 @@ def exact_sums(codes: Any, values: Any, size: int) -> list[int]:
     return totals
 
 
-def _first_seen(codes: Any) -> list[int]:
-    """The distinct codes, in the order they first appear."""
-    found, first = np.unique(codes, return_index=True)
-    return [int(found[i]) for i in np.argsort(first, kind="stable")]
+def _first_seen(codes: Any, size: int) -> list[int]:
+    """The distinct codes (each below ``size``), in the order they first appear."""
+    present = np.flatnonzero(np.bincount(codes, minlength=size)).tolist()
+    if len(present) < 2:
+        return present
+    first = {code: int(np.argmax(codes == code)) for code in present}
+    return sorted(present, key=first.__getitem__)
 
 
 def _weights(
@@ -267,23 +277,37 @@ def _weights(
     return weight, exponents, places, category, categories
 
 
-def _totals(
-    codes: Any, values: Any, size: int, places: int, exponents: Any = None
+def _totals(  # noqa: PLR0917 - the arrays of one figure
+    codes: Any,
+    rows: Any,
+    values: Any,
+    size: int,
+    places: int,
+    exponents: Any = None,
 ) -> list[Decimal]:
-    """The exact Decimal sum of the values of each code below ``size``.
+    """The exact Decimal sum of each code's values at the ``rows`` (a mask).
 
     ``values`` are units of ``10**-places``. A code with no values sums to
     ``Decimal(0)``, as the loop's sums start; the others have the places
     the loop's sum of the same values has: ``places``, or, given each
     value's own places in ``exponents``, the most of them.
     """
-    sums = exact_sums(codes, values, size)
-    counts = np.bincount(codes, minlength=size).tolist()
-    finest: list[int] | None = None
-    if exponents is not None:
-        most = np.full(size, np.iinfo(np.int64).min, dtype=np.int64)
-        np.maximum.at(most, codes, exponents)
-        finest = most.tolist()
+    if not rows.any():
+        return [_ZERO] * size
+    if size == 1:  # one currency: no codes to sort the values by
+        picked = values[rows]
+        sums = exact_sums(np.zeros(picked.size, dtype=np.int64), picked, 1)
+        counts = [picked.size]
+        finest = None if exponents is None else [int(exponents[rows].max())]
+    else:
+        chosen = codes[rows]
+        sums = exact_sums(chosen, values[rows], size)
+        counts = np.bincount(chosen, minlength=size).tolist()
+        finest = None
+        if exponents is not None:
+            most = np.full(size, np.iinfo(np.int64).min, dtype=np.int64)
+            np.maximum.at(most, chosen, exponents[rows])
+            finest = most.tolist()
     out: list[Decimal] = []
     for code in range(size):
         if not counts[code]:
@@ -358,7 +382,7 @@ def count_deals(  # noqa: PLR0915 - one kernel, in the loop's order
     used = currency.codes[touched]
     if used.size and used.min() < 0:
         return False
-    order = _first_seen(used) if used.size else []
+    order = _first_seen(used, len(currency.labels)) if used.size else []
     for code in order:
         try:
             check_currency(currency.labels[code])
@@ -408,17 +432,18 @@ def count_deals(  # noqa: PLR0915 - one kernel, in the loop's order
         (_FORECAST, counted),
         (_UNWEIGHTED, unweighted),
     ):
-        columns[index] = _totals(codes[picked], units[picked], labels, amount.places)
+        columns[index] = _totals(codes, picked, units, labels, amount.places)
     columns[_WEIGHTED] = [_ZERO] * labels
     if weighted.any():
-        product = (units * weight)[weighted]
-        finest = exponents[weighted] + amount.places
+        product = units * np.where(weighted, weight, 0)
+        finest = exponents + amount.places
         unit = amount.places + places
-        columns[_WEIGHTED] = _totals(codes[weighted], product, labels, unit, finest)
+        columns[_WEIGHTED] = _totals(codes, weighted, product, labels, unit, finest)
         kinds = len(categories)
-        pairs = (codes * kinds + category)[weighted]
-        totals = _totals(pairs, product, (labels + 1) * kinds, unit, finest)
-        for pair in _first_seen(pairs):
+        pairs = codes * kinds + category
+        groups = (labels + 1) * kinds
+        totals = _totals(pairs, weighted, product, groups, unit, finest)
+        for pair in _first_seen(pairs[weighted], groups):
             key = (currency.labels[pair // kinds], categories[pair % kinds])
             fresh.categories[key] = totals[pair]
     fresh.sums = {
