@@ -278,3 +278,197 @@ def test_columns_the_kernel_does_not_read_go_to_the_loop(name):
     assert counted is (name == "polars")
     out = frames.kpi_frame(WinRate(measure="value"), table, exact=True)
     assert out["value"][0] == Decimal("1.005") / Decimal("3.005")
+
+
+def deal_table(**changes):
+    """Four deals as a pandas frame: a won, a lost, two open; then ``changes``."""
+    pd = library("pandas")
+    data = {
+        "outcome": ["won", "lost", "open", "open"],
+        "created_at": pd.to_datetime([T0] * 4, utc=True),
+        "closed_at": pd.to_datetime([T0, T0, None, None], utc=True),
+        "amount": [10.0, 20.0, 30.0, 40.0],
+        "currency": "EUR",
+        "stage": ["won", "lost", "new", "late"],
+    }
+    data.update(changes)
+    return pd.DataFrame({k: v for k, v in data.items() if v is not None})
+
+
+PIPELINE = Pipeline(
+    "p",
+    [
+        StageDefinition("new", "New", probability=Decimal("0.125")),
+        StageDefinition("late", "Late", probability=Decimal("0.5")),
+        StageDefinition("won", "Won", kind="won"),
+        StageDefinition("lost", "Lost", kind="lost"),
+    ],
+    policy=TransitionPolicy("free", lost_reasons=("price",)),
+)
+
+
+def in_bulk(kpi, table, name="pandas", **reading):
+    """Whether the kernel counts the frame (and kpi_frame equals the loop)."""
+    facts: Any = kpi.facts
+    counted = frames._count_in_bulk(
+        table, name, reading, facts, lambda _, __: ((None, facts),)
+    )
+    if counted:
+        rows = kpi.empty().update(frames.records(table, **reading))
+        assert kpi.result() == rows.result()
+    return counted
+
+
+def test_columns_of_other_kinds_are_left_to_the_loop():
+    pd = library("pandas")
+    at = T0 + timedelta(days=1)
+    weighted = lambda: WeightedPipeline(PIPELINE, as_of=at)  # noqa: E731
+    assert in_bulk(WinRate(), deal_table())
+    # Outcomes, currencies and stages that are not text; amounts not numbers.
+    assert not in_bulk(WinRate(), deal_table(outcome=[1, 2, 0, 0]))
+    assert not in_bulk(WinRate(), deal_table(currency=[1, 1, 1, 1]))
+    assert not in_bulk(WinRate(), deal_table(currency=["EUR", 1, "EUR", "EUR"]))
+    assert not in_bulk(weighted(), deal_table(stage=[1, 2, 3, 4]))
+    assert not in_bulk(WinRate(), deal_table(amount=["1", "2", "3", "4"]))
+    # Instants that are objects, and nested or missing fields.
+    objects = library("pandas").Series([T0] * 4, dtype=object)
+    assert not in_bulk(WinRate(), deal_table(created_at=objects))
+    assert not in_bulk(WinRate(), deal_table(**{"amount.net": [1, 2, 3, 4]}))
+    numbers = deal_table(created_at=[1, 2, 3, 4])
+    assert not in_bulk(WinRate(), numbers, instants=["created_at"])
+    assert not in_bulk(WinRate(), deal_table(currency=None))
+    # Reading options the loop explains or reads itself.
+    assert not in_bulk(WinRate(), deal_table(), money={"amount": "currency"})
+    assert not in_bulk(WinRate(), deal_table(), chunk=0)
+    assert not in_bulk(WinRate(), deal_table(), chunk=True)
+    assert not in_bulk(WinRate(), deal_table(), fields=["outcome"])
+    with pytest.raises(DataError, match="chunk"):
+        frames.kpi_frame(WinRate(), deal_table(), chunk=0)
+    # Text instants are parsed; integer amounts are exact as they are.
+    texts = deal_table(
+        created_at=["2026-03-02T09:00:00Z"] * 4,
+        closed_at=["2026-03-02T09:00:00Z"] * 2 + [None, None],
+        amount=[10, 20, 30, 40],
+    )
+    assert in_bulk(
+        WinRate(measure="value"), texts, instants=["created_at", "closed_at"]
+    )
+    nullable = deal_table(amount=pd.array([10, 20, None, 40], dtype="Int64"))
+    assert not in_bulk(OpenPipeline(), nullable)  # a missing amount: the loop says
+    assert in_bulk(WinRate(), deal_table(amount=pd.array([1, 2, 3, 4], dtype="Int64")))
+
+
+def test_polars_columns_of_other_kinds_are_left_to_the_loop():
+    pl = library("polars")
+    table = pl.from_pandas(deal_table())
+    assert in_bulk(WinRate(), table, "polars")
+    categorical = table.with_columns(
+        pl.col("outcome").cast(pl.Categorical), pl.col("currency").cast(pl.Categorical)
+    )
+    assert in_bulk(WinRate(), categorical, "polars")
+    assert not in_bulk(
+        WinRate(), table.with_columns(pl.lit(1).alias("currency")), "polars"
+    )
+    assert not in_bulk(
+        WinRate(), table.with_columns(pl.lit("1").alias("amount")), "polars"
+    )
+    assert not in_bulk(
+        WinRate(), table.with_columns(pl.Series("outcome", [1, 2, 0, 0])), "polars"
+    )
+    texts = table.with_columns(pl.lit("2026-03-02T09:00:00Z").alias("created_at"))
+    assert not in_bulk(WinRate(), texts, "polars")
+    assert in_bulk(WinRate(), texts, "polars", instants=["created_at"])
+    gaps = table.with_columns(pl.Series("amount", [10, 20, None, 40]))
+    assert not in_bulk(OpenPipeline(), gaps, "polars")  # the loop explains
+    ints = table.with_columns(pl.Series("amount", [10, 20, 30, 40]))
+    assert in_bulk(WinRate(measure="value"), ints, "polars")
+    # Grouping a polars frame by an integer column codes it by a join.
+    grouped_ints = table.with_columns(pl.Series("team", [1, 2, 1, None]))
+    out = frames.kpi_frame(OpenPipeline(), grouped_ints, per="team", exact=True)
+    assert out["value"].to_list() == [Decimal("30"), Decimal("0"), Decimal("40")]
+
+
+def test_kernel_refusals_and_edges_by_hand():
+    at = T0 + timedelta(days=1)
+    weighted = lambda: WeightedPipeline(PIPELINE, as_of=at)  # noqa: E731
+    assert in_bulk(weighted(), deal_table())
+    # A probability outside [0, 1] on a forecast deal; a pipeline's stage
+    # column missing; a stage the pipeline lacks on a closed deal only.
+    assert not in_bulk(weighted(), deal_table(probability=[None, None, 1.5, None]))
+    assert not in_bulk(weighted(), deal_table(stage=None))
+    assert in_bulk(weighted(), deal_table(stage=["x", "y", "new", "late"]))
+    assert not in_bulk(weighted(), deal_table(stage=["won", "lost", "x", "late"]))
+    # No open deal counted: no stage column is needed.
+    closed_only = deal_table(
+        outcome=["won", "lost", "won", "lost"],
+        closed_at=[pd_time(T0)] * 4,
+        stage=None,
+    )
+    assert in_bulk(weighted(), closed_only)
+    # Without closed_at: closed deals are refused, open deals counted.
+    assert not in_bulk(WinRate(), deal_table(closed_at=None))
+    opens = deal_table(outcome=["open"] * 4, closed_at=None)
+    assert in_bulk(OpenPipeline(), opens)
+    # An empty frame counts nothing, exactly; so do empty arrays.
+    assert in_bulk(WinRate(), deal_table().iloc[:0])
+    empty = deal_table().iloc[:0]
+    fields, parse, _ = frames._plan(empty, "pandas", None, (), None)
+    facts: Any = WinRate().facts
+    arrays = frames._deal_arrays(empty, "pandas", fields, parse, None, facts)
+    assert facts.count_arrays(arrays)
+    assert facts.won == 0
+    # Naive wall times read in the zone given.
+    naive = deal_table(
+        created_at=library("pandas").to_datetime(["2026-03-02 10:00"] * 4),
+        closed_at=library("pandas").to_datetime(["2026-03-02 11:00"] * 2 + [None] * 2),
+    )
+    assert in_bulk(WinRate(), naive, tz="Europe/Berlin")
+    # Amounts too large for exact products are left to the loop.
+    huge = deal_table(amount=[10, 20, 2**61, 1])
+    assert not in_bulk(weighted(), huge)
+    assert in_bulk(OpenPipeline(), huge)
+
+
+def test_stage_defaults_of_many_places_are_left_to_the_loop():
+    fine = Decimal("0.1234567890123456789")  # 19 places
+    pipeline = Pipeline(
+        "p",
+        [
+            StageDefinition("new", "New", probability=fine),
+            StageDefinition("won", "Won", kind="won"),
+            StageDefinition("lost", "Lost", kind="lost"),
+        ],
+        policy=TransitionPolicy("free", lost_reasons=("price",)),
+    )
+    table = deal_table(stage=["won", "lost", "new", "new"])
+    kpi = WeightedPipeline(pipeline, as_of=T0 + timedelta(days=1))
+    assert not in_bulk(kpi, table)
+    out = frames.kpi_frame(kpi, table, exact=True)
+    assert out["value"][0] == 70 * fine
+
+
+def test_a_scale_the_first_values_allow_but_a_later_one_refutes():
+    values = [1.0] * (frames._PROBE + 5) + [0.5]
+    found = frames._scaled_floats(np.array(values), "x")
+    assert found is not None
+    assert found[2] == 1
+    assert found[0][-1] == 5
+
+
+def test_a_grouped_kpi_the_kernel_does_not_count_over_an_empty_frame():
+    pd = library("pandas")
+    from crmcore.kpis import LeadConversion
+
+    leads = pd.DataFrame(
+        {
+            "id": pd.Series([], dtype=str),
+            "created_at": pd.to_datetime([], utc=True),
+            "converted_at": pd.to_datetime([], utc=True),
+        }
+    )
+    out = frames.kpi_frame(LeadConversion(), leads, per=by_period("month"))
+    assert len(out) == 0
+
+
+def pd_time(instant):
+    return library("pandas").Timestamp(instant)

@@ -543,10 +543,9 @@ def _constant_text(series: Any, library: Library) -> str | None:
     """The one text of a column without missing values that holds only it.
 
     A cheap first look (a single comparison) before coding a column by its
-    distinct values: most currency columns hold one currency.
+    distinct values: most currency columns hold one currency. Called after
+    ``_all_missing``, so the column has a first value.
     """
-    if not len(series):
-        return None
     if library == "pandas":
         pd = _import("pandas")
         if isinstance(series.dtype, pd.CategoricalDtype) or series.hasnans:
@@ -757,7 +756,7 @@ def _count_in_bulk(
     chunks of ``_BULK_CHUNK`` rows; ``parts(first, size)`` gives the rows
     of each part of a chunk (positions in the chunk, ``None`` for all of
     them; its first row is ``first`` of the frame) with the facts they go
-    to (``None``: facts the kernel cannot count). The parts are counted into
+    to. The parts are counted into
     fresh facts, added to their owners only when every chunk counted.
     ``False``: nothing changed, and the record loop must run (it explains
     a bad row).
@@ -792,8 +791,6 @@ def _count_in_bulk(
             if arrays is None:
                 return False
             for rows, owner in parts(first, len(arrays["outcome"])):
-                if owner is None:
-                    return False
                 held = fresh.get(id(owner))
                 if held is None:
                     held = fresh[id(owner)] = (owner, owner.cleared())
@@ -974,7 +971,8 @@ def kpi_frame(
 
     def parts(first: int, size: int) -> Iterator[tuple[Any, Any]]:
         for code, rows in _groups_of(codes[first : first + size]):
-            yield rows, _bulk_facts(table._accumulator(keys[code]))
+            # Every group's accumulator is the template's kind: bulk too.
+            yield rows, table._accumulator(keys[code]).facts
 
     if template is None or not _count_in_bulk(frame, library, reading, template, parts):
         table = Grouped(kpi, per)

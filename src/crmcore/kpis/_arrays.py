@@ -232,10 +232,8 @@ def _weights(
     exponents = np.zeros(size, dtype=np.int64)
     if stages is not None:
         coded = arrays.stage
-        if coded is None:
-            if counted.any():
-                return None
-            return weight, exponents, 0, category, categories
+        if coded is None:  # counted deals (the caller has some) need a stage
+            return None
         labels = coded.labels
         known = [label in stages for label in labels]
         used = coded.codes[counted]
