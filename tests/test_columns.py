@@ -26,8 +26,9 @@ from crmcore.kpis import (
     by_period,
     grouped,
 )
-from crmcore.records import MISSING, Columns, from_micros, get_field, to_micros
+from crmcore.records import Columns, from_micros, to_micros
 from crmcore.sample import sample_pipeline
+from crmcore.testing import columns_of
 from tests.kpi_strategies import deals
 from tests.test_kpi_laws import AS_OF, CATALOGUE, Q1
 
@@ -47,47 +48,14 @@ def names_of(items):
     return list(names)
 
 
-def scaled(values):
-    """Exact amounts as (integers, places), or None when one is not exact."""
-    if not all(
-        v is None or (isinstance(v, Decimal) and v.is_finite()) or type(v) is int
-        for v in values
-    ):
-        return None
-    places = max(
-        [0]
-        + [
-            -Decimal(v).as_tuple().exponent
-            for v in values
-            if v is not None and Decimal(v).as_tuple().exponent < 0
-        ]
-    )
-    return [None if v is None else int(Decimal(v).scaleb(places)) for v in values], (
-        places
-    )
-
-
 def as_columns(items, *, micros=False):
-    """A batch holding the items' fields (absent ones as None)."""
-    names = names_of(items)
-    columns = {
-        name: [None if (v := get_field(item, name)) is MISSING else v for item in items]
-        for name in names
-    }
-    marked = []
-    if micros:
-        for name in names:
-            values = columns[name]
-            if name in INSTANTS and all(
-                v is None or (isinstance(v, datetime) and v.tzinfo is not None)
-                for v in values
-            ):
-                columns[name] = [None if v is None else to_micros(v) for v in values]
-                marked.append(name)
-    decimals = {}
-    if micros and "amount" in columns and (found := scaled(columns["amount"])):
-        columns["amount"], decimals["amount"] = found
-    return Columns(columns, micros=marked, decimals=decimals, length=len(items))
+    """A batch holding the items' fields; bulk forms for instants and amounts."""
+    if micros and "amount" in columns_of(items).names:
+        try:
+            return columns_of(items, micros=True, decimals=("amount",))
+        except DataError:  # amounts that are not exact numbers stay as they are
+            pass
+    return columns_of(items, micros=micros)
 
 
 # Accumulators whose input is not one record per item.

@@ -9,9 +9,17 @@ from hypothesis import strategies as st
 
 from crmcore.calendar import Interval, period_of
 from crmcore.errors import DataError, DataTypeError
-from crmcore.kpis import HeadlineKpis, MarketingSpend, MrrMovements
+from crmcore.kpis import HeadlineKpis, KpiLabel, MarketingSpend, MrrMovements
 from crmcore.money import Money
-from crmcore.testing import leads, opportunities, spend_rows, subscriptions
+from crmcore.testing import (
+    column_batches,
+    columns_of,
+    kpi_labels,
+    leads,
+    opportunities,
+    spend_rows,
+    subscriptions,
+)
 
 YEAR = period_of(datetime(2026, 1, 1, tzinfo=UTC), "year")
 SPAN = Interval(YEAR.start - timedelta(days=31), YEAR.end + timedelta(days=31))
@@ -109,3 +117,47 @@ def test_dense_subscriptions_reach_every_movement(movement):
 def test_within_must_be_an_interval_of_a_second_or_more(within, error):
     with pytest.raises(error, match="within"):
         opportunities(within=within).example()
+
+
+@settings(max_examples=30)
+@given(batch=column_batches(opportunities(currency="EUR")))
+def test_column_batches_give_what_their_rows_give(batch):
+    from crmcore.kpis import OpenPipeline, SalesCycle, WinRate
+
+    for make in (WinRate, SalesCycle, OpenPipeline):
+        assert make().update(batch).result() == make().update(list(batch)).result()
+
+
+def test_columns_of_holds_the_fields_and_the_bulk_forms_by_hand():
+    t = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    rows = [
+        {"id": "a", "at": t, "amount": Decimal("12.5")},
+        {"id": "b", "amount": 3},
+    ]
+    batch = columns_of(rows, micros=True, decimals=["amount"])
+    assert batch.names == ("id", "at", "amount")
+    assert batch.micros == {"at"}
+    assert list(batch["at"]) == [1772355600000000, None]
+    assert batch.decimals == {"amount": 1}
+    assert list(batch["amount"]) == [125, 30]
+    assert list(batch) == [
+        {"id": "a", "at": t, "amount": Decimal("12.5")},
+        {"id": "b", "at": None, "amount": Decimal("3.0")},
+    ]
+    assert columns_of(rows).micros == frozenset()
+    with pytest.raises(DataError, match="decimals: expected one of the fields"):
+        columns_of(rows, decimals=["price"])
+    with pytest.raises(DataError, match=r"decimals\.id: expected exact numbers"):
+        columns_of(rows, decimals=["id"])
+    tiny = [{"amount": Decimal("1E-10")}]
+    with pytest.raises(DataError, match="at most 9 decimal places"):
+        columns_of(tiny, decimals=["amount"])
+    deal = find(opportunities(), lambda d: True)
+    assert columns_of([deal]).row(0)["id"] == deal.id
+
+
+@given(label=kpi_labels())
+def test_kpi_labels_are_labels_with_text(label):
+    assert isinstance(label, KpiLabel)
+    assert label.label
+    assert label.definition

@@ -40,7 +40,7 @@ Examples:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import Any, Final
@@ -68,7 +68,7 @@ from crmcore.calendar import (
 from crmcore.conditions import CONDITION_KINDS, Duration, Eq, field
 from crmcore.errors import DataError, DataTypeError
 from crmcore.handoffs import HandoffContract, SlaPolicy
-from crmcore.kpis import Goal, KpiReview
+from crmcore.kpis import KPI_LABELS, Goal, KpiLabel, KpiReview
 from crmcore.money import CURRENCY_MINOR_UNITS, Money
 from crmcore.ownership import (
     ROLES,
@@ -86,13 +86,17 @@ from crmcore.pipelines import (
 from crmcore.playbook import Definition, FieldSpec, Playbook
 from crmcore.quality import DataRule, DataSpec
 from crmcore.records import (
+    MISSING,
     Account,
     Activity,
+    Columns,
     Contact,
     Lead,
     Opportunity,
     StageChange,
     Subscription,
+    get_field,
+    to_micros,
 )
 from crmcore.registry import KindDraws, Registry
 from crmcore.routing import (
@@ -132,6 +136,8 @@ __all__ = [
     "activities",
     "aware_datetimes",
     "business_calendars",
+    "column_batches",
+    "columns_of",
     "condition_records",
     "conditions",
     "contacts",
@@ -145,6 +151,7 @@ __all__ = [
     "icp_models",
     "ids",
     "intervals",
+    "kpi_labels",
     "leads",
     "money",
     "naive_bayes_models",
@@ -184,6 +191,7 @@ DST_TIMEZONES = (
 )
 """IANA zones chosen for awkward clock changes."""
 
+_MAX_COLUMN_PLACES: Final = 9
 _MIN = datetime(1990, 1, 1)
 _MAX = datetime(2060, 12, 31)
 
@@ -1397,3 +1405,105 @@ def playbooks() -> st.SearchStrategy[Playbook]:
         )
 
     return build()
+
+
+def columns_of(
+    records: Iterable[Any], *, micros: bool = False, decimals: Iterable[str] = ()
+) -> Columns:
+    """A [`Columns`][crmcore.records.Columns] batch of the records' fields.
+
+    One column per top-level field any record has (attrs fields or mapping
+    keys, in first-seen order; a field a record lacks is ``None``), as a
+    frame reader builds a batch.
+
+    Args:
+        records: attrs records or mappings.
+        micros: Hold every column of aware datetimes (and ``None``) as
+            integer microseconds.
+        decimals: Columns to hold as scaled integers, at the most decimal
+            places any of their values has (0 to 9).
+
+    Raises:
+        DataError: For a ``decimals`` column that is not one of the fields,
+            or has a value that is no exact number of at most 9 places.
+    """
+    items = list(records)
+    names: dict[str, None] = {}
+    for item in items:
+        keys = (
+            item.keys()
+            if isinstance(item, Mapping)
+            else (a.name for a in attrs.fields(type(item)))
+        )
+        names.update(dict.fromkeys(keys))
+    columns: dict[str, list[Any]] = {
+        name: [None if (v := get_field(item, name)) is MISSING else v for item in items]
+        for name in names
+    }
+    marked = []
+    if micros:
+        for name, values in columns.items():
+            if any(v is not None for v in values) and all(
+                v is None or (isinstance(v, datetime) and v.tzinfo is not None)
+                for v in values
+            ):
+                columns[name] = [None if v is None else to_micros(v) for v in values]
+                marked.append(name)
+    places: dict[str, int] = {}
+    for name in decimals:
+        if name not in columns:
+            raise DataError("decimals", name, f"one of the fields: {list(columns)}")
+        values = columns[name]
+        exact = [v for v in values if v is not None]
+        if not all(
+            (type(v) is Decimal and v.is_finite()) or type(v) is int for v in exact
+        ):
+            raise DataError(f"decimals.{name}", values, "exact numbers or None")
+        most = max([0, *(-Decimal(v).as_tuple().exponent for v in exact)])  # type: ignore[operator]
+        if most > _MAX_COLUMN_PLACES:
+            raise DataError(f"decimals.{name}", most, "at most 9 decimal places")
+        columns[name] = [
+            None if v is None else int(Decimal(v).scaleb(most)) for v in values
+        ]
+        places[name] = most
+    return Columns(columns, micros=marked, decimals=places, length=len(items))
+
+
+def column_batches(
+    records: st.SearchStrategy[Any] | None = None, *, max_size: int = 20
+) -> st.SearchStrategy[Columns]:
+    """[`Columns`][crmcore.records.Columns] batches of drawn records.
+
+    Instants as datetimes or as integer microseconds, and an ``amount``
+    column as datetimes or scaled integers, each drawn; the batch's rows are
+    the records' fields, so an accumulator gives the same result for the
+    batch and for its rows.
+
+    Args:
+        records: The records' strategy (default: opportunities).
+        max_size: The most rows in a batch.
+    """
+    chosen = opportunities() if records is None else records
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Columns:
+        items = draw(st.lists(chosen, max_size=max_size))
+        micros = draw(st.booleans())
+        if "amount" in columns_of(items).names and draw(st.booleans()):
+            try:
+                return columns_of(items, micros=micros, decimals=("amount",))
+            except DataError:  # amounts that are not exact stay as they are
+                pass
+        return columns_of(items, micros=micros)
+
+    return build()
+
+
+def kpi_labels() -> st.SearchStrategy[KpiLabel]:
+    """[`KpiLabel`][crmcore.kpis.KpiLabel]s: the catalogue's, and made-up ones."""
+    text = st.text(
+        st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
+        min_size=1,
+        max_size=40,
+    )
+    return st.sampled_from(list(KPI_LABELS.values())) | st.builds(KpiLabel, text, text)
