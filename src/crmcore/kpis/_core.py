@@ -15,7 +15,7 @@ import copy
 import html
 from bisect import bisect_right
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from itertools import islice, repeat
 from typing import (
@@ -31,7 +31,14 @@ from typing import (
 
 import attrs
 
-from crmcore.access import Columns, from_micros, iterate, to_micros
+from crmcore.access import (
+    ATTRIBUTE,
+    MODES,
+    Columns,
+    from_micros,
+    iterate,
+    to_micros,
+)
 from crmcore.calendar import (
     Interval,
     Period,
@@ -866,7 +873,7 @@ def _period_keys(
             "a KPI with a date to group by (this one describes instants; "
             "compute it per period instead)",
         )
-    place = _placer(key.unit, key.tz)
+    place = _Periods(key.unit, key.tz, micros=False).place
     getters = [(field_getter(p), p) for p in paths]
 
     def keys(record: Any) -> tuple[Hashable, ...]:
@@ -878,45 +885,167 @@ def _period_keys(
     return keys
 
 
-def _placer(
-    unit: PeriodUnit | str, tz: str, *, micros: bool = False
-) -> Callable[[object, str], Hashable]:
-    """The period of an instant (of the field ``path``), from the periods seen.
+class _Periods:
+    """The periods of instants, found once each and kept sorted.
 
     A sorted list of the periods found so far, bisected in C, answers every
     instant after the first of its period, in any order. With ``micros``
-    the instants are integer microseconds since the epoch.
+    the instants are integer microseconds since the epoch. Each period has
+    a serial number (its position in ``found``), a cheap dictionary key.
     """
-    starts: list[Any] = []
-    ends: list[Any] = []
-    periods: list[Period] = []
 
-    def place(instant: object, path: str) -> Hashable:
+    __slots__ = ("ends", "found", "micros", "serials", "starts", "tz", "unit")
+
+    def __init__(self, unit: PeriodUnit | str, tz: str, *, micros: bool) -> None:
+        self.unit = unit
+        self.tz = tz
+        self.micros = micros
+        self.starts: list[Any] = []
+        self.ends: list[Any] = []
+        self.serials: list[int] = []
+        self.found: list[Period | None] = [None]  # serial 0: no instant
+
+    def serial(self, instant: object, path: str) -> int:
+        """The serial of the period of an instant (0 for a missing one)."""
         if instant is None or instant is MISSING:
-            return None
+            return 0
+        starts = self.starts
         try:
             position = bisect_right(starts, instant) - 1
-            if position >= 0 and instant < ends[position]:
-                return periods[position]
+            if position >= 0 and instant < self.ends[position]:
+                return self.serials[position]
         except TypeError:  # naive or not an instant: explained just below
             pass
-        if micros:
-            found = period_of(from_micros(instant), unit, tz=tz)  # type: ignore[arg-type]
+        if self.micros:
+            found = period_of(from_micros(instant), self.unit, tz=self.tz)  # type: ignore[arg-type]
         else:
             if type(instant) is not datetime or instant.tzinfo is None:
                 require_aware(instant, path)
-            found = period_of(instant, unit, tz=tz)  # type: ignore[arg-type]
+            found = period_of(instant, self.unit, tz=self.tz)  # type: ignore[arg-type]
         start: Any = found.start
         end: Any = found.end
-        if micros:
+        if self.micros:
             start, end = to_micros(start), to_micros(end)
         position = bisect_right(starts, start)
         starts.insert(position, start)
-        ends.insert(position, end)
-        periods.insert(position, found)
-        return found
+        self.ends.insert(position, end)
+        self.serials.insert(position, len(self.found))
+        self.found.append(found)
+        return len(self.found) - 1
 
-    return place
+    def place(self, instant: object, path: str) -> Hashable:
+        """The period of an instant (of the field ``path``); ``None`` if missing."""
+        return self.found[self.serial(instant, path)]
+
+
+def _placer(
+    unit: PeriodUnit | str, tz: str, *, micros: bool = False
+) -> Callable[[object, str], Hashable]:
+    """The period of an instant (of the field ``path``), from the periods seen."""
+    return _Periods(unit, tz, micros=micros).place
+
+
+def _period_buckets(
+    chunk: list[Any], name: str, periods: _Periods, get: Callable[[object], object]
+) -> dict[Any, list[Any]]:
+    """Records bucketed by the period of their top-level field ``name``.
+
+    The loop of ``_buckets`` with the key read and placed inline: a dict's
+    key or a plain object's attribute (``get`` reads any other record), the
+    period found by bisecting the periods seen, each bucket keyed by the
+    period's serial. The buckets come in the order their keys first appear.
+    """
+    by_serial: dict[int, list[Any]] = {}
+    starts, ends, serials = periods.starts, periods.ends, periods.serials
+    place = periods.serial
+    modes = MODES
+    attribute = ATTRIBUTE
+    for record in chunk:
+        kind = type(record)
+        if kind is dict:
+            value = record.get(name)
+        elif modes.get(kind) == attribute:
+            value = getattr(record, name, None)
+        else:
+            value = get(record)
+        if value is None:
+            found = 0
+        else:
+            try:
+                position = bisect_right(starts, value) - 1
+                found = (
+                    serials[position]
+                    if position >= 0 and value < ends[position]
+                    else place(value, name)
+                )
+            except TypeError:  # naive or not an instant: placed or explained
+                found = place(value, name)
+        bucket = by_serial.get(found)
+        if bucket is None:
+            bucket = by_serial[found] = []
+        bucket.append(record)
+    return {periods.found[serial]: bucket for serial, bucket in by_serial.items()}
+
+
+# Values a record's field may hold that are group keys as they are (anything
+# else is read through the record reader, which refuses what is not data).
+_PLAIN_KEYS: Final = frozenset(
+    {str, int, bool, float, Decimal, type(None), datetime, date}
+)
+
+
+def _field_buckets(
+    chunk: list[Any], name: str, get: Callable[[object], object]
+) -> dict[Any, list[Any]]:
+    """Records bucketed by the value of their top-level field ``name``.
+
+    The loop of ``_buckets`` with the key read inline from a dict or a plain
+    object; a value of any other kind, and any other record, goes through
+    the record reader ``get`` (``MISSING`` is the group ``None``).
+    """
+    buckets: dict[Any, list[Any]] = {}
+    modes = MODES
+    attribute = ATTRIBUTE
+    plain = _PLAIN_KEYS
+    for record in chunk:
+        kind = type(record)
+        if kind is dict:
+            value = record.get(name)
+        elif modes.get(kind) == attribute:
+            value = getattr(record, name, None)
+        else:
+            value = MISSING
+        if type(value) not in plain:
+            value = get(record)
+            if value is MISSING:
+                value = None
+        try:
+            bucket = buckets.get(value)
+        except TypeError:
+            raise DataTypeError(
+                "per", value, "a hashable group key (a string, a number...)"
+            ) from None
+        if bucket is None:
+            bucket = buckets[value] = []
+        bucket.append(record)
+    return buckets
+
+
+def _inline_keys(per: object, anchors: tuple[str, ...]) -> tuple[Any, ...] | None:
+    """What an inline bucketing loop needs for a key over one top-level field.
+
+    ``(name, getter)`` for a field key (``_field_buckets``), ``(name,
+    periods, getter)`` for a period key (``_period_buckets``), ``None`` for
+    any other key (the key function places those records).
+    """
+    if isinstance(per, str) and per.isidentifier():
+        return per, field_getter(per)
+    if not isinstance(per, PeriodKey):
+        return None
+    paths = (per.field,) if per.field is not None else anchors
+    if len(paths) != 1 or not paths[0].isidentifier():
+        return None
+    return paths[0], _Periods(per.unit, per.tz, micros=False), field_getter(paths[0])
 
 
 def _batch_keys(
@@ -1098,6 +1227,7 @@ class Grouped:
         self._per = per
         anchors = getattr(template, "anchors", ())
         self._keys = _key_function(per, anchors)
+        self._inline = _inline_keys(per, anchors)
         self._groups: dict[Any, Any] = {}
 
     def __getstate__(self) -> dict[str, Any]:
@@ -1108,11 +1238,14 @@ class Grouped:
         """
         state = dict(self.__dict__)
         del state["_keys"]
+        del state["_inline"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._keys = _key_function(self._per, getattr(self._template, "anchors", ()))
+        anchors = getattr(self._template, "anchors", ())
+        self._keys = _key_function(self._per, anchors)
+        self._inline = _inline_keys(self._per, anchors)
 
     def _group(self, key: Any) -> Any:
         """A new, empty accumulator for a group seen for the first time."""
@@ -1149,8 +1282,15 @@ class Grouped:
         iterator = iterate(records)
         # A chunk at a time: each group's records go through the KPI's own
         # loop together (its update), in the order they came.
+        inline = self._inline
         while chunk := list(islice(iterator, _GROUP_CHUNK)):
-            for key, bucket in _buckets(chunk, map(keys, chunk)).items():
+            if inline is None:
+                buckets = _buckets(chunk, map(keys, chunk))
+            elif len(inline) == 2:
+                buckets = _field_buckets(chunk, *inline)
+            else:
+                buckets = _period_buckets(chunk, *inline)
+            for key, bucket in buckets.items():
                 self._feed(key, bucket)
         return self
 
