@@ -999,3 +999,38 @@ def test_mrr_at_an_instant_agrees_with_a_remembered_bridge():
 def test_reviews_due_takes_only_a_review_cadence():
     with pytest.raises(DataTypeError, match="cadence: expected a ReviewCadence"):
         reviews_due([], as_of=datetime(2026, 1, 1, tzinfo=UTC), cadence="monthly")
+
+
+def test_inline_grouping_reads_every_kind_of_record_like_the_reader():
+    """Dicts, attrs records, other mappings and nested paths: the same groups."""
+    from types import SimpleNamespace
+
+    from crmcore.records import FrozenMap
+
+    t = at(2026, 3, 5)
+    rows = [
+        {
+            "outcome": o,
+            "created_at": t,
+            "closed_at": t + timedelta(days=d),
+            "amount": Decimal(10),
+            "currency": "EUR",
+            "owner": who,
+            "account": {"region": who.upper()},
+        }
+        for o, who, d in [("won", "ana", 1), ("lost", "bo", 40), ("won", "ana", 40)]
+    ]
+    expected = grouped(WinRate(), rows, by_period("month"))
+    assert grouped(WinRate(), [FrozenMap(r) for r in rows], by_period("month")) == (
+        expected
+    )
+    assert [str(r.value) for r in expected.groups.values()] == ["1", "0.5"]
+    by_region = grouped(WinRate(), rows, "account.region")
+    assert list(by_region.groups) == ["ANA", "BO"]
+    # An attribute that is not data (a function) is no group key: the group
+    # of records without one.
+    odd = SimpleNamespace(**{**rows[0], "owner": print})
+    table = grouped(WinRate(), [odd, rows[1]], "owner")
+    assert list(table.groups) == ["bo", None]
+    with pytest.raises(DataTypeError, match="per: expected a hashable group key"):
+        grouped(WinRate(), [{**rows[0], "owner": ["a"]}], "owner")
