@@ -568,11 +568,14 @@ def _outcomes(series: Any, library: Library) -> Any:
         if isinstance(series.dtype, pl.Categorical | pl.Enum):
             series = series.cast(pl.String)
         if series.dtype == pl.String:
-            # Three comparisons cost less than coding by distinct values.
-            codes = np.full(len(series), -1, dtype=np.int64)
-            for label, code in _OUTCOMES.items():
-                codes[(series == label).fill_null(value=False).to_numpy()] = code
-            return codes
+            # One expression of three comparisons: cheaper than coding by
+            # distinct values.
+            value = pl.col("outcome")
+            coded = pl.lit(-1, dtype=pl.Int64)
+            for label, code in reversed(_OUTCOMES.items()):
+                coded = pl.when(value == label).then(code).otherwise(coded)
+            found = series.alias("outcome").to_frame().select(coded).to_series()
+            return np.asarray(found.to_numpy(), dtype=np.int64)
     coded = _coded(series, library)
     if coded is None:
         return None
