@@ -1342,3 +1342,12 @@ def test_pandas_missing_values_are_named_not_a_bare_type_error():
         ):
             with pytest.raises(DataTypeError, match="x: expected a value comparable"):
                 run()
+
+
+def test_affixes_over_a_column_ignoring_case_by_hand():
+    rows = [{"a": "Acme Corp"}, {"a": "acme"}, {"a": "ACMEcorp"}, {"a": "beta"}]
+    starts = compile_condition(StartsWith("a", "acme", case_sensitive=False))
+    assert starts.mask(rows) == [True, True, True, False]
+    ends = compile_condition(EndsWith("a", "CORP", case_sensitive=False))
+    assert ends.mask(rows) == [True, False, True, False]
+    assert compile_condition(EndsWith("a", "CORP")).mask(rows) == [False] * 4

@@ -1469,6 +1469,20 @@ def columns_of(
     return Columns(columns, micros=marked, decimals=places, length=len(items))
 
 
+def _exact_numbers(values: Iterable[Any]) -> bool:
+    """Whether every value is ``None`` or an exact number of at most 9 places."""
+    return all(
+        v is None
+        or type(v) is int
+        or (
+            type(v) is Decimal
+            and v.is_finite()
+            and -v.as_tuple().exponent <= _MAX_COLUMN_PLACES  # type: ignore[operator]
+        )
+        for v in values
+    )
+
+
 def column_batches(
     records: st.SearchStrategy[Any] | None = None, *, max_size: int = 20
 ) -> st.SearchStrategy[Columns]:
@@ -1489,11 +1503,13 @@ def column_batches(
     def build(draw: st.DrawFn) -> Columns:
         items = draw(st.lists(chosen, max_size=max_size))
         micros = draw(st.booleans())
-        if "amount" in columns_of(items).names and draw(st.booleans()):
-            try:
-                return columns_of(items, micros=micros, decimals=("amount",))
-            except DataError:  # amounts that are not exact stay as they are
-                pass
+        plain = columns_of(items)
+        if (
+            "amount" in plain.names
+            and _exact_numbers(plain["amount"])
+            and draw(st.booleans())
+        ):
+            return columns_of(items, micros=micros, decimals=("amount",))
         return columns_of(items, micros=micros)
 
     return build()
