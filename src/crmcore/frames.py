@@ -750,17 +750,17 @@ def _count_in_bulk(
     library: Library,
     reading: Mapping[str, Any],
     template: Any,
-    parts: Callable[[int, int], Iterable[tuple[Any, Any]]],
+    groups: Callable[[int, int], tuple[Any, list[Any]]] | None = None,
 ) -> bool:
     """Count a frame's deals with the kernel: all of them, or none.
 
     ``template`` is deal facts with the options of every accumulator the
-    deals go to (it says which columns to read). The frame is read in
-    chunks of ``_BULK_CHUNK`` rows; ``parts(first, size)`` gives the rows
-    of each part of a chunk (positions in the chunk, ``None`` for all of
-    them; its first row is ``first`` of the frame) with the facts they go
-    to. The parts are counted into
-    fresh facts, added to their owners only when every chunk counted.
+    deals go to (it says which columns to read); without ``groups`` they
+    go to the template itself. The frame is read in chunks of
+    ``_BULK_CHUNK`` rows; ``groups(first, size)`` gives each row's group in
+    the chunk that begins at row ``first`` and the facts of each group
+    (``None`` for a group no row of the chunk has). The chunks are counted
+    into fresh facts, added to their owners only when every chunk counted.
     ``False``: nothing changed, and the record loop must run (it explains
     a bad row).
     """
@@ -782,6 +782,15 @@ def _count_in_bulk(
     if tz is not None:
         resolve_zone(tz)
     fresh: dict[int, tuple[Any, Any]] = {}
+
+    def held(owner: Any) -> Any:
+        if owner is None:
+            return None
+        found = fresh.get(id(owner))
+        if found is None:
+            found = fresh[id(owner)] = (owner, owner.cleared())
+        return found[1]
+
     height = len(frame)
     with exact_arithmetic():
         for first in range(0, height, _BULK_CHUNK):
@@ -793,14 +802,17 @@ def _count_in_bulk(
             arrays = _deal_arrays(part, library, fields, parse, tz, template)
             if arrays is None:
                 return False
-            for rows, owner in parts(first, len(arrays["outcome"])):
-                held = fresh.get(id(owner))
-                if held is None:
-                    held = fresh[id(owner)] = (owner, owner.cleared())
-                if not held[1].count_arrays(arrays, rows):
-                    return False
-        for owner, counted in fresh.values():
-            owner.absorb(counted)
+            if groups is None:
+                counted = held(template).count_arrays(arrays)
+            else:
+                codes, owners = groups(first, len(arrays["outcome"]))
+                counted = template.count_arrays(
+                    arrays, codes, [held(owner) for owner in owners]
+                )
+            if not counted:
+                return False
+        for owner, facts in fresh.values():
+            owner.absorb(facts)
     return True
 
 
@@ -957,9 +969,7 @@ def kpi_frame(
     if per is None:
         acc: Any = kpi.empty()
         facts = _bulk_facts(acc)
-        if facts is None or not _count_in_bulk(
-            frame, library, reading, facts, lambda _, __: ((None, facts),)
-        ):
+        if facts is None or not _count_in_bulk(frame, library, reading, facts):
             for batch in batches(frame, fields=getattr(acc, "fields", None), **reading):
                 acc.update(batch)
         return to_frame(acc.result(), exact=exact, library=library)
@@ -971,13 +981,19 @@ def kpi_frame(
         return to_frame(table.result(), exact=exact, library=library)
     codes, keys = split
     template = _bulk_facts(kpi)
+    np = _import("numpy")
 
-    def parts(first: int, size: int) -> Iterator[tuple[Any, Any]]:
-        for code, rows in _groups_of(codes[first : first + size]):
-            # Every group's accumulator is the template's kind: bulk too.
-            yield rows, table._accumulator(keys[code]).facts
+    def groups(first: int, size: int) -> tuple[Any, list[Any]]:
+        chunk = codes[first : first + size]
+        owners: list[Any] = [None] * len(keys)
+        # Every group's accumulator is the template's kind: bulk too.
+        for code in np.flatnonzero(np.bincount(chunk, minlength=len(keys))).tolist():
+            owners[code] = table._accumulator(keys[code]).facts
+        return chunk, owners
 
-    if template is None or not _count_in_bulk(frame, library, reading, template, parts):
+    if template is None or not _count_in_bulk(
+        frame, library, reading, template, groups
+    ):
         table = Grouped(kpi, per)
         inner = getattr(kpi, "fields", None)
         for code, rows in _groups_of(codes):
@@ -1045,9 +1061,37 @@ def _period_codes(instants: Any, per: PeriodKey) -> tuple[Any, list[Any]] | None
                 return None
             found = found.next()
     starts = np.array([to_micros(p.start) for p in periods], dtype=np.int64)
-    codes = np.searchsorted(starts, micros, side="right") - 1
+    codes = _placed(np, micros, starts, to_micros(periods[-1].end) if periods else 0)
     codes[missing] = len(periods)
     return codes, [*periods, None]
+
+
+def _placed(np: Any, micros: Any, starts: Any, end: int) -> Any:
+    """Each instant's period: its position in ``starts`` (contiguous periods).
+
+    ``starts`` are sorted and the last period ends at ``end``; an instant
+    outside them has any position.
+
+    The instants are cut into buckets of a power of two microseconds no
+    longer than the shortest period, so a bucket holds at most one period's
+    start: a bucket's first period, plus one past that start. Periods too
+    unlike in length for few buckets are found by a binary search.
+    """
+    if not starts.size:
+        return np.zeros(micros.size, dtype=np.int64)
+    bounds = np.append(starts, end)
+    shortest = int(np.diff(bounds).min())
+    shift = shortest.bit_length() - 1
+    first = int(starts[0])
+    buckets = ((end - 1 - first) >> shift) + 1
+    if buckets > 4 * starts.size + 16:
+        found: Any = np.searchsorted(starts, micros, side="right") - 1
+        return found
+    edges = first + (np.arange(buckets, dtype=np.int64) << shift)
+    base = np.searchsorted(starts, edges, side="right") - 1
+    after = bounds[base + 1]
+    slot = np.clip((micros - first) >> shift, 0, buckets - 1)
+    return base[slot] + (micros >= after[slot])
 
 
 def _field_split(

@@ -56,6 +56,9 @@ _FLOAT_EXACT: Final = 1 << 53
 # The most decimal places of a probability (or of a stage's default) weighed.
 _MAX_PLACES: Final = 18
 _ZERO: Final = Decimal(0)
+# The bounds of no window, in microseconds: every instant is within them.
+_EARLIEST: Final = -(1 << 63)
+_LATEST: Final = (1 << 63) - 1
 
 
 class Coded:
@@ -198,11 +201,12 @@ def exact_sums(codes: Any, values: Any, size: int) -> list[int]:
 
 def _first_seen(codes: Any, size: int) -> list[int]:
     """The distinct codes (each below ``size``), in the order they first appear."""
-    present = np.flatnonzero(np.bincount(codes, minlength=size)).tolist()
-    if len(present) < 2:
-        return present
-    first = {code: int(np.argmax(codes == code)) for code in present}
-    return sorted(present, key=first.__getitem__)
+    count = codes.size
+    first = np.full(size, count, dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(count, dtype=np.int64))
+    present = np.flatnonzero(first < count)
+    found: list[int] = present[np.argsort(first[present], kind="stable")].tolist()
+    return found
 
 
 def _weights(
@@ -282,8 +286,10 @@ def _totals(  # noqa: PLR0917 - the arrays of one figure
     size: int,
     places: int,
     exponents: Any = None,
-) -> list[Decimal]:
-    """The exact Decimal sum of each code's values at the ``rows`` (a mask).
+) -> tuple[list[Decimal], list[int]]:
+    """Each code's exact Decimal sum of its values at ``rows``, and their count.
+
+    ``rows`` is a mask.
 
     ``values`` are units of ``10**-places``. A code with no values sums to
     ``Decimal(0)``, as the loop's sums start; the others have the places
@@ -291,7 +297,7 @@ def _totals(  # noqa: PLR0917 - the arrays of one figure
     value's own places in ``exponents``, the most of them.
     """
     if not rows.any():
-        return [_ZERO] * size
+        return [_ZERO] * size, [0] * size
     if size == 1:  # one currency: no codes to sort the values by
         picked = values[rows]
         sums = exact_sums(np.zeros(picked.size, dtype=np.int64), picked, 1)
@@ -315,24 +321,75 @@ def _totals(  # noqa: PLR0917 - the arrays of one figure
         if finest is not None:
             total = total.quantize(Decimal(1).scaleb(-finest[code]))
         out.append(total)
-    return out
+    return out, counts
+
+
+def _same_options(targets: list[DealFacts]) -> bool:
+    """Whether facts differ at most in their windows (one template's groups)."""
+
+    def options(facts: DealFacts) -> tuple[Any, ...]:
+        return (
+            facts.at,
+            facts.exclude,
+            facts.stages,
+            facts.forecast,
+            facts.track_open,
+            facts.closed,
+            facts.cycles is None,
+            facts.lost_cycles is None,
+        )
+
+    first = options(targets[0])
+    return all(options(facts) == first for facts in targets[1:])
+
+
+class _Groups:
+    """Each row's group (``None``: one group) and the per-group tallies."""
+
+    __slots__ = ("codes", "size")
+
+    def __init__(self, codes: Any, size: int) -> None:
+        self.codes = codes
+        self.size = size
+
+    def spread(self, codes: Any, width: int) -> Any:
+        """Codes below ``width`` made distinct per group (group-major)."""
+        return codes if self.codes is None else self.codes * width + codes
+
+    def sorted_runs(self, durations: Any, rows: Any) -> list[Any]:
+        """The durations at ``rows`` (a mask) of each group, each sorted."""
+        picked = durations[rows]
+        if self.codes is None:
+            return [np.sort(picked)]
+        codes = self.codes[rows]
+        # Few groups sort as 16-bit integers: numpy's radix sort, in linear time.
+        narrow = codes.astype(np.int16) if self.size < 1 << 15 else codes
+        ordered = picked[np.argsort(narrow, kind="stable")]
+        cuts = np.cumsum(np.bincount(codes, minlength=self.size))[:-1]
+        return [np.sort(run) for run in np.split(ordered, cuts)]
 
 
 def count_deals(  # noqa: PLR0915 - one kernel, in the loop's order
-    facts: DealFacts, given: Mapping[str, Any], rows: Any = None
+    targets: list[DealFacts | None], given: Mapping[str, Any], codes: Any = None
 ) -> bool:
-    """Add deals to ``facts``; ``False`` (nothing added) for a bad row.
+    """Add deals to their facts; ``False`` (nothing added) for a bad row.
 
-    ``given`` holds the arrays of the module's description; ``rows`` (an
-    array of positions) picks some of them. The same facts as
-    ``facts.update`` over the same rows (a tested law).
+    ``given`` holds the arrays of the module's description. Row ``i``
+    counts into ``targets[codes[i]]`` (into ``targets[0]`` without
+    ``codes``): facts of one template, which differ at most in their
+    windows (the groups of a grouped KPI); a code no row has may have
+    ``None``. The same facts as ``update`` of each target over its rows (a
+    tested law).
     """
     arrays = DealArrays.of(given)
-    if rows is not None:
-        arrays = arrays.take(rows)
     size = len(arrays)
+    present = [facts for facts in targets if facts is not None]
     if size == 0:
         return True
+    if not _same_options(present):
+        return False
+    facts = present[0]
+    groups = _Groups(None if len(targets) == 1 else codes, len(targets))
     outcome = arrays.outcome
     won_deal = outcome == 1
     lost_deal = outcome == 2
@@ -361,11 +418,26 @@ def count_deals(  # noqa: PLR0915 - one kernel, in the loop's order
         if (closed_deal & (closed < created.micros)).any():
             return False
     starts = created.micros
-    if facts.window is None:
+    windows = {facts.window for facts in present}
+    if windows == {None}:
         in_window = closed_deal
-    else:
-        start, end = (to_micros(bound) for bound in facts.window)
+    elif len(windows) == 1:
+        start, end = (to_micros(bound) for bound in facts.window)  # type: ignore[union-attr]
         in_window = closed_deal & (closed >= start) & (closed < end)
+    else:  # each group's own window (the periods of a grouped KPI)
+        lower, upper = (
+            np.array(bounds, dtype=np.int64)
+            for bounds in zip(
+                *(
+                    (_EARLIEST, _LATEST)
+                    if target is None or target.window is None
+                    else [to_micros(bound) for bound in target.window]
+                    for target in targets
+                ),
+                strict=True,
+            )
+        )
+        in_window = closed_deal & (closed >= lower[codes]) & (closed < upper[codes])
     at = None if facts.at is None else to_micros(facts.at)
     begun = np.ones(size, dtype=bool) if at is None else starts <= at
     none = np.zeros(size, dtype=bool)
@@ -376,14 +448,20 @@ def count_deals(  # noqa: PLR0915 - one kernel, in the loop's order
             is_open = is_open | (closed_deal & begun & (at < closed))
     counted = open_deal & begun if facts.forecast else none
     touched = in_window | is_open | counted
+    # Sums by group and currency: a slot per pair (a missing currency has
+    # the slot after the labels; no counted row may have it).
     currency = arrays.currency
-    used = currency.codes[touched]
-    if used.size and used.min() < 0:
-        return False
-    order = _first_seen(used, len(currency.labels)) if used.size else []
-    for code in order:
+    labels = len(currency.labels)
+    width = labels + 1
+    pairs = groups.spread(np.where(currency.codes < 0, labels, currency.codes), width)
+    slots = groups.size * width
+    used = pairs[touched]
+    seen = np.flatnonzero(np.bincount(used, minlength=slots)).tolist()
+    for label in {pair % width for pair in seen}:
+        if label == labels:
+            return False
         try:
-            check_currency(currency.labels[code])
+            check_currency(currency.labels[label])
         except Exception:  # the loop explains the bad currency
             return False
     weighted = unweighted = none
@@ -396,10 +474,16 @@ def count_deals(  # noqa: PLR0915 - one kernel, in the loop's order
             return False
         unweighted = counted & (weight < 0)
         weighted = counted & (weight >= 0)
-    won = in_window & won_deal
-    lost = in_window & lost_deal
+    # What the KPI reads of the deals closed in the window (the loop counts
+    # them all; no figure of these facts reads the rest).
+    won = none if facts.closed == "none" else in_window & won_deal
+    lost = (
+        in_window & lost_deal
+        if facts.closed == "all" or facts.lost_cycles is not None
+        else none
+    )
     excluded = none
-    reasons: Counter[str] = Counter()
+    reasons: list[Counter[str]] = [Counter() for _ in targets]
     if facts.exclude and arrays.reason is not None:
         reason = arrays.reason
         wanted = np.array(
@@ -408,20 +492,16 @@ def count_deals(  # noqa: PLR0915 - one kernel, in the loop's order
         excluded = lost & wanted[reason.codes]
         lost = lost & ~excluded
         if excluded.any():
-            tally = np.bincount(reason.codes[excluded], minlength=len(reason.labels))
-            for code in np.flatnonzero(tally).tolist():
-                reasons[reason.labels[code]] = int(tally[code])
-    fresh = facts.cleared()
-    fresh.won = int(won.sum())
-    fresh.lost = int(lost.sum())
-    fresh.open_at = int(is_open.sum())
-    fresh.weighted_deals = int(weighted.sum())
-    fresh.unweighted = int(unweighted.sum())
-    fresh.reasons = reasons
-    labels = len(currency.labels)
-    codes = np.where(currency.codes < 0, labels, currency.codes)
+            kinds = len(reason.labels)
+            tally = np.bincount(
+                groups.spread(reason.codes, kinds)[excluded],
+                minlength=groups.size * kinds,
+            )
+            for slot in np.flatnonzero(tally).tolist():
+                reasons[slot // kinds][reason.labels[slot % kinds]] = int(tally[slot])
     units = amount.units
     columns: list[list[Decimal]] = [[]] * 7
+    counts: list[list[int]] = [[0] * slots] * 7
     for index, picked in (
         (_WON, won),
         (_LOST, lost),
@@ -430,28 +510,64 @@ def count_deals(  # noqa: PLR0915 - one kernel, in the loop's order
         (_FORECAST, counted),
         (_UNWEIGHTED, unweighted),
     ):
-        columns[index] = _totals(codes, picked, units, labels, amount.places)
-    columns[_WEIGHTED] = [_ZERO] * labels
+        columns[index], counts[index] = _totals(
+            pairs, picked, units, slots, amount.places
+        )
+    columns[_WEIGHTED] = [_ZERO] * slots
+    weights: list[dict[tuple[str, str], Decimal]] = [{} for _ in targets]
     if weighted.any():
         product = units * np.where(weighted, weight, 0)
         finest = exponents + amount.places
         unit = amount.places + places
-        columns[_WEIGHTED] = _totals(codes, weighted, product, labels, unit, finest)
+        columns[_WEIGHTED], counts[_WEIGHTED] = _totals(
+            pairs, weighted, product, slots, unit, finest
+        )
         kinds = len(categories)
-        pairs = codes * kinds + category
-        groups = (labels + 1) * kinds
-        totals = _totals(pairs, weighted, product, groups, unit, finest)
-        for pair in _first_seen(pairs[weighted], groups):
-            key = (currency.labels[pair // kinds], categories[pair % kinds])
-            fresh.categories[key] = totals[pair]
-    fresh.sums = {
-        currency.labels[code]: [column[code] for column in columns] for code in order
-    }
+        triples = pairs * kinds + category
+        totals, _ = _totals(triples, weighted, product, slots * kinds, unit, finest)
+        for triple in _first_seen(triples[weighted], slots * kinds):
+            pair, kind = divmod(triple, kinds)
+            group, label = divmod(pair, width)
+            key = (currency.labels[label], categories[kind])
+            weights[group][key] = totals[triple]
+    sums: list[dict[str, list[Decimal]]] = [{} for _ in targets]
+    # The loop adds a group's currencies in the order its rows show them.
+    several = len(seen) > len({pair // width for pair in seen})
+    for pair in _first_seen(used, slots) if several else seen:
+        group, label = divmod(pair, width)
+        sums[group][currency.labels[label]] = [column[pair] for column in columns]
+    tallies = [
+        [
+            sum(found[group * width : (group + 1) * width])
+            for group in range(groups.size)
+        ]
+        for found in (
+            counts[index] for index in (_WON, _LOST, _OPEN, _WEIGHTED, _UNWEIGHTED)
+        )
+    ]
     # Durations are kept sorted (numpy sorts in C): the figures sort them
     # again, which costs one pass over sorted runs.
-    if fresh.cycles is not None:
-        fresh.cycles = array("q", np.sort(closed[won] - starts[won]).tobytes())
-    if fresh.lost_cycles is not None:
-        fresh.lost_cycles = array("q", np.sort(closed[lost] - starts[lost]).tobytes())
-    facts.absorb(fresh)
+    cycles = None if facts.cycles is None else groups.sorted_runs(closed - starts, won)
+    lost_cycles = (
+        None if facts.lost_cycles is None else groups.sorted_runs(closed - starts, lost)
+    )
+    for group, target in enumerate(targets):
+        if target is None:
+            continue
+        fresh = target.cleared()
+        (
+            fresh.won,
+            fresh.lost,
+            fresh.open_at,
+            fresh.weighted_deals,
+            fresh.unweighted,
+        ) = (tally[group] for tally in tallies)
+        fresh.reasons = reasons[group]
+        fresh.sums = sums[group]
+        fresh.categories = weights[group]
+        if cycles is not None:
+            fresh.cycles = array("q", cycles[group].tobytes())
+        if lost_cycles is not None:
+            fresh.lost_cycles = array("q", lost_cycles[group].tobytes())
+        target.absorb(fresh)
     return True

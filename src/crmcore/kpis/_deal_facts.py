@@ -577,18 +577,28 @@ class DealFacts:
             self.weighted_deals += weighted_deals
             self.unweighted += unweighted
 
-    def count_arrays(self, arrays: Mapping[str, Any], rows: Any = None) -> bool:
+    def count_arrays(
+        self,
+        arrays: Mapping[str, Any],
+        codes: Any = None,
+        groups: list[DealFacts | None] | None = None,
+    ) -> bool:
         """Count deals given as numpy arrays, in bulk: all of them or none.
 
         The bulk path of ``crmcore.frames``: the arrays are those
-        ``crmcore.kpis._arrays`` describes, ``rows`` (positions) picks some.
-        Gives the facts ``update`` gives over the same rows; returns
-        ``False``, having counted nothing, when a row is one ``update``
-        refuses (``update`` then explains it).
+        ``crmcore.kpis._arrays`` describes. Without ``codes`` every row
+        counts here; with them, row ``i`` counts in ``groups[codes[i]]``
+        instead: facts with these options, each with its own window (the
+        groups of a grouped KPI; ``None`` for a code no row has). Gives the
+        facts ``update`` gives over the same rows; returns ``False``, having
+        counted nothing, when a row is one ``update`` refuses (``update``
+        then explains it).
         """
         from crmcore.kpis._arrays import count_deals  # noqa: PLC0415 - needs numpy
 
-        return count_deals(self, arrays, rows)
+        if codes is None or groups is None:
+            return count_deals([self], arrays)
+        return count_deals(groups, arrays, codes)
 
     # -- merging ---------------------------------------------------------
     def covers(self, other: DealFacts) -> bool:
