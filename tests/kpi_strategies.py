@@ -4,8 +4,10 @@ Wide random data would almost never fall in a KPI's window; these records
 crowd around the first half of 2026 so every branch of every KPI is hit.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 import attrs
 from hypothesis import strategies as st
@@ -70,6 +72,48 @@ def deals(draw: st.DrawFn, currency: str = "EUR") -> object:
         probability=draw(st.none() | st.integers(0, 10).map(lambda p: Decimal(p) / 10)),
     )
     return _as_dict(deal) if draw(st.booleans()) else deal
+
+
+# One change that makes a valid deal one the loop refuses.
+BREAKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "outcome": lambda row: {**row, "outcome": "maybe"},
+    "no outcome": lambda row: {**row, "outcome": None},
+    "no amount": lambda row: {**row, "amount": None},
+    "negative amount": lambda row: {**row, "amount": Decimal("-1")},
+    "no created_at": lambda row: {**row, "created_at": None},
+    "closed before created": lambda row: {
+        **row,
+        "outcome": "won",
+        "closed_at": row["created_at"] - timedelta(days=1),
+    },
+    "open and closed": lambda row: {
+        **row,
+        "outcome": "open",
+        "closed_at": row["created_at"],
+    },
+    "closed without closed_at": lambda row: {
+        **row,
+        "outcome": "lost",
+        "closed_at": None,
+    },
+    "unknown stage": lambda row: {**row, "stage": "limbo"},
+    "no stage": lambda row: {**row, "stage": None},
+    "probability above 1": lambda row: {**row, "probability": Decimal("1.5")},
+    "negative probability": lambda row: {**row, "probability": Decimal("-0.5")},
+    "bad currency": lambda row: {**row, "currency": "eur"},
+    "no currency": lambda row: {**row, "currency": None},
+}
+
+
+@st.composite
+def deal_rows(draw: st.DrawFn) -> dict[str, object]:
+    """Deals in one or two currencies, some of them broken."""
+    currency = draw(st.sampled_from(["EUR", "USD"]))
+    row = draw(deals(currency))
+    row = row if isinstance(row, dict) else _as_dict(row)
+    if draw(st.integers(0, 9)) == 0:
+        row = BREAKS[draw(st.sampled_from(sorted(BREAKS)))](row)
+    return row
 
 
 @st.composite

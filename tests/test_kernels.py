@@ -26,14 +26,13 @@ from crmcore.kpis import (
 )
 from crmcore.kpis._deal_facts import DealFacts
 from crmcore.pipelines import Pipeline, StageDefinition, TransitionPolicy
-from tests.kpi_strategies import deals
+from tests.kpi_strategies import deal_rows
 from tests.test_frames_libraries import (
     AS_OF,
     DEAL_FIELDS,
     LIBRARIES,
     frame_of,
     library,
-    plain,
 )
 from tests.test_kpi_laws import CATALOGUE
 
@@ -48,46 +47,6 @@ DEAL_KPIS = sorted(
     and factory().options.get("where") is None  # type: ignore[attr-defined]
 )
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
-
-# One change that makes a valid deal one the loop refuses.
-BREAKS = {
-    "outcome": lambda row: {**row, "outcome": "maybe"},
-    "no outcome": lambda row: {**row, "outcome": None},
-    "no amount": lambda row: {**row, "amount": None},
-    "negative amount": lambda row: {**row, "amount": Decimal("-1")},
-    "no created_at": lambda row: {**row, "created_at": None},
-    "closed before created": lambda row: {
-        **row,
-        "outcome": "won",
-        "closed_at": row["created_at"] - timedelta(days=1),
-    },
-    "open and closed": lambda row: {
-        **row,
-        "outcome": "open",
-        "closed_at": row["created_at"],
-    },
-    "closed without closed_at": lambda row: {
-        **row,
-        "outcome": "lost",
-        "closed_at": None,
-    },
-    "unknown stage": lambda row: {**row, "stage": "limbo"},
-    "no stage": lambda row: {**row, "stage": None},
-    "probability above 1": lambda row: {**row, "probability": Decimal("1.5")},
-    "negative probability": lambda row: {**row, "probability": Decimal("-0.5")},
-    "bad currency": lambda row: {**row, "currency": "eur"},
-    "no currency": lambda row: {**row, "currency": None},
-}
-
-
-@st.composite
-def deal_rows(draw):
-    """Deals in one or two currencies, some of them broken."""
-    currency = draw(st.sampled_from(["EUR", "USD"]))
-    row = plain(draw(deals(currency)))
-    if draw(st.integers(0, 9)) == 0:
-        row = BREAKS[draw(st.sampled_from(sorted(BREAKS)))](row)
-    return row
 
 
 def loop_result(make, table):

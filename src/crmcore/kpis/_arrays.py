@@ -324,25 +324,6 @@ def _totals(  # noqa: PLR0917 - the arrays of one figure
     return out, counts
 
 
-def _same_options(targets: list[DealFacts]) -> bool:
-    """Whether facts differ at most in their windows (one template's groups)."""
-
-    def options(facts: DealFacts) -> tuple[Any, ...]:
-        return (
-            facts.at,
-            facts.exclude,
-            facts.stages,
-            facts.forecast,
-            facts.track_open,
-            facts.closed,
-            facts.cycles is None,
-            facts.lost_cycles is None,
-        )
-
-    first = options(targets[0])
-    return all(options(facts) == first for facts in targets[1:])
-
-
 class _Groups:
     """Each row's group (``None``: one group) and the per-group tallies."""
 
@@ -386,7 +367,8 @@ def count_deals(  # noqa: PLR0915 - one kernel, in the loop's order
     present = [facts for facts in targets if facts is not None]
     if size == 0:
         return True
-    if not _same_options(present):
+    options = present[0].options()
+    if any(facts.options() != options for facts in present[1:]):
         return False
     facts = present[0]
     groups = _Groups(None if len(targets) == 1 else codes, len(targets))

@@ -1229,6 +1229,7 @@ class Grouped:
         self._keys = _key_function(per, anchors)
         self._inline = _inline_keys(per, anchors)
         self._groups: dict[Any, Any] = {}
+        self._fused = self._one_pass()
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle without the key function; loading builds it again from ``per``.
@@ -1239,6 +1240,7 @@ class Grouped:
         state = dict(self.__dict__)
         del state["_keys"]
         del state["_inline"]
+        del state["_fused"]
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -1246,9 +1248,16 @@ class Grouped:
         anchors = getattr(self._template, "anchors", ())
         self._keys = _key_function(self._per, anchors)
         self._inline = _inline_keys(self._per, anchors)
+        self._fused = self._one_pass()
 
     def _group(self, key: Any) -> Any:
         """A new, empty accumulator for a group seen for the first time."""
+        acc = self._fresh(key)
+        self._groups[key] = acc
+        return acc
+
+    def _fresh(self, key: Any) -> Any:
+        """An empty accumulator for the group ``key`` (not kept)."""
         template = self._template
         # A KPI over a period describes each period group; a KPI at an
         # instant (open pipeline, MRR) counts each group's records as it is.
@@ -1259,11 +1268,8 @@ class Grouped:
             and "period" in options
             and hasattr(template, "for_period")
         ):
-            acc = template.for_period(key)
-        else:
-            acc = template.empty()
-        self._groups[key] = acc
-        return acc
+            return template.for_period(key)
+        return template.empty()
 
     def add(self, record: Any) -> None:
         """Count one record in each of its groups."""
@@ -1280,9 +1286,23 @@ class Grouped:
             self._update_batch(records)
             return self
         iterator = iterate(records)
+        inline = self._inline
+        if self._fused and inline is not None:
+            # The KPI's own loop, once over all records, with each group's state.
+            name, *reading = inline
+            periods, get = reading if len(reading) == 2 else (None, *reading)
+            facts: Any = getattr(self._template, "_facts", None)
+            with exact_arithmetic():
+                facts.update_groups(
+                    iterator,
+                    name,
+                    periods,
+                    get,
+                    lambda key: self._accumulator(key)._facts,
+                )
+            return self
         # A chunk at a time: each group's records go through the KPI's own
         # loop together (its update), in the order they came.
-        inline = self._inline
         while chunk := list(islice(iterator, _GROUP_CHUNK)):
             if inline is None:
                 buckets = _buckets(chunk, map(keys, chunk))
@@ -1293,6 +1313,28 @@ class Grouped:
             for key, bucket in buckets.items():
                 self._feed(key, bucket)
         return self
+
+    def _one_pass(self) -> bool:
+        """Whether the KPI's facts count the groups in one pass.
+
+        A catalogue KPI without ``where`` whose facts have a one-pass grouped
+        loop (the deal facts), grouped by a key read inline, each group's
+        facts differing from the template's in their window only (a KPI
+        may take another option from its period).
+        """
+        template = self._template
+        if (
+            self._inline is None
+            or not isinstance(template, Kpi)
+            or template._keep is not None
+            or not callable(getattr(template._facts, "update_groups", None))
+        ):
+            return False
+        if isinstance(self._per, PeriodKey):
+            probe = period_of(datetime(2000, 1, 1, tzinfo=UTC), self._per.unit)
+            facts = self._fresh(probe)._facts
+            return bool(facts.options() == template._facts.options())
+        return True
 
     def update_group(self, key: Any, records: Iterable[Any]) -> Self:
         """Count records the caller has already placed in the group ``key``.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 from array import array
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -11,10 +12,11 @@ from decimal import Decimal
 from itertools import islice, repeat
 from typing import Any, Final, Literal
 
-from crmcore.access import Columns, Reader, to_micros
+from crmcore.access import ATTRIBUTE, MODES, Columns, Reader, to_micros
 from crmcore.calendar import MICROSECOND, days_from_microseconds
 from crmcore.errors import DataError, DataTypeError
 from crmcore.kpis._core import (
+    _PLAIN_KEYS,
     EARLIEST,
     LATEST,
     Invalid,
@@ -27,7 +29,7 @@ from crmcore.kpis._core import (
 )
 from crmcore.money import check_currency, divide
 from crmcore.pipelines import Pipeline
-from crmcore.records import get_field
+from crmcore.records import MISSING, get_field
 
 _ZERO: Final = Decimal(0)
 # Indexes of the per-currency sums (the hot loop keeps them in locals, in this
@@ -400,6 +402,208 @@ class DealFacts:
             self.open_at += open_at
             self.weighted_deals += weighted_deals
             self.unweighted += unweighted
+
+    def update_groups(  # noqa: PLR0915 - one hot loop
+        self,
+        records: Iterable[Any],
+        name: str,
+        periods: Any,
+        get: Callable[[object], object],
+        group: Callable[[Any], DealFacts],
+    ) -> None:
+        """Count records, each in the facts of its group: one pass.
+
+        The loop of ``update`` with per-group state, for a grouped KPI whose
+        key is a top-level field ``name``: its value (of a plain kind; the
+        record reader ``get`` reads any other) or, with ``periods`` (the
+        grouping's ``_Periods``), the period of that instant. ``group(key)``
+        gives the facts of a group (made when first seen): facts with these
+        options, each with its own window. Each record is read once, in the
+        order it comes, so the first bad record is the one explained.
+        """
+        at = self.at
+        open_at_any = at is None
+        track_at = self.track_open and at is not None
+        forecast_at = self.forecast and not open_at_any
+        forecast_any = self.forecast and open_at_any
+        exclude = self.exclude
+        track_open = self.track_open
+        zero = _ZERO
+        us = MICROSECOND
+        plain = _PLAIN_KEYS
+        found_periods = None if periods is None else periods.found
+        starts = None if periods is None else periods.starts
+        ends = None if periods is None else periods.ends
+        serials = None if periods is None else periods.serials
+        place = None if periods is None else periods.serial
+        # Each group's facts and window, by key (a period's serial).
+        states: dict[Any, tuple[DealFacts, Any, Any]] = {}
+        # Periods found by an earlier call have no state in this one yet.
+        by_position: list[tuple[DealFacts, Any, Any] | None] = (
+            [] if periods is None else [None] * len(periods.serials)
+        )
+        cls: type | None = None
+        mapping = False
+        # Where the key comes from: 0 a dict's key, 1 an attribute, 2 ``get``,
+        # 3 and 4 the closing and creation instants the loop reads anyway.
+        source = 0
+        instant_source = {"closed_at": 3, "created_at": 4}.get(name, source)
+        slow = _REQUIRED.slow
+        modes = MODES
+        attribute = ATTRIBUTE
+        for record in records:
+            if type(record) is not cls:
+                cls = type(record)
+                mapping = issubclass(cls, Mapping)
+                source = 0 if cls is dict else 1 if modes.get(cls) == attribute else 2
+                if source < 2 and periods is not None:
+                    source = instant_source
+            try:
+                if mapping:
+                    outcome = record["outcome"]
+                    created = record["created_at"]
+                    amount = record["amount"]
+                    currency = record["currency"]
+                    closed = record.get("closed_at")
+                else:
+                    outcome = record.outcome
+                    created = record.created_at
+                    amount = record.amount
+                    currency = record.currency
+                    closed = record.closed_at
+            except (AttributeError, KeyError, TypeError):
+                outcome, created, amount, currency, closed = slow(record)
+            # The key: the instant the loop read, or the field read inline.
+            if source == 3:
+                value = closed
+            elif source == 4:
+                value = created
+            elif source == 0:
+                value = record.get(name)
+            elif source == 1:
+                value = getattr(record, name, None)
+            else:
+                value = MISSING
+            if periods is None:
+                if type(value) not in plain:
+                    value = get(record)
+                    if value is MISSING:
+                        value = None
+                try:
+                    state = states.get(value)
+                except TypeError:
+                    raise DataTypeError(
+                        "per", value, "a hashable group key (a string, a number...)"
+                    ) from None
+                if state is None:
+                    state = states[value] = self._state(group(value))
+            else:
+                # The group of a period found before is at the period's
+                # position among those found (``by_position``, kept aligned).
+                if source == 2:
+                    value = get(record)
+                state = None
+                if value is None or value is MISSING:
+                    serial = 0
+                else:
+                    try:
+                        position = bisect_right(starts, value) - 1  # type: ignore[arg-type]
+                        if position >= 0 and value < ends[position]:  # type: ignore[index]
+                            state = by_position[position]
+                            serial = serials[position]  # type: ignore[index]
+                        else:
+                            serial = place(value, name)  # type: ignore[misc]
+                    except TypeError:  # naive or not an instant: placed or explained
+                        serial = place(value, name)  # type: ignore[misc]
+                if state is None:
+                    state = states.get(serial)
+                    if state is None:
+                        found = found_periods[serial]  # type: ignore[index]
+                        state = states[serial] = self._state(group(found))
+                    if len(by_position) != len(serials):  # type: ignore[arg-type]
+                        by_position = [states.get(s) for s in serials]  # type: ignore[union-attr]
+                    elif serial:
+                        by_position[serials.index(serial)] = state  # type: ignore[union-attr]
+            facts, start, end = state
+            try:
+                value = amount if type(amount) is Decimal else exact(amount)
+                if (value.is_signed() and value) or not value.is_finite():
+                    raise Invalid
+                if outcome == "lost" or outcome == "won":  # noqa: PLR1714 - faster
+                    if closed < created:
+                        raise Invalid
+                    in_window = start <= closed < end
+                    is_open = track_at and created <= at < closed
+                    if not (in_window or is_open):
+                        continue
+                    counted = False
+                else:
+                    if outcome != "open" or closed is not None:
+                        raise Invalid
+                    if created.tzinfo is None:  # no comparison may catch it
+                        raise Invalid
+                    in_window = False
+                    is_open = track_open and (open_at_any or created <= at)
+                    counted = forecast_any or (forecast_at and created <= at)
+                    if not (is_open or counted):
+                        continue
+                    if counted:
+                        weight, category = self._weigh(record, mapping, value)
+                sums = facts.sums.get(currency)
+                if sums is None:
+                    check_currency(currency)
+                    sums = facts.sums[currency] = [zero] * 7
+                if in_window:
+                    if outcome == "won":
+                        facts.won += 1
+                        sums[_WON] += value
+                        if facts.cycles is not None:
+                            facts.cycles.append((closed - created) // us)
+                    elif exclude and (reason := _reason(record, mapping)) in exclude:
+                        facts.reasons[reason] += 1
+                        sums[_EXCLUDED] += value
+                    else:
+                        facts.lost += 1
+                        sums[_LOST] += value
+                        if facts.lost_cycles is not None:
+                            facts.lost_cycles.append((closed - created) // us)
+                if is_open:
+                    facts.open_at += 1
+                    sums[_OPEN] += value
+                if counted:
+                    sums[_FORECAST] += value
+                    if weight is None:
+                        facts.unweighted += 1
+                        sums[_UNWEIGHTED] += value
+                    else:
+                        facts.weighted_deals += 1
+                        sums[_WEIGHTED] += weight
+                        pair = (currency, category)
+                        facts.categories[pair] = (
+                            facts.categories.get(pair, zero) + weight
+                        )
+            except Exception as error:
+                self._check(_READER.read(record), record)
+                raise error from None  # pragma: no cover - _check raises first
+
+    def options(self) -> tuple[Any, ...]:
+        """Every option but the window (the one a period group changes)."""
+        return (
+            self.at,
+            self.exclude,
+            self.stages,
+            self.forecast,
+            self.track_open,
+            self.closed,
+            self.cycles is None,
+            self.lost_cycles is None,
+        )
+
+    @staticmethod
+    def _state(facts: DealFacts) -> tuple[DealFacts, Any, Any]:
+        """A group's facts and the bounds of its window."""
+        start, end = facts.window or (EARLIEST, LATEST)
+        return facts, start, end
 
     def update_columns(self, batch: Columns) -> None:  # noqa: PLR0915
         """Count a batch of columns: the same facts as ``update`` on its rows.
