@@ -426,3 +426,37 @@ def test_a_grouped_kpi_the_kernel_does_not_count_over_an_empty_frame():
 
 def pd_time(instant):
     return library("pandas").Timestamp(instant)
+
+
+def test_durations_counted_in_bulk_stay_sorted_until_records_come():
+    """The kernel sorts the durations; the figures then skip sorting them."""
+    pd = library("pandas")
+    days = [5, 1, 3]
+    table = pd.DataFrame(
+        {
+            "outcome": ["won", "won", "lost"],
+            "created_at": pd.to_datetime([T0] * 3, utc=True),
+            "closed_at": pd.to_datetime(
+                [T0 + timedelta(days=d) for d in days], utc=True
+            ),
+            "amount": [1.0] * 3,
+            "currency": "EUR",
+        }
+    )
+    kpi = SalesCycle(basis="closed")
+    facts: Any = kpi.facts
+    assert frames._count_in_bulk(table, "pandas", {}, facts)
+    assert facts.ordered
+    assert list(facts.cycles) == [86_400_000_000, 5 * 86_400_000_000]
+    # Won (1, 5) and lost (3) days: mean 3, median 3, p90 5.
+    result = kpi.result()
+    assert (result.value, result.components["median_days"]) == (3, 3)
+    assert result.components["p90_days"] == 5
+    # Two sorted runs are not one: merged facts sort again, as records do.
+    merged = facts.merged(facts)
+    assert not merged.ordered
+    assert merged.merged(facts.cleared()).ordered is False
+    looped = SalesCycle(basis="closed").update(frames.records(table))
+    assert not looped.facts.ordered  # type: ignore[attr-defined]
+    assert looped.result() == result
+    assert facts.cleared().merged(facts).ordered

@@ -286,11 +286,14 @@ def _totals(  # noqa: PLR0917 - the arrays of one figure
     size: int,
     places: int,
     exponents: Any = None,
+    only: int | None = None,
+    floats: Any = None,
 ) -> tuple[list[Decimal], list[int]]:
     """Each code's exact Decimal sum of its values at ``rows``, and their count.
 
-    ``rows`` is a mask.
-
+    ``rows`` is a mask; ``only``, when given, the one code every row has;
+    ``floats``, when given, the values as floats, which every sum of them
+    holds exactly.
     ``values`` are units of ``10**-places``. A code with no values sums to
     ``Decimal(0)``, as the loop's sums start; the others have the places
     the loop's sum of the same values has: ``places``, or, given each
@@ -298,14 +301,29 @@ def _totals(  # noqa: PLR0917 - the arrays of one figure
     """
     if not rows.any():
         return [_ZERO] * size, [0] * size
-    if size == 1:  # one currency: no codes to sort the values by
+    if only is not None:  # one code: no codes to sort the values by
         picked = values[rows]
-        sums = exact_sums(np.zeros(picked.size, dtype=np.int64), picked, 1)
-        counts = [picked.size]
-        finest = None if exponents is None else [int(exponents[rows].max())]
+        sums = [0] * size
+        counts = [0] * size
+        counts[only] = picked.size
+        # An int64 sum is exact while it cannot overflow.
+        exact_int = int(picked.max()) * picked.size < _VALUE_LIMIT
+        sums[only] = (
+            int(picked.sum())
+            if exact_int
+            else exact_sums(np.zeros(picked.size, dtype=np.int64), picked, 1)[0]
+        )
+        finest = None
+        if exponents is not None:
+            finest = [0] * size
+            finest[only] = int(exponents[rows].max())
     else:
         chosen = codes[rows]
-        sums = exact_sums(chosen, values[rows], size)
+        if floats is None:
+            sums = exact_sums(chosen, values[rows], size)
+        else:
+            part = np.bincount(chosen, weights=floats[rows], minlength=size)
+            sums = [int(value) for value in part.tolist()]
         counts = np.bincount(chosen, minlength=size).tolist()
         finest = None
         if exponents is not None:
@@ -435,10 +453,14 @@ def count_deals(  # noqa: PLR0915 - one kernel, in the loop's order
     currency = arrays.currency
     labels = len(currency.labels)
     width = labels + 1
-    pairs = groups.spread(np.where(currency.codes < 0, labels, currency.codes), width)
+    coded = currency.codes
+    if coded.min() < 0:  # a missing currency: the slot after the labels
+        coded = np.where(coded < 0, labels, coded)
+    pairs = groups.spread(coded, width)
     slots = groups.size * width
     used = pairs[touched]
     seen = np.flatnonzero(np.bincount(used, minlength=slots)).tolist()
+    only = seen[0] if len(seen) == 1 else None  # every counted row's slot
     for label in {pair % width for pair in seen}:
         if label == labels:
             return False
@@ -482,6 +504,9 @@ def count_deals(  # noqa: PLR0915 - one kernel, in the loop's order
             for slot in np.flatnonzero(tally).tolist():
                 reasons[slot // kinds][reason.labels[slot % kinds]] = int(tally[slot])
     units = amount.units
+    # Amounts whose total is below 2**53 are summed exactly in floats.
+    exact_floats = only is None and int(units.max()) * size < _FLOAT_EXACT
+    floats = units.astype(np.float64) if exact_floats else None
     columns: list[list[Decimal]] = [[]] * 7
     counts: list[list[int]] = [[0] * slots] * 7
     for index, picked in (
@@ -493,7 +518,7 @@ def count_deals(  # noqa: PLR0915 - one kernel, in the loop's order
         (_UNWEIGHTED, unweighted),
     ):
         columns[index], counts[index] = _totals(
-            pairs, picked, units, slots, amount.places
+            pairs, picked, units, slots, amount.places, only=only, floats=floats
         )
     columns[_WEIGHTED] = [_ZERO] * slots
     weights: list[dict[tuple[str, str], Decimal]] = [{} for _ in targets]
@@ -502,7 +527,7 @@ def count_deals(  # noqa: PLR0915 - one kernel, in the loop's order
         finest = exponents + amount.places
         unit = amount.places + places
         columns[_WEIGHTED], counts[_WEIGHTED] = _totals(
-            pairs, weighted, product, slots, unit, finest
+            pairs, weighted, product, slots, unit, finest, only
         )
         kinds = len(categories)
         triples = pairs * kinds + category

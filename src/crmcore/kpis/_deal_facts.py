@@ -96,6 +96,7 @@ class DealFacts:
         "lost",
         "lost_cycles",
         "open_at",
+        "ordered",
         "reasons",
         "stages",
         "sums",
@@ -143,6 +144,9 @@ class DealFacts:
         self.categories: dict[tuple[str, str], Decimal] = {}
         self.cycles: array[int] | None = array("q") if cycles else None
         self.lost_cycles: array[int] | None = array("q") if lost_cycles else None
+        # Whether the durations are each sorted (the bulk kernel keeps them
+        # so; the figures then need not sort them again).
+        self.ordered = True
 
     @property
     def fields(self) -> frozenset[str]:
@@ -402,6 +406,8 @@ class DealFacts:
             self.open_at += open_at
             self.weighted_deals += weighted_deals
             self.unweighted += unweighted
+            if won or lost:  # durations appended in the records' order
+                self.ordered = False
 
     def update_groups(  # noqa: PLR0915 - one hot loop
         self,
@@ -438,6 +444,7 @@ class DealFacts:
         place = None if periods is None else periods.serial
         # Each group's facts and window, by key (a period's serial).
         states: dict[Any, tuple[DealFacts, Any, Any]] = {}
+        no_period: tuple[DealFacts, Any, Any] | None = None  # the group None
         # Periods found by an earlier call have no state in this one yet.
         by_position: list[tuple[DealFacts, Any, Any] | None] = (
             [] if periods is None else [None] * len(periods.serials)
@@ -502,27 +509,32 @@ class DealFacts:
                 # position among those found (``by_position``, kept aligned).
                 if source == 2:
                     value = get(record)
-                state = None
                 if value is None or value is MISSING:
+                    state = no_period
                     serial = 0
                 else:
                     try:
                         position = bisect_right(starts, value) - 1  # type: ignore[arg-type]
                         if position >= 0 and value < ends[position]:  # type: ignore[index]
                             state = by_position[position]
-                            serial = serials[position]  # type: ignore[index]
+                            if state is None:
+                                serial = serials[position]  # type: ignore[index]
                         else:
+                            state = None
                             serial = place(value, name)  # type: ignore[misc]
                     except TypeError:  # naive or not an instant: placed or explained
+                        state = None
                         serial = place(value, name)  # type: ignore[misc]
                 if state is None:
                     state = states.get(serial)
                     if state is None:
                         found = found_periods[serial]  # type: ignore[index]
                         state = states[serial] = self._state(group(found))
-                    if len(by_position) != len(serials):  # type: ignore[arg-type]
+                    if not serial:
+                        no_period = state
+                    elif len(by_position) != len(serials):  # type: ignore[arg-type]
                         by_position = [states.get(s) for s in serials]  # type: ignore[union-attr]
-                    elif serial:
+                    else:
                         by_position[serials.index(serial)] = state  # type: ignore[union-attr]
             facts, start, end = state
             try:
@@ -601,7 +613,8 @@ class DealFacts:
 
     @staticmethod
     def _state(facts: DealFacts) -> tuple[DealFacts, Any, Any]:
-        """A group's facts and the bounds of its window."""
+        """A group's facts (about to count records) and its window's bounds."""
+        facts.ordered = False  # durations are appended in the records' order
         start, end = facts.window or (EARLIEST, LATEST)
         return facts, start, end
 
@@ -780,6 +793,8 @@ class DealFacts:
             self.open_at += open_at
             self.weighted_deals += weighted_deals
             self.unweighted += unweighted
+            if won or lost:  # durations appended in the records' order
+                self.ordered = False
 
     def count_arrays(
         self,
@@ -840,6 +855,7 @@ class DealFacts:
         fresh.categories = {}
         fresh.cycles = None if self.cycles is None else array("q")
         fresh.lost_cycles = None if self.lost_cycles is None else array("q")
+        fresh.ordered = True
         return fresh
 
     def absorb(self, other: DealFacts) -> None:
@@ -855,6 +871,9 @@ class DealFacts:
             self.sums[currency] = [a + b for a, b in zip(mine, vec, strict=True)]
         for key, amount in other.categories.items():
             self.categories[key] = self.categories.get(key, _ZERO) + amount
+        had = bool(self.cycles) or bool(self.lost_cycles)
+        theirs = bool(other.cycles) or bool(other.lost_cycles)
+        self.ordered = self.ordered and other.ordered and not (had and theirs)
         if self.cycles is not None:
             self.cycles.extend(other.cycles)  # type: ignore[arg-type]
         if self.lost_cycles is not None:
@@ -880,19 +899,22 @@ def cycle_stats(
     values: array[int],
     chunk: int = _CHUNK,
     unit: Callable[[int | Decimal], Decimal] = days_from_microseconds,
+    *,
+    ordered: bool = False,
 ) -> tuple[Decimal, Decimal, Decimal]:
     """Mean, median and nearest-rank p90 of microsecond durations, in ``unit``.
 
-    ``unit`` turns microseconds into the unit of the result (days by default).
+    ``unit`` turns microseconds into the unit of the result (days by default);
+    ``ordered`` says the values are sorted already.
     """
     count = len(values)
     p90_rank = -(-count * 9 // 10)  # ceil(0.9 n), 1-based
     lower = (count - 1) // 2  # 0-based positions of the median pair
     upper = count // 2
     wanted = {lower, upper, p90_rank - 1}
-    if count <= chunk:
-        ordered = sorted(values)
-        found = {position: ordered[position] for position in wanted}
+    if ordered or count <= chunk:
+        ranked = values if ordered else sorted(values)
+        found = {position: ranked[position] for position in wanted}
     else:
         # Sort at most ``chunk`` at a time and merge the sorted runs lazily.
         runs = [

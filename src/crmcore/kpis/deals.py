@@ -298,7 +298,9 @@ class SalesCycle(_DealKpi):
         """Mean days, with median, p90 and the number of deals."""
         facts = self._facts
         values: array[int] = facts.cycles  # type: ignore[assignment]
+        ordered = facts.ordered
         if self._options["basis"] == "closed":
+            ordered = ordered and not (values and facts.lost_cycles)
             values = values + facts.lost_cycles  # type: ignore[operator]
         components: dict[str, Any] = {
             "deals": len(values),
@@ -314,7 +316,7 @@ class SalesCycle(_DealKpi):
                 components={**components, "median_days": None, "p90_days": None},
                 **self._details(),
             )
-        mean, median, p90 = cycle_stats(values)
+        mean, median, p90 = cycle_stats(values, ordered=ordered)
         return KpiResult(
             self.name,
             mean,
