@@ -450,7 +450,7 @@ def test_durations_counted_in_bulk_stay_sorted_until_records_come():
     assert list(facts.cycles) == [86_400_000_000, 5 * 86_400_000_000]
     # Won (1, 5) and lost (3) days: mean 3, median 3, p90 5.
     result = kpi.result()
-    assert (result.value, result.components["median_days"]) == (3, 3)
+    assert (result.value, result.components["median_days"]) == (Decimal(3), Decimal(3))
     assert result.components["p90_days"] == 5
     # Two sorted runs are not one: merged facts sort again, as records do.
     merged = facts.merged(facts)
