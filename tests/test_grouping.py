@@ -204,3 +204,19 @@ def test_a_kpi_with_where_groups_through_its_own_filter():
     # bo's deal makes its group, then the filter leaves it out of the count.
     result = table.update(rows).result()
     assert [r.value for r in result.groups.values()] == [1, None]
+
+
+def test_an_open_deal_with_a_naive_creation_is_explained_in_one_pass():
+    naive = {**deal("open", 0, "ana"), "created_at": datetime(2026, 3, 2)}
+    with pytest.raises(NaiveDatetimeError, match="created_at"):
+        grouped(WinRate(), [deal("won", 1, "bo"), naive], "owner")
+
+
+def test_keys_the_bucketing_path_refuses_are_crmcore_errors():
+    """A KPI with ``where`` buckets its records: the same key errors."""
+    kpi = WinRate(where=field("owner") == "ana")
+    with pytest.raises(DataTypeError, match="per: expected a hashable group key"):
+        grouped(kpi, [{**deal("won", 1, "ana"), "owner": ["a"]}], "owner")
+    naive = {**deal("won", 1, "ana"), "closed_at": datetime(2026, 3, 9)}
+    with pytest.raises(NaiveDatetimeError, match="closed_at"):
+        grouped(kpi, [deal("won", 1, "ana"), naive], by_period("month"))

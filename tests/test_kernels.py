@@ -15,14 +15,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crmcore.calendar import Interval
 from crmcore.errors import CrmcoreError, DataError
 from crmcore.kpis import (
     Grouped,
     OpenPipeline,
+    PipelineVelocity,
     SalesCycle,
     WeightedPipeline,
     WinRate,
     by_period,
+    grouped,
 )
 from crmcore.kpis._deal_facts import DealFacts
 from crmcore.pipelines import Pipeline, StageDefinition, TransitionPolicy
@@ -460,3 +463,41 @@ def test_durations_counted_in_bulk_stay_sorted_until_records_come():
     assert not looped.facts.ordered  # type: ignore[attr-defined]
     assert looped.result() == result
     assert facts.cleared().merged(facts).ordered
+
+
+def test_groups_with_other_options_are_left_to_the_loop():
+    """A velocity per month takes each month's end as its instant: the kernel
+    counts no groups that differ in more than their window."""
+    pd = library("pandas")
+    table = deal_table()
+    facts: Any = PipelineVelocity().facts
+    groups = [
+        PipelineVelocity(Interval(T0, T0 + timedelta(days=d))).facts for d in (1, 2)
+    ]
+    codes = np.array([0, 1, 0, 1])
+    arrays = frames._deal_arrays(
+        table, "pandas", {f: f for f in table.columns}, frozenset(), None, facts
+    )
+    assert not facts.count_arrays(arrays, codes, groups)
+    out = frames.kpi_frame(
+        PipelineVelocity(),
+        table,
+        per=by_period("month", field="created_at"),
+        exact=True,
+    )
+    want = grouped(
+        PipelineVelocity(),
+        frames.records(table),
+        by_period("month", field="created_at"),
+    )
+    assert out.equals(frames.to_frame(want, exact=True, library="pandas"))
+    assert pd is not None
+
+
+def test_instants_in_periods_of_very_unlike_lengths_are_found_by_a_search():
+    starts = np.array([0, 1, 10_000], dtype=np.int64)
+    micros = np.array([0, 1, 5, 9_999, 10_000, 19_999], dtype=np.int64)
+    assert frames._placed(np, micros, starts, 20_000).tolist() == [0, 1, 1, 1, 2, 2]
+    even = np.array([0, 100, 200], dtype=np.int64)
+    inside = np.array([0, 99, 100, 299], dtype=np.int64)
+    assert frames._placed(np, inside, even, 300).tolist() == [0, 0, 1, 2]

@@ -70,11 +70,6 @@ class Coded:
         self.codes = codes
         self.labels = labels
 
-    def take(self, rows: Any) -> Coded:
-        """The codes at ``rows`` (the same labels)."""
-        return Coded(self.codes[rows], self.labels)
-
-
 class Scaled:
     """Exact numbers as int64 units of ``10**-places`` and a missing mask."""
 
@@ -85,11 +80,6 @@ class Scaled:
         self.missing = missing
         self.places = places
 
-    def take(self, rows: Any) -> Scaled:
-        """The values at ``rows``."""
-        return Scaled(self.units[rows], self.missing[rows], self.places)
-
-
 class Instants:
     """Instants as int64 microseconds since the epoch and a missing mask."""
 
@@ -98,11 +88,6 @@ class Instants:
     def __init__(self, micros: Any, missing: Any) -> None:
         self.micros = micros
         self.missing = missing
-
-    def take(self, rows: Any) -> Instants:
-        """The instants at ``rows``."""
-        return Instants(self.micros[rows], self.missing[rows])
-
 
 class DealArrays:
     """A chunk of deals as arrays: the fields ``DealFacts`` reads.
@@ -165,22 +150,6 @@ class DealArrays:
 
     def __len__(self) -> int:
         return len(self.outcome)
-
-    def take(self, rows: Any) -> DealArrays:
-        """The deals at ``rows`` (an array of positions), in that order."""
-        return DealArrays(
-            outcome=self.outcome[rows],
-            created=self.created.take(rows),
-            closed=None if self.closed is None else self.closed.take(rows),
-            amount=self.amount.take(rows),
-            currency=self.currency.take(rows),
-            stage=None if self.stage is None else self.stage.take(rows),
-            probability=(
-                None if self.probability is None else self.probability.take(rows)
-            ),
-            reason=None if self.reason is None else self.reason.take(rows),
-        )
-
 
 def exact_sums(codes: Any, values: Any, size: int) -> list[int]:
     """The exact sum of the non-negative int64 ``values`` of each code < ``size``."""

@@ -525,11 +525,9 @@ class DealFacts:
                     except TypeError:  # naive or not an instant: placed or explained
                         state = None
                         serial = place(value, name)  # type: ignore[misc]
-                if state is None:
-                    state = states.get(serial)
-                    if state is None:
-                        found = found_periods[serial]  # type: ignore[index]
-                        state = states[serial] = self._state(group(found))
+                if state is None:  # the period's first record in this call
+                    found = found_periods[serial]  # type: ignore[index]
+                    state = states[serial] = self._state(group(found))
                     if not serial:
                         no_period = state
                     elif len(by_position) != len(serials):  # type: ignore[arg-type]
