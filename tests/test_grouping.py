@@ -220,3 +220,10 @@ def test_keys_the_bucketing_path_refuses_are_crmcore_errors():
     naive = {**deal("won", 1, "ana"), "closed_at": datetime(2026, 3, 9)}
     with pytest.raises(NaiveDatetimeError, match="closed_at"):
         grouped(kpi, [deal("won", 1, "ana"), naive], by_period("month"))
+
+
+def test_a_record_without_the_key_field_is_in_the_group_none_on_both_paths():
+    rows = [FrozenMap({k: v for k, v in deal("won", 1, "ana").items() if k != "owner"})]
+    kpi = WinRate(where=field("outcome") == "won")
+    assert list(grouped(kpi, rows, "owner").groups) == [None]
+    assert list(grouped(WinRate(), rows, "owner").groups) == [None]

@@ -70,6 +70,7 @@ class Coded:
         self.codes = codes
         self.labels = labels
 
+
 class Scaled:
     """Exact numbers as int64 units of ``10**-places`` and a missing mask."""
 
@@ -80,6 +81,7 @@ class Scaled:
         self.missing = missing
         self.places = places
 
+
 class Instants:
     """Instants as int64 microseconds since the epoch and a missing mask."""
 
@@ -88,6 +90,7 @@ class Instants:
     def __init__(self, micros: Any, missing: Any) -> None:
         self.micros = micros
         self.missing = missing
+
 
 class DealArrays:
     """A chunk of deals as arrays: the fields ``DealFacts`` reads.
@@ -150,6 +153,7 @@ class DealArrays:
 
     def __len__(self) -> int:
         return len(self.outcome)
+
 
 def exact_sums(codes: Any, values: Any, size: int) -> list[int]:
     """The exact sum of the non-negative int64 ``values`` of each code < ``size``."""
