@@ -77,7 +77,7 @@ def counted(table: Grouped, rows: list[Any], *, one_pass: bool) -> Any:
 
 @pytest.mark.parametrize("key", sorted(KEYS))
 @pytest.mark.parametrize("kpi", DEAL_KPIS)
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(
     rows=st.lists(deal_rows(), max_size=25),
     kind=st.sampled_from(sorted(KINDS)),
@@ -110,7 +110,7 @@ def test_one_pass_grouping_gives_each_groups_own_count(kpi, key, rows, kind):
 
 
 @pytest.mark.parametrize("key", sorted(KEYS))
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(rows=st.lists(deal_rows(), max_size=25), cut=st.integers(0, 25))
 def test_one_pass_grouping_in_two_calls_is_one_call(key, rows, cut):
     """The periods found by the first call place the second call's records."""

@@ -75,7 +75,7 @@ def kernel_result(make, table, name):
 
 @pytest.mark.parametrize("name", LIBRARIES)
 @pytest.mark.parametrize("kpi", DEAL_KPIS)
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(rows=st.lists(deal_rows(), max_size=30))
 def test_the_kernel_counts_what_the_loop_counts(name, kpi, rows):
     library(name)
