@@ -987,6 +987,11 @@ def _period_buckets(
     return {periods.found[serial]: bucket for serial, bucket in by_serial.items()}
 
 
+def _unhashable(key: object, path: str = "per") -> DataTypeError:
+    """The error for a group key that cannot be a key (a list...)."""
+    return DataTypeError(path, key, "a hashable group key (a string, a number...)")
+
+
 # Values a record's field may hold that are group keys as they are (anything
 # else is read through the record reader, which refuses what is not data).
 _PLAIN_KEYS: Final = frozenset(
@@ -1022,9 +1027,7 @@ def _field_buckets(
         try:
             bucket = buckets.get(value)
         except TypeError:
-            raise DataTypeError(
-                "per", value, "a hashable group key (a string, a number...)"
-            ) from None
+            raise _unhashable(value, "per") from None
         if bucket is None:
             bucket = buckets[value] = []
         bucket.append(record)
@@ -1204,9 +1207,7 @@ def _buckets(
             try:
                 bucket = buckets.get(key)
             except TypeError:
-                raise DataTypeError(
-                    "per", key, "a hashable group key (a string, a number...)"
-                ) from None
+                raise _unhashable(key, "per") from None
             if bucket is None:
                 bucket = buckets[key] = []
             bucket.append(item)
@@ -1350,9 +1351,7 @@ class Grouped:
         try:
             hash(key)
         except TypeError:
-            raise DataTypeError(
-                "key", key, "a hashable group key (a string, a number...)"
-            ) from None
+            raise _unhashable(key, "key") from None
         self._feed(key, records)
         return self
 

@@ -21,6 +21,7 @@ from crmcore.kpis._core import (
     LATEST,
     Invalid,
     Window,
+    _unhashable,
     check_amount,
     check_aware,
     exact,
@@ -499,9 +500,7 @@ class DealFacts:
                 try:
                     state = states.get(value)
                 except TypeError:
-                    raise DataTypeError(
-                        "per", value, "a hashable group key (a string, a number...)"
-                    ) from None
+                    raise _unhashable(value) from None
                 if state is None:
                     state = states[value] = self._state(group(value))
             else:
