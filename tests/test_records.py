@@ -294,7 +294,10 @@ def test_row_like_objects_prefer_attributes_then_items():
     class Series:
         """Like a pandas row: attributes for columns, and [] too."""
 
-        industry = "saas"
+        kind = "row"  # the class's own data, never a column of the row
+
+        def __init__(self) -> None:
+            self.industry = "saas"
 
         def __getitem__(self, key: str) -> object:
             return {"employees": 12}[key]
@@ -302,6 +305,7 @@ def test_row_like_objects_prefer_attributes_then_items():
     assert get_field(Series(), "industry") == "saas"
     assert get_field(Series(), "employees") == 12
     assert get_field(Series(), "country") is MISSING
+    assert get_field(Series(), "kind") is MISSING
 
 
 def test_field_getter_is_compiled_once_per_path():

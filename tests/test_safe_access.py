@@ -6,6 +6,7 @@ refused when the rule is built, and callables, modules, classes, frames and
 the like are never reached, neither as a value nor as a step.
 """
 
+import dataclasses
 import functools
 import os
 import sys
@@ -175,6 +176,12 @@ _UNSAFE_VALUES = st.sampled_from(
 _NAMES = st.sampled_from(["a", "b", "c"])
 
 
+class _Classy(types.SimpleNamespace):
+    """An object whose class holds data too (as an ORM model's ``metadata``)."""
+
+    c = "a"  # the class's, never the record's: reads as MISSING unless set
+
+
 def _records():
     leaves = st.one_of(_PLAIN, _UNSAFE_VALUES)
 
@@ -184,13 +191,18 @@ def _records():
             st.dictionaries(_NAMES, children, max_size=3).map(
                 lambda d: types.SimpleNamespace(**d)
             ),
+            st.dictionaries(_NAMES, children, max_size=3).map(lambda d: _Classy(**d)),
         )
 
     return st.recursive(leaves, nest, max_leaves=8)
 
 
 def _reference(record, parts):
-    """What a rule may see: mapping keys and public non-callable attributes."""
+    """What a rule may see: mapping keys and public non-callable attributes.
+
+    An object's attributes are its instance's own (``vars``): data its class
+    holds is not the record's.
+    """
     value = record
     for part in parts:
         if isinstance(value, dict):
@@ -240,6 +252,101 @@ def test_a_rule_never_observes_what_is_not_public_data(record, parts, kind):
     # the fused path (a combinator reading its children's fields) agrees
     fused = compile_condition(rule & field(path).exists()).bind(T)(record)
     assert fused is compile_condition(moved & field("a.x").exists()).bind(T)(reference)
+
+
+# -- data held by the class, not the record ---------------------------------------
+class _Registry:
+    """Stands for an ORM's metadata: reachable from every model, not row data."""
+
+    def __init__(self) -> None:
+        self.tables = {"people": {"password": SECRET}}
+
+
+class _Model:
+    """Like a SQLAlchemy model: class-level machinery beside per-row columns."""
+
+    metadata = _Registry()
+    kind = "model"
+    default_region = "EMEA"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.default_region = "APAC"  # an instance's own value wins
+
+    @property
+    def label(self) -> str:
+        return self.name.upper()
+
+
+class _Special(_Model):
+    @property
+    def kind(self) -> str:  # type: ignore[override]  # shadows the constant
+        return "special"
+
+
+@attrs.define
+class _Defaults:
+    region: str = "EMEA"  # a field with a default is instance data
+
+
+@dataclasses.dataclass
+class _DataclassDefaults:
+    region: str = "EMEA"  # the class holds the default; each instance its value
+
+
+def test_a_class_s_own_data_is_never_read_from_a_record():
+    from crmcore.records import column_getter
+
+    model = _Model("ada")
+    assert get_field(model, "metadata") is MISSING
+    assert get_field(model, "metadata.tables.people.password") is MISSING
+    assert get_field(model, "kind") is MISSING
+    assert (get_field(model, "name"), get_field(model, "label")) == ("ada", "ADA")
+    assert get_field(model, "default_region") == "APAC"
+    assert get_field(_Special("x"), "kind") == "special"
+    assert get_field(_Defaults(), "region") == "EMEA"
+    assert get_field(_DataclassDefaults("APAC"), "region") == "APAC"
+    assert field("region").exists().explain(_DataclassDefaults(), T).holds
+    assert column_getter("kind")([model, model]) == [MISSING, MISSING]
+    assert column_getter("name")([model, _Model("bo")]) == ["ada", "bo"]
+    # every evaluation path agrees: the fast loops fall back to the exact one
+    for rule in (field("kind") == "model", field("metadata").exists()):
+        compiled = compile_condition(rule & field("name").exists())
+        assert compiled.bind(T)(model) is False
+        assert compiled.mask([model, model]) == [False, False]
+        assert list(compiled.filter([model])) == []
+        assert rule.explain(model, T).actual is MISSING
+
+
+class _Raising:
+    @property
+    def score(self) -> int:
+        raise RuntimeError("the session is closed")
+
+
+class _Row:
+    """A row whose ``[]`` refuses text keys with an error of its own."""
+
+    region = "EMEA"
+
+    def __init__(self) -> None:
+        self.industry = "saas"
+
+    def __getitem__(self, key: object) -> object:
+        raise NotImplementedError("getitem is not supported")
+
+
+def test_an_attribute_that_raises_is_an_error_naming_it():
+    with pytest.raises(
+        DataError, match=r"score: .*RuntimeError: the session is closed"
+    ):
+        get_field(_Raising(), "score")
+    with pytest.raises(DataError, match="score"):
+        compile_condition(field("score") > 1).bind(T)(_Raising())
+    # a row's own error from [] means "not an item": its attributes are read
+    assert get_field(_Row(), "industry") == "saas"
+    assert get_field(_Row(), "region") is MISSING
+    assert get_field(_Row(), "nope") is MISSING
 
 
 def test_a_path_is_bounded():

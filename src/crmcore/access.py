@@ -27,6 +27,7 @@ from crmcore.errors import DataError, DataTypeError
 __all__ = [
     "ATTRIBUTE",
     "EPOCH",
+    "GUARDED",
     "MAPPING",
     "MAX_PATH",
     "MISSING",
@@ -144,7 +145,11 @@ ATTRIBUTE: Final = 1  # plain object: getattr
 ROW: Final = 2  # row-like or sequence: getattr, then [key]
 NOTHING: Final = 3  # None or MISSING: every field is missing
 UNSAFE: Final = 4  # not data (code, modules, classes): never read nor returned
+GUARDED: Final = 5  # a plain object whose class holds data: instance data only
 MODES: dict[type, int] = {dict: MAPPING, type(None): NOTHING, Missing: NOTHING}
+# The public names of a GUARDED type's class-level data (an ORM model's
+# ``metadata`` and ``registry``, a class constant): never read from a record.
+CLASS_DATA: dict[type, frozenset[str]] = {}
 
 # What is not data: a rule never reads these, nor anything through them. With
 # private names refused by parse_path, they are the known ways from a record
@@ -177,12 +182,53 @@ def classify(cls: type) -> int:
         mode = UNSAFE
     elif issubclass(cls, Mapping):
         mode = MAPPING
-    elif hasattr(cls, "__getitem__"):
-        mode = ROW
     else:
-        mode = ATTRIBUTE
+        shared = _class_data(cls)
+        if shared:
+            CLASS_DATA[cls] = shared
+        row = hasattr(cls, "__getitem__")
+        mode = ROW if row else GUARDED if shared else ATTRIBUTE
     MODES[cls] = mode
     return mode
+
+
+def _class_data(cls: type) -> frozenset[str]:
+    """The public names under which ``cls`` (not its instances) holds data.
+
+    A record's data is what each instance holds: instance attributes, slots,
+    properties, dataclass fields and an ORM's column descriptors. A class
+    attribute that is none of those (an ORM model's ``metadata`` and
+    ``registry``, a constant) belongs to the class and is never read from a
+    record, unless an instance sets its own value under that name.
+    """
+    fields = getattr(cls, "__dataclass_fields__", None)
+    own = frozenset(fields) if isinstance(fields, dict) else frozenset()
+    seen: set[str] = set()
+    shared: set[str] = set()
+    for klass in cls.__mro__[:-1]:  # every class but ``object``
+        for name, value in vars(klass).items():
+            if name in seen or name.startswith("_"):
+                continue
+            seen.add(name)
+            # Descriptors compute per instance (properties, slots, methods,
+            # columns); callables are refused as values anyway.
+            if name in own or hasattr(type(value), "__get__") or callable(value):
+                continue
+            shared.add(name)
+    return frozenset(shared)
+
+
+def _attribute(obj: object, key: str) -> object:
+    """``getattr`` that names the field when reading it fails (a property raising)."""
+    try:
+        return getattr(obj, key, MISSING)
+    except Exception as error:
+        raise DataError(
+            key,
+            type(obj).__name__,
+            "an attribute that can be read",
+            hint=f"reading it raised {type(error).__name__}: {error}",
+        ) from error
 
 
 def is_data(value: object) -> bool:
@@ -205,8 +251,12 @@ def _step(obj: object, key: str) -> object:
     if mode == MAPPING:
         value = obj.get(key, MISSING)  # type: ignore[attr-defined]
     elif mode == ATTRIBUTE:
-        value = getattr(obj, key, MISSING)
-    elif mode >= NOTHING:
+        value = _attribute(obj, key)
+    elif mode == GUARDED:
+        if key in CLASS_DATA[type(obj)] and key not in getattr(obj, "__dict__", ()):
+            return MISSING  # the class's data, not the record's
+        value = _attribute(obj, key)
+    elif mode != ROW:  # NOTHING, UNSAFE
         return MISSING
     else:
         # Row-like objects that are not registered Mappings (sqlite3.Row, a
@@ -216,8 +266,12 @@ def _step(obj: object, key: str) -> object:
         index: str | int = int(key) if key.isdigit() else key
         try:
             value = obj[index]  # type: ignore[index]
-        except (LookupError, TypeError, ValueError):
-            value = getattr(obj, key, MISSING)
+        except Exception:  # not an item of this row: an attribute, or nothing
+            if key in CLASS_DATA.get(type(obj), ()) and key not in getattr(
+                obj, "__dict__", ()
+            ):
+                return MISSING  # the class's data, not the row's
+            value = _attribute(obj, key)
             if value is MISSING:
                 return MISSING
     if mode == MAPPING:
