@@ -1,0 +1,294 @@
+"""The service layer: crmcore called on ORM objects, one transaction per action.
+
+Every function takes an open ``Session`` and the moment of the action
+(``as_of``, from the request: crmcore never reads a clock). Writes happen in
+the caller's transaction (``with session.begin():``), so a refused action
+writes nothing and an allowed one writes everything or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crmcore import structure, unstructure
+from crmcore.calendar import Interval
+from crmcore.errors import DefinitionError, Problem
+from crmcore.kpis import KpiReport, kpi_report
+from crmcore.pipelines import Pipeline, StageDecision, StageMove, advance, evaluate
+from crmcore.playbook import Playbook, load_playbook
+from crmcore.routing import Assignment, Person, Router, RoutingState, route
+from crmcore.sample import (
+    PAID_CHANNELS,
+    sample_pipeline,
+    sample_router,
+    sample_scoring_model,
+)
+from crmcore.scoring import Score, ScoringModel
+
+from .models import (
+    Account,
+    Definition,
+    Lead,
+    MarketingSpend,
+    Opportunity,
+    RoutingMemory,
+    StageHistory,
+    Subscription,
+)
+from .models import Person as PersonRow
+
+__all__ = [
+    "NotFoundError",
+    "StaleVersionError",
+    "check_move",
+    "kpi_report_for",
+    "load_definition",
+    "move",
+    "pipeline_for",
+    "route_lead",
+    "router",
+    "score_lead",
+    "scoring_model",
+    "store_definition",
+]
+
+Kind = Literal["pipeline", "playbook"]
+STREAM = 2_000  # rows per round trip when streaming a table
+
+
+class NotFoundError(LookupError):
+    """No row with that key."""
+
+
+class StaleVersionError(RuntimeError):
+    """The row changed since it was read: the action was not applied."""
+
+
+def _deal(session: Session, deal_id: str) -> Opportunity:
+    deal = session.get(Opportunity, deal_id)
+    if deal is None:
+        raise NotFoundError(f"no opportunity {deal_id!r}")
+    return deal
+
+
+def load_definition(kind: Kind, document: object) -> Pipeline | Playbook:
+    """Check a definition a user wrote; ``DefinitionError`` lists every problem."""
+    if kind == "playbook":
+        if not isinstance(document, dict):
+            raise DefinitionError(
+                "Playbook", [Problem("$", "expected a JSON object (the playbook)")]
+            )
+        return load_playbook(document)
+    return structure(document, Pipeline)
+
+
+def store_definition(
+    session: Session, kind: Kind, key: str, document: object, *, as_of: datetime
+) -> Pipeline | Playbook:
+    """Validate and store a definition under ``key`` (replacing an older one).
+
+    What is stored is crmcore's own JSON of the checked value, so a stored
+    definition always loads again.
+    """
+    value = load_definition(kind, document)
+    if isinstance(value, Pipeline) and value.key != key:
+        raise DefinitionError(
+            "Pipeline", [Problem("$.key", f"expected {key!r} (the URL's key)")]
+        )
+    row = session.scalar(
+        select(Definition).where(Definition.kind == kind, Definition.key == key)
+    )
+    if row is None:
+        row = Definition(kind=kind, key=key)
+        session.add(row)
+    row.document = unstructure(value)
+    row.stored_at = as_of
+    return value
+
+
+def pipeline_for(session: Session, deal: Opportunity) -> Pipeline:
+    """The deal's pipeline: a stored one by its key, else the sample pipeline."""
+    row = session.scalar(
+        select(Definition).where(
+            Definition.kind == "pipeline", Definition.key == deal.pipeline
+        )
+    )
+    if row is not None:
+        return structure(row.document, Pipeline)
+    pipeline = sample_pipeline()
+    if deal.pipeline != pipeline.key:
+        raise NotFoundError(f"no pipeline {deal.pipeline!r}")
+    return pipeline
+
+
+def check_move(
+    session: Session,
+    deal_id: str,
+    to_stage: str,
+    *,
+    as_of: datetime,
+    lost_reason: str | None = None,
+) -> tuple[StageDecision, int]:
+    """May the deal move to ``to_stage`` now? The decision and the deal's version."""
+    deal = _deal(session, deal_id)
+    decision = evaluate(
+        pipeline_for(session, deal),
+        deal,
+        to_stage,
+        as_of=as_of,
+        history=deal.history,
+        activities=deal.activities,
+        lost_reason=lost_reason,
+    )
+    return decision, deal.version
+
+
+def move(
+    session: Session,
+    deal_id: str,
+    to_stage: str,
+    *,
+    as_of: datetime,
+    by: str | None = None,
+    lost_reason: str | None = None,
+    expected_version: int | None = None,
+) -> StageMove:
+    """Move the deal: the new stage and its stage change, in the caller's transaction.
+
+    Raises:
+        StageMoveError: When crmcore refuses the move (nothing is written).
+        StaleVersionError: When ``expected_version`` is not the deal's version (someone
+            moved or edited it since the caller read it).
+    """
+    deal = _deal(session, deal_id)
+    if expected_version is not None and deal.version != expected_version:
+        raise StaleVersionError(
+            f"opportunity {deal_id!r} is at version {deal.version}, "
+            f"not {expected_version}"
+        )
+    result = advance(
+        pipeline_for(session, deal),
+        deal,
+        to_stage,
+        as_of=as_of,
+        by=by,
+        history=deal.history,
+        activities=deal.activities,
+        lost_reason=lost_reason,
+    )
+    for name, value in result.updates.items():
+        setattr(deal, name, value)
+    change = result.change
+    session.add(
+        StageHistory(
+            record_id=change.record_id,
+            from_stage=change.from_stage,
+            to_stage=change.to_stage,
+            at=change.at,
+            by=change.by,
+        )
+    )
+    return result
+
+
+def _lead(session: Session, lead_id: str) -> Lead:
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise NotFoundError(f"no lead {lead_id!r}")
+    return lead
+
+
+def scoring_model(session: Session) -> ScoringModel:
+    """The active scoring model: the stored playbook's first, else the sample's."""
+    playbook = _playbook(session)
+    if playbook is not None and playbook.scoring:
+        return playbook.scoring[0]
+    return sample_scoring_model()
+
+
+def _playbook(session: Session) -> Playbook | None:
+    row = session.scalar(
+        select(Definition)
+        .where(Definition.kind == "playbook")
+        .order_by(Definition.stored_at.desc(), Definition.id.desc())
+    )
+    return None if row is None else load_playbook(row.document)
+
+
+def score_lead(session: Session, lead_id: str, *, as_of: datetime) -> Score:
+    """The lead's score with every contribution (its activities are the events)."""
+    lead = _lead(session, lead_id)
+    model = scoring_model(session)
+    events = lead.activities if model.uses_events else None
+    return model.score(lead, as_of=as_of, events=events)
+
+
+def router(session: Session) -> Router:
+    """The sample router's rules over the people stored in the database."""
+    people = tuple(
+        structure(row.definition, Person)
+        for row in session.scalars(select(PersonRow).order_by(PersonRow.key))
+    )
+    template = sample_router()
+    return Router(template.rules, people or template.people, seed=template.seed)
+
+
+def route_lead(session: Session, lead_id: str, *, as_of: datetime) -> Assignment:
+    """Assign the lead; its owner and the routing state are written together.
+
+    The routing state is one versioned row: two requests routing at once
+    cannot both update it (the second fails with a conflict and writes
+    nothing), so round-robin turns and quotas are never lost.
+    """
+    lead = _lead(session, lead_id)
+    memory = session.get(RoutingMemory, 1)
+    state = (
+        None
+        if memory is None or not memory.state
+        else structure(memory.state, RoutingState)
+    )
+    assignment = route(router(session), lead, as_of=as_of, state=state)
+    lead.owner = assignment.person
+    if memory is None:
+        memory = RoutingMemory(id=1)
+        session.add(memory)
+    memory.state = unstructure(assignment.state)
+    return assignment
+
+
+def _stream(session: Session, model: type[Any]) -> Iterator[Any]:
+    """Every row of a table as ORM objects, through a server-side cursor.
+
+    ``yield_per`` fetches ``STREAM`` rows per round trip and the session's
+    identity map holds them weakly, so memory stays flat however long the
+    table is.
+    """
+    yield from session.scalars(
+        select(model).execution_options(yield_per=STREAM, stream_results=True)
+    )
+
+
+def kpi_report_for(
+    session: Session, period: Interval, *, as_of: datetime | None = None
+) -> KpiReport:
+    """crmcore's KPI report over the database's rows, streamed, never loaded."""
+    rows = session.execute(
+        select(Account.id, Account.channel).where(Account.channel.is_not(None))
+    )
+    channels = {account_id: channel for account_id, channel in rows if channel}
+    return kpi_report(
+        period,
+        deals=_stream(session, Opportunity),
+        leads=_stream(session, Lead),
+        subscriptions=_stream(session, Subscription),
+        spend=_stream(session, MarketingSpend),
+        as_of=as_of,
+        pipeline=sample_pipeline(),
+        channels=channels,
+        paid_channels=PAID_CHANNELS,
+    )
