@@ -377,7 +377,8 @@ def test_routing_assigns_writes_the_owner_and_remembers_the_turns(app, client):
         assert session.get_one(Lead, second).owner == two["person"]
 
 
-def test_the_kpi_endpoint_equals_kpi_report_over_the_same_rows(client):
+@pytest.mark.parametrize("stream", ["columns", "objects"])
+def test_the_kpi_endpoint_equals_kpi_report_over_the_same_rows(client, stream):
     start, end = datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
     answer = client.get(
         "/reports/kpis",
@@ -385,6 +386,7 @@ def test_the_kpi_endpoint_equals_kpi_report_over_the_same_rows(client):
             "start": "2025-01-01T00:00:00Z",
             "end": "2026-01-01T00:00:00Z",
             "as_of": "2026-01-01T00:00:00Z",
+            "stream": stream,
         },
     )
     assert answer.status_code == 200
@@ -403,6 +405,27 @@ def test_the_kpi_endpoint_equals_kpi_report_over_the_same_rows(client):
     assert answer.json()["results"]["win_rate"]["value"] is not None
 
 
+def test_an_empty_database_reports_what_kpi_report_gives_for_no_rows():
+    period = Interval(
+        datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    app = create_app("sqlite://")
+    expected = kpi_report(
+        period,
+        deals=[],
+        leads=[],
+        subscriptions=[],
+        spend=[],
+        pipeline=sample_pipeline(),
+        channels={},
+        paid_channels=PAID_CHANNELS,
+    )
+    with app.state.sessions() as session:
+        for stream in ("columns", "objects"):
+            report = service.kpi_report_for(session, period, stream=stream)
+            assert json.loads(to_json(report)) == json.loads(to_json(expected))
+
+
 def test_the_kpi_report_reads_the_tables_through_streaming_cursors(app):
     # Each table arrives as an iterator of ORM objects, a few thousand rows
     # per round trip; the report never holds a whole table.
@@ -413,6 +436,10 @@ def test_the_kpi_report_reads_the_tables_through_streaming_cursors(app):
         assert isinstance(first, Opportunity)
         assert isinstance(first.amount, Decimal)
         assert first.created_at.tzinfo is UTC
+        batches = service._batches(session, service.KPI_COLUMNS["deals"])
+        batch = next(batches)
+        assert len(batch) == len(SAMPLE.opportunities)  # under one round trip
+        assert batch.row(0)["id"] == SAMPLE.opportunities[0].id
 
 
 # -- bad requests -----------------------------------------------------------------------

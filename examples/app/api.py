@@ -207,10 +207,12 @@ def create_app(
         end: datetime,
         db: Db,
         as_of: AsOf = None,
+        stream: Literal["columns", "objects"] = "columns",
     ) -> Response:
         period = Interval(_instant(start, "start"), _instant(end, "end"))
         moment = None if as_of is None else _instant(as_of, "as_of")
-        return _json(service.kpi_report_for(db, period, as_of=moment))
+        report = service.kpi_report_for(db, period, as_of=moment, stream=stream)
+        return _json(report)
 
     @app.put("/definitions/{kind}/{key}")
     async def put_definition(

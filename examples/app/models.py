@@ -11,7 +11,8 @@ is refused by every rule, and a model's class-level ``metadata`` and
 
 Two column types keep values exact and instants aware on every database:
 ``Amount`` (a ``Decimal``; text on SQLite, which has no decimal type) and
-``Instant`` (stored in UTC, always read back as an aware UTC datetime).
+``Instant`` (an aware instant; microseconds since the epoch on SQLite, which
+has no date type).
 """
 
 from __future__ import annotations
@@ -20,12 +21,21 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import DateTime, TypeDecorator, TypeEngine
 
 from crmcore import Money
+from crmcore.records import from_micros, to_micros
 
 __all__ = [
     "Account",
@@ -68,29 +78,36 @@ class Amount(TypeDecorator[Decimal]):
 
 
 class Instant(TypeDecorator[datetime]):
-    """An aware instant, stored in UTC; naive datetimes are refused on write."""
+    """An aware instant: ``TIMESTAMP WITH TIME ZONE`` where the database has it.
+
+    SQLite has no date type: there an instant is an integer count of
+    microseconds since 1970-01-01T00:00:00Z (crmcore's ``to_micros``), exact,
+    ordered, and what crmcore's ``Columns`` take in bulk (``micros=``).
+    Naive datetimes are refused on write; reads are always aware UTC.
+    """
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
         if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(
-                f"a naive datetime cannot be stored as an instant: {value}"
-            )
-        value = value.astimezone(UTC)
-        # SQLite keeps no offset: store UTC wall time and say so on the way out.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+            raise ValueError(f"a naive datetime is no instant: {value}")
+        return to_micros(value) if dialect.name == "sqlite" else value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
+        if dialect.name == "sqlite":
+            return from_micros(value)
         assert isinstance(value, datetime)
-        return (
-            value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        )
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):

@@ -215,7 +215,21 @@ def seed(session: Session, data: SampleData | None = None) -> dict[str, int]:
 
 
 def seed_opportunities(session: Session, count: int, *, seed: int = 0) -> int:
-    """Write ``count`` sample deals and their histories, streamed (for benchmarks)."""
+    """Write ``count`` sample deals and their histories, streamed (for benchmarks).
+
+    The deals are those of ``generate_sample(count, seed=seed)``, generated
+    one at a time; their accounts are written as bare rows (an id and a
+    name), enough for the foreign keys.
+    """
+    accounts = max(5, count // 20)  # as many as the sample generator draws from
+    _write(
+        session,
+        Account,
+        (
+            {"id": f"acc-{i:06d}", "name": f"Account {i}"}
+            for i in range(1, accounts + 1)
+        ),
+    )
     pipeline = sample_pipeline().key
     written = 0
     deals: list[dict[str, Any]] = []
