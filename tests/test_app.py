@@ -355,6 +355,33 @@ def test_a_stored_rule_reads_public_columns_only(app, client):
     assert "'_'" in refused.json()["problems"][0]["message"]
 
 
+def test_a_stored_playbook_governs_scores_routing_and_pipelines(app, client):
+    from pathlib import Path
+
+    document = json.loads(Path("examples/playbook.json").read_text())
+    document["scoring"][0]["name"] = "stored_model"
+    document["pipelines"][0]["key"] = "from_playbook"
+    stored = client.put("/definitions/playbook/main", content=json.dumps(document))
+    assert stored.status_code == 200, stored.text
+    lead = SAMPLE.leads[0]
+    score = client.get(f"/leads/{lead.id}/score", params={"as_of": AS_OF}).json()
+    assert score["model"] == "stored_model"
+    assert client.post(f"/leads/{lead.id}/route", params={"as_of": AS_OF}).json()[
+        "person"
+    ]
+    deal = OPEN[0]
+    _edit(app, deal.id, pipeline="from_playbook")
+    check = client.get(
+        f"/opportunities/{deal.id}/moves/{_next(deal.stage)}", params={"as_of": AS_OF}
+    )
+    assert check.json()["decision"]["allowed"] is True
+    _edit(app, deal.id, pipeline="nowhere")
+    assert (
+        client.get(f"/opportunities/{deal.id}/moves/{_next(deal.stage)}").status_code
+        == 404
+    )
+
+
 # -- scores, routing, KPIs ---------------------------------------------------------------
 def test_a_lead_s_score_is_crmcore_s_score_with_every_contribution(app, client):
     lead = SAMPLE.leads[0]

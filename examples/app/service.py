@@ -114,7 +114,9 @@ def store_definition(
 
 
 def pipeline_for(session: Session, deal: Opportunity) -> Pipeline:
-    """The deal's pipeline: a stored one by its key, else the sample pipeline."""
+    """The deal's pipeline by its key: a stored pipeline, else the stored
+    playbook's, else the sample pipeline.
+    """
     row = session.scalar(
         select(Definition).where(
             Definition.kind == "pipeline", Definition.key == deal.pipeline
@@ -122,6 +124,10 @@ def pipeline_for(session: Session, deal: Opportunity) -> Pipeline:
     )
     if row is not None:
         return structure(row.document, Pipeline)
+    playbook = _playbook(session)
+    for pipeline in () if playbook is None else playbook.pipelines:
+        if pipeline.key == deal.pipeline:
+            return pipeline
     pipeline = sample_pipeline()
     if deal.pipeline != pipeline.key:
         raise NotFoundError(f"no pipeline {deal.pipeline!r}")
@@ -231,7 +237,12 @@ def score_lead(session: Session, lead_id: str, *, as_of: datetime) -> Score:
 
 
 def router(session: Session) -> Router:
-    """The sample router's rules over the people stored in the database."""
+    """The stored playbook's router, else the sample's rules over the people
+    stored in the database.
+    """
+    playbook = _playbook(session)
+    if playbook is not None and playbook.routing is not None:
+        return playbook.routing
     people = tuple(
         structure(row.definition, Person)
         for row in session.scalars(select(PersonRow).order_by(PersonRow.key))
