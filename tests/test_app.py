@@ -4,6 +4,7 @@ Each test gets a fresh in-memory SQLite database seeded with the same small
 sample. Skipped when the ``app`` extra (SQLAlchemy, FastAPI) is missing.
 """
 
+import functools
 import json
 import warnings
 from datetime import UTC, datetime
@@ -20,11 +21,13 @@ with warnings.catch_warnings():  # an older starlette warns about its client
 from examples.app import create_app, service
 from examples.app.models import Lead, Opportunity, StageHistory
 from examples.app.seed import seed
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from crmcore import to_json
+from crmcore import to_json, unstructure
 from crmcore.calendar import Interval
 from crmcore.kpis import kpi_report
 from crmcore.pipelines import StageMoveError
@@ -34,6 +37,8 @@ from crmcore.sample import (
     sample_pipeline,
     sample_scoring_model,
 )
+from tests.fuzz_values import json_values
+from tests.test_fuzz import _copy, _mutated, fuzz
 
 SAMPLE = generate_sample(200, seed=3)
 AS_OF = "2026-01-02T09:00:00Z"
@@ -467,6 +472,37 @@ def test_the_kpi_report_reads_the_tables_through_streaming_cursors(app):
         batch = next(batches)
         assert len(batch) == len(SAMPLE.opportunities)  # under one round trip
         assert batch.row(0)["id"] == SAMPLE.opportunities[0].id
+
+
+# -- hostile definitions ---------------------------------------------------------------
+@functools.cache
+def _fuzz_service():
+    """One seeded service for every example (a fresh one each would dominate)."""
+    app = create_app("sqlite://")
+    with app.state.sessions() as session, session.begin():
+        seed(session, SAMPLE)
+    _edit(app, OPEN[0].id, pipeline="fuzzed")
+    return testclient.TestClient(app)
+
+
+@fuzz
+@given(st.data())
+def test_a_hostile_definition_never_ends_in_a_server_error(data):
+    # The test client raises whatever the app does not turn into an answer.
+    client = _fuzz_service()
+    valid = {**_copy(unstructure(sample_pipeline())), "key": "fuzzed"}
+    document = data.draw(st.one_of(json_values(), _mutated(valid)))
+    stored = client.put("/definitions/pipeline/fuzzed", content=json.dumps(document))
+    assert stored.status_code in (200, 422), stored.text
+    if stored.status_code == 422:
+        assert stored.json()["problems"]
+        assert all(p["path"].startswith("$") for p in stored.json()["problems"])
+    deal = OPEN[0]
+    for stage in ("discovery", "closed_lost", "closed_won"):
+        answer = client.get(
+            f"/opportunities/{deal.id}/moves/{stage}", params={"as_of": AS_OF}
+        )
+        assert answer.status_code in (200, 404, 422), answer.text
 
 
 # -- bad requests -----------------------------------------------------------------------
