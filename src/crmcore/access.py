@@ -14,6 +14,7 @@ rule language and the KPI loops read ``MODES`` to pick a C-level getter.
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -201,8 +202,9 @@ def _class_data(cls: type) -> frozenset[str]:
     ``registry``, a constant) belongs to the class and is never read from a
     record, unless an instance sets its own value under that name.
     """
-    fields = getattr(cls, "__dataclass_fields__", None)
-    own = frozenset(fields) if isinstance(fields, dict) else frozenset()
+    # Dataclass fields are instance data (not ``ClassVar`` pseudo-fields).
+    fields = dataclasses.fields(cls) if dataclasses.is_dataclass(cls) else ()
+    own = frozenset(f.name for f in fields)
     seen: set[str] = set()
     shared: set[str] = set()
     for klass in cls.__mro__[:-1]:  # every class but ``object``
@@ -223,11 +225,13 @@ def _attribute(obj: object, key: str) -> object:
     try:
         return getattr(obj, key, MISSING)
     except Exception as error:
+        # The error's own text stays in the chained cause: it may hold what a
+        # rule's author should not see (a database's statement and values).
         raise DataError(
             key,
             type(obj).__name__,
             "an attribute that can be read",
-            hint=f"reading it raised {type(error).__name__}: {error}",
+            hint=f"reading it raised {type(error).__name__}",
         ) from error
 
 
@@ -420,7 +424,7 @@ class Reader:
         ('d2', 7, None)
     """
 
-    __slots__ = ("_attr", "_item", "names", "required")
+    __slots__ = ("_attr", "_dotted", "_item", "names", "required")
 
     def __init__(self, required: Sequence[str], optional: Sequence[str] = ()) -> None:
         self.names = (*required, *optional)
@@ -429,12 +433,32 @@ class Reader:
             raise ValueError("a Reader reads two fields or more")  # pragma: no cover
         self._attr = operator.attrgetter(*self.names)
         self._item = operator.itemgetter(*self.names)
+        # ``attrgetter`` follows dots itself: a dotted name is read field by
+        # field, through every check of field access.
+        self._dotted = any("." in name for name in self.names)
 
     def getter(self, cls: type) -> Callable[[Any], Any]:
-        """The fast getter for records of one type."""
+        """The fast getter for records of one type (``slow`` where none is safe)."""
         if issubclass(cls, Mapping):
             return self._item
-        return self._attr
+        if self.direct(cls):
+            return self._attr
+        return self.slow
+
+    def direct(self, cls: type) -> bool:
+        """Whether plain attribute reads of these names give what field access gives.
+
+        True for a mapping or a plain object; false for a dotted name, for
+        what is not data, and for a class holding data under one of the names.
+        """
+        if issubclass(cls, Mapping):
+            return True
+        mode = MODES.get(cls)
+        if mode is None:
+            mode = classify(cls)
+        if self._dotted or mode in (NOTHING, UNSAFE):
+            return False
+        return CLASS_DATA.get(cls, frozenset()).isdisjoint(self.names)
 
     def slow(self, record: object) -> tuple[Any, ...]:
         """Read one record field by field (missing optional fields are None)."""
@@ -457,7 +481,7 @@ class Reader:
         """
         try:
             row: tuple[Any, ...] = self.getter(type(record))(record)
-        except (AttributeError, KeyError, TypeError):
+        except Exception:  # a missing field, or a property raising: explained
             row = self.slow(record)
         return row
 

@@ -284,7 +284,7 @@ class DealFacts:
         forecast_sum = weighted_sum = unweighted_sum = zero
         us = MICROSECOND
         cls: type | None = None
-        mapping = False
+        mapping = direct = False
         slow = _REQUIRED.slow
         try:
             for record in records:
@@ -293,6 +293,7 @@ class DealFacts:
                 if type(record) is not cls:
                     cls = type(record)
                     mapping = issubclass(cls, Mapping)
+                    direct = _REQUIRED.direct(cls)
                 try:
                     if mapping:
                         outcome = record["outcome"]
@@ -300,13 +301,15 @@ class DealFacts:
                         amount = record["amount"]
                         currency = record["currency"]
                         closed = record.get("closed_at")
-                    else:
+                    elif direct:
                         outcome = record.outcome
                         created = record.created_at
                         amount = record.amount
                         currency = record.currency
                         closed = record.closed_at
-                except (AttributeError, KeyError, TypeError):
+                    else:
+                        outcome, created, amount, currency, closed = slow(record)
+                except Exception:  # a missing field, a raising property: explained
                     outcome, created, amount, currency, closed = slow(record)
                 try:
                     # Exact, finite, non-negative amounts only (-0 is 0).
@@ -451,7 +454,7 @@ class DealFacts:
             [] if periods is None else [None] * len(periods.serials)
         )
         cls: type | None = None
-        mapping = False
+        mapping = direct = False
         # Where the key comes from: 0 a dict's key, 1 an attribute, 2 ``get``,
         # 3 and 4 the closing and creation instants the loop reads anyway.
         source = 0
@@ -463,6 +466,7 @@ class DealFacts:
             if type(record) is not cls:
                 cls = type(record)
                 mapping = issubclass(cls, Mapping)
+                direct = _REQUIRED.direct(cls)
                 source = 0 if cls is dict else 1 if modes.get(cls) == attribute else 2
                 if source < 2 and periods is not None:
                     source = instant_source
@@ -473,13 +477,15 @@ class DealFacts:
                     amount = record["amount"]
                     currency = record["currency"]
                     closed = record.get("closed_at")
-                else:
+                elif direct:
                     outcome = record.outcome
                     created = record.created_at
                     amount = record.amount
                     currency = record.currency
                     closed = record.closed_at
-            except (AttributeError, KeyError, TypeError):
+                else:
+                    outcome, created, amount, currency, closed = slow(record)
+            except Exception:  # a missing field, a raising property: explained
                 outcome, created, amount, currency, closed = slow(record)
             # The key: the instant the loop read, or the field read inline.
             if source == 3:

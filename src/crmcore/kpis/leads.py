@@ -109,13 +109,14 @@ class LeadFacts:
         try:
             reader = self.reader
             cls: type | None = None
-            mapping = False
+            mapping = direct = False
             get = reader.getter(object)
             for record in records:
                 # The reading is inlined: a generator per record costs more.
                 if type(record) is not cls:
                     cls = type(record)
                     mapping = issubclass(cls, Mapping)
+                    direct = reader.direct(cls)
                     get = reader.getter(cls)
                 try:
                     if not default:
@@ -123,10 +124,12 @@ class LeadFacts:
                     elif mapping:
                         created = record["created_at"]
                         reached = record.get("converted_at")
-                    else:
+                    elif direct:
                         created = record.created_at
                         reached = record.converted_at
-                except (AttributeError, KeyError, TypeError):
+                    else:
+                        created, reached = reader.slow(record)
+                except Exception:  # a missing field, a raising property: explained
                     created, reached = reader.slow(record)
                 try:
                     created_in = start <= created < end

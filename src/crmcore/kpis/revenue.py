@@ -145,7 +145,7 @@ class CustomerFacts:
                     get = reader.getter(cls)
                 try:
                     row = get(record)
-                except (AttributeError, KeyError, TypeError):
+                except Exception:  # a missing field, a raising property: explained
                     row = reader.slow(record)
                 customer, mrr, start, end = row
                 try:
