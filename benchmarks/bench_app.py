@@ -5,8 +5,8 @@ opportunities). The database is seeded once (a temporary SQLite file), then
 two sides run interleaved, best of three, in this process:
 
 * the KPI endpoint (``GET /reports/kpis`` through FastAPI's test client),
-  which streams every opportunity from SQLite as ORM objects with a
-  server-side cursor (``yield_per``);
+  which streams every opportunity from SQLite with a server-side cursor
+  (``yield_per``), as ``Columns`` batches (its default) and as ORM objects;
 * ``kpi_report`` over the same deals held in memory as crmcore records.
 
 The two reports are compared before anything is timed. The peak memory of

@@ -9,6 +9,7 @@ import json
 import warnings
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -192,9 +193,13 @@ def test_two_moves_from_the_same_version_cannot_both_succeed(client):
     assert client.get(f"/opportunities/{deal.id}").json()["stage"] == _next(deal.stage)
 
 
-def test_racing_transactions_cannot_both_move_a_deal(app):
-    # Two transactions read the deal at version 1 before either writes: the
-    # version column makes the second UPDATE match no row, and it fails.
+def test_racing_transactions_cannot_both_move_a_deal(tmp_path):
+    # Two transactions, each on its own connection to a database file, read
+    # the deal at version 1 before either writes: the version column makes
+    # the second UPDATE match no row, and it fails.
+    app = create_app(f"sqlite:///{tmp_path / 'race.db'}")
+    with app.state.sessions() as session, session.begin():
+        seed(session, SAMPLE)
     deal = OPEN[3]
     sessions = app.state.sessions
     with sessions() as one, sessions() as two:
@@ -311,6 +316,7 @@ def test_a_stored_rule_reads_public_columns_only(app, client):
 
     exists = [
         "account.industry",  # a public column of a related row
+        "history.0.to_stage",  # a public column of a row in a list
         "metadata",  # the ORM's schema, on every model
         "registry",
         "account.metadata",
@@ -340,8 +346,8 @@ def test_a_stored_rule_reads_public_columns_only(app, client):
         f"/opportunities/{deal.id}/moves/b", params={"as_of": AS_OF}
     ).json()["decision"]
     unmet = [u["message"] for u in decision["unmet"]]
-    assert len(unmet) == 4  # all but the public column
-    assert not any("industry" in m for m in unmet)
+    assert len(unmet) == 4  # all but the public columns
+    assert not any("industry" in m or "to_stage" in m for m in unmet)
     # a private column is refused before anything is stored
     private = {
         "key": "probe",
@@ -361,8 +367,6 @@ def test_a_stored_rule_reads_public_columns_only(app, client):
 
 
 def test_a_stored_playbook_governs_scores_routing_and_pipelines(app, client):
-    from pathlib import Path
-
     document = json.loads(Path("examples/playbook.json").read_text())
     document["scoring"][0]["name"] = "stored_model"
     document["pipelines"][0]["key"] = "from_playbook"
@@ -458,7 +462,7 @@ def test_an_empty_database_reports_what_kpi_report_gives_for_no_rows():
             assert json.loads(to_json(report)) == json.loads(to_json(expected))
 
 
-def test_the_kpi_report_reads_the_tables_through_streaming_cursors(app):
+def test_the_kpi_report_reads_the_tables_through_streaming_cursors(app, monkeypatch):
     # Each table arrives as an iterator of ORM objects, a few thousand rows
     # per round trip; the report never holds a whole table.
     with app.state.sessions() as session:
@@ -468,10 +472,87 @@ def test_the_kpi_report_reads_the_tables_through_streaming_cursors(app):
         assert isinstance(first, Opportunity)
         assert isinstance(first.amount, Decimal)
         assert first.created_at.tzinfo is UTC
-        batches = service._batches(session, service.KPI_COLUMNS["deals"])
-        batch = next(batches)
-        assert len(batch) == len(SAMPLE.opportunities)  # under one round trip
+        monkeypatch.setattr(service, "STREAM", 64)
+        sizes = [
+            len(b) for b in service._batches(session, service.KPI_COLUMNS["deals"])
+        ]
+        assert sizes == [64, 64, 64, 8]  # one batch per round trip of 64 rows
+        batch = next(service._batches(session, service.KPI_COLUMNS["deals"]))
         assert batch.row(0)["id"] == SAMPLE.opportunities[0].id
+        assert set(batch.micros) == {"created_at", "closed_at"}  # taken in bulk
+
+
+def test_a_pipeline_may_write_only_the_deal_s_stage_columns(client):
+    pipeline = json.loads(to_json(sample_pipeline()))
+    pipeline["lost_reason_field"] = "amount"  # a move would clear the amount
+    pipeline["stage_field"] = "version"
+    answer = client.put(
+        f"/definitions/pipeline/{pipeline['key']}", content=json.dumps(pipeline)
+    )
+    assert answer.status_code == 422
+    assert [p["path"] for p in answer.json()["problems"]] == [
+        "$.stage_field",
+        "$.lost_reason_field",
+    ]
+    playbook = json.loads(Path("examples/playbook.json").read_text())
+    playbook["pipelines"][0]["lost_reason_field"] = "owner"
+    refused = client.put("/definitions/playbook/main", content=json.dumps(playbook))
+    assert refused.status_code == 422
+    assert refused.json()["problems"][0]["path"] == "$.pipelines[0].lost_reason_field"
+
+
+def test_a_move_is_never_dated_before_the_deal_s_history_nor_ahead(client):
+    deal = OPEN[0]
+    for as_of in ("2001-01-01T00:00:00Z", "2999-01-01T00:00:00Z"):
+        answer = client.post(
+            f"/opportunities/{deal.id}/moves",
+            params={"as_of": as_of},
+            json={"to_stage": "closed_lost", "lost_reason": "price"},
+        )
+        assert answer.status_code == 422, as_of
+        assert answer.json()["field"] == "as_of"
+    assert client.get(f"/opportunities/{deal.id}").json()["version"] == 1
+    assert (
+        client.post(
+            f"/leads/{SAMPLE.leads[0].id}/route",
+            params={"as_of": "2999-01-01T00:00:00Z"},
+        ).status_code
+        == 422
+    )
+
+
+def test_an_owned_lead_is_not_routed_again(app, client):
+    lead = next(lead for lead in SAMPLE.leads if lead.owner is None)
+    assert (
+        client.post(f"/leads/{lead.id}/route", params={"as_of": AS_OF}).status_code
+        == 200
+    )
+    again = client.post(f"/leads/{lead.id}/route", params={"as_of": AS_OF})
+    assert again.status_code == 409
+    assert again.json()["error"] == "already_assigned"
+
+
+def test_the_kpi_report_of_a_stored_pipeline_reads_its_deals_only(app, client):
+    pipeline = json.loads(to_json(sample_pipeline()))
+    pipeline["key"] = "renewals"
+    assert (
+        client.put(
+            "/definitions/pipeline/renewals", content=json.dumps(pipeline)
+        ).status_code
+        == 200
+    )
+    _edit(app, OPEN[0].id, pipeline="renewals")
+    params = {"start": "2024-01-01T00:00:00Z", "end": "2026-01-01T00:00:00Z"}
+    renewals = client.get("/reports/kpis", params={**params, "pipeline": "renewals"})
+    assert renewals.status_code == 200, renewals.text
+    assert renewals.json()["results"]["open_pipeline"]["components"]["deals"] == 1
+    rest = client.get("/reports/kpis", params=params).json()
+    everything = len([d for d in SAMPLE.opportunities if d.outcome == "open"])
+    assert rest["results"]["open_pipeline"]["components"]["deals"] == everything - 1
+    assert (
+        client.get("/reports/kpis", params={**params, "pipeline": "nope"}).status_code
+        == 404
+    )
 
 
 # -- hostile definitions ---------------------------------------------------------------

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from crmcore.sample import generate_sample
@@ -24,8 +24,7 @@ from .seed import seed
 DEFAULT_DATABASE = "sqlite:///crm.db"
 
 
-def _seed(url: str, opportunities: int, *, only_if_empty: bool) -> None:
-    engine = make_engine(url)
+def _seed(engine: Engine, url: str, opportunities: int, *, only_if_empty: bool) -> None:
     Base.metadata.create_all(engine)
     with Session(engine) as session, session.begin():
         present = session.scalar(select(func.count()).select_from(Opportunity))
@@ -56,13 +55,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     serving.add_argument("--port", type=int, default=8000)
     serving.add_argument("--opportunities", type=int, default=1_000)
     args = parser.parse_args(argv)
+    if args.command == "serve" and args.database in ("sqlite://", "sqlite:///:memory:"):
+        # One in-memory connection would be shared by concurrent requests,
+        # and their transactions with it.
+        sys.exit("serve a database file or server: an in-memory SQLite is for tests")
+    engine = make_engine(args.database)
     if args.command == "seed":
-        _seed(args.database, args.opportunities, only_if_empty=False)
+        _seed(engine, args.database, args.opportunities, only_if_empty=False)
         return
-    _seed(args.database, args.opportunities, only_if_empty=True)
+    _seed(engine, args.database, args.opportunities, only_if_empty=True)
     import uvicorn  # noqa: PLC0415 - only `serve` needs the server
 
-    uvicorn.run(create_app(args.database), host=args.host, port=args.port)
+    uvicorn.run(create_app(engine=engine), host=args.host, port=args.port)
 
 
 if __name__ == "__main__":

@@ -10,16 +10,18 @@ problem's path, a refused move 409 with its decision, a stale version 412.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.pool import StaticPool
+from starlette.concurrency import run_in_threadpool
 
 from crmcore import to_json
 from crmcore.calendar import Interval
@@ -37,7 +39,9 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite gets foreign keys on and thread-safe sessions.
 
     ``sqlite://`` (in memory) keeps one connection for the whole process, so
-    every request sees the same database.
+    every request sees the same database: sessions share that connection and
+    its transaction, which is fine for tests that make one request at a
+    time, never for a server (``serve`` refuses it).
     """
     if not url.startswith("sqlite"):
         return create_engine(url)
@@ -64,6 +68,19 @@ def _json(value: object, status: int = 200, **headers: str) -> Response:
         media_type="application/json",
         headers=headers,
     )
+
+
+SKEW = timedelta(minutes=5)  # how far ahead of the server's clock a write may be
+
+
+def _written(value: datetime | None) -> datetime:
+    """The moment of a write: never ahead of the server's clock (beyond SKEW)."""
+    moment = _instant(value, "as_of")
+    if moment > datetime.now(UTC) + SKEW:
+        raise DataError(
+            "as_of", value, "an instant not after now: a write is not dated ahead"
+        )
+    return moment
 
 
 def _instant(value: datetime | None, name: str) -> datetime:
@@ -94,9 +111,9 @@ AsOf = Annotated[
 class MoveRequest(BaseModel):
     """The body of a stage move."""
 
-    to_stage: str
-    by: str | None = None
-    lost_reason: str | None = None
+    to_stage: str = Field(max_length=40)
+    by: str | None = Field(default=None, max_length=40)
+    lost_reason: str | None = Field(default=None, max_length=40)
 
 
 def create_app(
@@ -168,7 +185,7 @@ def create_app(
                 db,
                 deal_id,
                 body.to_stage,
-                as_of=_instant(as_of, "as_of"),
+                as_of=_written(as_of),
                 by=body.by,
                 lost_reason=body.lost_reason,
                 expected_version=expected,
@@ -189,7 +206,7 @@ def create_app(
     @app.post("/leads/{lead_id}/route")
     def assign(lead_id: str, db: Db, as_of: AsOf = None) -> Response:
         with db.begin():
-            assignment = service.route_lead(db, lead_id, as_of=_instant(as_of, "as_of"))
+            assignment = service.route_lead(db, lead_id, as_of=_written(as_of))
         return _json(
             {
                 "lead": assignment.lead,
@@ -203,15 +220,19 @@ def create_app(
 
     @app.get("/reports/kpis")
     def kpis(
+        *,
         start: datetime,
         end: datetime,
         db: Db,
         as_of: AsOf = None,
         stream: Literal["columns", "objects"] = "columns",
+        pipeline: str | None = None,
     ) -> Response:
         period = Interval(_instant(start, "start"), _instant(end, "end"))
         moment = None if as_of is None else _instant(as_of, "as_of")
-        report = service.kpi_report_for(db, period, as_of=moment, stream=stream)
+        report = service.kpi_report_for(
+            db, period, as_of=moment, pipeline=pipeline, stream=stream
+        )
         return _json(report)
 
     @app.put("/definitions/{kind}/{key}")
@@ -220,8 +241,14 @@ def create_app(
     ) -> Response:
         # crmcore parses the body: untrusted JSON with limits, fractions exact.
         document = parse_json(await request.body(), what=kind)
-        with db.begin():
-            service.store_definition(db, kind, key, document, as_of=datetime.now(UTC))
+
+        def store() -> None:  # blocking database work, off the event loop
+            with db.begin():
+                service.store_definition(
+                    db, kind, key, document, as_of=datetime.now(UTC)
+                )
+
+        await run_in_threadpool(store)
         return _json({"kind": kind, "key": key, "stored": True})
 
     @app.get("/definitions/{kind}/{key}")
@@ -265,6 +292,23 @@ def _errors(app: FastAPI) -> None:
     def raced(_request: Request, error: StaleDataError) -> Response:
         message = "the record changed while this request was writing; read it again"
         return _json({"error": "conflict", "message": message}, 409)
+
+    @app.exception_handler(service.AlreadyAssignedError)
+    def owned(_request: Request, error: service.AlreadyAssignedError) -> Response:
+        return _json({"error": "already_assigned", "message": str(error)}, 409)
+
+    @app.exception_handler(IntegrityError)
+    def duplicate(_request: Request, _error: IntegrityError) -> Response:
+        message = "another request wrote the same row at the same time; try again"
+        return _json({"error": "conflict", "message": message}, 409)
+
+    @app.exception_handler(SQLAlchemyError)
+    def database(_request: Request, error: SQLAlchemyError) -> Response:
+        # The statement and its values stay in the server's log, not the answer.
+        name = type(error).__name__
+        return _json(
+            {"error": "database", "message": f"the database failed ({name})"}, 503
+        )
 
     @app.exception_handler(service.NotFoundError)
     def missing(_request: Request, error: service.NotFoundError) -> Response:

@@ -67,11 +67,17 @@ class Amount(TypeDecorator[Decimal]):
             return dialect.type_descriptor(String(40))
         return dialect.type_descriptor(Numeric(20, 4, asdecimal=True))
 
-    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+    def process_bind_param(self, value: object, dialect: Dialect) -> Any:
         if value is None:
             return None
-        value = Decimal(value)
-        return str(value) if dialect.name == "sqlite" else value
+        if isinstance(value, float):  # its binary expansion is not the amount
+            raise TypeError(
+                f"an amount must be a Decimal or an int, not a float: {value!r}"
+            )
+        if not isinstance(value, Decimal | int):
+            raise TypeError(f"an amount must be a Decimal or an int, not {value!r}")
+        amount = Decimal(value)
+        return str(amount) if dialect.name == "sqlite" else amount
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         return None if value is None else Decimal(str(value))
@@ -107,7 +113,10 @@ class Instant(TypeDecorator[datetime]):
         if dialect.name == "sqlite":
             return from_micros(value)
         assert isinstance(value, datetime)
-        return value.astimezone(UTC)
+        # A database that drops the offset (MySQL) gives back the UTC written.
+        return (
+            value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        )
 
 
 class Base(DeclarativeBase):

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from crmcore import structure, unstructure
 from crmcore.calendar import Interval
-from crmcore.errors import DefinitionError, Problem
+from crmcore.errors import DataError, DefinitionError, Problem
 from crmcore.kpis import HeadlineKpis, KpiReport
 from crmcore.pipelines import Pipeline, StageDecision, StageMove, advance, evaluate
 from crmcore.playbook import Playbook, load_playbook
@@ -45,6 +45,7 @@ from .models import (
 from .models import Person as PersonRow
 
 __all__ = [
+    "AlreadyAssignedError",
     "NotFoundError",
     "StaleVersionError",
     "check_move",
@@ -60,11 +61,19 @@ __all__ = [
 ]
 
 Kind = Literal["pipeline", "playbook"]
+# The deal columns a stage move may write. A stored pipeline names its stage
+# and lost-reason fields; anything but these columns is refused on the way in.
+WRITABLE: frozenset[str] = frozenset({"stage", "outcome", "closed_at", "lost_reason"})
+ACTIVE_PLAYBOOK = "main"  # the stored playbook that governs scoring and routing
 STREAM = 2_000  # rows per round trip when streaming a table
 
 
 class NotFoundError(LookupError):
     """No row with that key."""
+
+
+class AlreadyAssignedError(RuntimeError):
+    """The lead has an owner: routing it again would take someone's turn."""
 
 
 class StaleVersionError(RuntimeError):
@@ -98,10 +107,26 @@ def store_definition(
     definition always loads again.
     """
     value = load_definition(kind, document)
+    pipelines = (value,) if isinstance(value, Pipeline) else value.pipelines
+    problems = []
     if isinstance(value, Pipeline) and value.key != key:
-        raise DefinitionError(
-            "Pipeline", [Problem("$.key", f"expected {key!r} (the URL's key)")]
-        )
+        problems.append(Problem("$.key", f"expected {key!r} (the URL's key)"))
+    for index, pipeline in enumerate(pipelines):
+        at = "$" if isinstance(value, Pipeline) else f"$.pipelines[{index}]"
+        for name, column in (
+            ("stage_field", "stage"),
+            ("lost_reason_field", "lost_reason"),
+        ):
+            if getattr(pipeline, name) != column:
+                problems.append(
+                    Problem(
+                        f"{at}.{name}",
+                        f"expected {column!r} (the opportunities' column), "
+                        f"got {getattr(pipeline, name)!r}",
+                    )
+                )
+    if problems:
+        raise DefinitionError(type(value).__name__, problems)
     row = session.scalar(
         select(Definition).where(Definition.kind == kind, Definition.key == key)
     )
@@ -114,23 +139,24 @@ def store_definition(
 
 
 def pipeline_for(session: Session, deal: Opportunity) -> Pipeline:
-    """The deal's pipeline by its key: a stored pipeline, else the stored
-    playbook's, else the sample pipeline.
-    """
+    """The deal's pipeline (see ``pipeline_by_key``)."""
+    return pipeline_by_key(session, deal.pipeline)
+
+
+def pipeline_by_key(session: Session, key: str) -> Pipeline:
+    """A stored pipeline, else the active playbook's, else the sample pipeline."""
     row = session.scalar(
-        select(Definition).where(
-            Definition.kind == "pipeline", Definition.key == deal.pipeline
-        )
+        select(Definition).where(Definition.kind == "pipeline", Definition.key == key)
     )
     if row is not None:
         return structure(row.document, Pipeline)
     playbook = _playbook(session)
     for pipeline in () if playbook is None else playbook.pipelines:
-        if pipeline.key == deal.pipeline:
+        if pipeline.key == key:
             return pipeline
     pipeline = sample_pipeline()
-    if deal.pipeline != pipeline.key:
-        raise NotFoundError(f"no pipeline {deal.pipeline!r}")
+    if key != pipeline.key:
+        raise NotFoundError(f"no pipeline {key!r}")
     return pipeline
 
 
@@ -174,6 +200,14 @@ def move(
             moved or edited it since the caller read it).
     """
     deal = _deal(session, deal_id)
+    last = max((change.at for change in deal.history), default=deal.created_at)
+    if as_of < max(last, deal.created_at):
+        raise DataError(
+            "as_of",
+            as_of,
+            f"an instant at or after the deal's last change ({last.isoformat()}): "
+            "a move is never written before what already happened",
+        )
     if expected_version is not None and deal.version != expected_version:
         raise StaleVersionError(
             f"opportunity {deal_id!r} is at version {deal.version}, "
@@ -189,6 +223,9 @@ def move(
         activities=deal.activities,
         lost_reason=lost_reason,
     )
+    unknown = set(result.updates) - WRITABLE
+    if unknown:  # refused on the way in; checked again before any write
+        raise DataError("updates", sorted(unknown), f"columns among {sorted(WRITABLE)}")
     for name, value in result.updates.items():
         setattr(deal, name, value)
     change = result.change
@@ -221,9 +258,9 @@ def scoring_model(session: Session) -> ScoringModel:
 
 def _playbook(session: Session) -> Playbook | None:
     row = session.scalar(
-        select(Definition)
-        .where(Definition.kind == "playbook")
-        .order_by(Definition.stored_at.desc(), Definition.id.desc())
+        select(Definition).where(
+            Definition.kind == "playbook", Definition.key == ACTIVE_PLAYBOOK
+        )
     )
     return None if row is None else load_playbook(row.document)
 
@@ -259,6 +296,10 @@ def route_lead(session: Session, lead_id: str, *, as_of: datetime) -> Assignment
     nothing), so round-robin turns and quotas are never lost.
     """
     lead = _lead(session, lead_id)
+    if lead.owner is not None:
+        raise AlreadyAssignedError(
+            f"lead {lead_id!r} is already owned by {lead.owner!r}"
+        )
     memory = session.get(RoutingMemory, 1)
     state = (
         None
@@ -266,7 +307,8 @@ def route_lead(session: Session, lead_id: str, *, as_of: datetime) -> Assignment
         else structure(memory.state, RoutingState)
     )
     assignment = route(router(session), lead, as_of=as_of, state=state)
-    lead.owner = assignment.person
+    if assignment.person is not None:
+        lead.owner = assignment.person
     if memory is None:
         memory = RoutingMemory(id=1)
         session.add(memory)
@@ -274,19 +316,22 @@ def route_lead(session: Session, lead_id: str, *, as_of: datetime) -> Assignment
     return assignment
 
 
-def _stream(session: Session, model: type[Any]) -> Iterator[Any]:
+def _stream(session: Session, model: type[Any], where: Any = None) -> Iterator[Any]:
     """Every row of a table as ORM objects, through a server-side cursor.
 
     ``yield_per`` fetches ``STREAM`` rows per round trip and the session's
     identity map holds them weakly, so memory stays flat however long the
     table is.
     """
+    query = select(model) if where is None else select(model).where(where)
     yield from session.scalars(
-        select(model).execution_options(yield_per=STREAM, stream_results=True)
+        query.execution_options(yield_per=STREAM, stream_results=True)
     )
 
 
-def _batches(session: Session, columns: Sequence[Any]) -> Iterator[Columns]:
+def _batches(
+    session: Session, columns: Sequence[Any], where: Any = None
+) -> Iterator[Columns]:
     """Rows of some columns as crmcore ``Columns`` batches, through the same cursor.
 
     One batch per round trip, column by column: crmcore's deal KPIs read the
@@ -305,8 +350,9 @@ def _batches(session: Session, columns: Sequence[Any]) -> Iterator[Columns]:
         ]
     # Core rows on the session's connection: in its transaction, and without
     # the ORM's per-row bookkeeping, which plain column tuples do not need.
+    query = select(*columns) if where is None else select(*columns).where(where)
     result = session.connection().execute(
-        select(*columns).execution_options(yield_per=STREAM, stream_results=True)
+        query.execution_options(yield_per=STREAM, stream_results=True)
     )
     empty = True
     for rows in result.partitions():
@@ -361,6 +407,7 @@ def kpi_report_for(
     period: Interval,
     *,
     as_of: datetime | None = None,
+    pipeline: str | None = None,
     stream: Literal["columns", "objects"] = "columns",
 ) -> KpiReport:
     """crmcore's KPI report over the database's rows, streamed, never loaded.
@@ -368,8 +415,12 @@ def kpi_report_for(
     ``stream="columns"`` reads deals, leads and spend as ``Columns``
     batches (the fast path); ``"objects"`` as ORM objects. Subscriptions are
     always ORM objects: their ``mrr`` is a property over two columns. Both
-    give exactly ``kpi_report`` over the same rows.
+    give exactly ``kpi_report`` over the same rows. The deals are those of
+    one pipeline (default: the sample pipeline), read with its stages. The
+    accounts' channels (two columns) are the one mapping held in memory.
     """
+    chosen = pipeline_by_key(session, pipeline or sample_pipeline().key)
+    in_pipeline = Opportunity.pipeline == chosen.key
     rows = session.execute(
         select(Account.id, Account.channel).where(Account.channel.is_not(None))
     )
@@ -377,15 +428,16 @@ def kpi_report_for(
     report = HeadlineKpis(
         period,
         as_of=as_of,
-        pipeline=sample_pipeline(),
+        pipeline=chosen,
         channels=channels,
         paid_channels=PAID_CHANNELS,
     )
     for kind, model in MODELS.items():
+        where = in_pipeline if kind == "deals" else None
         if stream == "columns":
-            for batch in _batches(session, KPI_COLUMNS[kind]):
+            for batch in _batches(session, KPI_COLUMNS[kind], where):
                 report.update(**{kind: batch})
         else:
-            report.update(**{kind: _stream(session, model)})
+            report.update(**{kind: _stream(session, model, where)})
     report.update(subscriptions=_stream(session, Subscription))
     return report.result()
