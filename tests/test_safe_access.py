@@ -12,7 +12,7 @@ import os
 import sys
 import types
 import typing
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from crmcore.calendar import Interval
 from crmcore.conditions import (
     Condition,
     IsMissing,
@@ -325,6 +326,10 @@ class _Raising:
         raise RuntimeError("the session is closed")
 
 
+class _RaisingModel(_Raising):
+    kind = "model"  # class data: read through the guarded path
+
+
 class _Row:
     """A row whose ``[]`` refuses text keys with an error of its own."""
 
@@ -345,6 +350,8 @@ def test_an_attribute_that_raises_is_an_error_naming_it():
     assert isinstance(raised.value.__cause__, RuntimeError)
     with pytest.raises(DataError, match="score"):
         compile_condition(field("score") > 1).bind(T)(_Raising())
+    with pytest.raises(DataError, match=r"score: .*raised RuntimeError$"):
+        get_field(_RaisingModel(), "score")
     # a row's own error from [] means "not an item": its attributes are read
     assert get_field(_Row(), "industry") == "saas"
     assert get_field(_Row(), "region") is MISSING
@@ -396,6 +403,30 @@ def test_the_kpi_loops_read_only_what_field_access_reads():
     # a raising property on a KPI path is an explained error, never a bare one
     with pytest.raises(DataError, match="score"):
         Reader(("score", "id")).read(_Raising())
+    # the grouped one-pass loop and the lead loop read such records field by field
+    from crmcore.kpis import grouped, lead_conversion
+
+    own = _Deal(
+        id="d4",
+        outcome="won",
+        created_at=T,
+        closed_at=T,
+        amount=Decimal(5),
+        currency="EUR",
+        owner="ana",
+    )
+    assert grouped(WinRate(), [own], "owner").groups["ana"].value == 1
+    with pytest.raises(DataError, match="currency"):
+        grouped(WinRate(), [closed], "owner")
+
+    class _Lead:
+        converted_at = None  # class data: not the lead's
+
+        def __init__(self) -> None:
+            self.id, self.created_at = "l1", T
+
+    result = lead_conversion([_Lead()], Interval(T, T + timedelta(days=1)))
+    assert result.components["leads"] == 1
 
 
 def test_a_path_is_bounded():

@@ -225,14 +225,18 @@ def _attribute(obj: object, key: str) -> object:
     try:
         return getattr(obj, key, MISSING)
     except Exception as error:
-        # The error's own text stays in the chained cause: it may hold what a
-        # rule's author should not see (a database's statement and values).
-        raise DataError(
-            key,
-            type(obj).__name__,
-            "an attribute that can be read",
-            hint=f"reading it raised {type(error).__name__}",
-        ) from error
+        raise _unreadable(obj, key, error) from error
+
+
+def _unreadable(obj: object, key: str, error: Exception) -> DataError:
+    # The error's own text stays in the chained cause: it may hold what a
+    # rule's author should not see (a database's statement and values).
+    return DataError(
+        key,
+        type(obj).__name__,
+        "an attribute that can be read",
+        hint=f"reading it raised {type(error).__name__}",
+    )
 
 
 def is_data(value: object) -> bool:
@@ -255,7 +259,10 @@ def _step(obj: object, key: str) -> object:
     if mode == MAPPING:
         value = obj.get(key, MISSING)  # type: ignore[attr-defined]
     elif mode == ATTRIBUTE:
-        value = _attribute(obj, key)
+        try:  # inline: the innermost read of every rule (a try costs nothing)
+            value = getattr(obj, key, MISSING)
+        except Exception as error:
+            raise _unreadable(obj, key, error) from error
     elif mode == GUARDED:
         if key in CLASS_DATA[type(obj)] and key not in getattr(obj, "__dict__", ()):
             return MISSING  # the class's data, not the record's
