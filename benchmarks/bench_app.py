@@ -88,18 +88,7 @@ def main() -> int:
             return endpoint("objects")
 
         def in_memory() -> Any:
-            report = kpi_report(
-                Interval(START, END),
-                deals=deals,
-                leads=[],
-                subscriptions=[],
-                spend=[],
-                as_of=END,
-                pipeline=sample_pipeline(),
-                channels={},
-                paid_channels=PAID_CHANNELS,
-            )
-            return json.loads(to_json(report))
+            return json.loads(to_json(_report(deals)))
 
         expected = in_memory()
         assert endpoint() == expected, "the endpoint and kpi_report disagree"
@@ -128,9 +117,8 @@ def main() -> int:
     return 0
 
 
-def in_memory_with_rows(size: int) -> object:
-    """The in-memory side with the cost of holding the rows counted."""
-    deals = [deal for deal, _ in iter_opportunities(size)]
+def _report(deals: list[Any]) -> object:
+    """``kpi_report`` over deals in memory, as the endpoint reports them."""
     return kpi_report(
         Interval(START, END),
         deals=deals,
@@ -142,6 +130,11 @@ def in_memory_with_rows(size: int) -> object:
         channels={},
         paid_channels=PAID_CHANNELS,
     )
+
+
+def in_memory_with_rows(size: int) -> object:
+    """The in-memory side with the cost of holding the rows counted."""
+    return _report([deal for deal, _ in iter_opportunities(size)])
 
 
 if __name__ == "__main__":

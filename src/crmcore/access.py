@@ -220,8 +220,15 @@ def _class_data(cls: type) -> frozenset[str]:
     return frozenset(shared)
 
 
-def _attribute(obj: object, key: str) -> object:
-    """``getattr`` that names the field when reading it fails (a property raising)."""
+def _own_attribute(obj: object, key: str) -> object:
+    """The attribute ``key`` of the record itself, never its class's data.
+
+    Reads as ``MISSING`` when the class holds data under ``key`` (see
+    ``CLASS_DATA``) that the instance does not set; a read that raises is an
+    error naming the field.
+    """
+    if key in CLASS_DATA.get(type(obj), ()) and key not in getattr(obj, "__dict__", ()):
+        return MISSING  # the class's data, not the record's
     try:
         return getattr(obj, key, MISSING)
     except Exception as error:
@@ -264,9 +271,7 @@ def _step(obj: object, key: str) -> object:
         except Exception as error:
             raise _unreadable(obj, key, error) from error
     elif mode == GUARDED:
-        if key in CLASS_DATA[type(obj)] and key not in getattr(obj, "__dict__", ()):
-            return MISSING  # the class's data, not the record's
-        value = _attribute(obj, key)
+        value = _own_attribute(obj, key)
     elif mode != ROW:  # NOTHING, UNSAFE
         return MISSING
     else:
@@ -278,11 +283,7 @@ def _step(obj: object, key: str) -> object:
         try:
             value = obj[index]  # type: ignore[index]
         except Exception:  # not an item of this row: an attribute, or nothing
-            if key in CLASS_DATA.get(type(obj), ()) and key not in getattr(
-                obj, "__dict__", ()
-            ):
-                return MISSING  # the class's data, not the row's
-            value = _attribute(obj, key)
+            value = _own_attribute(obj, key)
             if value is MISSING:
                 return MISSING
     if mode == MAPPING:
